@@ -1,0 +1,70 @@
+/**
+ * Every error Ferry throws on purpose is a FerryError with a typed `code`.
+ * Callers branch on `code`, never on message text. Messages name the input and the rule it broke.
+ */
+export type FerryErrorCode =
+  // references
+  | 'INVALID_REFERENCE'
+  | 'UNKNOWN_TRANSPORT'
+  | 'NOT_IMPLEMENTED'
+  // digests and content
+  | 'INVALID_DIGEST'
+  | 'UNSUPPORTED_DIGEST_ALGORITHM'
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'TOO_LARGE'
+  // manifests
+  | 'INVALID_MANIFEST'
+  | 'UNSUPPORTED_MANIFEST_TYPE'
+  | 'AMBIGUOUS_MANIFEST'
+  | 'CONVERSION_UNSUPPORTED'
+  | 'NO_MATCHING_PLATFORM'
+  // compression
+  | 'UNSUPPORTED_COMPRESSION'
+  | 'CORRUPT_COMPRESSED_DATA'
+  // transports and storage
+  | 'IMAGE_NOT_FOUND'
+  | 'BLOB_NOT_FOUND'
+  | 'AMBIGUOUS_IMAGE'
+  | 'INVALID_LAYOUT'
+  | 'INVALID_ARCHIVE'
+  | 'UNSAFE_PATH'
+  | 'DESTINATION_NOT_EMPTY'
+  | 'UNSUPPORTED_OPERATION'
+  | 'MANIFEST_REJECTED'
+  | 'PRESERVE_DIGESTS_VIOLATED'
+  | 'ABORTED'
+  // CLI and configuration
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG';
+
+export interface FerryErrorOptions {
+  cause?: unknown;
+  /** Structured facts about the failure (expected/actual digest, path, ...), for callers and tests. */
+  details?: Record<string, unknown>;
+}
+
+export class FerryError extends Error {
+  readonly code: FerryErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: FerryErrorCode, message: string, options: FerryErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isFerryError(e: unknown, code?: FerryErrorCode): e is FerryError {
+  return e instanceof FerryError && (code === undefined || e.code === code);
+}
+
+/** Turns an AbortSignal that has fired into the error Ferry reports for it. */
+export function abortError(signal: AbortSignal | undefined): FerryError {
+  return new FerryError('ABORTED', 'operation aborted', { cause: signal?.reason });
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}

@@ -1,0 +1,182 @@
+/**
+ * The transport contract: every place an image can live implements these four interfaces
+ * (containers/image's ImageTransport / ImageReference / ImageSource / ImageDestination).
+ *
+ * - A transport parses the text after `name:` into an ImageReference.
+ * - A reference opens a source (read side) or a destination (write side), or deletes the image.
+ * - Blobs always move as streams; manifests and configs are small and move as exact bytes
+ *   (the bytes are the truth: digests are over them, never over re-serialised JSON).
+ * - Every operation that touches disk or network takes an AbortSignal.
+ * - The copy engine asks a destination's `capabilities`, never its transport name.
+ *   Defaults for every capability live in one place: DEFAULT_DESTINATION_CAPABILITIES.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../digest/digest.js';
+import type { DockerReference } from '../reference/reference.js';
+
+/** Compression algorithms Ferry can write; `bzip2`/`xz` are only ever detected (and refused). */
+export type CompressionAlgorithmName = 'gzip' | 'zstd';
+
+/** What is known about a blob. `size` is -1 when unknown. */
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  mediaType?: string;
+  /** Foreign (non-distributable) layer locations. */
+  urls?: string[];
+  annotations?: Record<string, string>;
+}
+
+/** A blob being read: a stream and its size (-1 when the source does not know). */
+export interface BlobStream {
+  stream: Readable;
+  size: number;
+}
+
+/** Raw manifest bytes with their MIME type (as stored by the source, or guessed from the bytes). */
+export interface RawManifest {
+  bytes: Buffer;
+  mimeType: string;
+}
+
+/** A platform as the OCI image-spec writes it (Go names: amd64, arm64, linux, ...). */
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  osVersion?: string;
+  osFeatures?: string[];
+}
+
+/**
+ * The per-call settings bag (containers/image's SystemContext): each transport reads what it needs
+ * and ignores the rest. Secrets here never reach logs or error messages.
+ */
+export interface ImageOptions {
+  signal?: AbortSignal;
+  /** Directory for temporary files (archives are extracted / assembled there). */
+  tmpDir?: string;
+  /** Platform override for choosing an instance of a list (`--override-os/arch/variant`). */
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  // --- registry settings (used by docker://, ignored by on-disk transports) ---
+  /** false: skip TLS verification and allow plain http for this call's registries. */
+  tlsVerify?: boolean;
+  certDir?: string;
+  authFile?: string;
+  credentials?: { username: string; password: string };
+  registryToken?: string;
+  noCreds?: boolean;
+  // --- on-disk settings ---
+  /** oci: a blob directory shared between layouts (`--src/--dest-shared-blob-dir`). */
+  sharedBlobDir?: string;
+  /** docker-archive destination: extra `name:tag` references to record (`--additional-tag`). */
+  additionalTags?: string[];
+  /** oci destination: accept uncompressed layers instead of asking for compression. */
+  ociAcceptUncompressedLayers?: boolean;
+}
+
+export interface ImageTransport {
+  /** The prefix before the first `:`, e.g. `oci`, `docker` (written `docker://`). */
+  readonly name: string;
+  /** Parses the text after `name:` (for docker, after `docker:`, so it starts with `//`). */
+  parseReference(within: string): ImageReference;
+}
+
+export interface ImageReference {
+  readonly transport: ImageTransport;
+  /** The text after `transport.name:`; `parseReference` of it gives back an equal reference. */
+  stringWithinTransport(): string;
+  /** `transport:within`, e.g. `oci:/tmp/layout:app`, `docker://docker.io/library/fedora:latest`. */
+  toString(): string;
+  /** The named Docker reference this image is known by, if the transport has one. */
+  dockerReference(): DockerReference | undefined;
+  newImageSource(options?: ImageOptions): Promise<ImageSource>;
+  newImageDestination(options?: ImageOptions): Promise<ImageDestination>;
+  deleteImage(options?: ImageOptions): Promise<void>;
+}
+
+export interface ImageSource {
+  readonly reference: ImageReference;
+  /**
+   * The manifest: the top-level one (which may be a list/index) when `instanceDigest` is undefined,
+   * otherwise the instance with that digest. Sources verify an instance's bytes against its digest.
+   */
+  getManifest(instanceDigest?: Digest, signal?: AbortSignal): Promise<RawManifest>;
+  /**
+   * A blob as a stream. Sources may verify as they go; the copy engine always verifies digest and
+   * size at the end of the stream regardless.
+   */
+  getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream>;
+  /** Raw signatures of the top-level manifest or of an instance (empty when unsupported). */
+  getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]>;
+  /** Whether getBlob may be called concurrently. */
+  readonly hasThreadSafeGetBlob: boolean;
+  close(): Promise<void>;
+}
+
+/** How a destination wants layers compressed. */
+export type LayerCompressionDesire = 'preserve' | 'compress' | 'decompress';
+
+export interface DestinationCapabilities {
+  /** Manifest MIME types accepted, most preferred first; `undefined` = any type. */
+  supportedManifestMIMETypes: readonly string[] | undefined;
+  desiredLayerCompression: LayerCompressionDesire;
+  /** Compression algorithms it can store; `undefined` = any. (docker-archive: none at all.) */
+  supportedCompressionAlgorithms: readonly CompressionAlgorithmName[] | undefined;
+  /** Whether layers with `urls` may be left out and referenced (OCI non-distributable / Docker foreign). */
+  acceptsForeignLayerURLs: boolean;
+  /** Whether it can hold a list/index and its instances as a group (`--all`). */
+  supportsMultipleImages: boolean;
+  supportsSignatures: boolean;
+  /** Whether putBlob may be called concurrently. */
+  hasThreadSafePutBlob: boolean;
+  /** Whether the image must be for the running OS (docker daemon); only logged by the copy engine. */
+  mustMatchRuntimeOS: boolean;
+  /** Whether it ignores the name embedded in a schema1 manifest. */
+  ignoresEmbeddedDockerReference: boolean;
+}
+
+/** Defaults in one place: a transport states only what differs. */
+export const DEFAULT_DESTINATION_CAPABILITIES: Readonly<DestinationCapabilities> = Object.freeze({
+  supportedManifestMIMETypes: undefined,
+  desiredLayerCompression: 'preserve',
+  supportedCompressionAlgorithms: undefined,
+  acceptsForeignLayerURLs: false,
+  supportsMultipleImages: false,
+  supportsSignatures: false,
+  hasThreadSafePutBlob: false,
+  mustMatchRuntimeOS: false,
+  ignoresEmbeddedDockerReference: false,
+});
+
+export function destinationCapabilities(overrides: Partial<DestinationCapabilities>): DestinationCapabilities {
+  return { ...DEFAULT_DESTINATION_CAPABILITIES, ...overrides };
+}
+
+export interface PutBlobOptions {
+  /** True for the image config (some destinations store it apart from layers). */
+  isConfig: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ImageDestination {
+  readonly reference: ImageReference;
+  readonly capabilities: DestinationCapabilities;
+  /**
+   * Stores a blob from a stream. `info.digest` may be undefined when the copy engine changed the
+   * compression and does not know it yet: the destination computes it. Returns the stored blob's
+   * digest and size. A blob is only visible after `commit` (temp files until then).
+   */
+  putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo>;
+  /** If the destination already has this blob, returns its info without moving bytes; else undefined. */
+  tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined>;
+  /** Stores a manifest: the top-level one, or an instance of a list (`instanceDigest`). */
+  putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
+  putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
+  /** Makes the image visible, atomically. Before commit, nothing written is visible as an image. */
+  commit(signal?: AbortSignal): Promise<void>;
+  /** Releases resources; without a prior commit, discards everything written. Safe to call twice. */
+  close(): Promise<void>;
+}
