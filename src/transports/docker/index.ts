@@ -1,0 +1,6 @@
+export {
+  DOCKER_TRANSPORT_NAME,
+  DockerImageReference,
+  dockerTransport,
+  parseDockerImageReference,
+} from './reference.js';

@@ -1,0 +1,113 @@
+/**
+ * `docker://NAME[:TAG|@DIGEST]` references: an image in a registry (containers/image docker/docker_transport.go).
+ * Parsing lives here; registry access arrives with the registry client, which replaces the three
+ * NOT_IMPLEMENTED methods of DockerImageReference.
+ */
+import { FerryError } from '../../errors.js';
+import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
+import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+
+export const DOCKER_TRANSPORT_NAME = 'docker';
+
+const NOT_IMPLEMENTED_MESSAGE = 'the docker:// transport (registry access) is not implemented yet';
+
+/** A reference to an image in a registry: a name with exactly one of a tag or a digest. */
+export class DockerImageReference implements ImageReference {
+  readonly transport: ImageTransport = dockerTransport;
+  /** The image's name; always has a tag or a digest, never both. */
+  readonly ref: DockerReference;
+
+  /**
+   * Wraps a Docker reference, adding `:latest` to a bare name. A reference with both a tag and a
+   * digest is refused, as in containers/image: a registry pull could not honour both.
+   */
+  constructor(ref: DockerReference) {
+    if (ref.tag !== undefined && ref.digest !== undefined) throw bothTagAndDigest(`docker://${ref.familiar}`);
+    this.ref = ref.withDefaultTag();
+  }
+
+  stringWithinTransport(): string {
+    return `//${this.ref.toString()}`;
+  }
+
+  toString(): string {
+    return `${this.transport.name}:${this.stringWithinTransport()}`;
+  }
+
+  dockerReference(): DockerReference {
+    return this.ref;
+  }
+
+  /**
+   * The identity policy.json scopes match against: `name:tag` or `name@digest`
+   * (containers/image docker/policyconfiguration).
+   */
+  policyConfigurationIdentity(): string {
+    return this.ref.toString();
+  }
+
+  /**
+   * The scopes from most to least specific after the identity: the repository, each parent path
+   * down to the host[:port], then `*.`-wildcards of the host's parent domains (IPv6 literals get none).
+   */
+  policyConfigurationNamespaces(): string[] {
+    const namespaces: string[] = [];
+    let name = this.ref.name;
+    for (;;) {
+      namespaces.push(name);
+      const slash = name.lastIndexOf('/');
+      if (slash === -1) break;
+      name = name.slice(0, slash);
+    }
+    // Then `*.`-wildcards of the host's parent domains; policy.json wildcards never carry a port.
+    const host = this.ref.domain.replace(/:[0-9]+$/, '');
+    if (!host.startsWith('[')) {
+      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+        namespaces.push(`*${host.slice(dot)}`);
+      }
+    }
+    return namespaces;
+  }
+
+  async newImageSource(_options?: ImageOptions): Promise<ImageSource> {
+    throw this.notImplemented();
+  }
+
+  async newImageDestination(_options?: ImageOptions): Promise<ImageDestination> {
+    throw this.notImplemented();
+  }
+
+  async deleteImage(_options?: ImageOptions): Promise<void> {
+    throw this.notImplemented();
+  }
+
+  protected notImplemented(): FerryError {
+    return new FerryError('NOT_IMPLEMENTED', `${NOT_IMPLEMENTED_MESSAGE} (image "${this.toString()}")`);
+  }
+}
+
+function bothTagAndDigest(input: string): FerryError {
+  return new FerryError(
+    'INVALID_REFERENCE',
+    `invalid reference "${input}": docker: references with both a tag and digest are currently not supported`,
+    { details: { reference: input } },
+  );
+}
+
+/** Parses the text after `docker:`, which must start with `//`. */
+export function parseDockerImageReference(within: string): DockerImageReference {
+  const input = `${DOCKER_TRANSPORT_NAME}:${within}`;
+  if (!within.startsWith('//')) {
+    throw new FerryError('INVALID_REFERENCE', `invalid reference "${input}": docker: image reference must begin with //`, {
+      details: { reference: input },
+    });
+  }
+  const ref = parseDockerReference(within.slice(2));
+  if (ref.tag !== undefined && ref.digest !== undefined) throw bothTagAndDigest(input);
+  return new DockerImageReference(ref);
+}
+
+export const dockerTransport: ImageTransport = {
+  name: DOCKER_TRANSPORT_NAME,
+  parseReference: parseDockerImageReference,
+};
