@@ -1,0 +1,63 @@
+/** The copy engine's public options, result and progress events (containers/image copy.Options). */
+import type { Digest } from '../digest/digest.js';
+import type { BlobInfo, CompressionAlgorithmName, ImageOptions, Platform } from '../transports/types.js';
+
+/**
+ * Which images of a list/index to copy:
+ * - 'system': the one instance matching the wanted platform (default); the destination gets a single image.
+ * - 'all': every instance and the list itself.
+ * - 'index-only': the list only, no instances (skopeo `--multi-arch index-only`).
+ * - { platforms } / { instances }: those instances; the list written is sparse (only the copied ones)
+ *   unless `sparse: false`, in which case the untouched list is kept (only allowed if unchanged).
+ */
+export type ImageListSelection =
+  | 'system'
+  | 'all'
+  | 'index-only'
+  | { platforms?: Platform[]; instances?: Digest[] };
+
+export interface DestinationCompressionOptions {
+  /** Compress layers with this algorithm when the destination wants compression or when forced. */
+  algorithm?: CompressionAlgorithmName;
+  level?: number;
+  /** Recompress even layers already compressed with another algorithm (`--dest-force-compress-format`). */
+  force?: boolean;
+  /** Store layers uncompressed (`--dest-decompress`). */
+  decompress?: boolean;
+}
+
+export type ProgressEvent =
+  | { kind: 'blob-started'; blob: BlobInfo; isConfig: boolean }
+  | { kind: 'blob-bytes'; blob: BlobInfo; isConfig: boolean; bytes: number; total: number }
+  | { kind: 'blob-done'; blob: BlobInfo; isConfig: boolean; written: BlobInfo }
+  | { kind: 'blob-skipped'; blob: BlobInfo; isConfig: boolean; reason: 'already-exists' }
+  | { kind: 'manifest-writing'; instanceDigest?: Digest }
+  | { kind: 'signatures-getting' }
+  | { kind: 'signatures-writing' }
+  | { kind: 'message'; text: string };
+
+export interface CopyOptions {
+  signal?: AbortSignal;
+  /** Settings for opening the source (TLS, credentials, platform overrides, tmpDir ...). */
+  sourceOptions?: ImageOptions;
+  /** Settings for opening the destination. */
+  destinationOptions?: ImageOptions;
+  imageListSelection?: ImageListSelection;
+  /** Force the written manifest's MIME type (`-f oci|v2s2|v2s1` → the matching MediaType). */
+  forceManifestMIMEType?: string;
+  /** Refuse any change that would alter the manifest digest. */
+  preserveDigests?: boolean;
+  destinationCompression?: DestinationCompressionOptions;
+  /** Drop signatures instead of copying them. */
+  removeSignatures?: boolean;
+  /** Layers copied at once (default 6; 1 unless both ends are thread-safe). */
+  maxParallelBlobs?: number;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface CopyResult {
+  /** The top-level manifest written to the destination, exact bytes. */
+  manifest: Buffer;
+  manifestMIMEType: string;
+  manifestDigest: Digest;
+}
