@@ -1,0 +1,227 @@
+/**
+ * The blob pipeline (containers/image copy/blob.go): source stream → digest/size check → compression
+ * detection → optional diffID tap → compression step → destination. Bytes stream through once;
+ * a failure anywhere (digest mismatch, destination error, abort) destroys every stage, so the
+ * destination never keeps a partial or unverified blob.
+ */
+import { PassThrough, Readable, type Stream, Transform, type TransformCallback, Writable, pipeline as pipelineCb } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { compressStream, decompressStream } from '../compression/codecs.js';
+import { type DetectedCompression, detectStreamCompression } from '../compression/detect.js';
+import { type Digest, digestOf } from '../digest/digest.js';
+import { Digester, DigestVerifier } from '../digest/verify.js';
+import { FerryError } from '../errors.js';
+import { MAX_CONFIG_SIZE, readAllLimited } from '../manifest/index.js';
+import type { BlobInfo, ImageDestination, ImageSource } from '../transports/types.js';
+import { type CompressionPlan, resultingCompression } from './compression-plan.js';
+import type { ProgressReporter } from './progress.js';
+
+export interface BlobContext {
+  source: ImageSource;
+  destination: ImageDestination;
+  signal: AbortSignal;
+  progress: ProgressReporter;
+}
+
+export interface StreamBlobOptions {
+  isConfig: boolean;
+  /** Decides the compression step once the source's compression is known; undefined = bytes kept as they are. */
+  plan?: (detected: DetectedCompression) => CompressionPlan;
+  /** Also compute the digest of the uncompressed bytes (in the same pass). */
+  computeDiffID: boolean;
+}
+
+export interface StreamedBlob {
+  /** What the destination stored. */
+  written: BlobInfo;
+  /** Compression of the source bytes (`none` when detection was not needed). */
+  detected: DetectedCompression;
+  /** Compression of the stored bytes. */
+  compression: DetectedCompression;
+  /** Whether the stored bytes differ from the source's (compression changed). */
+  changed: boolean;
+  diffID?: Digest;
+}
+
+/** Copies one blob from source to destination through the pipeline. */
+export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
+  const { signal } = ctx;
+  ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
+  const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal);
+  const expectedSize = info.size >= 0 ? info.size : sourceSize;
+  const verifier = new DigestVerifier(info.digest, expectedSize);
+  const counter = ctx.progress.byteCounter(info, options.isConfig, expectedSize);
+  const out = new PassThrough();
+  const streams: Stream[] = [raw, counter, verifier, out];
+  const tasks: Promise<unknown>[] = [];
+  const failure = new FirstFailure(streams);
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    const watched = p.catch((e: unknown) => {
+      failure.record(e);
+      throw e;
+    });
+    tasks.push(watched);
+    return watched;
+  };
+
+  const needsDetection = options.plan !== undefined || options.computeDiffID;
+  let detected: DetectedCompression = 'none';
+  let plan: CompressionPlan = { op: 'keep' };
+  let diffIDDigester: Digester | undefined;
+  let putting: Promise<BlobInfo> | undefined;
+  try {
+    if (!needsDetection) {
+      void track(pipeline([raw, counter, verifier, out], { signal }));
+    } else {
+      void track(pipeline([raw, counter, verifier], { signal }));
+      const head = await detectStreamCompression(verifier);
+      streams.push(head.stream);
+      detected = head.algorithm;
+      plan = options.plan?.(detected) ?? { op: 'keep' };
+      const stages = compressionStages(detected, plan);
+      if (options.computeDiffID) {
+        diffIDDigester = new Digester();
+        insertDiffIDTap(stages, detected, plan, diffIDDigester, track, streams);
+      }
+      streams.push(...stages);
+      void track(pipeline([head.stream, ...stages, out], { signal }));
+    }
+    const changed = plan.op !== 'keep';
+    const putInfo = changed
+      ? { digest: undefined, size: -1 }
+      : { digest: info.digest, size: expectedSize, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+    putting = track(ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal }));
+  } catch (e) {
+    failure.record(e);
+  }
+  failure.quiet();
+  await Promise.allSettled(tasks);
+  failure.throwIfFailed();
+  if (putting === undefined) throw new FerryError('UNSUPPORTED_OPERATION', `blob ${info.digest} was never handed to the destination`);
+  const written = await putting;
+  const changed = plan.op !== 'keep';
+  if (!changed && written.digest !== info.digest) {
+    throw new FerryError('DIGEST_MISMATCH', `destination stored blob ${info.digest} as ${written.digest}`, {
+      details: { expected: info.digest, actual: written.digest },
+    });
+  }
+  const result: StreamedBlob = { written, detected, compression: resultingCompression(detected, plan), changed };
+  if (diffIDDigester !== undefined) result.diffID = diffIDDigester.digest();
+  ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig: options.isConfig, written });
+  return result;
+}
+
+function compressionStages(detected: DetectedCompression, plan: CompressionPlan): Transform[] {
+  switch (plan.op) {
+    case 'keep':
+      return [];
+    case 'decompress':
+      return [decompressStream(detected)];
+    case 'compress':
+      return [compressStream(plan.algorithm, plan.level)];
+    case 'recompress':
+      return [decompressStream(detected), compressStream(plan.algorithm, plan.level)];
+  }
+}
+
+/** Adds a diffID digester where the uncompressed bytes flow, or a side branch that decompresses a copy. */
+function insertDiffIDTap(
+  stages: Transform[],
+  detected: DetectedCompression,
+  plan: CompressionPlan,
+  digester: Digester,
+  track: <T>(p: Promise<T>) => Promise<T>,
+  streams: Stream[],
+): void {
+  if (detected === 'none') {
+    stages.unshift(digester);
+  } else if (plan.op === 'decompress' || plan.op === 'recompress') {
+    stages.splice(1, 0, digester);
+  } else {
+    const decompressor = decompressStream(detected);
+    const sink = new Writable({ write: (_chunk, _enc, cb) => cb() });
+    streams.push(decompressor, digester, sink);
+    const sideDone = track(pipeline([decompressor, digester, sink]));
+    stages.unshift(new SideTee(decompressor, sideDone));
+  }
+}
+
+/** Passes bytes on unchanged while also writing them to `side` (with its back-pressure); ends when `side` is done. */
+class SideTee extends Transform {
+  readonly #side: Writable;
+  readonly #sideDone: Promise<unknown>;
+
+  constructor(side: Writable, sideDone: Promise<unknown>) {
+    super();
+    this.#side = side;
+    this.#sideDone = sideDone;
+    sideDone.catch((e: unknown) => this.destroy(e instanceof Error ? e : new Error(String(e))));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#side.write(chunk)) callback(null, chunk);
+    else this.#side.once('drain', () => callback(null, chunk));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#side.end();
+    this.#sideDone.then(
+      () => callback(),
+      (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
+    );
+  }
+}
+
+function ignore(): void {}
+
+/** Remembers the first error of a set of stages and tears every stage down with it. */
+class FirstFailure {
+  #error: { value: unknown } | undefined;
+  readonly #streams: Stream[];
+
+  constructor(streams: Stream[]) {
+    this.#streams = streams;
+  }
+
+  record(e: unknown): void {
+    if (this.#error !== undefined) return;
+    this.#error = { value: e };
+    const err = e instanceof Error ? e : new Error(String(e));
+    for (const s of this.#streams) (s as Readable).destroy(err);
+  }
+
+  /** Errors are collected through the pipelines' promises; a late one on a finished stage must not be "unhandled". */
+  quiet(): void {
+    for (const s of this.#streams) if (!s.listeners('error').includes(ignore)) s.on('error', ignore);
+  }
+
+  throwIfFailed(): void {
+    if (this.#error !== undefined) throw this.#error.value;
+  }
+}
+
+/** Reads a source blob that is held in memory (the config), verifying digest and size; bounded by MAX_CONFIG_SIZE. */
+export async function readBlobBytes(ctx: BlobContext, info: BlobInfo, what: string): Promise<Buffer> {
+  if (info.size > MAX_CONFIG_SIZE) {
+    throw new FerryError('TOO_LARGE', `${what} ${info.digest} is ${info.size} bytes, more than the ${MAX_CONFIG_SIZE}-byte limit`);
+  }
+  const { stream, size } = await ctx.source.getBlob(info, ctx.signal);
+  const verifier = new DigestVerifier(info.digest, info.size >= 0 ? info.size : size);
+  pipelineCb(stream, verifier, () => {});
+  return readAllLimited(verifier, MAX_CONFIG_SIZE, `${what} ${info.digest}`);
+}
+
+/** Stores bytes held in memory (a converted config, an extra blob), unless the destination has them already. */
+export async function putBytes(ctx: BlobContext, bytes: Buffer, mediaType: string | undefined, isConfig: boolean): Promise<BlobInfo> {
+  const info: BlobInfo = { digest: digestOf(bytes), size: bytes.length, ...(mediaType === undefined ? {} : { mediaType }) };
+  const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal });
+  if (reused !== undefined) {
+    ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig, reason: 'already-exists' });
+    return reused;
+  }
+  ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig });
+  const written = await ctx.destination.putBlob(Readable.from([bytes]), { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) }, { isConfig, signal: ctx.signal });
+  ctx.progress.emit({ kind: 'blob-bytes', blob: info, isConfig, bytes: bytes.length, total: bytes.length });
+  ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig, written });
+  return written;
+}

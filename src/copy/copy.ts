@@ -1,0 +1,78 @@
+/**
+ * copyImage (containers/image copy.Image): copies an image, or a list of images, from any source
+ * to any destination through the transport contract. Nothing is visible at the destination
+ * unless the whole copy succeeds: any failure or abort closes it without commit.
+ */
+import { abortError, throwIfAborted } from '../errors.js';
+import { chooseInstance } from '../manifest/index.js';
+import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
+import type { BlobContext } from './blob.js';
+import { copyMultipleImages, instanceManifest } from './list.js';
+import { ProgressReporter } from './progress.js';
+import type { CopySession } from './session.js';
+import { copySingleImage, parseSourceManifest } from './single.js';
+import type { CopyOptions, CopyResult } from './types.js';
+
+export async function copyImage(src: ImageReference, dest: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
+  const userSignal = options.signal;
+  // Every call gets a signal, so stages can always be torn down together.
+  const signal = userSignal ?? new AbortController().signal;
+  throwIfAborted(userSignal);
+  let destination: ImageDestination | undefined;
+  let source: ImageSource | undefined;
+  let failed = false;
+  try {
+    destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
+    source = await src.newImageSource({ ...options.sourceOptions, signal });
+    const session: CopySession = {
+      source,
+      destination,
+      options,
+      progress: new ProgressReporter(options.onProgress),
+      destinationName: dest.toString(),
+      layerCache: new Map(),
+    };
+    const result = await copyTopLevel(session, signal);
+    throwIfAborted(userSignal);
+    await destination.commit(signal);
+    return result;
+  } catch (e) {
+    failed = true;
+    if (userSignal?.aborted) throw abortError(userSignal);
+    throw e;
+  } finally {
+    await closeQuietly(source, failed);
+    await closeQuietly(destination, failed);
+  }
+}
+
+async function closeQuietly(closable: { close(): Promise<void> } | undefined, failed: boolean): Promise<void> {
+  if (closable === undefined) return;
+  try {
+    await closable.close();
+  } catch (e) {
+    // A close failure after a copy failure must not hide the original error.
+    if (!failed) throw e;
+  }
+}
+
+async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<CopyResult> {
+  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress };
+  const raw = await session.source.getManifest(undefined, signal);
+  const parsed = parseSourceManifest(raw);
+  const selection = session.options.imageListSelection ?? 'system';
+  if (parsed.kind === 'list') {
+    if (selection !== 'system') return copyMultipleImages(session, ctx, raw, parsed, selection);
+    const so = session.options.sourceOptions ?? {};
+    const instance = chooseInstance(parsed, {
+      ...(so.os === undefined ? {} : { os: so.os }),
+      ...(so.architecture === undefined ? {} : { architecture: so.architecture }),
+      ...(so.variant === undefined ? {} : { variant: so.variant }),
+    });
+    const instanceRaw = await instanceManifest(session, instance.digest, signal);
+    const copied = await copySingleImage(session, ctx, { raw: instanceRaw, sourceInstance: instance.digest, asInstance: false });
+    return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
+  }
+  const copied = await copySingleImage(session, ctx, { raw, asInstance: false });
+  return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
+}

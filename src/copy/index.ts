@@ -1,0 +1,9 @@
+/** The copy engine: copy an image or a list of images between any two transports. */
+export { copyImage } from './copy.js';
+export type {
+  CopyOptions,
+  CopyResult,
+  DestinationCompressionOptions,
+  ImageListSelection,
+  ProgressEvent,
+} from './types.js';

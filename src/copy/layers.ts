@@ -1,0 +1,122 @@
+/**
+ * Copying an image's layers: reuse when the destination already has them, pass foreign layers
+ * through when allowed, otherwise stream them through the blob pipeline, several at once when
+ * both ends allow it.
+ */
+import type { DetectedCompression } from '../compression/detect.js';
+import type { Digest } from '../digest/digest.js';
+import { FerryError } from '../errors.js';
+import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
+import type { BlobInfo } from '../transports/types.js';
+import { type BlobContext, streamBlob } from './blob.js';
+import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
+import { mapLimited } from './limit.js';
+import type { CopySession } from './session.js';
+
+/** Default number of blobs copied at once (upstream's value). */
+export const DEFAULT_MAX_PARALLEL_BLOBS = 6;
+
+export interface LayerResult {
+  /** The layer as stored (digest and size may differ from the source's after a compression change). */
+  written: BlobInfo;
+  /** Compression of the stored bytes; undefined when unknown (a reused or passed-through layer of unknown type). */
+  compression: DetectedCompression | undefined;
+  /** Whether the stored bytes differ from the source's. */
+  changed: boolean;
+  /** True when a foreign layer was left at its URLs (not copied). */
+  foreignPassedThrough: boolean;
+  diffID?: Digest;
+}
+
+export interface LayerCopyPlan {
+  policy: CompressionPolicy;
+  /** Artifacts: bytes are never looked at or changed. */
+  keepBytes: boolean;
+  /** Set when the manifest must stay identical: required compression changes then fail with this reason. */
+  cannotModifyReason?: string;
+  computeDiffIDs: boolean;
+  /** Key that makes two plans interchangeable, for the session's layer cache. */
+  key: string;
+}
+
+/** Copies every layer of `layers` (same order in the result); equal digests are copied once. */
+export async function copyLayers(session: CopySession, ctx: BlobContext, layers: readonly LayerInfo[], plan: LayerCopyPlan): Promise<LayerResult[]> {
+  const { source, destination, options } = session;
+  const parallel = source.hasThreadSafeGetBlob && destination.capabilities.hasThreadSafePutBlob ? Math.max(1, options.maxParallelBlobs ?? DEFAULT_MAX_PARALLEL_BLOBS) : 1;
+  const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
+  // One failure stops the blobs still in flight instead of letting them run to the end.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  const layerCtx: BlobContext = { ...ctx, signal };
+  const results = new Map<Digest, LayerResult>();
+  await mapLimited(
+    unique,
+    parallel,
+    async (layer) => {
+      const key = `${layer.digest}|${plan.key}`;
+      const cached = session.layerCache.get(key);
+      if (cached !== undefined) {
+        const result = await cached;
+        session.progress.emit({ kind: 'blob-skipped', blob: layer, isConfig: false, reason: 'already-exists' });
+        results.set(layer.digest, result);
+        return;
+      }
+      const copying = copyLayer(layerCtx, layer, plan);
+      session.layerCache.set(key, copying);
+      copying.catch(() => session.layerCache.delete(key));
+      results.set(layer.digest, await copying);
+    },
+    () => stop.abort(),
+  );
+  return layers.map((l) => results.get(l.digest) as LayerResult);
+}
+
+function compressionOfLayer(layer: BlobInfo): DetectedCompression | undefined {
+  return layer.mediaType === undefined ? undefined : layerCompressionOfMediaType(layer.mediaType);
+}
+
+/** The compression decision for a layer, refusing required changes when the manifest must not change. */
+function decide(detected: DetectedCompression, plan: LayerCopyPlan, layer: BlobInfo): CompressionPlan {
+  const decision = planCompression(detected, plan.policy);
+  if (decision.op === 'keep' || plan.cannotModifyReason === undefined) return decision;
+  if (!decision.required) return { op: 'keep' };
+  throw new FerryError(
+    'PRESERVE_DIGESTS_VIOLATED',
+    `layer ${layer.digest} would have to change (${decision.op}: ${decision.why}), but ${plan.cannotModifyReason}`,
+    { details: { digest: layer.digest, operation: decision.op } },
+  );
+}
+
+async function copyLayer(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan): Promise<LayerResult> {
+  const caps = ctx.destination.capabilities;
+  const declared = compressionOfLayer(layer);
+  if (layer.urls !== undefined && layer.urls.length > 0 && caps.acceptsForeignLayerURLs) {
+    return { written: layer, compression: declared, changed: false, foreignPassedThrough: true };
+  }
+  // Reuse needs no bytes, so it is only possible when no diffID must be computed and the declared
+  // compression would be kept as it is.
+  if (!plan.computeDiffIDs) {
+    const expected = declared ?? (plan.keepBytes ? 'none' : undefined);
+    const keeps = plan.keepBytes || (expected !== undefined && decide(expected, plan, layer).op === 'keep');
+    if (keeps) {
+      const reused = await ctx.destination.tryReusingBlob(layer, { isConfig: false, signal: ctx.signal });
+      if (reused !== undefined) {
+        ctx.progress.emit({ kind: 'blob-skipped', blob: layer, isConfig: false, reason: 'already-exists' });
+        return { written: reused, compression: declared, changed: false, foreignPassedThrough: false };
+      }
+    }
+  }
+  const streamed = await streamBlob(ctx, layer, {
+    isConfig: false,
+    ...(plan.keepBytes ? {} : { plan: (detected: DetectedCompression) => decide(detected, plan, layer) }),
+    computeDiffID: plan.computeDiffIDs,
+  });
+  const result: LayerResult = {
+    written: streamed.written,
+    compression: plan.keepBytes ? declared : streamed.compression,
+    changed: streamed.changed,
+    foreignPassedThrough: false,
+  };
+  if (streamed.diffID !== undefined) result.diffID = streamed.diffID;
+  return result;
+}

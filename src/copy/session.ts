@@ -1,0 +1,16 @@
+/** What one copyImage call shares between its single-image and list steps. */
+import type { ImageDestination, ImageSource } from '../transports/types.js';
+import type { LayerResult } from './layers.js';
+import type { ProgressReporter } from './progress.js';
+import type { CopyOptions } from './types.js';
+
+export interface CopySession {
+  source: ImageSource;
+  destination: ImageDestination;
+  options: CopyOptions;
+  progress: ProgressReporter;
+  /** The destination as the user named it, for messages. */
+  destinationName: string;
+  /** Layers already copied by this call (instances of a list share layers), by source digest and plan. */
+  layerCache: Map<string, Promise<LayerResult>>;
+}
