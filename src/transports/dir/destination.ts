@@ -1,0 +1,167 @@
+/**
+ * Writing an image into a `dir:` directory (containers/image directory/directory_dest.go), atomically:
+ * everything goes into a fresh temp directory beside PATH, and commit swaps it into place (a
+ * previous dir: image at PATH is moved aside, then deleted). close() without commit deletes the
+ * temp directory and leaves PATH untouched. A non-empty PATH that is not a dir: image is refused.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Digest } from '../../digest/digest.js';
+import { FerryError, throwIfAborted } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { storeBlob } from '../shared/blob-store.js';
+import { WriteSession } from '../shared/write-session.js';
+import { CreatedDirs, fileSize, isNotFound, pathExists } from '../shared/files.js';
+import {
+  type BlobInfo,
+  type DestinationCapabilities,
+  destinationCapabilities,
+  type ImageDestination,
+  type ImageOptions,
+  type PutBlobOptions,
+} from '../types.js';
+import { blobPath, DIR_VERSION, manifestPath, readVersion, signaturePath, versionPath } from './layout.js';
+import type { DirReference } from './reference.js';
+
+/** What is at the target path now: nothing, an empty directory, or a previous dir: image. */
+async function targetState(target: string, what: string): Promise<'absent' | 'empty' | 'image'> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(target)).isDirectory();
+  } catch (e) {
+    if (isNotFound(e)) return 'absent';
+    throw e;
+  }
+  if (!isDir) {
+    throw new FerryError('DESTINATION_NOT_EMPTY', `${what}: ${target} exists and is not a directory`, { details: { path: target } });
+  }
+  if ((await readdir(target)).length === 0) return 'empty';
+  if ((await readVersion(target)) === 'match') return 'image';
+  throw new FerryError(
+    'DESTINATION_NOT_EMPTY',
+    `${what}: ${target} is not empty and is not a dir: image (no ${JSON.stringify(DIR_VERSION.trim())} version file); refusing to overwrite it`,
+    { details: { path: target } },
+  );
+}
+
+export class DirImageDestination implements ImageDestination {
+  readonly capabilities: DestinationCapabilities = destinationCapabilities({
+    supportedManifestMIMETypes: undefined,
+    desiredLayerCompression: 'preserve',
+    acceptsForeignLayerURLs: false,
+    supportsMultipleImages: true,
+    supportsSignatures: true,
+    hasThreadSafePutBlob: true,
+  });
+  readonly #target: string;
+  readonly #tempDir: string;
+  readonly #dirs: CreatedDirs;
+  readonly #session: WriteSession;
+
+  private constructor(
+    readonly reference: DirReference,
+    target: string,
+    tempDir: string,
+    dirs: CreatedDirs,
+  ) {
+    this.#target = target;
+    this.#tempDir = tempDir;
+    this.#dirs = dirs;
+    this.#session = new WriteSession(reference.toString());
+  }
+
+  static async open(ref: DirReference, options: ImageOptions): Promise<DirImageDestination> {
+    throwIfAborted(options.signal);
+    // Write where a symlinked PATH points, so that the swap replaces the directory, not the link.
+    let target = ref.path;
+    try {
+      target = await realpath(ref.path);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    await targetState(target, ref.toString());
+    const dirs = new CreatedDirs();
+    await dirs.ensure(dirname(target));
+    const tempDir = await mkdtemp(join(dirname(target), `.${basename(target)}.ferry-tmp-`));
+    try {
+      await chmod(tempDir, 0o755);
+      await writeFileAtomic(versionPath(tempDir), DIR_VERSION);
+    } catch (e) {
+      await rm(tempDir, { recursive: true, force: true });
+      await dirs.removeEmpty();
+      throw e;
+    }
+    return new DirImageDestination(ref, target, tempDir, dirs);
+  }
+
+  async putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo> {
+    this.#session.assertOpen();
+    const stored = await this.#session.track(
+      storeBlob(stream, {
+        tempDir: this.#tempDir,
+        pathFor: (d) => blobPath(this.#tempDir, d),
+        expectedDigest: info.digest,
+        expectedSize: info.size,
+        signal: options.signal,
+      }),
+    );
+    return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+  }
+
+  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+    this.#session.assertOpen();
+    throwIfAborted(options.signal);
+    // Only blobs written by this destination: the previous image at PATH is replaced as a whole.
+    const size = await fileSize(blobPath(this.#tempDir, info.digest));
+    if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
+    return { ...info, size };
+  }
+
+  async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
+    this.#session.assertOpen();
+    throwIfAborted(signal);
+    await this.#session.track(writeFileAtomic(manifestPath(this.#tempDir, instanceDigest), bytes));
+  }
+
+  async putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
+    this.#session.assertOpen();
+    throwIfAborted(signal);
+    for (const [i, sig] of signatures.entries()) {
+      await this.#session.track(writeFileAtomic(signaturePath(this.#tempDir, i + 1, instanceDigest), sig));
+    }
+    // A second call with fewer signatures must not leave the old extra ones behind.
+    for (let n = signatures.length + 1; await pathExists(signaturePath(this.#tempDir, n, instanceDigest)); n++) {
+      await rm(signaturePath(this.#tempDir, n, instanceDigest), { force: true });
+    }
+  }
+
+  async commit(signal?: AbortSignal): Promise<void> {
+    this.#session.assertOpen();
+    throwIfAborted(signal);
+    await this.#session.settle();
+    const state = await targetState(this.#target, this.reference.toString());
+    if (state === 'absent') {
+      await rename(this.#tempDir, this.#target);
+    } else {
+      const aside = join(dirname(this.#target), `.${basename(this.#target)}.ferry-old-${randomBytes(6).toString('hex')}`);
+      await rename(this.#target, aside);
+      try {
+        await rename(this.#tempDir, this.#target);
+      } catch (e) {
+        await rename(aside, this.#target);
+        throw e;
+      }
+      await rm(aside, { recursive: true, force: true });
+    }
+    this.#session.markCommitted();
+  }
+
+  async close(): Promise<void> {
+    if (!(await this.#session.close())) return;
+    await rm(this.#tempDir, { recursive: true, force: true });
+    await this.#dirs.removeEmpty();
+  }
+
+}

@@ -1,0 +1,51 @@
+/** `dir:PATH` references (containers/image directory/directory_transport.go). */
+import { resolve } from 'node:path';
+import { FerryError } from '../../errors.js';
+import type { DockerReference } from '../../reference/reference.js';
+import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import { DirImageDestination } from './destination.js';
+import { DirImageSource } from './source.js';
+
+export class DirReference implements ImageReference {
+  readonly transport: ImageTransport = dirTransport;
+  /** Absolute path of the image directory. */
+  readonly path: string;
+
+  constructor(path: string) {
+    if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference: the path is empty');
+    this.path = resolve(path);
+  }
+
+  stringWithinTransport(): string {
+    return this.path;
+  }
+
+  toString(): string {
+    return `${this.transport.name}:${this.path}`;
+  }
+
+  dockerReference(): DockerReference | undefined {
+    return undefined;
+  }
+
+  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    return DirImageSource.open(this, options);
+  }
+
+  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    return DirImageDestination.open(this, options);
+  }
+
+  async deleteImage(): Promise<void> {
+    throw new FerryError('UNSUPPORTED_OPERATION', `${this.toString()}: deleting images is not supported for dir: images`);
+  }
+}
+
+export function parseDirReference(within: string): DirReference {
+  return new DirReference(within);
+}
+
+export const dirTransport: ImageTransport = {
+  name: 'dir',
+  parseReference: parseDirReference,
+};

@@ -1,0 +1,33 @@
+/**
+ * Deleting an image from an OCI layout (containers/image oci/layout/oci_delete.go): the entry
+ * leaves index.json (rewritten atomically first), then every blob no other remaining entry still
+ * references is removed. References are counted through manifests and nested indexes.
+ * Blobs in a shared blob directory are never deleted (other layouts may use them).
+ */
+import { rm } from 'node:fs/promises';
+import { throwIfAborted } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import type { ImageOptions } from '../types.js';
+import { selectDescriptor, serializeIndex } from './layout.js';
+import type { OciReference } from './reference.js';
+import { type BlobCounts, countDescriptor } from './references.js';
+import { openLayout } from './source.js';
+
+export async function deleteOciImage(ref: OciReference, options: ImageOptions): Promise<void> {
+  throwIfAborted(options.signal);
+  const { paths, index } = await openLayout(ref, options);
+  const { descriptor, position } = selectDescriptor(index, ref.image, ref.sourceIndex, ref.toString());
+
+  const usedByImage: BlobCounts = new Map();
+  await countDescriptor(paths, descriptor, usedByImage, false);
+  const usedByAll: BlobCounts = new Map();
+  for (const d of index.manifests) await countDescriptor(paths, d, usedByAll, d !== descriptor);
+
+  const remaining = { ...index, manifests: index.manifests.filter((_, i) => i !== position) };
+  throwIfAborted(options.signal);
+  await writeFileAtomic(paths.indexFile, serializeIndex(remaining));
+
+  for (const [digest, count] of usedByAll) {
+    if (count - (usedByImage.get(digest) ?? 0) === 0) await rm(paths.localBlobPath(digest), { force: true });
+  }
+}

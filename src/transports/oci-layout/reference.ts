@@ -1,0 +1,96 @@
+/**
+ * `oci:PATH[:REF|:@N]` references (containers/image oci/layout/oci_transport.go).
+ * PATH ends at the first `:`; REF is an `org.opencontainers.image.ref.name` value; `@N` is a
+ * zero-based position in index.json's `manifests` (sources only).
+ */
+import { resolve } from 'node:path';
+import { FerryError } from '../../errors.js';
+import type { DockerReference } from '../../reference/reference.js';
+import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import { deleteOciImage } from './delete.js';
+import { OciImageDestination } from './destination.js';
+import { OciImageSource } from './source.js';
+
+// image-spec annotations.md, org.opencontainers.image.ref.name: components of alphanumerics
+// joined by separators `-._:@+` or `--`, components joined by `/`.
+const REF_COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
+const REF_NAME = new RegExp(`^${REF_COMPONENT}(?:/${REF_COMPONENT})*$`);
+
+export function isValidOciRefName(name: string): boolean {
+  return REF_NAME.test(name);
+}
+
+export class OciReference implements ImageReference {
+  readonly transport: ImageTransport = ociTransport;
+  /** Absolute path of the layout directory. */
+  readonly dir: string;
+  /** The ref.name to read or write; undefined = the only image (source) / no name (destination). */
+  readonly image: string | undefined;
+  /** Zero-based position in index.json (sources only); undefined when not given. */
+  readonly sourceIndex: number | undefined;
+
+  constructor(dir: string, image?: string, sourceIndex?: number) {
+    if (dir === '') throw new FerryError('INVALID_REFERENCE', 'invalid oci: reference: the layout path is empty');
+    if (dir.includes(':')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path "${dir}" contains a colon`);
+    if (image !== undefined && image !== '' && !isValidOciRefName(image)) {
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid oci: reference "${dir}:${image}": "${image}" is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
+      );
+    }
+    if (sourceIndex !== undefined && (!Number.isSafeInteger(sourceIndex) || sourceIndex < 0)) {
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference "${dir}:@${sourceIndex}": the index must be a non-negative integer`);
+    }
+    if (sourceIndex !== undefined && image !== undefined && image !== '') {
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: cannot use both an image name "${image}" and a source index @${sourceIndex}`);
+    }
+    this.dir = resolve(dir);
+    this.image = image === '' ? undefined : image;
+    this.sourceIndex = sourceIndex;
+  }
+
+  stringWithinTransport(): string {
+    if (this.sourceIndex !== undefined) return `${this.dir}:@${this.sourceIndex}`;
+    return this.image === undefined ? this.dir : `${this.dir}:${this.image}`;
+  }
+
+  toString(): string {
+    return `${this.transport.name}:${this.stringWithinTransport()}`;
+  }
+
+  dockerReference(): DockerReference | undefined {
+    return undefined;
+  }
+
+  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    return OciImageSource.open(this, options);
+  }
+
+  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    return OciImageDestination.open(this, options);
+  }
+
+  deleteImage(options: ImageOptions = {}): Promise<void> {
+    return deleteOciImage(this, options);
+  }
+}
+
+/** Parses the text after `oci:`. */
+export function parseOciReference(within: string): OciReference {
+  const colon = within.indexOf(':');
+  const dir = colon < 0 ? within : within.slice(0, colon);
+  const rest = colon < 0 ? '' : within.slice(colon + 1);
+  if (rest.startsWith('@')) {
+    const n = rest.slice(1);
+    if (!/^[0-9]+$/.test(n)) {
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference "${within}": source index "@${n}" is not a non-negative integer`);
+    }
+    return new OciReference(dir, undefined, Number.parseInt(n, 10));
+  }
+  return new OciReference(dir, rest);
+}
+
+export const ociTransport: ImageTransport = {
+  name: 'oci',
+  parseReference: parseOciReference,
+};

@@ -1,0 +1,120 @@
+/** Small filesystem helpers shared by the on-disk transports (oci, dir, and the archives built on them). */
+import type { ReadStream } from 'node:fs';
+import { lstat, mkdir, open, rmdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { FerryError } from '../../errors.js';
+import { readAllLimited } from '../../manifest/limits.js';
+import type { BlobStream } from '../types.js';
+
+/** True for "no such file or directory" (and "not a directory" on a path component). */
+export function isNotFound(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
+/** Fails unless `path` is an existing directory: IMAGE_NOT_FOUND when absent, INVALID_LAYOUT when not a directory. */
+export async function requireImageDirectory(path: string, what: string): Promise<void> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (e) {
+    if (isNotFound(e)) throw new FerryError('IMAGE_NOT_FOUND', `${what}: ${path} does not exist`, { cause: e, details: { path } });
+    throw e;
+  }
+  if (!isDir) throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is not a directory`, { details: { path } });
+}
+
+/** Size of a regular file, or undefined when there is none. */
+export async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const st = await stat(path);
+    return st.isFile() ? st.size : undefined;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Reads a small file (manifest, index.json, signature) whole, failing with TOO_LARGE past `limit`.
+ * Returns undefined when the file does not exist.
+ */
+export async function readFileLimited(path: string, limit: number, what: string): Promise<Buffer | undefined> {
+  let stream: ReadStream;
+  try {
+    const fh = await open(path, 'r');
+    stream = fh.createReadStream();
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  try {
+    return await readAllLimited(stream, limit, what);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Opens a file as a blob stream with its size; undefined when it does not exist. */
+export async function openFileStream(path: string): Promise<BlobStream | undefined> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await fh.close();
+        throw new FerryError('INVALID_LAYOUT', `${path} is not a regular file`);
+      }
+      return { stream: fh.createReadStream(), size: st.size };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Remembers the directories it had to create, so that a rolled-back write can remove them again
+ * (deepest first, and only while they are empty).
+ */
+export class CreatedDirs {
+  readonly #dirs: string[] = [];
+
+  async ensure(dir: string): Promise<void> {
+    const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+    if (first === undefined) return;
+    // mkdir -p created `first` and everything below it down to `dir`.
+    const chain = [first];
+    const rest = relative(first, dir);
+    if (rest !== '') {
+      let cur = first;
+      for (const part of rest.split(/[\\/]/)) {
+        cur = join(cur, part);
+        chain.push(cur);
+      }
+    }
+    this.#dirs.push(...chain);
+  }
+
+  /** Removes the directories created (deepest first) if they are empty; never fails. */
+  async removeEmpty(): Promise<void> {
+    const byDepth = [...new Set(this.#dirs)].sort((a, b) => b.length - a.length);
+    for (const d of byDepth) {
+      await rmdir(d).catch(() => {});
+    }
+    this.#dirs.length = 0;
+  }
+}
