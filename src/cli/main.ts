@@ -1,0 +1,106 @@
+/**
+ * The `ferry` command line: global flags, the command list, and how errors become exit codes.
+ *
+ * Adding a command (e.g. `copy`):
+ *   1. Create src/cli/copy.ts exporting `registerCopy(program: Command): void`, which declares the
+ *      command with `program.command('copy')`, its arguments and flags, and an async action.
+ *   2. Keep the file light: at its top import only `commander` types, `./util.js` and
+ *      `import type` from '../index.js'. Load the library inside the action:
+ *      `const { parseImageReference } = await import('../index.js')` — so `ferry --version` and
+ *      `ferry --help` never load it. The CLI imports Ferry only through ../index.js (the public API).
+ *   3. Read the global flags with `globalOptions(command)` / `imageOptionsFromGlobals()` from ./util.js.
+ *   4. Throw a FerryError for any failure: main() prints `ferry: <message>` and exits 1
+ *      (with --debug, the stack too). Write results with `writeStdout()`.
+ *   5. Add `registerCopy` to COMMANDS below (help lists commands in this order), and a test under
+ *      test/cli/ or test/integration/.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { registerCopy } from './copy.js';
+import { registerDelete } from './delete.js';
+import { registerInspect } from './inspect.js';
+import { registerManifestDigest } from './manifest-digest.js';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage } from './util.js';
+
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCopy, registerDelete, registerInspect, registerManifestDigest];
+
+/** The version in the package.json above this file (dist/src/cli/ → the package root). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg: unknown = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') {
+        return pkg.version;
+      }
+    } catch {
+      // no package.json here: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ferry');
+  program
+    .description('Various operations with container images and container image registries')
+    .version(`ferry version ${packageVersion()}`, '-v, --version', 'print the version number')
+    .option('--debug', 'enable debug output (stack traces on errors)')
+    .option('--tmpdir <dir>', 'directory used to store temporary files')
+    .option('--override-os <os>', 'use OS instead of the running OS for choosing images')
+    .option('--override-arch <arch>', 'use ARCH instead of the architecture of the machine for choosing images')
+    .option('--override-variant <variant>', 'use VARIANT instead of the running architecture variant for choosing images')
+    .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false).hideHelp())
+    .addOption(new Option('--policy <path>', 'path to a trust policy file').hideHelp())
+    // Settings below are inherited by every command created afterwards with .command().
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(text.replace(/^error: /, 'ferry: ')),
+    });
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+function debugRequested(program: Command, argv: readonly string[]): boolean {
+  return program.opts()['debug'] === true || argv.includes('--debug');
+}
+
+/** Prints an error the way skopeo does (one line, no stack) and returns the exit code. */
+function report(e: unknown, debug: boolean): number {
+  process.stderr.write(`ferry: ${errorMessage(e)}\n`);
+  if (debug) {
+    let cause: unknown = e;
+    for (let depth = 0; cause !== undefined && depth < 8; depth++) {
+      if (cause instanceof Error && cause.stack !== undefined) process.stderr.write(`${cause.stack}\n`);
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+  }
+  return EXIT_FAILURE;
+}
+
+/** Runs the CLI on `argv` (node's form: [node, script, ...args]) and returns the exit code. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // `ferry ... | head`: a reader that goes away is not an error (exit quietly, as Go tools do).
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its message (help, version, or a usage error).
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        return e.exitCode;
+      }
+      return EXIT_USAGE;
+    }
+    return report(e, debugRequested(program, argv));
+  }
+}

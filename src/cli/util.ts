@@ -1,0 +1,59 @@
+/**
+ * Helpers shared by the CLI commands. This file stays light: it never imports ../index.js at run
+ * time (only types), so `ferry --version` and `ferry --help` load no library code.
+ */
+import type { Command } from 'commander';
+import type { ImageOptions } from '../index.js';
+
+/** skopeo 1.9.3 exits 1 both for failures and for usage errors (unknown command, missing argument). */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 1;
+
+/** The global flags (before or after the command name), as commander parses them. */
+export interface GlobalOptions {
+  debug: boolean;
+  tmpdir?: string;
+  overrideOs?: string;
+  overrideArch?: string;
+  overrideVariant?: string;
+  insecurePolicy: boolean;
+  policy?: string;
+}
+
+/** The global flags seen from inside a command's action (`this` of the action, or its last argument). */
+export function globalOptions(command: Command): GlobalOptions {
+  const o = command.optsWithGlobals() as Record<string, unknown>;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return {
+    debug: o['debug'] === true,
+    tmpdir: str(o['tmpdir']),
+    overrideOs: str(o['overrideOs']),
+    overrideArch: str(o['overrideArch']),
+    overrideVariant: str(o['overrideVariant']),
+    insecurePolicy: o['insecurePolicy'] === true,
+    policy: str(o['policy']),
+  };
+}
+
+/** The part of ImageOptions the global flags set (temp dir, platform override). */
+export function imageOptionsFromGlobals(g: GlobalOptions): ImageOptions {
+  const options: ImageOptions = {};
+  if (g.tmpdir !== undefined) options.tmpDir = g.tmpdir;
+  if (g.overrideOs !== undefined) options.os = g.overrideOs;
+  if (g.overrideArch !== undefined) options.architecture = g.overrideArch;
+  if (g.overrideVariant !== undefined) options.variant = g.overrideVariant;
+  return options;
+}
+
+/** Writes to stdout and resolves once the data is handed to the OS (so exit codes never cut output). */
+export function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (e) => (e ? reject(e) : resolve()));
+  });
+}
+
+/** The message of any thrown value, for `ferry: <message>` lines. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

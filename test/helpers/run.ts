@@ -1,0 +1,60 @@
+/** Runs `bin/ferry`, `skopeo` or any program as a child process and collects its output. */
+import { spawn } from 'node:child_process';
+import { ferryBin } from './paths.js';
+
+export interface RunResult {
+  /** Exit code; -1 when killed by a signal (see `signal`). */
+  code: number;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Bytes for the child's stdin (default: none, stdin closed). */
+  input?: string | Buffer;
+  /** Kill the child with SIGKILL after this many ms (default 120 000). */
+  timeoutMs?: number;
+}
+
+export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code: code ?? -1,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.on('error', () => {}); // a child that exits without reading stdin is not an error
+    child.stdin.end(options.input);
+  });
+}
+
+/** Runs the built CLI (`node bin/ferry ...args`). */
+export function runFerry(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(process.execPath, [ferryBin, ...args], options);
+}
+
+/** Runs the real skopeo (installed by scripts/install-system-deps.sh). */
+export function runSkopeo(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return run('skopeo', args, options);
+}
