@@ -1,0 +1,144 @@
+/**
+ * `ferry copy SOURCE DESTINATION`: skopeo's copy for on-disk transports (and any other registered
+ * one): list selection, manifest format, digest preservation, layer compression, extra tags,
+ * digest file and skopeo-style progress lines.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import type { CopyOptions, ImageListSelection } from '../index.js';
+import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { globalOptions, imageOptionsFromGlobals } from './util.js';
+
+interface CopyFlags {
+  all?: boolean;
+  multiArch?: string;
+  format?: string;
+  preserveDigests?: boolean;
+  destCompress?: boolean;
+  destCompressFormat?: string;
+  destCompressLevel?: string;
+  destDecompress?: boolean;
+  destForceCompressFormat?: boolean;
+  digestfile?: string;
+  additionalTag: string[];
+  quiet?: boolean;
+  removeSignatures?: boolean;
+  srcSharedBlobDir?: string;
+  destSharedBlobDir?: string;
+  destOciAcceptUncompressedLayers?: boolean;
+  imageParallelCopies?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerCopy(program: Command): void {
+  const cmd = program
+    .command('copy')
+    .summary('Copy an IMAGE-NAME from one location to another')
+    .description('Copy an image from one location to another (SOURCE-IMAGE and DESTINATION-IMAGE are transport:details)')
+    .argument('<source-image>', 'image to copy from')
+    .argument('<destination-image>', 'image to copy to')
+    .option('-a, --all', 'copy all images if SOURCE-IMAGE is a list')
+    .addOption(
+      new Option('--multi-arch <which>', 'how to handle multi-architecture images').choices(['system', 'all', 'index-only']),
+    )
+    .option('-f, --format <manifest-type>', 'MANIFEST TYPE (oci, v2s1, or v2s2) to use in the destination')
+    .option('--preserve-digests', 'preserve digests of images and lists')
+    .option('--dest-compress', 'compress tarball image layers when saving to the destination')
+    .option('--dest-compress-format <format>', 'FORMAT to use for the compression (gzip, zstd)')
+    .option('--dest-compress-level <level>', 'LEVEL to use for the compression')
+    .option('--dest-decompress', 'decompress tarball image layers when saving to the destination')
+    .option('--dest-force-compress-format', 'recompress layers already compressed with another format')
+    .option('--digestfile <file>', 'write the digest of the written manifest to FILE')
+    .option('--additional-tag <name:tag>', 'additional tags (supports docker-archive)', collect, [])
+    .option('-q, --quiet', 'suppress output information when copying images')
+    .option('--remove-signatures', 'do not copy signatures from SOURCE-IMAGE')
+    .option('--src-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
+    .option('--dest-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
+    .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
+    .option('--image-parallel-copies <n>', 'maximum number of layers copied at once')
+    .option('--authfile <path>', 'path of the authentication file (both images)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry copy oci:./layout:latest dir:./out\n  ferry copy --all oci:./multi:v1 oci-archive:./multi.tar:v1',
+    );
+  addRegistryFlags(cmd, 'src-');
+  addRegistryFlags(cmd, 'dest-');
+  cmd.action(async (srcName: string, destName: string, flags: CopyFlags, command: Command) => {
+    const { FerryError, MediaType, copyImage, parseImageReference } = await import('../index.js');
+    const { progressPrinter, PROGRESS_STREAM } = await import('./progress.js');
+    const usage = (message: string): Error => new FerryError('INVALID_ARGUMENT', message);
+
+    let selection: ImageListSelection = 'system';
+    if (flags.all === true && flags.multiArch !== undefined) throw usage('cannot use --all and --multi-arch together');
+    if (flags.all === true) selection = 'all';
+    if (flags.multiArch !== undefined) selection = flags.multiArch as ImageListSelection;
+
+    const formats: Record<string, string> = {
+      oci: MediaType.OCI_MANIFEST,
+      v2s1: MediaType.DOCKER_V2_SCHEMA1_SIGNED,
+      v2s2: MediaType.DOCKER_V2_SCHEMA2,
+    };
+    let forceManifestMIMEType: string | undefined;
+    if (flags.format !== undefined) {
+      forceManifestMIMEType = formats[flags.format];
+      if (forceManifestMIMEType === undefined) {
+        throw usage(`unknown format "${flags.format}"; choose one of the supported formats: oci, v2s1, v2s2`);
+      }
+    }
+
+    if (flags.destCompress === true && flags.destDecompress === true) {
+      throw usage('--dest-compress and --dest-decompress cannot be used together');
+    }
+    const algorithm = flags.destCompressFormat;
+    if (algorithm !== undefined && algorithm !== 'gzip' && algorithm !== 'zstd') {
+      throw usage(`unsupported compression format "${algorithm}" (gzip, zstd)`);
+    }
+    const level = parseIntegerFlag('--dest-compress-level', flags.destCompressLevel, usage);
+    const parallel = parseIntegerFlag('--image-parallel-copies', flags.imageParallelCopies, usage);
+    if (parallel !== undefined && parallel < 1) throw usage('--image-parallel-copies must be at least 1');
+
+    const globals = imageOptionsFromGlobals(globalOptions(command));
+    const all = flags as unknown as Record<string, unknown>;
+    const authfile = typeof all['authfile'] === 'string' ? all['authfile'] : undefined;
+    const sourceOptions = { ...globals, ...registryOptions(all, 'src-', usage, authfile) };
+    if (flags.srcSharedBlobDir !== undefined) sourceOptions.sharedBlobDir = flags.srcSharedBlobDir;
+    const destinationOptions = { ...globals, ...registryOptions(all, 'dest-', usage, authfile) };
+    if (flags.destSharedBlobDir !== undefined) destinationOptions.sharedBlobDir = flags.destSharedBlobDir;
+    if (flags.additionalTag.length > 0) destinationOptions.additionalTags = flags.additionalTag;
+    if (flags.destOciAcceptUncompressedLayers === true) destinationOptions.ociAcceptUncompressedLayers = true;
+
+    const src = parseImageReference(srcName);
+    const dest = parseImageReference(destName);
+
+    const options: CopyOptions = {
+      sourceOptions,
+      destinationOptions,
+      imageListSelection: selection,
+      destinationCompression: {
+        ...(algorithm === undefined ? {} : { algorithm }),
+        ...(level === undefined ? {} : { level }),
+        ...(flags.destForceCompressFormat === true ? { force: true } : {}),
+        ...(flags.destDecompress === true ? { decompress: true } : {}),
+      },
+    };
+    if (forceManifestMIMEType !== undefined) options.forceManifestMIMEType = forceManifestMIMEType;
+    if (flags.preserveDigests === true) options.preserveDigests = true;
+    if (flags.removeSignatures === true) options.removeSignatures = true;
+    if (parallel !== undefined) options.maxParallelBlobs = parallel;
+    if (flags.quiet !== true) options.onProgress = progressPrinter((line) => PROGRESS_STREAM.write(line));
+
+    const result = await copyImage(src, dest, options);
+    if (flags.digestfile !== undefined) {
+      const { writeFile } = await import('node:fs/promises');
+      // skopeo writes the bare digest, without a newline.
+      await writeFile(flags.digestfile, result.manifestDigest, { mode: 0o644 });
+    }
+  });
+}
+
+function parseIntegerFlag(name: string, value: string | undefined, usage: (m: string) => Error): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) throw usage(`${name} wants an integer, got "${value}"`);
+  return Number(value);
+}

@@ -1,0 +1,26 @@
+/**
+ * `ferry delete IMAGE`: deletes an image through its transport (`ImageReference.deleteImage`);
+ * transports that cannot delete report their own error (skopeo's delete).
+ */
+import type { Command } from 'commander';
+import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { globalOptions, imageOptionsFromGlobals } from './util.js';
+
+export function registerDelete(program: Command): void {
+  const cmd = program
+    .command('delete')
+    .summary('Delete image IMAGE-NAME')
+    .description('Delete an "IMAGE-NAME" from a transport')
+    .argument('<image-name>', 'image to delete, transport:details')
+    .option('--shared-blob-dir <directory>', 'directory to use to share blobs across OCI repositories')
+    .addHelpText('after', '\nExample:\n  ferry delete oci:./layout:old');
+  addRegistryFlags(cmd).action(async (name: string, flags: { sharedBlobDir?: string }, command: Command) => {
+    const { FerryError, parseImageReference } = await import('../index.js');
+    const options = {
+      ...imageOptionsFromGlobals(globalOptions(command)),
+      ...registryOptions(flags, '', (m) => new FerryError('INVALID_ARGUMENT', m)),
+    };
+    if (flags.sharedBlobDir !== undefined) options.sharedBlobDir = flags.sharedBlobDir;
+    await parseImageReference(name).deleteImage(options);
+  });
+}

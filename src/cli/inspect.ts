@@ -1,0 +1,123 @@
+/**
+ * `ferry inspect IMAGE`: skopeo's inspect. Default output is the InspectInfo JSON indented with
+ * 4 spaces plus a newline (Go's json.MarshalIndent, HTML characters escaped); `--raw` prints the
+ * exact top-level manifest bytes (no newline added), `--config` the config (`--raw`: exact bytes),
+ * `--format` a Go template (src/cli/template.ts) whose output always ends with a newline.
+ */
+import type { Command } from 'commander';
+import type { InspectInfo } from '../index.js';
+import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { globalOptions, imageOptionsFromGlobals, writeStdout } from './util.js';
+
+interface InspectFlags {
+  raw?: boolean;
+  config?: boolean;
+  format?: string;
+  tags: boolean;
+  sharedBlobDir?: string;
+}
+
+/** Go's json.MarshalIndent with 4 spaces: `<`, `>`, `&`, U+2028/9 escaped (only ever inside strings). */
+export function goIndentedJSON(value: unknown): string {
+  return JSON.stringify(value, null, 4).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Writes exact bytes to stdout (no newline added), resolving once handed to the OS. */
+function writeBytes(bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
+}
+
+/** The inspect data as Go templates see it: every field present, nil maps/slices as empty ones. */
+function templateView(info: InspectInfo, goTimeString: (s: string) => string, maps: WeakSet<object>): Record<string, unknown> {
+  const labels = info.Labels ?? {};
+  maps.add(labels);
+  const created = info.Created;
+  return {
+    Name: info.Name ?? '',
+    Digest: info.Digest,
+    RepoTags: info.RepoTags,
+    Created: created === null ? null : { goString: () => goTimeString(created), toJSON: () => created },
+    DockerVersion: info.DockerVersion,
+    Labels: labels,
+    Architecture: info.Architecture,
+    Variant: info.Variant ?? '',
+    Os: info.Os,
+    Layers: info.Layers,
+    LayersData: info.LayersData.map((l) => {
+      const annotations = l.Annotations ?? {};
+      maps.add(annotations);
+      return { ...l, Annotations: annotations };
+    }),
+    Env: info.Env ?? [],
+  };
+}
+
+export function registerInspect(program: Command): void {
+  const cmd = program
+    .command('inspect')
+    .summary('Inspect image IMAGE-NAME')
+    .description('Return low-level information about "IMAGE-NAME" in a registry/transport')
+    .argument('<image-name>', 'image to inspect, transport:details')
+    .option('--raw', 'output raw manifest or configuration')
+    .option('--config', 'output configuration')
+    .option('-f, --format <template>', 'format the output to a Go template')
+    .option('-n, --no-tags', 'do not list the available tags from the repository in the output')
+    .option('--shared-blob-dir <directory>', 'directory to use to share blobs across OCI repositories')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry inspect oci:./layout:latest\n  ferry inspect --config oci:./layout:latest\n  ferry inspect --format "{{.Digest}}" dir:./image',
+    );
+  addRegistryFlags(cmd).action(async (name: string, flags: InspectFlags, command: Command) => {
+    const { FerryError, goTimeString, ociConfigView, openImage, parseConfigObject, parseImageReference } = await import(
+      '../index.js'
+    );
+    const { Template, isWholeJSONFormat, normalizeFormat } = await import('./template.js');
+    const wholeJSON = flags.format !== undefined && isWholeJSONFormat(flags.format);
+    // Parse the template before any I/O, so a bad one fails fast.
+    const template =
+      flags.format === undefined || wholeJSON || flags.raw === true || flags.config === true
+        ? undefined
+        : new Template(normalizeFormat(flags.format));
+
+    const options = {
+      ...imageOptionsFromGlobals(globalOptions(command)),
+      ...registryOptions(flags as unknown as Record<string, unknown>, '', (m) => new FerryError('INVALID_ARGUMENT', m)),
+    };
+    if (flags.sharedBlobDir !== undefined) options.sharedBlobDir = flags.sharedBlobDir;
+    const ref = parseImageReference(name);
+    const image = await openImage(ref, options);
+    try {
+      if (flags.config === true) {
+        const config = await image.config();
+        if (config === undefined) {
+          throw new FerryError('INVALID_MANIFEST', `image ${ref.toString()} has no config`);
+        }
+        if (flags.raw === true) {
+          await writeBytes(config);
+          return;
+        }
+        await image.assertNotArtifact();
+        await writeStdout(`${goIndentedJSON(ociConfigView(parseConfigObject(config, `config of ${ref.toString()}`)))}\n`);
+        return;
+      }
+      if (flags.raw === true) {
+        const raw = await image.manifest();
+        await writeBytes(raw.bytes);
+        return;
+      }
+      // Listing a registry's tags belongs to the registry transport; until it is exposed, RepoTags is [].
+      const info = await image.inspect({ repoTags: [] });
+      if (template === undefined) {
+        await writeStdout(`${goIndentedJSON(info)}\n`);
+        return;
+      }
+      const maps = new WeakSet<object>();
+      await writeStdout(template.execute(templateView(info, goTimeString, maps), { maps }));
+    } finally {
+      await image.close();
+    }
+  });
+}
