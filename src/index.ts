@@ -6,7 +6,9 @@ import { containersStorageTransport } from './transports/containers-storage/inde
 import { dirTransport } from './transports/dir/index.js';
 import { dockerTransport } from './transports/docker/index.js';
 import { ociTransport } from './transports/oci-layout/index.js';
-import { placeholderTransport, registerTransport } from './transports/registry.js';
+import { dockerArchiveTransport } from './transports/docker-archive/index.js';
+import { ociArchiveTransport } from './transports/oci-archive/index.js';
+import { registerTransport } from './transports/registry.js';
 import { tarballTransport } from './transports/tarball/index.js';
 
 export { FerryError, isFerryError, abortError, throwIfAborted } from './errors.js';
@@ -67,19 +69,21 @@ export { dirTransport, DirReference, parseDirReference, DIR_VERSION } from './tr
 export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/index.js';
 export type { TarballOptions } from './transports/tarball/index.js';
 export { containersStorageTransport } from './transports/containers-storage/index.js';
+export {
+  dockerArchiveTransport,
+  listArchiveTags,
+  DockerArchiveReference,
+  parseDockerArchiveReference,
+} from './transports/docker-archive/index.js';
+export { ociArchiveTransport, OciArchiveReference, parseOciArchiveReference } from './transports/oci-archive/index.js';
 
 registerTransport(dockerTransport);
 registerTransport(ociTransport);
 registerTransport(dirTransport);
 registerTransport(tarballTransport);
 registerTransport(containersStorageTransport);
-// Names whose transport is not built yet fail with NOT_IMPLEMENTED until their folder lands.
-for (const [name, plannedFor] of [
-  ['oci-archive', 'the OCI archive transport'],
-  ['docker-archive', 'the Docker archive transport'],
-] as const) {
-  registerTransport(placeholderTransport(name, plannedFor));
-}
+registerTransport(ociArchiveTransport);
+registerTransport(dockerArchiveTransport);
 
 // image, copy
 export { Image, openImage, goTimeJSON, goTimeString, ociConfigView, parseConfigObject } from './image/index.js';

@@ -1,0 +1,97 @@
+/**
+ * `docker-archive:PATH[:NAME[:TAG]|:@N]` references: an image in a `docker save` tar
+ * (containers/image docker/archive/transport.go). PATH ends at the first `:`. NAME[:TAG] is a Docker
+ * reference (`:latest` when untagged; digests refused); `@N` is a position in manifest.json (sources only).
+ * With neither, a source needs an archive holding exactly one image, and a destination records no tag.
+ */
+import { FerryError } from '../../errors.js';
+import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
+import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import { DockerArchiveDestination } from './destination.js';
+import { DockerArchiveSource } from './source.js';
+
+export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
+
+function invalid(within: string, rule: string, cause?: unknown): FerryError {
+  return new FerryError('INVALID_REFERENCE', `invalid docker-archive: reference "${within}": ${rule}`, {
+    cause,
+    details: { reference: within },
+  });
+}
+
+export class DockerArchiveReference implements ImageReference {
+  readonly transport: ImageTransport = dockerArchiveTransport;
+  /** The archive file, as given. */
+  readonly path: string;
+  /** The image's name with a tag; undefined when none was given. */
+  readonly ref: DockerReference | undefined;
+  /** Position in manifest.json (sources only); undefined when not given. */
+  readonly sourceIndex: number | undefined;
+
+  constructor(path: string, ref?: DockerReference, sourceIndex?: number) {
+    const within = path + (ref ? `:${ref}` : sourceIndex !== undefined ? `:@${sourceIndex}` : '');
+    if (path === '') throw invalid(within, 'the archive path is empty');
+    if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
+    if (ref !== undefined && sourceIndex !== undefined) throw invalid(within, 'cannot use both a tag and a source index');
+    if (ref !== undefined && ref.digest !== undefined) throw invalid(within, 'digest references are not supported');
+    if (ref !== undefined && ref.tag === undefined) throw invalid(within, 'the reference has no tag');
+    if (sourceIndex !== undefined && (!Number.isSafeInteger(sourceIndex) || sourceIndex < 0)) {
+      throw invalid(within, 'the source index must be a non-negative integer');
+    }
+    this.path = path;
+    this.ref = ref;
+    this.sourceIndex = sourceIndex;
+  }
+
+  stringWithinTransport(): string {
+    if (this.ref !== undefined) return `${this.path}:${this.ref.toString()}`;
+    if (this.sourceIndex !== undefined) return `${this.path}:@${this.sourceIndex}`;
+    return this.path;
+  }
+
+  toString(): string {
+    return `${this.transport.name}:${this.stringWithinTransport()}`;
+  }
+
+  dockerReference(): DockerReference | undefined {
+    return this.ref;
+  }
+
+  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    return DockerArchiveSource.open(this, options);
+  }
+
+  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    return DockerArchiveDestination.open(this, options);
+  }
+
+  async deleteImage(_options?: ImageOptions): Promise<void> {
+    throw new FerryError('UNSUPPORTED_OPERATION', `deleting images is not supported for ${this.toString()}`);
+  }
+}
+
+/** Parses the text after `docker-archive:`. */
+export function parseDockerArchiveReference(within: string): DockerArchiveReference {
+  if (within === '') throw invalid(within, 'expected PATH[:NAME[:TAG]|:@N]');
+  const colon = within.indexOf(':');
+  if (colon < 0) return new DockerArchiveReference(within);
+  const path = within.slice(0, colon);
+  const rest = within.slice(colon + 1);
+  if (rest.startsWith('@')) {
+    if (!/^[0-9]+$/.test(rest.slice(1))) throw invalid(within, `source index "${rest}" is not a non-negative integer`);
+    return new DockerArchiveReference(path, undefined, Number.parseInt(rest.slice(1), 10));
+  }
+  let ref: DockerReference;
+  try {
+    ref = parseDockerReference(rest);
+  } catch (e) {
+    throw invalid(within, e instanceof Error ? e.message : String(e), e);
+  }
+  if (ref.digest !== undefined) throw invalid(within, 'digest references are not supported');
+  return new DockerArchiveReference(path, ref.withDefaultTag());
+}
+
+export const dockerArchiveTransport: ImageTransport = {
+  name: DOCKER_ARCHIVE_TRANSPORT_NAME,
+  parseReference: parseDockerArchiveReference,
+};

@@ -1,0 +1,180 @@
+/**
+ * Reading one image of a docker archive. The archive stores no registry manifest, so one is
+ * synthesised: Docker schema 2 with the config file's digest and, for each layer, its diffID as
+ * digest (layers are served uncompressed, so the blob's digest is its diffID).
+ */
+import { Readable, pipeline } from 'node:stream';
+import { type Digest, digestOf, parseDigest } from '../../digest/digest.js';
+import { DigestVerifier } from '../../digest/verify.js';
+import { decompressStream } from '../../compression/codecs.js';
+import { FerryError, throwIfAborted } from '../../errors.js';
+import { field, goMarshal, isJSONObject } from '../../manifest/json.js';
+import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
+import { MediaType } from '../../manifest/mediatypes.js';
+import { safeEntryName } from '../tar/paths.js';
+import type { TarEntry } from '../tar/tar-index.js';
+import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import { DockerArchiveReader, type ManifestItem } from './reader.js';
+import type { DockerArchiveReference } from './reference.js';
+
+interface LayerData {
+  entry: TarEntry;
+  /** Uncompressed size. */
+  size: number;
+}
+
+export class DockerArchiveSource implements ImageSource {
+  readonly reference: DockerArchiveReference;
+  readonly hasThreadSafeGetBlob = true;
+  readonly #reader: DockerArchiveReader;
+  readonly #config: Buffer;
+  readonly #configDigest: Digest;
+  readonly #layers: ReadonlyMap<Digest, LayerData>;
+  readonly #manifest: Buffer;
+
+  private constructor(
+    reference: DockerArchiveReference,
+    reader: DockerArchiveReader,
+    config: Buffer,
+    layers: Map<Digest, LayerData>,
+    manifest: Buffer,
+  ) {
+    this.reference = reference;
+    this.#reader = reader;
+    this.#config = config;
+    this.#configDigest = digestOf(config);
+    this.#layers = layers;
+    this.#manifest = manifest;
+  }
+
+  static async open(reference: DockerArchiveReference, options: ImageOptions = {}): Promise<DockerArchiveSource> {
+    const reader = await DockerArchiveReader.open(reference.path, options.tmpDir, options.signal);
+    try {
+      const item = reader.chooseItem(reference.ref, reference.sourceIndex);
+      const config = await reader.readMember(item.config, MAX_CONFIG_SIZE, options.signal);
+      const diffIDs = diffIDsOf(config, reader.path, item.config);
+      const layers = await layerData(reader, item, diffIDs, options.signal);
+      const manifest = synthesiseManifest(config, diffIDs, layers);
+      return new DockerArchiveSource(reference, reader, config, layers, manifest);
+    } catch (e) {
+      await reader.close();
+      throw e;
+    }
+  }
+
+  async getManifest(instanceDigest?: Digest, _signal?: AbortSignal): Promise<RawManifest> {
+    if (instanceDigest !== undefined && instanceDigest !== digestOf(this.#manifest)) {
+      throw new FerryError(
+        'IMAGE_NOT_FOUND',
+        `${this.reference.toString()} holds a single image, not a manifest list: no instance ${instanceDigest}`,
+      );
+    }
+    return { bytes: this.#manifest, mimeType: MediaType.DOCKER_V2_SCHEMA2 };
+  }
+
+  async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
+    throwIfAborted(signal);
+    if (info.digest === this.#configDigest) {
+      return { stream: Readable.from([this.#config]), size: this.#config.length };
+    }
+    const layer = this.#layers.get(info.digest);
+    if (layer === undefined) {
+      throw new FerryError('BLOB_NOT_FOUND', `blob ${info.digest} not found in ${this.reference.toString()}`, {
+        details: { digest: info.digest },
+      });
+    }
+    // Layers stored compressed (some writers do) are served decompressed: the manifest names them by diffID.
+    const index = this.#reader.index;
+    const algorithm = await index.compressionOf(layer.entry);
+    const decompressor = decompressStream(algorithm);
+    const verifier = new DigestVerifier(info.digest, layer.size);
+    return { stream: pipeline(index.open(layer.entry, signal), decompressor, verifier, () => {}), size: layer.size };
+  }
+
+  async getSignatures(_instanceDigest?: Digest, _signal?: AbortSignal): Promise<Buffer[]> {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    await this.#reader.close();
+  }
+}
+
+function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
+  const invalid = (why: string, cause?: unknown) =>
+    new FerryError('INVALID_ARCHIVE', `invalid docker archive "${path}": config "${name}" ${why}`, { cause });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(config.toString('utf8'));
+  } catch (e) {
+    throw invalid('is not valid JSON', e);
+  }
+  if (!isJSONObject(parsed)) throw invalid('is not a JSON object');
+  const rootfs = field(parsed, 'rootfs');
+  if (!isJSONObject(rootfs)) throw invalid('has no rootfs');
+  const ids = field(rootfs, 'diff_ids') ?? [];
+  if (!Array.isArray(ids)) throw invalid('has a rootfs.diff_ids that is not a list');
+  return ids.map((id: unknown) => {
+    try {
+      return parseDigest(String(id));
+    } catch (e) {
+      throw invalid(`has an invalid diff_id "${String(id)}"`, e);
+    }
+  });
+}
+
+/** Uncompressed size of a member: its stored size, or the decompressed byte count if compressed. */
+async function uncompressedSize(reader: DockerArchiveReader, entry: TarEntry, signal?: AbortSignal): Promise<number> {
+  const algorithm = await reader.index.compressionOf(entry);
+  if (algorithm === 'none') return entry.size;
+  let size = 0;
+  const stream = pipeline(reader.index.open(entry, signal), decompressStream(algorithm), () => {});
+  for await (const chunk of stream) size += (chunk as Buffer).length;
+  return size;
+}
+
+async function layerData(
+  reader: DockerArchiveReader,
+  item: ManifestItem,
+  diffIDs: Digest[],
+  signal?: AbortSignal,
+): Promise<Map<Digest, LayerData>> {
+  if (item.layers.length !== diffIDs.length) {
+    throw new FerryError(
+      'INVALID_ARCHIVE',
+      `invalid docker archive "${reader.path}": inconsistent layer count: ${item.layers.length} in manifest.json, ${diffIDs.length} in the config's rootfs.diff_ids`,
+    );
+  }
+  const layers = new Map<Digest, LayerData>();
+  const pathOwner = new Map<string, Digest>();
+  for (const [i, diffID] of diffIDs.entries()) {
+    // The same layer may appear twice in one image (docker save then stores a link); read it once.
+    if (layers.has(diffID)) continue;
+    const name = safeEntryName(item.layers[i] as string);
+    const owner = pathOwner.get(name);
+    if (owner !== undefined) {
+      throw new FerryError(
+        'INVALID_ARCHIVE',
+        `invalid docker archive "${reader.path}": layer file "${name}" is used for two different diffIDs (${owner}, ${diffID})`,
+      );
+    }
+    pathOwner.set(name, diffID);
+    const entry = reader.member(name);
+    layers.set(diffID, { entry, size: await uncompressedSize(reader, entry, signal) });
+  }
+  return layers;
+}
+
+function synthesiseManifest(config: Buffer, diffIDs: Digest[], layers: ReadonlyMap<Digest, LayerData>): Buffer {
+  // Field order as containers/image writes a schema2 manifest.
+  return goMarshal({
+    schemaVersion: 2,
+    mediaType: MediaType.DOCKER_V2_SCHEMA2,
+    config: { mediaType: MediaType.DOCKER_V2_CONFIG, size: config.length, digest: digestOf(config) },
+    layers: diffIDs.map((diffID) => ({
+      mediaType: MediaType.DOCKER_LAYER,
+      size: (layers.get(diffID) as LayerData).size,
+      digest: diffID,
+    })),
+  });
+}

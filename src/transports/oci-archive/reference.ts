@@ -1,0 +1,82 @@
+/**
+ * `oci-archive:PATH[:REF]` references: a tar of an OCI image layout (containers/image
+ * oci/archive/oci_transport.go). PATH ends at the first `:`; REF is an
+ * `org.opencontainers.image.ref.name` (no `@N` here). The archive is handled by extracting it to a
+ * private temp dir and delegating to the `oci:` transport through the transport registry.
+ */
+import { FerryError } from '../../errors.js';
+import type { DockerReference } from '../../reference/reference.js';
+import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import { OciArchiveDestination } from './destination.js';
+import { OciArchiveSource } from './source.js';
+
+export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
+
+// image-spec annotations.md, org.opencontainers.image.ref.name: alphanumeric components joined by
+// one of `-._:@+` or `--`, components joined by `/`.
+const REF_COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
+const REF_NAME = new RegExp(`^${REF_COMPONENT}(?:/${REF_COMPONENT})*$`);
+
+function invalid(within: string, rule: string): FerryError {
+  return new FerryError('INVALID_REFERENCE', `invalid oci-archive: reference "${within}": ${rule}`, {
+    details: { reference: within },
+  });
+}
+
+export class OciArchiveReference implements ImageReference {
+  readonly transport: ImageTransport = ociArchiveTransport;
+  /** The archive file, as given. */
+  readonly path: string;
+  /** The ref.name to read or write; undefined = the only image (source) / no name (destination). */
+  readonly image: string | undefined;
+
+  constructor(path: string, image?: string) {
+    const within = image === undefined ? path : `${path}:${image}`;
+    if (path === '') throw invalid(within, 'the archive path is empty');
+    if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
+    if (image !== undefined && image !== '' && !REF_NAME.test(image)) {
+      throw invalid(
+        within,
+        `"${image}" is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
+      );
+    }
+    this.path = path;
+    this.image = image === '' ? undefined : image;
+  }
+
+  stringWithinTransport(): string {
+    return this.image === undefined ? this.path : `${this.path}:${this.image}`;
+  }
+
+  toString(): string {
+    return `${this.transport.name}:${this.stringWithinTransport()}`;
+  }
+
+  dockerReference(): DockerReference | undefined {
+    return undefined;
+  }
+
+  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    return OciArchiveSource.open(this, options);
+  }
+
+  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    return OciArchiveDestination.open(this, options);
+  }
+
+  async deleteImage(_options?: ImageOptions): Promise<void> {
+    throw new FerryError('UNSUPPORTED_OPERATION', `deleting images is not supported for ${this.toString()}`);
+  }
+}
+
+/** Parses the text after `oci-archive:`. */
+export function parseOciArchiveReference(within: string): OciArchiveReference {
+  const colon = within.indexOf(':');
+  if (colon < 0) return new OciArchiveReference(within);
+  return new OciArchiveReference(within.slice(0, colon), within.slice(colon + 1));
+}
+
+export const ociArchiveTransport: ImageTransport = {
+  name: OCI_ARCHIVE_TRANSPORT_NAME,
+  parseReference: parseOciArchiveReference,
+};

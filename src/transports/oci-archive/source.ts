@@ -1,0 +1,45 @@
+/** Reading an oci-archive: the tar is extracted (safely) to a private temp dir, then read as `oci:`. */
+import type { Digest } from '../../digest/digest.js';
+import { extractTarSafely } from '../tar/extract.js';
+import { readArchive, statArchive } from '../tar/plain.js';
+import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
+import type { OciArchiveReference } from './reference.js';
+
+export class OciArchiveSource extends OverTempLayout<ImageSource> implements ImageSource {
+  readonly reference: OciArchiveReference;
+
+  private constructor(reference: OciArchiveReference, inner: ImageSource, layout: TempLayout) {
+    super(inner, layout);
+    this.reference = reference;
+  }
+
+  static async open(reference: OciArchiveReference, options: ImageOptions = {}): Promise<OciArchiveSource> {
+    const st = await statArchive(reference.path);
+    const layout = await makeTempLayout(reference.image, options);
+    try {
+      await extractTarSafely(await readArchive(reference.path, st), layout.dir, options.signal);
+      const inner = await layout.reference.newImageSource(layoutOptions(options));
+      return new OciArchiveSource(reference, inner, layout);
+    } catch (e) {
+      await layout.remove();
+      throw e;
+    }
+  }
+
+  get hasThreadSafeGetBlob(): boolean {
+    return this.inner.hasThreadSafeGetBlob;
+  }
+
+  getManifest(instanceDigest?: Digest, signal?: AbortSignal): Promise<RawManifest> {
+    return this.inner.getManifest(instanceDigest, signal);
+  }
+
+  getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
+    return this.inner.getBlob(info, signal);
+  }
+
+  getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]> {
+    return this.inner.getSignatures(instanceDigest, signal);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Opening archives given by path: a regular file (plain, gzip or zstd, known from its first bytes) or
+ * a stream such as /dev/stdin or a FIFO (compression detected as it flows). Random access needs an
+ * uncompressed regular file, so anything else is first copied, decompressed, into a private temp dir.
+ */
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
+import { autoDecompressStream, decompressStream } from '../../compression/codecs.js';
+import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
+import { abortError, FerryError } from '../../errors.js';
+
+export interface PlainTar {
+  /** An uncompressed tar file. */
+  readonly path: string;
+  /** Removes the temp copy, if one was made. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** A private temp directory under `tmpDir` (or the OS default), for one archive's scratch files. */
+export async function makePrivateTempDir(tmpDir: string | undefined, prefix: string): Promise<string> {
+  return mkdtemp(join(tmpDir ?? tmpdir(), prefix));
+}
+
+/** Stats an archive path: IMAGE_NOT_FOUND when it cannot be opened, INVALID_ARCHIVE for a directory. */
+export async function statArchive(path: string): Promise<Stats> {
+  const st = await stat(path).catch((e: unknown) => {
+    throw new FerryError('IMAGE_NOT_FOUND', `cannot open archive "${path}": ${(e as Error).message}`, {
+      cause: e,
+      details: { path },
+    });
+  });
+  if (st.isDirectory()) {
+    throw new FerryError('INVALID_ARCHIVE', `archive "${path}" is a directory, not a tar file`, { details: { path } });
+  }
+  return st;
+}
+
+async function compressionOfFile(path: string): Promise<DetectedCompression> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(MAGIC_LENGTH);
+    const { bytesRead } = await fh.read(buf, 0, MAGIC_LENGTH, 0);
+    return detectCompression(buf.subarray(0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The uncompressed bytes of the archive at `path` (stat it first with statArchive). */
+export async function readArchive(path: string, st: Stats): Promise<Readable> {
+  if (!st.isFile()) return (await autoDecompressStream(createReadStream(path))).stream;
+  const algorithm = await compressionOfFile(path);
+  const raw = createReadStream(path);
+  return algorithm === 'none' ? raw : pipeline(raw, decompressStream(algorithm), () => {});
+}
+
+/**
+ * The archive at `path` as an uncompressed tar file: the file itself when it is a regular, uncompressed
+ * file; otherwise a decompressed copy in a private temp dir under `tmpDir`, removed by close().
+ */
+export async function openPlainTar(path: string, tmpDir?: string, signal?: AbortSignal): Promise<PlainTar> {
+  const st = await statArchive(path);
+  if (st.isFile() && (await compressionOfFile(path)) === 'none') return { path, close: async () => {} };
+  const dir = await makePrivateTempDir(tmpDir, 'ferry-archive-');
+  const copy = join(dir, 'archive.tar');
+  try {
+    await pipelineAsync(await readArchive(path, st), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    if (signal?.aborted) throw abortError(signal);
+    throw e;
+  }
+  let closed = false;
+  return {
+    path: copy,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

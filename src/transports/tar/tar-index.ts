@@ -1,0 +1,161 @@
+/**
+ * Random access into an uncompressed tar file: one sequential scan records where each member's data
+ * starts, then members are read as byte ranges of the file (never buffered whole).
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
+import { FerryError } from '../../errors.js';
+import { readAllLimited } from '../../manifest/limits.js';
+import { hardlinkTarget, safeEntryName, symlinkTarget } from './paths.js';
+
+export type TarEntryType = 'file' | 'symlink' | 'hardlink' | 'directory' | 'other';
+
+export interface TarEntry {
+  /** The clean name (see safeEntryName). */
+  name: string;
+  type: TarEntryType;
+  size: number;
+  /** Byte offset of the member's data in the tar file. */
+  offset: number;
+  linkname?: string;
+}
+
+/** Symbolic-link hops followed before a lookup gives up (a loop, or an absurd chain). */
+const MAX_LINK_HOPS = 16;
+
+function entryType(type: tar.Header['type'] | undefined): TarEntryType {
+  switch (type) {
+    case 'file':
+    case 'contiguous-file':
+    case undefined:
+      return 'file';
+    case 'symlink':
+      return 'symlink';
+    case 'link':
+      return 'hardlink';
+    case 'directory':
+      return 'directory';
+    default:
+      return 'other';
+  }
+}
+
+function invalidArchive(path: string, why: string, cause?: unknown): FerryError {
+  return new FerryError('INVALID_ARCHIVE', `invalid tar archive "${path}": ${why}`, { cause, details: { path } });
+}
+
+export class TarIndex {
+  readonly path: string;
+  readonly #entries: ReadonlyMap<string, TarEntry>;
+
+  private constructor(path: string, entries: ReadonlyMap<string, TarEntry>) {
+    this.path = path;
+    this.#entries = entries;
+  }
+
+  /**
+   * Scans the uncompressed tar at `path`. Every name and link target is checked: an absolute name,
+   * a `..` component or a link pointing outside the archive fails with UNSAFE_PATH.
+   */
+  static async build(path: string, signal?: AbortSignal): Promise<TarIndex> {
+    const entries = new Map<string, TarEntry>();
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      try {
+        const name = safeEntryName(header.name);
+        const type = entryType(header.type);
+        const offset = (header as { byteOffset?: unknown }).byteOffset;
+        if (typeof offset !== 'number') throw invalidArchive(path, `no data offset for entry "${header.name}"`);
+        const entry: TarEntry = { name, type, size: header.size ?? 0, offset };
+        if (type === 'symlink' || type === 'hardlink') {
+          const linkname = header.linkname ?? '';
+          // Validate now so a hostile link fails the whole archive, whether or not it is used.
+          if (type === 'symlink') symlinkTarget(name, linkname);
+          else hardlinkTarget(name, linkname);
+          entry.linkname = linkname;
+        }
+        // The first member of a name wins, as in containers/image's reader.
+        if (name !== '' && !entries.has(name)) entries.set(name, entry);
+      } catch (e) {
+        stream.on('error', () => {}); // the failure is reported once, by the pipeline
+        stream.resume();
+        next(e as Error);
+        return;
+      }
+      stream.on('end', () => next());
+      stream.resume();
+    });
+    try {
+      await pipeline(createReadStream(path), extract, { signal });
+    } catch (e) {
+      if (e instanceof FerryError) throw e;
+      if (signal?.aborted) throw new FerryError('ABORTED', 'operation aborted', { cause: signal.reason });
+      throw invalidArchive(path, e instanceof Error ? e.message : String(e), e);
+    }
+    return new TarIndex(path, entries);
+  }
+
+  /** Every member name, in archive order. */
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** The member stored under `name` itself (links not followed). */
+  entry(name: string): TarEntry | undefined {
+    return this.#entries.get(safeEntryName(name));
+  }
+
+  /**
+   * The regular file `name` designates, following symbolic and hard links inside the archive.
+   * Undefined when there is no such member; INVALID_ARCHIVE when it is not a regular file.
+   */
+  resolveFile(name: string): TarEntry | undefined {
+    let current = safeEntryName(name);
+    for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+      const entry = this.#entries.get(current);
+      if (entry === undefined) return undefined;
+      switch (entry.type) {
+        case 'file':
+          return entry;
+        case 'symlink':
+          current = symlinkTarget(entry.name, entry.linkname ?? '');
+          break;
+        case 'hardlink':
+          current = hardlinkTarget(entry.name, entry.linkname ?? '');
+          break;
+        default:
+          throw invalidArchive(this.path, `"${name}" is not a regular file`);
+      }
+    }
+    throw invalidArchive(this.path, `too many links resolving "${name}"`);
+  }
+
+  /** The data of a regular-file member, as a stream of a byte range of the tar file. */
+  open(entry: TarEntry, signal?: AbortSignal): Readable {
+    if (entry.size === 0) return Readable.from([]);
+    return createReadStream(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, signal });
+  }
+
+  /** The compression of a member's data, from its first bytes. */
+  async compressionOf(entry: TarEntry): Promise<DetectedCompression> {
+    const length = Math.min(MAGIC_LENGTH, entry.size);
+    if (length === 0) return 'none';
+    const fh = await open(this.path, 'r');
+    try {
+      const head = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(head, 0, length, entry.offset);
+      return detectCompression(head.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** A whole (small) member in memory: manifest.json, a config. Fails with TOO_LARGE past `limit`. */
+  async read(entry: TarEntry, limit: number, signal?: AbortSignal): Promise<Buffer> {
+    return readAllLimited(this.open(entry, signal), limit, `archive member "${entry.name}"`);
+  }
+}
