@@ -34,6 +34,15 @@ export type FerryErrorCode =
   | 'MANIFEST_REJECTED'
   | 'PRESERVE_DIGESTS_VIOLATED'
   | 'ABORTED'
+  // registries (the registry's own error code, when it sent one, is in details.registryCode)
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_UNKNOWN'
+  | 'BLOB_UNKNOWN'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'TOOMANYREQUESTS'
+  | 'REGISTRY_ERROR'
+  | 'REGISTRY_UNREACHABLE'
   // CLI and configuration
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG';

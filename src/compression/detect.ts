@@ -29,62 +29,45 @@ export function detectCompression(head: Uint8Array): DetectedCompression {
 
 /**
  * Peeks at the first bytes of `readable` and returns its compression together with a stream that
- * yields every byte, the peeked ones included. That stream is `readable` itself (the peeked bytes
- * are unshifted back) unless it already ended, so errors and destruction behave as on `readable`.
+ * yields every byte, the peeked ones included. The returned stream reads `readable` through its
+ * async iterator: errors from `readable` surface on it, and destroying it destroys `readable`.
  */
 export async function detectStreamCompression(
   readable: Readable,
 ): Promise<{ algorithm: DetectedCompression; stream: Readable }> {
-  const { head, ended } = await readHead(readable);
-  const algorithm = detectCompression(head);
-  if (!ended) {
-    if (head.length > 0) readable.unshift(head);
-    return { algorithm, stream: readable };
-  }
-  return { algorithm, stream: Readable.from(head.length > 0 ? [head] : [], { objectMode: false }) };
-}
-
-/** Reads at least MAGIC_LENGTH bytes (or up to the end) without consuming the stream in flowing mode. */
-function readHead(readable: Readable): Promise<{ head: Buffer; ended: boolean }> {
-  if (readable.destroyed) return Promise.reject(readable.errored ?? new Error('stream already destroyed'));
-  if (readable.readableEnded) return Promise.resolve({ head: Buffer.alloc(0), ended: true });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    const cleanup = () => {
-      readable.off('readable', onReadable);
-      readable.off('end', onEnd);
-      readable.off('error', onError);
-      readable.off('close', onClose);
-    };
-    const finish = (ended: boolean) => {
-      cleanup();
-      resolve({ head: Buffer.concat(chunks, length), ended });
-    };
-    function onReadable(): void {
-      while (length < MAGIC_LENGTH) {
-        const chunk: unknown = readable.read();
-        if (chunk === null) return;
-        const bytes = toBuffer(chunk);
-        chunks.push(bytes);
-        length += bytes.length;
-      }
-      finish(false);
+  const iterator: AsyncIterator<unknown> = readable[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  while (length < MAGIC_LENGTH) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      ended = true;
+      break;
     }
-    const onEnd = () => finish(true);
-    const onError = (e: Error) => {
-      cleanup();
-      reject(e);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(readable.errored ?? new Error('stream closed before its first bytes could be read'));
-    };
-    readable.on('readable', onReadable);
-    readable.on('end', onEnd);
-    readable.on('error', onError);
-    readable.on('close', onClose);
+    const bytes = toBuffer(next.value);
+    head.push(bytes);
+    length += bytes.length;
+  }
+  const algorithm = detectCompression(Buffer.concat(head, length));
+  async function* all(): AsyncGenerator<Buffer> {
+    try {
+      yield* head;
+      while (!ended) {
+        const next = await iterator.next();
+        if (next.done === true) return;
+        yield toBuffer(next.value);
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  const stream = Readable.from(all(), { objectMode: false });
+  // A generator waiting on the source cannot be returned early: destroy the source directly.
+  stream.once('close', () => {
+    if (!readable.destroyed) readable.destroy();
   });
+  return { algorithm, stream };
 }
 
 function toBuffer(chunk: unknown): Buffer {

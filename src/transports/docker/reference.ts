@@ -1,15 +1,14 @@
 /**
  * `docker://NAME[:TAG|@DIGEST]` references: an image in a registry (containers/image docker/docker_transport.go).
- * Parsing lives here; registry access arrives with the registry client, which replaces the three
- * NOT_IMPLEMENTED methods of DockerImageReference.
+ * Parsing lives here; registry access is in source.ts / destination.ts over src/registry-client/.
  */
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import { DockerImageDestination } from './destination.js';
+import { DockerImageSource, manifestRef, openRegistryClient } from './source.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
-
-const NOT_IMPLEMENTED_MESSAGE = 'the docker:// transport (registry access) is not implemented yet';
 
 /** A reference to an image in a registry: a name with exactly one of a tag or a digest. */
 export class DockerImageReference implements ImageReference {
@@ -69,20 +68,22 @@ export class DockerImageReference implements ImageReference {
     return namespaces;
   }
 
-  async newImageSource(_options?: ImageOptions): Promise<ImageSource> {
-    throw this.notImplemented();
+  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    return DockerImageSource.open(this, options);
   }
 
-  async newImageDestination(_options?: ImageOptions): Promise<ImageDestination> {
-    throw this.notImplemented();
+  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    return DockerImageDestination.open(this, options);
   }
 
-  async deleteImage(_options?: ImageOptions): Promise<void> {
-    throw this.notImplemented();
-  }
-
-  protected notImplemented(): FerryError {
-    return new FerryError('NOT_IMPLEMENTED', `${NOT_IMPLEMENTED_MESSAGE} (image "${this.toString()}")`);
+  /** Deletes the manifest the reference names (a tag is resolved to its digest first). */
+  async deleteImage(options: ImageOptions = {}): Promise<void> {
+    const client = await openRegistryClient(this.ref, options);
+    try {
+      await client.deleteManifest(this.ref.path, manifestRef(this.ref), options.signal);
+    } finally {
+      await client.close();
+    }
   }
 }
 
