@@ -1,27 +1,34 @@
 #!/bin/sh
-# The demo (`npm run demo`): builds a tiny synthetic OCI image manifest and prints its digest with
-# `ferry manifest-digest`, checked against sha256sum of the same bytes.
+# The main job (`npm run demo`), with no registry and no daemon: builds an image from a layer
+# tarball, copies it tarball → oci → docker-archive → dir, inspects the result, and checks that
+# the config survived every hop unchanged.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ -f dist/src/cli/main.js ] || node_modules/.bin/tsc -p tsconfig.json
+ferry() { node "$root/bin/ferry" "$@"; }
+step() { echo "\$ ferry $*" >&2; ferry "$@"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-printf '%s' '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}' >"$tmp/config.json"
-config_digest=sha256:$(sha256sum <"$tmp/config.json" | cut -d' ' -f1)
-config_size=$(wc -c <"$tmp/config.json" | tr -d ' ')
-printf '%s' "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$config_digest\",\"size\":$config_size},\"layers\":[]}" >"$tmp/manifest.json"
+# A small root filesystem, as one gzip layer.
+mkdir -p "$tmp/rootfs/etc" "$tmp/rootfs/app"
+echo 'hello from ferry' >"$tmp/rootfs/app/hello.txt"
+echo 'demo:x:1000:1000::/app:/bin/sh' >"$tmp/rootfs/etc/passwd"
+tar -C "$tmp/rootfs" --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -czf "$tmp/layer.tar.gz" .
 
-node bin/ferry --version
-echo "manifest: $(cat "$tmp/manifest.json")"
-digest=$(node bin/ferry manifest-digest "$tmp/manifest.json")
-echo "ferry manifest-digest: $digest"
-expected=sha256:$(sha256sum <"$tmp/manifest.json" | cut -d' ' -f1)
-if [ "$digest" = "$expected" ]; then
-  echo "matches sha256sum of the manifest bytes"
+ferry --version
+step copy "tarball:$tmp/layer.tar.gz" "oci:$tmp/layout:demo"
+step copy "oci:$tmp/layout:demo" "docker-archive:$tmp/demo.tar:demo:1.0"
+step copy "docker-archive:$tmp/demo.tar" "dir:$tmp/dir"
+step inspect "dir:$tmp/dir"
+
+first=$(ferry inspect --config --raw "oci:$tmp/layout:demo" | sha256sum | cut -d' ' -f1)
+last=$(ferry inspect --config --raw "dir:$tmp/dir" | sha256sum | cut -d' ' -f1)
+if [ "$first" = "$last" ]; then
+  echo "demo: config sha256:$first is the same in oci:, docker-archive: and dir:"
 else
-  echo "demo: MISMATCH: sha256sum says $expected" >&2
+  echo "demo: config changed on the way: sha256:$first → sha256:$last" >&2
   exit 1
 fi
