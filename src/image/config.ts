@@ -4,24 +4,11 @@
  * `docker_version`, and Go's time formatting of `created`.
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md
  */
-import { FerryError } from '../errors.js';
-
-type JSONObject = { [key: string]: unknown };
-
-function isObject(v: unknown): v is JSONObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isJSONObject as isObject, type JSONObject, parseJSONObject } from '../manifest/json.js';
 
 /** Parses config bytes into an object; INVALID_MANIFEST (the config is part of the image's metadata). */
 export function parseConfigObject(bytes: Buffer, what: string): JSONObject {
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new FerryError('INVALID_MANIFEST', `${what} is not valid JSON`, { cause: e });
-  }
-  if (!isObject(v)) throw new FerryError('INVALID_MANIFEST', `${what} is not a JSON object`);
-  return v;
+  return parseJSONObject(bytes, what);
 }
 
 /**

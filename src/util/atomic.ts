@@ -3,23 +3,24 @@
  * target, so a reader sees the old file or the new one and never half of either.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 
 /** A temp path beside `target` (same filesystem, so rename is atomic), hidden and unique. */
 export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.ferry-tmp-${randomBytes(6).toString('hex')}`);
 }
 
-export async function writeFileAtomic(target: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+/** Runs `write` into a fresh temp path, fsyncs the result and renames it onto `target`; on error removes it. */
+async function publishAtomically(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(target);
   try {
-    const fh = await open(tmp, 'wx', mode);
+    await write(tmp);
+    const fh = await open(tmp, 'r');
     try {
-      await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
@@ -29,6 +30,17 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+export async function writeFileAtomic(target: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  await publishAtomically(target, async (tmp) => {
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+    } finally {
+      await fh.close();
+    }
+  });
 }
 
 /**
@@ -42,19 +54,8 @@ export async function streamToFileAtomic(
   stages: NodeJS.ReadWriteStream[] = [],
   signal?: AbortSignal,
 ): Promise<void> {
-  const tmp = tempPathFor(target);
-  try {
+  await publishAtomically(target, async (tmp) => {
     const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
     await pipeline([source, ...stages, out] as unknown as Parameters<typeof pipeline>, { signal } as never);
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  });
 }
