@@ -56,6 +56,6 @@ export async function streamToFileAtomic(
 ): Promise<void> {
   await publishAtomically(target, async (tmp) => {
     const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    await pipeline([source, ...stages, out] as unknown as Parameters<typeof pipeline>, { signal } as never);
+    await pipeline([source, ...stages, out], { signal });
   });
 }
