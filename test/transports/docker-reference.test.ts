@@ -79,15 +79,6 @@ describe('docker transport references', () => {
     }
   });
 
-  test('opening or deleting the image says registry access is not implemented yet', async () => {
-    const ref = dockerTransport.parseReference('//fedora');
-    const notImplemented = (e: unknown) =>
-      isFerryError(e, 'NOT_IMPLEMENTED') && e.message.includes('the docker:// transport (registry access) is not implemented yet');
-    await assert.rejects(ref.newImageSource(), notImplemented);
-    await assert.rejects(ref.newImageDestination(), notImplemented);
-    await assert.rejects(ref.deleteImage(), notImplemented);
-  });
-
   test('policy identity is name:tag or name@digest', () => {
     const tagged = new DockerImageReference(parseDockerReference('quay.io/org/app'));
     assert.equal(tagged.policyConfigurationIdentity(), 'quay.io/org/app:latest');
