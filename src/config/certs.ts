@@ -1,0 +1,139 @@
+/**
+ * Per-registry TLS material from certs.d directories, as containers/image and Docker read them:
+ * `*.crt` are extra CA certificates, `*.cert` + `*.key` (same base name) a client certificate pair.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { FerryError } from '../errors.js';
+import { configHome, type Env, isMissingFile } from './paths.js';
+
+export interface CertDirOptions {
+  /** `--cert-dir`: used alone, instead of the per-host directories. */
+  certDir?: string;
+  env?: Env;
+}
+
+export interface ClientCertificate {
+  cert: Buffer;
+  key: Buffer;
+  /** The `.cert` file's path, for messages. */
+  certPath: string;
+}
+
+export interface TLSFiles {
+  /** CA certificates (PEM) from `*.crt`, in file-name order. */
+  ca: Buffer[];
+  /** The first client pair (file-name order), ready for undici's `connect` options. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Every client pair found. */
+  clientCertificates: ClientCertificate[];
+}
+
+/**
+ * The directories that may hold TLS files for `hostPort` (`host[:port]`), in order: an explicit
+ * directory alone; else `${XDG_CONFIG_HOME:-~/.config}/containers/certs.d/<hostPort>`,
+ * `/etc/containers/certs.d/<hostPort>`, `/etc/docker/certs.d/<hostPort>`. Only the first that exists is used.
+ */
+export function certDirsFor(hostPort: string, opts: CertDirOptions = {}): string[] {
+  if (opts.certDir !== undefined && opts.certDir !== '') return [opts.certDir];
+  if (hostPort === '' || hostPort.includes('/') || hostPort === '.' || hostPort === '..') {
+    throw new FerryError('INVALID_ARGUMENT', `"${hostPort}" is not a registry host[:port] for a certs.d lookup`);
+  }
+  const env = opts.env ?? process.env;
+  return [
+    join(configHome(env), 'containers', 'certs.d', hostPort),
+    join('/etc/containers/certs.d', hostPort),
+    join('/etc/docker/certs.d', hostPort),
+  ];
+}
+
+/** The first of certDirsFor that exists, or undefined. */
+export async function certDirFor(hostPort: string, opts: CertDirOptions = {}): Promise<string | undefined> {
+  for (const dir of certDirsFor(hostPort, opts)) {
+    try {
+      if ((await stat(dir)).isDirectory()) return dir;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (isMissingFile(e) || code === 'EACCES' || code === 'EPERM') continue;
+      throw e;
+    }
+  }
+  return undefined;
+}
+
+function invalid(path: string, what: string): FerryError {
+  return new FerryError('INVALID_CONFIG', `certificate directory ${path}: ${what}`, { details: { path } });
+}
+
+async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    if (isMissingFile(e)) return undefined; // removed between the listing and the read
+    throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/**
+ * Reads a certs.d-style directory. A missing directory gives no files. A `.key` without its `.cert`,
+ * or the reverse, is INVALID_CONFIG naming both files.
+ */
+export async function loadTLSFiles(dir: string): Promise<TLSFiles> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (e) {
+    if (isMissingFile(e)) return { ca: [], clientCertificates: [] };
+    throw invalid(dir, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  const present = new Set(names);
+  const out: TLSFiles = { ca: [], clientCertificates: [] };
+  for (const name of names) {
+    if (name.endsWith('.crt')) {
+      const pem = await readIfPresent(join(dir, name));
+      if (pem !== undefined) out.ca.push(pem);
+    } else if (name.endsWith('.cert')) {
+      const keyName = `${name.slice(0, -'.cert'.length)}.key`;
+      if (!present.has(keyName)) {
+        throw invalid(
+          dir,
+          `missing key ${keyName} for client certificate ${name} (CA certificates use the extension .crt)`,
+        );
+      }
+      const cert = await readIfPresent(join(dir, name));
+      const key = await readIfPresent(join(dir, keyName));
+      if (cert !== undefined && key !== undefined) out.clientCertificates.push({ cert, key, certPath: join(dir, name) });
+    } else if (name.endsWith('.key')) {
+      const certName = `${name.slice(0, -'.key'.length)}.cert`;
+      if (!present.has(certName)) throw invalid(dir, `missing client certificate ${certName} for key ${name}`);
+    }
+  }
+  const first = out.clientCertificates[0];
+  if (first !== undefined) {
+    out.cert = first.cert;
+    out.key = first.key;
+  }
+  return out;
+}
+
+/** The TLS files for `hostPort` from the first existing certs.d directory (or `certDir`). */
+export async function loadTLSFilesFor(hostPort: string, opts: CertDirOptions = {}): Promise<TLSFiles> {
+  const dir = await certDirFor(hostPort, opts);
+  return dir === undefined ? { ca: [], clientCertificates: [] } : loadTLSFiles(dir);
+}
+
+/**
+ * Options for undici's `connect` / node:tls: the directory's CAs are added to the system roots
+ * (containers/image adds them to the system pool; a bare `ca` would replace it).
+ */
+export function tlsConnectOptions(files: TLSFiles): { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } {
+  const out: { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } = {};
+  if (files.ca.length > 0) out.ca = [...rootCertificates, ...files.ca];
+  if (files.cert !== undefined && files.key !== undefined) {
+    out.cert = files.cert;
+    out.key = files.key;
+  }
+  return out;
+}
