@@ -34,6 +34,7 @@ export type FerryErrorCode =
   | 'MANIFEST_REJECTED'
   | 'PRESERVE_DIGESTS_VIOLATED'
   | 'ABORTED'
+  | 'CACHE_UNAVAILABLE'
   // registries (the registry's own error code, when it sent one, is in details.registryCode)
   | 'MANIFEST_UNKNOWN'
   | 'NAME_UNKNOWN'
@@ -45,7 +46,10 @@ export type FerryErrorCode =
   | 'REGISTRY_UNREACHABLE'
   // CLI and configuration
   | 'INVALID_ARGUMENT'
-  | 'INVALID_CONFIG';
+  | 'INVALID_CONFIG'
+  // configuration-driven refusals and credential helpers
+  | 'REGISTRY_BLOCKED'
+  | 'CREDENTIAL_HELPER_ERROR';
 
 export interface FerryErrorOptions {
   cause?: unknown;
