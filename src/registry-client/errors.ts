@@ -1,0 +1,106 @@
+/**
+ * Registry error responses → FerryError. Distribution answers `{"errors":[{"code","message","detail"}]}`
+ * (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes); the first
+ * entry decides the code, the registry's own code stays in `details.registryCode`.
+ * Messages name the operation and the URL path only: never headers, never query strings
+ * (a redirect's query may hold a signed storage credential).
+ */
+import { FerryError, type FerryErrorCode } from '../errors.js';
+
+export interface RegistryErrorEntry {
+  code: string;
+  message: string;
+}
+
+/** The registry's error entries, or [] when the body is not the Distribution error shape. */
+export function parseRegistryErrors(body: Buffer): RegistryErrorEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  const errors = (parsed as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return [];
+  const out: RegistryErrorEntry[] = [];
+  for (const e of errors) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code !== 'string') continue;
+    out.push({ code, message: typeof message === 'string' ? message : '' });
+  }
+  return out;
+}
+
+const CODE_MAP: Readonly<Record<string, FerryErrorCode>> = {
+  MANIFEST_UNKNOWN: 'MANIFEST_UNKNOWN',
+  NAME_UNKNOWN: 'NAME_UNKNOWN',
+  BLOB_UNKNOWN: 'BLOB_UNKNOWN',
+  BLOB_UPLOAD_UNKNOWN: 'BLOB_UNKNOWN',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  DENIED: 'DENIED',
+  TOOMANYREQUESTS: 'TOOMANYREQUESTS',
+};
+
+/** What a request was for, so a bare status can be given a meaningful code. */
+export type RegistryOperation = 'manifest' | 'blob' | 'other';
+
+function codeForStatus(status: number, operation: RegistryOperation): FerryErrorCode {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 403) return 'DENIED';
+  if (status === 429) return 'TOOMANYREQUESTS';
+  if (status === 404 && operation === 'manifest') return 'MANIFEST_UNKNOWN';
+  if (status === 404 && operation === 'blob') return 'BLOB_UNKNOWN';
+  return 'REGISTRY_ERROR';
+}
+
+export interface RegistryErrorInput {
+  /** e.g. `GET /v2/x/y/manifests/t`. */
+  what: string;
+  status: number;
+  body: Buffer;
+  operation: RegistryOperation;
+}
+
+/** The FerryError for a registry response with an unexpected status. */
+export function registryError(input: RegistryErrorInput): FerryError {
+  const entries = parseRegistryErrors(input.body);
+  const first = entries[0];
+  const code = (first !== undefined ? CODE_MAP[first.code] : undefined) ?? codeForStatus(input.status, input.operation);
+  const reason =
+    first !== undefined
+      ? entries.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join('; ')
+      : bodySnippet(input.body) || `status ${input.status}`;
+  return new FerryError(code, `${input.what}: HTTP ${input.status}: ${reason}`, {
+    details: {
+      status: input.status,
+      ...(first === undefined ? {} : { registryCode: first.code, registryErrors: entries }),
+    },
+  });
+}
+
+// A short, printable piece of a non-JSON error body (proxies answer HTML).
+function bodySnippet(body: Buffer): string {
+  const text = body.subarray(0, 200).toString('utf8').replace(/\s+/g, ' ').trim();
+  return /^[\x20-\x7e]*$/.test(text) ? text : '';
+}
+
+/** The path of a URL without its query: safe to print. */
+export function printableURL(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** A small JSON body (token answer, tags page) that must be an object, else REGISTRY_ERROR naming `what`. */
+export function parseJSONObjectBody(body: Buffer, what: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new FerryError('REGISTRY_ERROR', `${what}: the answer is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FerryError('REGISTRY_ERROR', `${what}: the answer is not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}

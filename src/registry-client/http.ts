@@ -1,0 +1,282 @@
+/**
+ * HTTP to one registry host: scheme discovery by `/v2/` ping, keep-alive through one undici Agent,
+ * Authorization from the Authenticator, redirects followed by hand (the Authorization header only
+ * ever goes to the registry's own origin), and bounded retries.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { abortError, FerryError } from '../errors.js';
+import { readAllLimited } from '../manifest/limits.js';
+import { type AuthOptions, Authenticator } from './auth.js';
+import { parseChallenges } from './challenge.js';
+import { printableURL, type RegistryOperation, registryError } from './errors.js';
+import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, type RetryPolicy, retryDelay, sleep } from './retry.js';
+import type { TLSMaterial } from './tls.js';
+
+export type HTTPMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RegistryRequest {
+  method: HTTPMethod;
+  /** A path with query on the registry (`/v2/...`), or an absolute URL on it (an upload location). */
+  url: string;
+  scopes: readonly string[];
+  headers?: Record<string, string>;
+  /** A Buffer can be re-sent (retries, auth); a stream is sent once. */
+  body?: Buffer | Readable;
+  /** Default: true for GET and HEAD. */
+  followRedirects?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable & { dump(opts?: { limit: number }): Promise<void> };
+  /** The URL that answered (after redirects). */
+  url: URL;
+}
+
+export interface RegistryHTTPOptions extends AuthOptions {
+  /** false: accept any certificate and fall back to plain http. */
+  tlsVerify?: boolean;
+  tls?: TLSMaterial;
+  retry: RetryPolicy;
+  userAgent: string;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+const MAX_REDIRECTS = 10;
+/** Largest error or token body read into memory. */
+export const MAX_SMALL_BODY = 1024 * 1024;
+
+export class RegistryHTTP {
+  readonly host: string;
+  readonly auth: Authenticator;
+  readonly #options: RegistryHTTPOptions;
+  readonly #agent: Agent;
+  #base: URL | undefined;
+  #pinging: Promise<URL> | undefined;
+
+  constructor(host: string, options: RegistryHTTPOptions) {
+    this.host = host;
+    this.#options = options;
+    this.#agent = new Agent({
+      connect: {
+        rejectUnauthorized: options.tlsVerify !== false,
+        ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca }),
+        ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert, key: options.tls.key }),
+      },
+      ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: options.headersTimeoutMs }),
+      ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs }),
+    });
+    this.auth = new Authenticator(options, (url, headers, signal) => this.#fetchToken(url, headers, signal));
+  }
+
+  /** `https://HOST` or `http://HOST`, found by pinging `/v2/` once. */
+  async base(signal?: AbortSignal): Promise<URL> {
+    if (this.#base !== undefined) return this.#base;
+    this.#pinging ??= this.#ping(signal).finally(() => {
+      this.#pinging = undefined;
+    });
+    return this.#pinging;
+  }
+
+  async #ping(signal?: AbortSignal): Promise<URL> {
+    const schemes = this.#options.tlsVerify === false ? ['https', 'http'] : ['https'];
+    const failures: string[] = [];
+    let lastError: unknown;
+    for (const scheme of schemes) {
+      const url = new URL(`${scheme}://${this.host}/v2/`);
+      let res: RegistryResponse;
+      try {
+        res = await this.#withStatusRetries(() => this.#raw('GET', url, {}, undefined, signal), signal);
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        if (e instanceof FerryError) throw e;
+        failures.push(`${scheme}: ${describeNetworkError(e)}`);
+        lastError = e;
+        continue;
+      }
+      if (res.status === 200 || res.status === 401) {
+        await res.body.dump();
+        if (res.status === 401) this.auth.setChallenges(parseChallenges(res.headers['www-authenticate']));
+        this.#base = new URL(`${scheme}://${this.host}`);
+        return this.#base;
+      }
+      throw await this.failure(res, `pinging container registry ${this.host}`, 'other');
+    }
+    const hint = this.#options.tlsVerify === false ? '' : ' (plain http is only tried with tlsVerify: false)';
+    throw new FerryError('REGISTRY_UNREACHABLE', `pinging container registry ${this.host} failed: ${failures.join('; ')}${hint}`, {
+      cause: lastError,
+      details: { host: this.host },
+    });
+  }
+
+  /** Sends a request to the registry with auth, redirects and retries; the caller consumes the body. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const base = await this.base(req.signal);
+    // An upload Location may name another host; #sendFollowing sends credentials to the registry's origin only.
+    const url = new URL(req.url, base);
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
+    const policy = this.#options.retry;
+    let scopes = [...req.scopes];
+    let authRetried = false;
+    for (let attempt = 1; ; attempt++) {
+      let res: RegistryResponse;
+      try {
+        const authorization = await this.auth.authorization(scopes, req.signal);
+        res = await this.#sendFollowing(req, url, base, authorization);
+      } catch (e) {
+        if (req.signal?.aborted) throw abortError(req.signal);
+        if (e instanceof FerryError) throw e;
+        if (replayable && attempt < policy.maxAttempts && isRetryableNetworkError(e)) {
+          await sleep(retryDelay(policy, attempt), req.signal);
+          continue;
+        }
+        throw networkError(`${req.method} ${printableURL(url)}`, e);
+      }
+      if (res.status === 401 && replayable && !authRetried) {
+        const challenges = parseChallenges(res.headers['www-authenticate']);
+        if (challenges.length > 0) {
+          authRetried = true;
+          await res.body.dump();
+          this.auth.invalidate(scopes);
+          scopes = [...new Set([...scopes, ...this.auth.setChallenges(challenges)])];
+          attempt--; // an auth round is not a retry
+          continue;
+        }
+      }
+      if (replayable && attempt < policy.maxAttempts && isRetryableStatus(res.status)) {
+        const delay = retryDelay(policy, attempt, parseRetryAfter(res.headers['retry-after']));
+        await res.body.dump();
+        await sleep(delay, req.signal);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  async #sendFollowing(req: RegistryRequest, start: URL, base: URL, authorization: string | undefined): Promise<RegistryResponse> {
+    const follow = req.followRedirects ?? (req.method === 'GET' || req.method === 'HEAD');
+    let url = start;
+    let method = req.method;
+    for (let hop = 0; ; hop++) {
+      const headers: Record<string, string> = { ...req.headers };
+      // Only the registry's own origin ever sees its credentials (a redirect may lead to a storage host).
+      if (authorization !== undefined && url.origin === base.origin) headers.authorization = authorization;
+      const res = await this.#raw(method, url, headers, method === 'GET' || method === 'HEAD' ? undefined : req.body, req.signal);
+      const location = res.headers.location;
+      if (!follow || !isRedirect(res.status) || typeof location !== 'string') return res;
+      await res.body.dump();
+      if (hop >= MAX_REDIRECTS) {
+        throw new FerryError('REGISTRY_ERROR', `${req.method} ${printableURL(start)}: more than ${MAX_REDIRECTS} redirects`);
+      }
+      const next = new URL(location, url);
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new FerryError('REGISTRY_ERROR', `${req.method} ${printableURL(start)}: redirect to a non-http(s) URL`);
+      }
+      if (res.status === 303 && method !== 'HEAD') method = 'GET';
+      url = next;
+    }
+  }
+
+  /** Retries 429/502–504 answers of a body-less request (the ping), network errors excluded. */
+  async #withStatusRetries(send: () => Promise<RegistryResponse>, signal?: AbortSignal): Promise<RegistryResponse> {
+    const policy = this.#options.retry;
+    for (let attempt = 1; ; attempt++) {
+      const res = await send();
+      if (attempt >= policy.maxAttempts || !isRetryableStatus(res.status)) return res;
+      await res.body.dump();
+      await sleep(retryDelay(policy, attempt, parseRetryAfter(res.headers['retry-after'])), signal);
+    }
+  }
+
+  async #raw(
+    method: HTTPMethod,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer | Readable | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RegistryResponse> {
+    const res = await request(url, {
+      method,
+      dispatcher: this.#agent,
+      headers: { 'user-agent': this.#options.userAgent, ...headers },
+      body: body ?? null,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.body, url };
+  }
+
+  async #fetchToken(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
+    const policy = this.#options.retry;
+    for (let attempt = 1; ; attempt++) {
+      let res: RegistryResponse;
+      try {
+        res = await this.#raw('GET', url, headers, undefined, signal);
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        if (attempt < policy.maxAttempts && isRetryableNetworkError(e)) {
+          await sleep(retryDelay(policy, attempt), signal);
+          continue;
+        }
+        throw networkError(`token request to ${printableURL(url)}`, e);
+      }
+      if (attempt < policy.maxAttempts && isRetryableStatus(res.status)) {
+        await res.body.dump();
+        await sleep(retryDelay(policy, attempt, parseRetryAfter(res.headers['retry-after'])), signal);
+        continue;
+      }
+      return { status: res.status, body: await this.readBody(res, MAX_SMALL_BODY, `token response from ${printableURL(url)}`) };
+    }
+  }
+
+  /** Reads a small body whole (manifest, tags page): past `limit` TOO_LARGE, cut short REGISTRY_UNREACHABLE. */
+  async readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer> {
+    try {
+      return await readAllLimited(res.body, limit, what);
+    } catch (e) {
+      if (e instanceof FerryError) throw e;
+      throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, { cause: e });
+    }
+  }
+
+  /** Reads a failed response's body and turns it into a typed error. */
+  async failure(res: RegistryResponse, what: string, operation: RegistryOperation): Promise<FerryError> {
+    let body: Buffer = Buffer.alloc(0);
+    try {
+      body = await readAllLimited(res.body, MAX_SMALL_BODY, 'error body');
+    } catch {
+      // an unreadable error body still leaves the status to report
+    }
+    const err = registryError({ what, status: res.status, body, operation });
+    if (res.status === 401 && this.auth.hasCredentials) err.details.credentialsRejected = true;
+    return err;
+  }
+
+  /** Closes every connection; a body still being read fails (closing means the caller is done). */
+  async close(): Promise<void> {
+    await this.#agent.destroy();
+  }
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+function describeNetworkError(e: unknown): string {
+  const err = e as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = typeof err.code === 'string' ? err.code : typeof err.cause?.code === 'string' ? err.cause.code : undefined;
+  const message = typeof err.cause?.message === 'string' && err.cause.message !== '' ? err.cause.message : String(err.message ?? e);
+  return code === undefined ? message : `${message} (${code})`;
+}
+
+function networkError(what: string, e: unknown): FerryError {
+  const code = (e as { code?: unknown }).code;
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+    return new FerryError('SIZE_MISMATCH', `${what}: the blob stream did not have the announced size`, { cause: e });
+  }
+  return new FerryError('REGISTRY_UNREACHABLE', `${what}: ${describeNetworkError(e)}`, { cause: e });
+}

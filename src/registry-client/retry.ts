@@ -1,0 +1,93 @@
+/**
+ * When and how long to retry a registry request: 429 and 502–504 answers, connection resets and
+ * timeouts; exponential backoff, `Retry-After` honoured, bounded in tries and in delay.
+ */
+import { abortError } from '../errors.js';
+
+export interface RetryOptions {
+  /** Total tries per request, the first included (default 5). 1 disables retries. */
+  maxAttempts?: number;
+  /** Delay before the first retry, doubled each time (default 1000 ms). */
+  initialDelayMs?: number;
+  /** Upper bound of any one delay, `Retry-After` included (default 60 000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
+  return {
+    maxAttempts: Math.max(1, Math.trunc(o.maxAttempts ?? 5)),
+    initialDelayMs: Math.max(0, o.initialDelayMs ?? 1000),
+    maxDelayMs: Math.max(0, o.maxDelayMs ?? 60_000),
+  };
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
+const RETRYABLE_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENETRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Whether a network-level error (not an HTTP status) is worth another try. */
+export function isRetryableNetworkError(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_ERROR_CODES.has(code)) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** `Retry-After` as milliseconds (delta-seconds or an HTTP date); undefined when absent or unparsable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (/^[0-9]+$/.test(t)) return Number.parseInt(t, 10) * 1000;
+  const date = Date.parse(t);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** The delay before try number `attempt + 1` (attempt counts from 1). */
+export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs?: number): number {
+  const backoff = policy.initialDelayMs * 2 ** (attempt - 1);
+  return Math.min(policy.maxDelayMs, retryAfterMs ?? backoff);
+}
+
+/** Sleeps, failing with ABORTED as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
