@@ -16,6 +16,7 @@ deps=(
   "zstd zstd"
   "umoci umoci"
   "jq jq"
+  "tmux tmux"
 )
 
 missing=()

@@ -36,6 +36,7 @@ export type {
   ImageReference,
   ImageSource,
   ImageTransport,
+  ImageView,
   LayerCompressionDesire,
   Platform,
   PutBlobOptions,
@@ -61,9 +62,29 @@ export type { DetectedCompression, StreamCompression } from './compression/detec
 export { compressStream, decompressStream, autoDecompressStream } from './compression/codecs.js';
 
 export * from './manifest/index.js';
+export * from './config/index.js';
+export * from './blobinfocache/index.js';
 
 // Built-in transports, one folder each.
 export { dockerTransport, DockerImageReference, parseDockerImageReference } from './transports/docker/index.js';
+export {
+  RegistryClient,
+  registryAPIHost,
+  repositoryScope,
+  parseChallenges,
+  parseRegistryErrors,
+} from './registry-client/index.js';
+export type {
+  AuthChallenge,
+  FetchedManifest,
+  ListOptions,
+  ManifestHead,
+  RegistryClientOptions,
+  RegistryErrorEntry,
+  RetryOptions,
+  UploadBlobOptions,
+  UploadedBlob,
+} from './registry-client/index.js';
 export { ociTransport, OciReference, parseOciReference, isValidOciRefName } from './transports/oci-layout/index.js';
 export { dirTransport, DirReference, parseDirReference, DIR_VERSION } from './transports/dir/index.js';
 export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/index.js';

@@ -66,7 +66,7 @@ export function registerCopy(program: Command): void {
   addRegistryFlags(cmd, 'dest-');
   cmd.action(async (srcName: string, destName: string, flags: CopyFlags, command: Command) => {
     const { FerryError, MediaType, copyImage, parseImageReference } = await import('../index.js');
-    const { progressPrinter, PROGRESS_STREAM } = await import('./progress.js');
+    const { createCopyProgress } = await import('./progress.js');
     const usage = (message: string): Error => new FerryError('INVALID_ARGUMENT', message);
 
     let selection: ImageListSelection = 'system';
@@ -126,9 +126,17 @@ export function registerCopy(program: Command): void {
     if (flags.preserveDigests === true) options.preserveDigests = true;
     if (flags.removeSignatures === true) options.removeSignatures = true;
     if (parallel !== undefined) options.maxParallelBlobs = parallel;
-    if (flags.quiet !== true) options.onProgress = progressPrinter((line) => PROGRESS_STREAM.write(line));
+    const progress = flags.quiet === true ? undefined : await createCopyProgress();
+    if (progress !== undefined) options.onProgress = (event) => progress.onProgress(event);
 
-    const result = await copyImage(src, dest, options);
+    let result: Awaited<ReturnType<typeof copyImage>>;
+    try {
+      result = await copyImage(src, dest, options);
+    } catch (e) {
+      progress?.fail();
+      throw e;
+    }
+    progress?.finish();
     if (flags.digestfile !== undefined) {
       const { writeFile } = await import('node:fs/promises');
       // skopeo writes the bare digest, without a newline.

@@ -1,16 +1,49 @@
 /**
- * `ferry copy` progress lines in skopeo's non-terminal style ("Copying blob sha256:…",
- * "Writing manifest to image destination", …). skopeo writes these to stdout; Ferry writes them
- * to stderr (PROGRESS_STREAM) so that stdout carries only results (digests, JSON) for scripts.
- * Progress bars are for later; `blob-bytes` events are ignored here.
+ * `ferry copy` progress, on stderr (PROGRESS_STREAM) so that stdout carries only results (digests,
+ * JSON) for scripts; skopeo writes these lines to stdout.
+ * - Off a terminal (CI, pipes): skopeo's lines ("Copying blob sha256:…", "Writing manifest to image
+ *   destination", …), a line when each blob is done, and an aggregate line at most every 5 s while
+ *   bytes move.
+ * - On a terminal: one bar per blob and a final summary (progress-tty.ts, which loads cli-progress
+ *   only then, keeping start-up lean).
+ * Events carry digests and sizes only: nothing here can print a credential.
  */
 import type { ProgressEvent } from '../index.js';
+import { CopyTally, formatBytes, formatRate, shortDigest } from './progress-format.js';
 
 /** Where progress goes: stderr, keeping stdout for results. */
-export const PROGRESS_STREAM: NodeJS.WritableStream = process.stderr;
+export const PROGRESS_STREAM: ProgressStream = process.stderr;
+
+/** What the displays write to: stderr, or a fake in tests (a TTY one needs `isTTY` and `columns`). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+  rows?: number;
+}
+
+/** Least time between two aggregate lines off a terminal. */
+export const AGGREGATE_INTERVAL_MS = 5000;
+
+export interface ProgressPrinterOptions {
+  /** Clock in ms (default Date.now). */
+  now?: () => number;
+  /** Least time between aggregate "Progress: …" lines (default 5 s); they appear only while bytes move. */
+  aggregateIntervalMs?: number;
+  /** Print the per-blob and aggregate lines (default true); the terminal display draws bars instead. */
+  blobLines?: boolean;
+}
 
 /** Returns an onProgress callback that prints skopeo-style lines through `write`. */
-export function progressPrinter(write: (line: string) => void): (event: ProgressEvent) => void {
+export function progressPrinter(
+  write: (line: string) => void,
+  options: ProgressPrinterOptions = {},
+): (event: ProgressEvent) => void {
+  const now = options.now ?? Date.now;
+  const interval = options.aggregateIntervalMs ?? AGGREGATE_INTERVAL_MS;
+  const blobLines = options.blobLines ?? true;
+  const tally = new CopyTally();
+  let lastAggregate = { at: now(), bytes: 0 };
   let sawInstance = false;
   // A list copy gets the list's signatures, then each image's: a 'signatures-getting' directly
   // followed by another one was the list's, so the line waits for the next event.
@@ -25,13 +58,30 @@ export function progressPrinter(write: (line: string) => void): (event: Progress
         pendingSignatures = true;
         break;
       case 'blob-started':
-        write(`Copying ${event.isConfig ? 'config' : 'blob'} ${event.blob.digest}\n`);
+        tally.blobStarted(event.blob.digest, event.blob.size);
+        if (blobLines) write(`Copying ${event.isConfig ? 'config' : 'blob'} ${event.blob.digest}\n`);
         break;
-      case 'blob-skipped': {
-        const hex = event.blob.digest.slice(event.blob.digest.indexOf(':') + 1, event.blob.digest.indexOf(':') + 13);
-        write(`Copying ${event.isConfig ? 'config' : 'blob'} ${hex} skipped: already exists\n`);
+      case 'blob-bytes': {
+        tally.blobBytes(event.blob.digest, event.bytes, event.total);
+        const at = now();
+        if (blobLines && at - lastAggregate.at >= interval) {
+          const bytes = tally.bytes;
+          write(
+            `Progress: ${tally.done}/${tally.started} blobs, ${formatBytes(bytes)} / ${formatBytes(tally.total)}, ` +
+              `${formatRate(bytes - lastAggregate.bytes, at - lastAggregate.at)}\n`,
+          );
+          lastAggregate = { at, bytes };
+        }
         break;
       }
+      case 'blob-done':
+        tally.blobDone(event.blob.digest);
+        if (blobLines) write(`Copying ${event.isConfig ? 'config' : 'blob'} ${event.blob.digest} done\n`);
+        break;
+      case 'blob-skipped':
+        tally.blobSkipped();
+        if (blobLines) write(`Copying ${event.isConfig ? 'config' : 'blob'} ${shortDigest(event.blob.digest)} skipped: already exists\n`);
+        break;
       case 'manifest-writing':
         if (event.instanceDigest !== undefined) sawInstance = true;
         if (event.instanceDigest === undefined && sawInstance) {
@@ -44,8 +94,35 @@ export function progressPrinter(write: (line: string) => void): (event: Progress
         write(`${event.text}\n`);
         break;
       default:
-        // blob-bytes, blob-done, signatures-writing: nothing to print without progress bars.
+        // signatures-writing: announced with the manifest ("Storing signatures").
         break;
     }
   };
+}
+
+/** The progress display of one `ferry copy`. */
+export interface CopyProgress {
+  onProgress(event: ProgressEvent): void;
+  /** The copy succeeded: stop the bars and print the summary (terminal only). */
+  finish(): void;
+  /** The copy failed or was aborted: stop the bars so that the error prints on a line of its own. */
+  fail(): void;
+}
+
+export interface CopyProgressOptions extends Omit<ProgressPrinterOptions, 'blobLines'> {
+  /** Default PROGRESS_STREAM. */
+  stream?: ProgressStream;
+  /** Draw bars (default: whether the stream is a terminal). */
+  tty?: boolean;
+}
+
+/** Picks the display for `stream`: bars on a terminal, lines elsewhere. */
+export async function createCopyProgress(options: CopyProgressOptions = {}): Promise<CopyProgress> {
+  const stream = options.stream ?? PROGRESS_STREAM;
+  if (options.tty ?? stream.isTTY === true) {
+    const { TtyCopyProgress } = await import('./progress-tty.js');
+    return new TtyCopyProgress(stream, options.now ?? Date.now);
+  }
+  const onProgress = progressPrinter((line) => stream.write(line), options);
+  return { onProgress, finish: () => {}, fail: () => {} };
 }

@@ -3,6 +3,7 @@
  * to any destination through the transport contract. Nothing is visible at the destination
  * unless the whole copy succeeds: any failure or abort closes it without commit.
  */
+import { setMaxListeners } from 'node:events';
 import { abortError, throwIfAborted } from '../errors.js';
 import { chooseInstance } from '../manifest/index.js';
 import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
@@ -15,9 +16,14 @@ import type { CopyOptions, CopyResult } from './types.js';
 
 export async function copyImage(src: ImageReference, dest: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
   const userSignal = options.signal;
-  // Every call gets a signal, so stages can always be torn down together.
-  const signal = userSignal ?? new AbortController().signal;
   throwIfAborted(userSignal);
+  // One internal signal for every stage of this copy, following the caller's: each blob adds
+  // listeners to it (streams, requests), so the default limit of 10 would warn on any real image.
+  const controller = new AbortController();
+  const signal = controller.signal;
+  setMaxListeners(0, signal);
+  const forwardAbort = () => controller.abort(userSignal?.reason);
+  userSignal?.addEventListener('abort', forwardAbort, { once: true });
   let destination: ImageDestination | undefined;
   let source: ImageSource | undefined;
   let failed = false;
@@ -41,6 +47,7 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
     if (userSignal?.aborted) throw abortError(userSignal);
     throw e;
   } finally {
+    userSignal?.removeEventListener('abort', forwardAbort);
     await closeQuietly(source, failed);
     await closeQuietly(destination, failed);
   }

@@ -84,6 +84,20 @@ export interface ImageTransport {
   parseReference(within: string): ImageReference;
 }
 
+/**
+ * A typed view of one image over an open source (src/image/ implements it, adding inspect and
+ * more). Close it to release the source.
+ */
+export interface ImageView {
+  /** The top-level manifest, exact bytes (may be a list/index). */
+  manifest(): Promise<RawManifest>;
+  /** The digest of the top-level manifest. */
+  digest(): Promise<Digest>;
+  /** The config blob of the image (for a list: of the instance chosen for the wanted platform). */
+  config(): Promise<Buffer | undefined>;
+  close(): Promise<void>;
+}
+
 export interface ImageReference {
   readonly transport: ImageTransport;
   /** The text after `transport.name:`; `parseReference` of it gives back an equal reference. */
@@ -93,6 +107,8 @@ export interface ImageReference {
   /** The named Docker reference this image is known by, if the transport has one. */
   dockerReference(): DockerReference | undefined;
   newImageSource(options?: ImageOptions): Promise<ImageSource>;
+  /** Opens the image for reading as a typed view (manifest, config, ...). */
+  newImage(options?: ImageOptions): Promise<ImageView>;
   newImageDestination(options?: ImageOptions): Promise<ImageDestination>;
   deleteImage(options?: ImageOptions): Promise<void>;
 }

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { Digest } from '../../src/digest/digest.js';
 import { FerryError } from '../../src/errors.js';
 import {
+  type ImageOptions,
   type BlobInfo,
   type BlobStream,
   type DestinationCapabilities,
@@ -20,6 +21,7 @@ import {
   type RawManifest,
 } from '../../src/transports/types.js';
 import { guessMIMEType } from '../../src/manifest/index.js';
+import { type Image, openImage } from '../../src/image/image.js';
 
 export interface MemoryImage {
   manifests: Map<string, RawManifest>;
@@ -74,6 +76,11 @@ class MemoryReference implements ImageReference {
   dockerReference(): undefined {
     return undefined;
   }
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
+  }
+
   async newImageSource(): Promise<ImageSource> {
     const image = this.transport.images.get(this.name);
     if (image === undefined) throw new FerryError('IMAGE_NOT_FOUND', `no memory image ${this.name}`);

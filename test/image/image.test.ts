@@ -18,6 +18,7 @@ function layoutReference(layout: string, tag: string): ImageReference {
     stringWithinTransport: () => `${layout}:${tag}`,
     toString: () => `fake:${layout}:${tag}`,
     dockerReference: () => undefined,
+    newImage: () => openImage(ref),
     newImageSource: async (): Promise<ImageSource> => ({
       reference: ref,
       hasThreadSafeGetBlob: true,

@@ -5,6 +5,7 @@ import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 import { DirImageDestination } from './destination.js';
 import { DirImageSource } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 export class DirReference implements ImageReference {
   readonly transport: ImageTransport = dirTransport;
@@ -26,6 +27,11 @@ export class DirReference implements ImageReference {
 
   dockerReference(): DockerReference | undefined {
     return undefined;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options: ImageOptions = {}): Promise<ImageSource> {

@@ -9,6 +9,7 @@ import { type DockerReference, parseDockerReference } from '../../reference/refe
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 import { DockerArchiveDestination } from './destination.js';
 import { DockerArchiveSource } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
 
@@ -55,6 +56,11 @@ export class DockerArchiveReference implements ImageReference {
 
   dockerReference(): DockerReference | undefined {
     return this.ref;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options: ImageOptions = {}): Promise<ImageSource> {

@@ -7,6 +7,7 @@ import { type DockerReference, parseDockerReference } from '../../reference/refe
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 import { DockerImageDestination } from './destination.js';
 import { DockerImageSource, manifestRef, openRegistryClient } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
 
@@ -66,6 +67,11 @@ export class DockerImageReference implements ImageReference {
       }
     }
     return namespaces;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options: ImageOptions = {}): Promise<ImageSource> {

@@ -9,6 +9,7 @@ import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 import { OciArchiveDestination } from './destination.js';
 import { OciArchiveSource } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
 
@@ -54,6 +55,11 @@ export class OciArchiveReference implements ImageReference {
 
   dockerReference(): DockerReference | undefined {
     return undefined;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options: ImageOptions = {}): Promise<ImageSource> {

@@ -10,6 +10,7 @@ import type { ImageDestination, ImageOptions, ImageReference, ImageSource, Image
 import { deleteOciImage } from './delete.js';
 import { OciImageDestination } from './destination.js';
 import { OciImageSource } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 // image-spec annotations.md, org.opencontainers.image.ref.name: components of alphanumerics
 // joined by separators `-._:@+` or `--`, components joined by `/`.
@@ -60,6 +61,11 @@ export class OciReference implements ImageReference {
 
   dockerReference(): DockerReference | undefined {
     return undefined;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options: ImageOptions = {}): Promise<ImageSource> {

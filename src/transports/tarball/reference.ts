@@ -8,6 +8,7 @@ import { isJSONObject } from '../../manifest/json.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 import { openTarballSource } from './source.js';
+import { type Image, openImage } from '../../image/image.js';
 
 export interface TarballOptions {
   /** An OCI image config used as the base (e.g. `{ config: { Cmd: ['/bin/sh'] } }`); rootfs and history are always synthesised. */
@@ -75,6 +76,11 @@ export class TarballReference implements ImageReference {
 
   dockerReference(): DockerReference | undefined {
     return undefined;
+  }
+
+  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
+  newImage(options: ImageOptions = {}): Promise<Image> {
+    return openImage(this, options);
   }
 
   newImageSource(options?: ImageOptions): Promise<ImageSource> {
