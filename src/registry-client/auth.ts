@@ -5,16 +5,18 @@
  * (https://distribution.github.io/distribution/spec/auth/token/), cached per scope set until it
  * expires. Secrets never leave this file except inside an Authorization header.
  */
+import type { Credentials } from '../config/auth.js';
 import { FerryError } from '../errors.js';
 import type { AuthChallenge } from './challenge.js';
 import { parseJSONObjectBody, printableURL, registryError } from './errors.js';
 
-export interface Credentials {
-  username: string;
-  password: string;
-}
+export type { Credentials };
+
+/** The OAuth2 client id sent with a refresh-token exchange. */
+const OAUTH_CLIENT_ID = 'ferry';
 
 export interface AuthOptions {
+  /** A user name and password, or an identity (OAuth2 refresh) token exchanged at the token realm. */
   credentials?: Credentials;
   /** A bearer token sent as is, skipping the challenge flow (`--registry-token`). */
   registryToken?: string;
@@ -29,8 +31,12 @@ export function repositoryScope(repository: string, actions: string): string {
 
 export const CATALOG_SCOPE = 'registry:catalog:*';
 
-/** One GET to the token realm; returns status and body (limited by the caller's transport). */
-export type TokenFetcher = (url: URL, headers: Record<string, string>, signal?: AbortSignal) => Promise<{ status: number; body: Buffer }>;
+/** One request to the token realm (a GET, or a POST of a form); returns status and body (limited by the caller's transport). */
+export type TokenFetcher = (
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Buffer },
+  signal?: AbortSignal,
+) => Promise<{ status: number; body: Buffer }>;
 
 interface CachedToken {
   token: string;
@@ -87,6 +93,9 @@ export class Authenticator {
     if (challenge === undefined) return undefined;
     const creds = this.#credentials();
     if (challenge.scheme === 'basic') {
+      if (creds !== undefined && 'identityToken' in creds) {
+        throw new FerryError('UNAUTHORIZED', 'the registry asks for Basic authentication, which an identity token cannot answer');
+      }
       return creds === undefined ? undefined : `Basic ${basicValue(creds)}`;
     }
     if (challenge.scheme === 'bearer') return `Bearer ${await this.#token(challenge, scopes, signal)}`;
@@ -118,22 +127,37 @@ export class Authenticator {
       throw new FerryError('REGISTRY_ERROR', `the registry's token realm ${printableURL(url)} is not an http(s) URL`);
     }
     const service = challenge.params.service;
-    if (service !== undefined) url.searchParams.set('service', service);
-    for (const scope of [...new Set(scopes)]) url.searchParams.append('scope', scope);
+    const wanted = [...new Set(scopes)];
     const creds = this.#credentials();
-    const headers: Record<string, string> = {};
-    if (creds !== undefined) {
-      url.searchParams.set('account', creds.username);
-      headers.authorization = `Basic ${basicValue(creds)}`;
-    }
     const issuedBefore = Date.now();
-    const { status, body } = await this.#fetchToken(url, headers, signal);
+    let status: number;
+    let body: Buffer;
+    if (creds !== undefined && 'identityToken' in creds) {
+      // OAuth2 refresh-token grant (https://distribution.github.io/distribution/spec/auth/oauth/).
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: OAUTH_CLIENT_ID });
+      if (service !== undefined) form.set('service', service);
+      if (wanted.length > 0) form.set('scope', wanted.join(' '));
+      ({ status, body } = await this.#fetchToken(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString(), 'utf8') },
+        signal,
+      ));
+    } else {
+      if (service !== undefined) url.searchParams.set('service', service);
+      for (const scope of wanted) url.searchParams.append('scope', scope);
+      const headers: Record<string, string> = {};
+      if (creds !== undefined) {
+        url.searchParams.set('account', creds.username);
+        headers.authorization = `Basic ${basicValue(creds)}`;
+      }
+      ({ status, body } = await this.#fetchToken(url, { method: 'GET', headers }, signal));
+    }
     const what = `token request to ${printableURL(url)}`;
     if (status !== 200) {
       const err = registryError({ what, status, body, operation: 'other' });
       // The token endpoint refusing the credentials is an authentication failure, whatever it says.
-      if (status === 401 || status === 403) {
-        throw new FerryError(status === 401 ? 'UNAUTHORIZED' : 'DENIED', err.message, { details: err.details });
+      if (status === 401 || status === 403 || (status === 400 && creds !== undefined && 'identityToken' in creds)) {
+        throw new FerryError(status === 403 ? 'DENIED' : 'UNAUTHORIZED', err.message, { details: err.details });
       }
       throw err;
     }
@@ -155,6 +179,6 @@ function scopeKey(scopes: readonly string[]): string {
   return [...new Set(scopes)].sort().join(' ');
 }
 
-function basicValue(creds: Credentials): string {
+function basicValue(creds: { username: string; password: string }): string {
   return Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64');
 }

@@ -4,7 +4,7 @@
  * uploads, cross-repository mounts, tags and the catalog.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, isDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { manifestDigest, manifestMatchesDigest } from '../manifest/digest.js';
@@ -18,14 +18,23 @@ import { checkManifestDigests, manifestMIMEType } from './manifest-check.js';
 import { blobPath, checkRepository, manifestPath, pageQuery, pull, push, repositoryPath } from './paths.js';
 import { resumableStream } from './resumable.js';
 import { type RetryOptions, retryPolicy } from './retry.js';
-import { loadCertDir } from './tls.js';
+import { loadTLSFilesFor, type TLSFiles } from '../config/certs.js';
 import { hashingBody } from './upload-body.js';
 
 export interface RegistryClientOptions {
   /** false: accept any certificate and allow plain http (default true). */
   tlsVerify?: boolean;
-  /** A directory of `*.crt` CAs and `*.cert`/`*.key` client pairs. */
+  /**
+   * A directory of `*.crt` CAs and `*.cert`/`*.key` client pairs, used instead of the certs.d
+   * directories (`$XDG_CONFIG_HOME/containers/certs.d/HOST:PORT`, `/etc/containers/certs.d/…`, `/etc/docker/certs.d/…`).
+   */
   certDir?: string;
+  /** The `host[:port]` whose certs.d directory is read (default: the client's host; `docker.io` for Docker Hub). */
+  certsHost?: string;
+  /** TLS files already loaded (skips the certDir / certs.d lookup). */
+  tls?: TLSFiles;
+  /** Environment for certs.d (XDG_CONFIG_HOME) and proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); default process.env. */
+  env?: Record<string, string | undefined>;
   credentials?: Credentials;
   /** A bearer token sent as is (`--registry-token`). */
   registryToken?: string;
@@ -38,9 +47,15 @@ export interface RegistryClientOptions {
   bodyTimeoutMs?: number;
   /** How many times a broken blob read is resumed with `Range` (default 5). */
   maxBlobResumes?: number;
-  /** Upload in PATCHes of this many bytes with Content-Range (for proxies that refuse large bodies); default one PATCH. */
+  /**
+   * Upload in PATCHes of this many bytes with Content-Range (for proxies that refuse large bodies);
+   * default one PATCH, and chunks of DEFAULT_FALLBACK_CHUNK_SIZE after a 413 answer to it.
+   */
   uploadChunkSize?: number;
 }
+
+/** Chunk size of the chunked upload that follows a 413 (Payload Too Large) answer to a whole-blob PATCH. */
+export const DEFAULT_FALLBACK_CHUNK_SIZE = 8 * 1024 * 1024;
 
 export interface FetchedManifest {
   /** The exact bytes the registry sent. */
@@ -98,6 +113,7 @@ export class RegistryClient {
   readonly #http: RegistryHTTP;
   readonly #maxResumes: number;
   readonly #chunkSize: number | undefined;
+  readonly #fallbackChunkSize: number;
 
   private constructor(host: string, http: RegistryHTTP, options: RegistryClientOptions) {
     this.host = host;
@@ -105,14 +121,21 @@ export class RegistryClient {
     this.#maxResumes = options.maxBlobResumes ?? 5;
     const chunk = options.uploadChunkSize;
     this.#chunkSize = chunk !== undefined && chunk > 0 ? Math.trunc(chunk) : undefined;
+    this.#fallbackChunkSize = this.#chunkSize ?? DEFAULT_FALLBACK_CHUNK_SIZE;
   }
 
-  /** A client for `host` (`HOST[:PORT]`); reads `certDir` now, connects on first use. */
+  /** A client for `host` (`HOST[:PORT]`); reads `certDir` or certs.d now, connects on first use. */
   static async create(host: string, options: RegistryClientOptions = {}): Promise<RegistryClient> {
-    const tls = options.certDir === undefined ? undefined : await loadCertDir(options.certDir);
+    const tls =
+      options.tls ??
+      (await loadTLSFilesFor(options.certsHost ?? host, {
+        ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
+        ...(options.env === undefined ? {} : { env: options.env }),
+      }));
     const http = new RegistryHTTP(host, {
       ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
-      ...(tls === undefined ? {} : { tls }),
+      tls,
+      ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
       ...(options.registryToken === undefined ? {} : { registryToken: options.registryToken }),
       ...(options.noCreds === undefined ? {} : { noCreds: options.noCreds }),
@@ -127,6 +150,24 @@ export class RegistryClient {
   /** Pings `/v2/` (once per client): https first, http only when tlsVerify is false. Returns the base URL. */
   async ping(signal?: AbortSignal): Promise<string> {
     return (await this.#http.base(signal)).origin;
+  }
+
+  /**
+   * Checks the client's credentials the way `login` does: an authenticated `GET /v2/` (for Bearer,
+   * a token for no scope is fetched with them first). UNAUTHORIZED when the registry refuses them.
+   */
+  async checkCredentials(signal?: AbortSignal): Promise<void> {
+    const what = `authenticating to ${this.host}`;
+    const res = await this.#http.send({ method: 'GET', url: '/v2/', scopes: [], signal });
+    if (res.status === 200) {
+      await res.body.dump();
+      return;
+    }
+    const err = await this.#http.failure(res, what, 'other');
+    if (res.status === 401) {
+      throw new FerryError('UNAUTHORIZED', `${what}: invalid username/password`, { cause: err, details: err.details });
+    }
+    throw err;
   }
 
   async getManifest(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
@@ -298,10 +339,23 @@ export class RegistryClient {
     await start.body.dump();
     try {
       const algorithm = options.digest === undefined ? 'sha256' : digestAlgorithm(options.digest);
-      const sent =
-        this.#chunkSize === undefined
-          ? await this.#patchWhole(location, stream, algorithm, options.size ?? -1, scopes, what, signal)
-          : await this.#patchChunks(location, stream, algorithm, this.#chunkSize, scopes, what, signal);
+      let sent: { location: string; digest: Digest; size: number };
+      if (this.#chunkSize !== undefined) {
+        sent = await this.#patchChunks(location, stream, algorithm, this.#chunkSize, scopes, what, signal);
+      } else {
+        const whole = await this.#patchWhole(location, stream, algorithm, options.size ?? -1, scopes, what, signal);
+        if ('tooLarge' in whole) {
+          // 413 to the whole body (a proxy or the registry limits request sizes): a new session, in chunks.
+          await this.#cancelUpload(location, scopes);
+          const again = await this.#http.send({ method: 'POST', url: `${repositoryPath(repository)}/blobs/uploads/`, scopes, body: Buffer.alloc(0), signal });
+          if (again.status !== 202) throw await this.#http.failure(again, what, 'blob');
+          location = uploadLocation(again, what);
+          await again.body.dump();
+          sent = await this.#patchChunks(location, whole.replay, algorithm, this.#fallbackChunkSize, scopes, what, signal);
+        } else {
+          sent = whole;
+        }
+      }
       const { digest, size } = sent;
       location = sent.location;
       if (options.size !== undefined && options.size >= 0 && size !== options.size) {
@@ -377,7 +431,11 @@ export class RegistryClient {
     throw new FerryError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`);
   }
 
-  /** One streamed PATCH of the whole blob (the fast path, and the only one containers/image uses). */
+  /**
+   * One streamed PATCH of the whole blob (the fast path, and the only one containers/image uses).
+   * A 413 answer gives `tooLarge` with a stream replaying the bytes already taken from the source
+   * (kept up to MAX_REPLAY bytes) followed by the rest of it; past that it is TOO_LARGE.
+   */
   async #patchWhole(
     location: string,
     stream: Readable,
@@ -386,11 +444,28 @@ export class RegistryClient {
     scopes: string[],
     what: string,
     signal?: AbortSignal,
-  ): Promise<{ location: string; digest: Digest; size: number }> {
-    const hashing = hashingBody(stream, algorithm);
+  ): Promise<{ location: string; digest: Digest; size: number } | { tooLarge: true; replay: Readable }> {
+    const hashing = hashingBody(stream, algorithm, MAX_REPLAY);
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (size >= 0) headers['content-length'] = String(size);
-    const patch = await this.#http.send({ method: 'PATCH', url: location, scopes, headers, body: hashing.body, signal });
+    let patch: RegistryResponse;
+    try {
+      patch = await this.#http.send({ method: 'PATCH', url: location, scopes, headers, body: hashing.body, signal });
+    } catch (e) {
+      hashing.body.destroy();
+      throw e;
+    }
+    if (patch.status === 413) {
+      await patch.body.dump().catch(() => {});
+      hashing.body.destroy();
+      const taken = hashing.taken();
+      if (taken === undefined) {
+        throw new FerryError('TOO_LARGE', `${what}: the server refused the blob as too large (HTTP 413) after more than ${MAX_REPLAY} bytes were sent; set an upload chunk size`, {
+          details: { status: 413 },
+        });
+      }
+      return { tooLarge: true, replay: prefixed(taken, stream) };
+    }
     if (patch.status !== 202 && patch.status !== 204) throw await this.#http.failure(patch, what, 'blob');
     const next = header(patch, 'location') === undefined ? location : uploadLocation(patch, what);
     await patch.body.dump();
@@ -464,6 +539,18 @@ export class RegistryClient {
   #imageName(repository: string, ref: string): string {
     return `${this.host}/${repository}${isDigest(ref) ? '@' : ':'}${ref}`;
   }
+}
+
+/** Most bytes of a whole-blob PATCH kept in memory to replay it in chunks after a 413. */
+const MAX_REPLAY = 16 * 1024 * 1024;
+
+/** `head`, then the rest of `source`. */
+function prefixed(head: Buffer, source: Readable): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    for await (const c of source) yield typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 function header(res: RegistryResponse, name: string): string | undefined {

@@ -5,14 +5,14 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { type TLSFiles, tlsConnectOptions } from '../config/certs.js';
 import { abortError, FerryError } from '../errors.js';
 import { readAllLimited } from '../manifest/limits.js';
 import { type AuthOptions, Authenticator } from './auth.js';
 import { parseChallenges } from './challenge.js';
 import { printableURL, type RegistryOperation, registryError } from './errors.js';
 import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, type RetryPolicy, retryDelay, sleep } from './retry.js';
-import type { TLSMaterial } from './tls.js';
 
 export type HTTPMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -40,7 +40,10 @@ export interface RegistryResponse {
 export interface RegistryHTTPOptions extends AuthOptions {
   /** false: accept any certificate and fall back to plain http. */
   tlsVerify?: boolean;
-  tls?: TLSMaterial;
+  /** CAs and a client certificate for this registry (certs.d or `certDir`). */
+  tls?: TLSFiles;
+  /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY (default process.env). */
+  env?: Record<string, string | undefined>;
   retry: RetryPolicy;
   userAgent: string;
   headersTimeoutMs?: number;
@@ -55,23 +58,15 @@ export class RegistryHTTP {
   readonly host: string;
   readonly auth: Authenticator;
   readonly #options: RegistryHTTPOptions;
-  readonly #agent: Agent;
+  readonly #agent: Dispatcher;
   #base: URL | undefined;
   #pinging: Promise<URL> | undefined;
 
   constructor(host: string, options: RegistryHTTPOptions) {
     this.host = host;
     this.#options = options;
-    this.#agent = new Agent({
-      connect: {
-        rejectUnauthorized: options.tlsVerify !== false,
-        ...(options.tls?.ca === undefined ? {} : { ca: options.tls.ca }),
-        ...(options.tls?.cert === undefined ? {} : { cert: options.tls.cert, key: options.tls.key }),
-      },
-      ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: options.headersTimeoutMs }),
-      ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs }),
-    });
-    this.auth = new Authenticator(options, (url, headers, signal) => this.#fetchToken(url, headers, signal));
+    this.#agent = registryDispatcher(options);
+    this.auth = new Authenticator(options, (url, init, signal) => this.#fetchToken(url, init, signal));
   }
 
   /** `https://HOST` or `http://HOST`, found by pinging `/v2/` once. */
@@ -210,12 +205,16 @@ export class RegistryHTTP {
     return { status: res.statusCode, headers: res.headers, body: res.body, url };
   }
 
-  async #fetchToken(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<{ status: number; body: Buffer }> {
+  async #fetchToken(
+    url: URL,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: Buffer },
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: Buffer }> {
     const policy = this.#options.retry;
     for (let attempt = 1; ; attempt++) {
       let res: RegistryResponse;
       try {
-        res = await this.#raw('GET', url, headers, undefined, signal);
+        res = await this.#raw(init.method, url, init.headers, init.body, signal);
       } catch (e) {
         if (signal?.aborted) throw abortError(signal);
         if (attempt < policy.maxAttempts && isRetryableNetworkError(e)) {
@@ -260,6 +259,39 @@ export class RegistryHTTP {
   async close(): Promise<void> {
     await this.#agent.destroy();
   }
+}
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+/**
+ * The one connection pool of a registry: a plain Agent, or, when HTTPS_PROXY / HTTP_PROXY is set,
+ * an EnvHttpProxyAgent that tunnels through the proxy (CONNECT) except for NO_PROXY hosts. The
+ * registry's TLS settings apply to the tunnelled connection too.
+ */
+function registryDispatcher(options: RegistryHTTPOptions): Dispatcher {
+  const tls = {
+    rejectUnauthorized: options.tlsVerify !== false,
+    ...(options.tls === undefined ? {} : tlsConnectOptions(options.tls)),
+  };
+  const timeouts = {
+    ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: options.headersTimeoutMs }),
+    ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs }),
+  };
+  const env = options.env ?? process.env;
+  const proxied = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
+  if (!proxied) return new Agent({ connect: tls, ...timeouts });
+  const httpProxy = env.http_proxy || env.HTTP_PROXY || undefined;
+  const httpsProxy = env.https_proxy || env.HTTPS_PROXY || undefined;
+  const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
+  return new EnvHttpProxyAgent({
+    connect: tls,
+    // ProxyAgent connects to the target through the tunnel with requestTls (connect is for the proxy hop).
+    requestTls: tls,
+    ...timeouts,
+    ...(httpProxy === undefined ? {} : { httpProxy }),
+    ...(httpsProxy === undefined ? {} : { httpsProxy }),
+    noProxy,
+  });
 }
 
 function isRedirect(status: number): boolean {

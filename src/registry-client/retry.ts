@@ -11,12 +11,15 @@ export interface RetryOptions {
   initialDelayMs?: number;
   /** Upper bound of any one delay, `Retry-After` included (default 60 000 ms). */
   maxDelayMs?: number;
+  /** Wait `initialDelayMs` before every retry instead of doubling it (`--retry-delay`). */
+  fixedDelay?: boolean;
 }
 
 export interface RetryPolicy {
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  fixedDelay: boolean;
 }
 
 export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
@@ -24,6 +27,7 @@ export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
     maxAttempts: Math.max(1, Math.trunc(o.maxAttempts ?? 5)),
     initialDelayMs: Math.max(0, o.initialDelayMs ?? 1000),
     maxDelayMs: Math.max(0, o.maxDelayMs ?? 60_000),
+    fixedDelay: o.fixedDelay === true,
   };
 }
 
@@ -72,7 +76,7 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 /** The delay before try number `attempt + 1` (attempt counts from 1). */
 export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs?: number): number {
-  const backoff = policy.initialDelayMs * 2 ** (attempt - 1);
+  const backoff = policy.fixedDelay ? policy.initialDelayMs : policy.initialDelayMs * 2 ** (attempt - 1);
   return Math.min(policy.maxDelayMs, retryAfterMs ?? backoff);
 }
 

@@ -29,8 +29,13 @@ import { makeTempDir } from './tmp.js';
 const execFileAsync = promisify(execFile);
 
 export interface RegistryOptions {
-  /** Basic auth from a bcrypt htpasswd file (user `testuser`, a random password). */
-  auth?: 'htpasswd';
+  /**
+   * `htpasswd`: Basic auth from a bcrypt htpasswd file (user `testuser`, a random password).
+   * `token`: Bearer token auth against an issuer the test runs (`token` settings required; see token-server.ts).
+   */
+  auth?: 'htpasswd' | 'token';
+  /** With auth 'token': the issuer's realm URL, service and issuer names, and its certificate (PEM). */
+  token?: TokenAuthSettings;
   /** https with a throw-away CA (`caPath`, `certDir`). */
   tls?: boolean;
   /** Log every request (Apache combined format) to `logPath`. */
@@ -39,6 +44,13 @@ export interface RegistryOptions {
   schema1?: boolean;
   /** Registry log level (default warn). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export interface TokenAuthSettings {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundlePath: string;
 }
 
 export interface TestRegistry {
@@ -208,6 +220,17 @@ function configYaml(c: ConfigInput): string {
   if (c.htpasswdPath !== undefined) {
     lines.push('auth:', '  htpasswd:', '    realm: ferry-test', `    path: ${q(c.htpasswdPath)}`);
   }
+  const token = c.options.token;
+  if (c.options.auth === 'token' && token !== undefined) {
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${q(token.realm)}`,
+      `    service: ${q(token.service)}`,
+      `    issuer: ${q(token.issuer)}`,
+      `    rootcertbundle: ${q(token.rootCertBundlePath)}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -270,6 +293,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     let username: string | undefined;
     let password: string | undefined;
     let htpasswdPath: string | undefined;
+    if (options.auth === 'token' && options.token === undefined) throw new Error("startRegistry: auth 'token' needs the token settings");
     if (options.auth === 'htpasswd') {
       username = 'testuser';
       password = randomBytes(12).toString('base64url');
