@@ -52,6 +52,9 @@ if [ -z "$files" ]; then
   echo "test.sh: no test files under dist/test" >&2
   exit 1
 fi
+# Copies made by the tests must not read or fill the machine's persistent blob-info cache
+# (tests that exercise the cache pass their own); each process gets an in-memory one.
+export FERRY_BLOB_CACHE="${FERRY_BLOB_CACHE:-memory}"
 # shellcheck disable=SC2086 # one word per file (paths under dist/test have no spaces)
 exec node --test \
   --test-concurrency="${FERRY_TEST_CONCURRENCY:-2}" \

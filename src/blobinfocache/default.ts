@@ -57,6 +57,8 @@ export interface OpenBlobInfoCacheOptions extends SqliteBlobInfoCacheOptions, De
  * corrupt file, another schema version), `onWarning` is told why and an in-memory cache is returned.
  */
 export function openBlobInfoCache(spec?: BlobInfoCacheSpec, options: OpenBlobInfoCacheOptions = {}): BlobInfoCache {
+  // FERRY_BLOB_CACHE (none | memory | PATH) replaces the default, for CI runs and benchmarks.
+  if (spec === undefined) spec = (options.env ?? process.env)['FERRY_BLOB_CACHE'] || undefined;
   const cacheOptions = {
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),

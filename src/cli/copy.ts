@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CopyOptions, ImageListSelection } from '../index.js';
-import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { globalOptions, imageOptionsFromGlobals } from './util.js';
 
 interface CopyFlags {
@@ -27,6 +27,7 @@ interface CopyFlags {
   destSharedBlobDir?: string;
   destOciAcceptUncompressedLayers?: boolean;
   imageParallelCopies?: string;
+  blobCache?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -58,12 +59,14 @@ export function registerCopy(program: Command): void {
     .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
     .option('--image-parallel-copies <n>', 'maximum number of layers copied at once')
     .option('--authfile <path>', 'path of the authentication file (both images)')
+    .addOption(new Option('--blob-cache <spec>', 'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)').hideHelp())
     .addHelpText(
       'after',
       '\nExamples:\n  ferry copy oci:./layout:latest dir:./out\n  ferry copy --all oci:./multi:v1 oci-archive:./multi.tar:v1',
     );
   addRegistryFlags(cmd, 'src-');
   addRegistryFlags(cmd, 'dest-');
+  addRetryFlags(cmd);
   cmd.action(async (srcName: string, destName: string, flags: CopyFlags, command: Command) => {
     const { FerryError, MediaType, copyImage, parseImageReference } = await import('../index.js');
     const { createCopyProgress } = await import('./progress.js');
@@ -101,9 +104,10 @@ export function registerCopy(program: Command): void {
     const globals = imageOptionsFromGlobals(globalOptions(command));
     const all = flags as unknown as Record<string, unknown>;
     const authfile = typeof all['authfile'] === 'string' ? all['authfile'] : undefined;
-    const sourceOptions = { ...globals, ...registryOptions(all, 'src-', usage, authfile) };
+    const retry = retryOptions(all, usage);
+    const sourceOptions = { ...globals, ...registryOptions(all, 'src-', usage, authfile), ...retry };
     if (flags.srcSharedBlobDir !== undefined) sourceOptions.sharedBlobDir = flags.srcSharedBlobDir;
-    const destinationOptions = { ...globals, ...registryOptions(all, 'dest-', usage, authfile) };
+    const destinationOptions = { ...globals, ...registryOptions(all, 'dest-', usage, authfile), ...retry };
     if (flags.destSharedBlobDir !== undefined) destinationOptions.sharedBlobDir = flags.destSharedBlobDir;
     if (flags.additionalTag.length > 0) destinationOptions.additionalTags = flags.additionalTag;
     if (flags.destOciAcceptUncompressedLayers === true) destinationOptions.ociAcceptUncompressedLayers = true;
@@ -126,6 +130,8 @@ export function registerCopy(program: Command): void {
     if (flags.preserveDigests === true) options.preserveDigests = true;
     if (flags.removeSignatures === true) options.removeSignatures = true;
     if (parallel !== undefined) options.maxParallelBlobs = parallel;
+    // Without the flag the library's default applies (FERRY_BLOB_CACHE, else the persistent cache).
+    if (flags.blobCache !== undefined && flags.blobCache !== '') options.blobInfoCache = flags.blobCache;
     const progress = flags.quiet === true ? undefined : await createCopyProgress();
     if (progress !== undefined) options.onProgress = (event) => progress.onProgress(event);
 

@@ -6,6 +6,7 @@
  */
 import { PassThrough, Readable, type Stream, Transform, type TransformCallback, Writable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { BlobInfoCache, CompressorName } from '../blobinfocache/index.js';
 import { compressStream, decompressStream } from '../compression/codecs.js';
 import { type DetectedCompression, detectStreamCompression } from '../compression/detect.js';
 import { type Digest, digestOf } from '../digest/digest.js';
@@ -21,6 +22,8 @@ export interface BlobContext {
   destination: ImageDestination;
   signal: AbortSignal;
   progress: ProgressReporter;
+  /** The copy's blob-info cache (reuse candidates, and what this copy verified). */
+  cache: BlobInfoCache;
 }
 
 export interface StreamBlobOptions {
@@ -41,13 +44,15 @@ export interface StreamedBlob {
   /** Whether the stored bytes differ from the source's (compression changed). */
   changed: boolean;
   diffID?: Digest;
+  /** The digest of the uncompressed bytes, when this copy computed or knows it. */
+  uncompressedDigest?: Digest;
 }
 
 /** Copies one blob from source to destination through the pipeline. */
 export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
   const { signal } = ctx;
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
-  const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal);
+  const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal, ctx.cache);
   const expectedSize = info.size >= 0 ? info.size : sourceSize;
   const verifier = new DigestVerifier(info.digest, expectedSize);
   const counter = ctx.progress.byteCounter(info, options.isConfig, expectedSize);
@@ -79,7 +84,8 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
       detected = head.algorithm;
       plan = options.plan?.(detected) ?? { op: 'keep' };
       const stages = compressionStages(detected, plan);
-      if (options.computeDiffID) {
+      // A recompression learns the uncompressed digest on the way (for the cache: a later copy can substitute).
+      if (options.computeDiffID || plan.op === 'recompress') {
         diffIDDigester = new Digester();
         insertDiffIDTap(stages, detected, plan, diffIDDigester, track, streams);
       }
@@ -90,7 +96,7 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
     const putInfo = changed
       ? { digest: undefined, size: -1 }
       : { digest: info.digest, size: expectedSize, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
-    putting = track(ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal }));
+    putting = track(ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal, cache: ctx.cache }));
   } catch (e) {
     failure.record(e);
   }
@@ -106,9 +112,35 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
     });
   }
   const result: StreamedBlob = { written, detected, compression: resultingCompression(detected, plan), changed };
-  if (diffIDDigester !== undefined) result.diffID = diffIDDigester.digest();
+  const uncompressed = diffIDDigester?.digest();
+  if (uncompressed !== undefined && options.computeDiffID) result.diffID = uncompressed;
+  if (needsDetection) {
+    const known = uncompressed ?? (detected === 'none' ? info.digest : plan.op === 'decompress' ? written.digest : undefined);
+    if (known !== undefined) result.uncompressedDigest = known;
+    if (!options.isConfig) recordVerifiedBlob(ctx.cache, info.digest, result);
+  }
   ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig: options.isConfig, written });
   return result;
+}
+
+function compressorName(c: DetectedCompression): CompressorName | undefined {
+  if (c === 'none') return 'uncompressed';
+  return c === 'gzip' || c === 'zstd' ? c : undefined;
+}
+
+/**
+ * Records what this copy verified about a layer: the source bytes matched their digest, the
+ * destination digested what it stored, and detection looked at the bytes themselves.
+ */
+function recordVerifiedBlob(cache: BlobInfoCache, sourceDigest: Digest, blob: StreamedBlob): void {
+  const sourceName = compressorName(blob.detected);
+  if (sourceName !== undefined) cache.recordDigestCompressorName(sourceDigest, sourceName);
+  const writtenName = compressorName(blob.compression);
+  if (blob.written.digest !== sourceDigest && writtenName !== undefined) cache.recordDigestCompressorName(blob.written.digest, writtenName);
+  const u = blob.uncompressedDigest;
+  if (u === undefined) return;
+  if (sourceDigest !== u) cache.recordDigestUncompressedPair(sourceDigest, u);
+  if (blob.written.digest !== sourceDigest && blob.written.digest !== u) cache.recordDigestUncompressedPair(blob.written.digest, u);
 }
 
 function compressionStages(detected: DetectedCompression, plan: CompressionPlan): Transform[] {
@@ -205,7 +237,7 @@ export async function readBlobBytes(ctx: BlobContext, info: BlobInfo, what: stri
   if (info.size > MAX_CONFIG_SIZE) {
     throw new FerryError('TOO_LARGE', `${what} ${info.digest} is ${info.size} bytes, more than the ${MAX_CONFIG_SIZE}-byte limit`);
   }
-  const { stream, size } = await ctx.source.getBlob(info, ctx.signal);
+  const { stream, size } = await ctx.source.getBlob(info, ctx.signal, ctx.cache);
   const verifier = new DigestVerifier(info.digest, info.size >= 0 ? info.size : size);
   pipelineCb(stream, verifier, () => {});
   return readAllLimited(verifier, MAX_CONFIG_SIZE, `${what} ${info.digest}`);
@@ -214,13 +246,14 @@ export async function readBlobBytes(ctx: BlobContext, info: BlobInfo, what: stri
 /** Stores bytes held in memory (a converted config, an extra blob), unless the destination has them already. */
 export async function putBytes(ctx: BlobContext, bytes: Buffer, mediaType: string | undefined, isConfig: boolean): Promise<BlobInfo> {
   const info: BlobInfo = { digest: digestOf(bytes), size: bytes.length, ...(mediaType === undefined ? {} : { mediaType }) };
-  const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal });
+  // Bytes made here (a converted config, an extra blob) are never substituted: their digest is the one the manifest names.
+  const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal, cache: ctx.cache });
   if (reused !== undefined) {
     ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig, reason: 'already-exists' });
     return reused;
   }
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig });
-  const written = await ctx.destination.putBlob(Readable.from([bytes]), { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) }, { isConfig, signal: ctx.signal });
+  const written = await ctx.destination.putBlob(Readable.from([bytes]), { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) }, { isConfig, signal: ctx.signal, cache: ctx.cache });
   ctx.progress.emit({ kind: 'blob-bytes', blob: info, isConfig, bytes: bytes.length, total: bytes.length });
   ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig, written });
   return written;

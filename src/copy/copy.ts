@@ -4,6 +4,7 @@
  * unless the whole copy succeeds: any failure or abort closes it without commit.
  */
 import { setMaxListeners } from 'node:events';
+import { type BlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
 import { chooseInstance } from '../manifest/index.js';
 import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
@@ -27,6 +28,8 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
   let destination: ImageDestination | undefined;
   let source: ImageSource | undefined;
   let failed = false;
+  const progress = new ProgressReporter(options.onProgress);
+  const cache = copyCache(options.blobInfoCache, progress);
   try {
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
     source = await src.newImageSource({ ...options.sourceOptions, signal });
@@ -34,9 +37,10 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
       source,
       destination,
       options,
-      progress: new ProgressReporter(options.onProgress),
+      progress,
       destinationName: dest.toString(),
       layerCache: new Map(),
+      blobInfoCache: cache.cache,
     };
     const result = await copyTopLevel(session, signal);
     throwIfAborted(userSignal);
@@ -50,7 +54,15 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
     userSignal?.removeEventListener('abort', forwardAbort);
     await closeQuietly(source, failed);
     await closeQuietly(destination, failed);
+    if (cache.owned) cache.cache.close();
   }
+}
+
+/** The cache the options name: an open one is the caller's to close; a spec (or the default) is opened here and closed by the copy. */
+function copyCache(option: CopyOptions['blobInfoCache'], progress: ProgressReporter): { cache: BlobInfoCache; owned: boolean } {
+  if (typeof option === 'object') return { cache: option, owned: false };
+  const onWarning = (message: string): void => progress.emit({ kind: 'message', text: message });
+  return { cache: openBlobInfoCache(option, { onWarning }), owned: true };
 }
 
 async function closeQuietly(closable: { close(): Promise<void> } | undefined, failed: boolean): Promise<void> {
@@ -64,7 +76,7 @@ async function closeQuietly(closable: { close(): Promise<void> } | undefined, fa
 }
 
 async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<CopyResult> {
-  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress };
+  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress, cache: session.blobInfoCache };
   const raw = await session.source.getManifest(undefined, signal);
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';

@@ -7,7 +7,7 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
-import type { BlobInfo } from '../transports/types.js';
+import type { BlobInfo, CompressionAlgorithmName, PutBlobOptions, ReusedBlob } from '../transports/types.js';
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
@@ -35,6 +35,8 @@ export interface LayerCopyPlan {
   /** Set when the manifest must stay identical: required compression changes then fail with this reason. */
   cannotModifyReason?: string;
   computeDiffIDs: boolean;
+  /** Manifest types a substituted layer must be expressible in (the type the layers are planned for). */
+  possibleManifestFormats: readonly string[];
   /** Key that makes two plans interchangeable, for the session's layer cache. */
   key: string;
 }
@@ -87,24 +89,64 @@ function decide(detected: DetectedCompression, plan: LayerCopyPlan, layer: BlobI
   );
 }
 
+/**
+ * What a reused layer must satisfy (containers/image TryReusingBlobOptions), or undefined when
+ * reuse is pointless: the declared compression is unknown, or it must change and no substitute
+ * can be known.
+ */
+function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<PutBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
+  if (plan.keepBytes) return { canSubstitute: false };
+  if (declared === undefined) return undefined;
+  const decision = decide(declared, plan, layer);
+  // Another blob may stand in only when the manifest may change (decide() already refused required changes otherwise).
+  const canSubstitute = plan.cannotModifyReason === undefined;
+  const { force, algorithm } = plan.policy.options;
+  if (decision.op === 'keep') {
+    const required: CompressionAlgorithmName | undefined = force === true ? algorithm : undefined;
+    return { canSubstitute, ...(required === undefined ? {} : { requiredCompression: required }) };
+  }
+  // A compression change is skipped only by a substitute already in the wanted compression, which
+  // the cache can know only if it knows this layer's uncompressed digest.
+  if (decision.op === 'decompress' || !canSubstitute || ctx.cache.uncompressedDigest(layer.digest) === undefined) return undefined;
+  return { canSubstitute: true, requiredCompression: decision.algorithm };
+}
+
+/** The layer as the destination already has it (or a substitute of it), without moving its bytes. */
+async function tryReusingLayer(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Promise<LayerResult | undefined> {
+  const conditions = reuseConditions(ctx, layer, plan, declared);
+  if (conditions === undefined) return undefined;
+  const reused: ReusedBlob | undefined = await ctx.destination.tryReusingBlob(layer, {
+    isConfig: false,
+    signal: ctx.signal,
+    cache: ctx.cache,
+    ...conditions,
+    possibleManifestFormats: plan.possibleManifestFormats,
+  });
+  if (reused === undefined) return undefined;
+  const written: BlobInfo = { digest: reused.digest, size: reused.size, ...(reused.mediaType === undefined ? {} : { mediaType: reused.mediaType }) };
+  let result: LayerResult;
+  if (reused.digest === layer.digest) {
+    // A destination that ignores requiredCompression may offer the source's own blob: not what this plan wants.
+    if (conditions.requiredCompression !== undefined && declared !== conditions.requiredCompression) return undefined;
+    result = { written, compression: declared, changed: false, foreignPassedThrough: false };
+  } else {
+    if (reused.compression === undefined || conditions.canSubstitute !== true) return undefined;
+    result = { written, compression: reused.compression, changed: true, foreignPassedThrough: false };
+  }
+  ctx.progress.emit({ kind: 'blob-skipped', blob: layer, isConfig: false, reason: 'already-exists' });
+  return result;
+}
+
 async function copyLayer(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan): Promise<LayerResult> {
   const caps = ctx.destination.capabilities;
   const declared = compressionOfLayer(layer);
   if (layer.urls !== undefined && layer.urls.length > 0 && caps.acceptsForeignLayerURLs) {
     return { written: layer, compression: declared, changed: false, foreignPassedThrough: true };
   }
-  // Reuse needs no bytes, so it is only possible when no diffID must be computed and the declared
-  // compression would be kept as it is.
+  // Reuse needs no bytes, so it is only possible when no diffID must be computed.
   if (!plan.computeDiffIDs) {
-    const expected = declared ?? (plan.keepBytes ? 'none' : undefined);
-    const keeps = plan.keepBytes || (expected !== undefined && decide(expected, plan, layer).op === 'keep');
-    if (keeps) {
-      const reused = await ctx.destination.tryReusingBlob(layer, { isConfig: false, signal: ctx.signal });
-      if (reused !== undefined) {
-        ctx.progress.emit({ kind: 'blob-skipped', blob: layer, isConfig: false, reason: 'already-exists' });
-        return { written: reused, compression: declared, changed: false, foreignPassedThrough: false };
-      }
-    }
+    const reused = await tryReusingLayer(ctx, layer, plan, declared);
+    if (reused !== undefined) return reused;
   }
   const streamed = await streamBlob(ctx, layer, {
     isConfig: false,

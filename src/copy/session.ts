@@ -1,4 +1,5 @@
 /** What one copyImage call shares between its single-image and list steps. */
+import type { BlobInfoCache } from '../blobinfocache/index.js';
 import type { ImageDestination, ImageSource } from '../transports/types.js';
 import type { LayerResult } from './layers.js';
 import type { ProgressReporter } from './progress.js';
@@ -13,4 +14,6 @@ export interface CopySession {
   destinationName: string;
   /** Layers already copied by this call (instances of a list share layers), by source digest and plan. */
   layerCache: Map<string, Promise<LayerResult>>;
+  /** The blob-info cache: reuse candidates in, verified facts out. */
+  blobInfoCache: BlobInfoCache;
 }

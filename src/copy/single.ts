@@ -81,6 +81,8 @@ export async function copySingleImage(session: CopySession, ctx: BlobContext, in
     policy: { capabilities: caps, options: compression, formatAlgorithms: formatCompressionAlgorithms(primary) },
     keepBytes: src.isArtifact(),
     computeDiffIDs,
+    // Only the primary type: the compression plan is made for it, and a zstd substitute must not force a format change.
+    possibleManifestFormats: [primary],
     key: `${primary}|${cannotModify === undefined}|${computeDiffIDs}|${src.isArtifact()}`,
     ...(cannotModify === undefined ? {} : { cannotModifyReason: cannotModify.reason }),
   };
@@ -167,7 +169,8 @@ class ConfigCopier {
       if (bytes !== undefined) await putBytes(this.ctx, bytes, info.mediaType, true);
       return;
     }
-    const reused = await this.ctx.destination.tryReusingBlob(info, { isConfig: true, signal: this.ctx.signal });
+    // The config is never substituted: the manifest names it by digest.
+    const reused = await this.ctx.destination.tryReusingBlob(info, { isConfig: true, signal: this.ctx.signal, cache: this.ctx.cache });
     if (reused !== undefined) {
       this.ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig: true, reason: 'already-exists' });
       return;

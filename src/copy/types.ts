@@ -1,4 +1,5 @@
 /** The copy engine's public options, result and progress events (containers/image copy.Options). */
+import type { BlobInfoCache, BlobInfoCacheSpec } from '../blobinfocache/index.js';
 import type { Digest } from '../digest/digest.js';
 import type { BlobInfo, CompressionAlgorithmName, ImageOptions, Platform } from '../transports/types.js';
 
@@ -53,6 +54,13 @@ export interface CopyOptions {
   /** Layers copied at once (default 6; 1 unless both ends are thread-safe). */
   maxParallelBlobs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The blob-info cache used for reuse (mounts, substitutes) and filled by this copy: an open cache
+   * (the caller closes it) or a spec opened and closed by the copy: 'none', 'memory' or the path of
+   * an SQLite file. Default: the default persistent cache (openBlobInfoCache()), or memory when it
+   * cannot be opened.
+   */
+  blobInfoCache?: BlobInfoCache | BlobInfoCacheSpec;
 }
 
 export interface CopyResult {

@@ -9,8 +9,11 @@
  * - Every operation that touches disk or network takes an AbortSignal.
  * - The copy engine asks a destination's `capabilities`, never its transport name.
  *   Defaults for every capability live in one place: DEFAULT_DESTINATION_CAPABILITIES.
+ * - The copy's blob-info cache reaches transports through getBlob and PutBlobOptions; using it is
+ *   optional (only docker:// does: known locations, mounts, substitutes).
  */
 import type { Readable } from 'node:stream';
+import type { BlobInfoCache } from '../blobinfocache/types.js';
 import type { Digest } from '../digest/digest.js';
 import type { DockerReference } from '../reference/reference.js';
 
@@ -68,6 +71,16 @@ export interface ImageOptions {
   credentials?: { username: string; password: string };
   registryToken?: string;
   noCreds?: boolean;
+  /** registries.conf to read instead of CONTAINERS_REGISTRIES_CONF / the user's / the system's (no drop-ins unless registriesConfDir). */
+  registriesConfPath?: string;
+  /** registries.conf.d drop-in directory to read. */
+  registriesConfDir?: string;
+  /** Retries per registry request after the first try (`--retry-times`); default 4. */
+  retryTimes?: number;
+  /** Fixed delay between retries in ms (`--retry-delay`); default exponential backoff from 1 s. */
+  retryDelayMs?: number;
+  /** Upload blobs in PATCHes of this many bytes (Content-Range); default one PATCH, chunks after a 413. */
+  uploadChunkSize?: number;
   // --- on-disk settings ---
   /** oci: a blob directory shared between layouts (`--src/--dest-shared-blob-dir`). */
   sharedBlobDir?: string;
@@ -122,9 +135,10 @@ export interface ImageSource {
   getManifest(instanceDigest?: Digest, signal?: AbortSignal): Promise<RawManifest>;
   /**
    * A blob as a stream. Sources may verify as they go; the copy engine always verifies digest and
-   * size at the end of the stream regardless.
+   * size at the end of the stream regardless. A source may record in `cache` where it found the
+   * blob (docker: its repository), so a later copy can mount it from there.
    */
-  getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream>;
+  getBlob(info: BlobInfo, signal?: AbortSignal, cache?: BlobInfoCache): Promise<BlobStream>;
   /** Raw signatures of the top-level manifest or of an instance (empty when unsupported). */
   getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]>;
   /** Whether getBlob may be called concurrently. */
@@ -175,6 +189,28 @@ export interface PutBlobOptions {
   /** True for the image config (some destinations store it apart from layers). */
   isConfig: boolean;
   signal?: AbortSignal;
+  /**
+   * The blob-info cache of this copy: a destination may look up reuse candidates in it
+   * (tryReusingBlob) and record where blobs now are. Absent: no cache (look at the primary digest only).
+   */
+  cache?: BlobInfoCache;
+  /**
+   * tryReusingBlob only: whether a blob with the same uncompressed content but another digest may
+   * be returned (the copy engine allows it only when the manifest may change). Default false.
+   */
+  canSubstitute?: boolean;
+  /** tryReusingBlob only: the compression a reused blob must have (the primary digest included); undefined = any. */
+  requiredCompression?: CompressionAlgorithmName;
+  /** tryReusingBlob only: manifest MIME types the copy may write (a zstd substitute needs one that can express zstd). */
+  possibleManifestFormats?: readonly string[];
+}
+
+/**
+ * A blob tryReusingBlob found. When its digest differs from the one asked for (a substitute),
+ * `compression` says how it is compressed (`none`: uncompressed), so the manifest can be updated.
+ */
+export interface ReusedBlob extends BlobInfo {
+  compression?: CompressionAlgorithmName | 'none';
 }
 
 export interface ImageDestination {
@@ -186,8 +222,13 @@ export interface ImageDestination {
    * digest and size. A blob is only visible after `commit` (temp files until then).
    */
   putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo>;
-  /** If the destination already has this blob, returns its info without moving bytes; else undefined. */
-  tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined>;
+  /**
+   * If the destination already has this blob, returns its info without moving bytes; else undefined.
+   * With `options.cache` it may also use a known copy elsewhere (docker: a cross-repository mount)
+   * and, with `canSubstitute`, another blob of the same uncompressed content (a `ReusedBlob` with
+   * another digest). Destinations that ignore the cache just check the primary digest.
+   */
+  tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined>;
   /** Stores a manifest: the top-level one, or an instance of a list (`instanceDigest`). */
   putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
   putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;

@@ -19,6 +19,7 @@ import {
   type ImageTransport,
   type PutBlobOptions,
   type RawManifest,
+  type ReusedBlob,
 } from '../../src/transports/types.js';
 import { guessMIMEType } from '../../src/manifest/index.js';
 import { type Image, openImage } from '../../src/image/image.js';
@@ -36,6 +37,15 @@ export interface MemoryBehaviour {
   threadSafeGetBlob?: boolean;
   /** Delay per blob chunk read from the source, in ms (to observe concurrency and abort). */
   chunkDelayMs?: number;
+  /** Destination: the blob tryReusingBlob offers for a digest when substitution is allowed (stored on commit). */
+  substitutes?: Map<Digest, { blob: ReusedBlob; bytes: Buffer }>;
+}
+
+/** One tryReusingBlob call as the destination saw it. */
+export interface ReuseCall {
+  image: string;
+  digest: Digest;
+  options: Omit<PutBlobOptions, 'signal' | 'cache'> & { hasCache: boolean };
 }
 
 const TOP = 'top';
@@ -56,6 +66,8 @@ export class MemoryTransport implements ImageTransport {
   readonly maxConcurrentReads = new Map<string, number>();
   /** Every blob digest read from the source, per image name. */
   readonly reads = new Map<string, Digest[]>();
+  /** Every tryReusingBlob call, in order. */
+  readonly reuseCalls: ReuseCall[] = [];
 
   parseReference(within: string): ImageReference {
     return new MemoryReference(this, within);
@@ -166,9 +178,15 @@ class MemoryDestination implements ImageDestination {
     this.#staged.blobs.set(digest, bytes);
     return { digest, size: bytes.length };
   }
-  async tryReusingBlob(info: BlobInfo): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined> {
+    const { signal: _signal, cache, ...rest } = options;
+    this.reference.transport.reuseCalls.push({ image: this.reference.name, digest: info.digest, options: { ...rest, hasCache: cache !== undefined } });
     const bytes = this.#staged.blobs.get(info.digest) ?? this.#existing()?.blobs.get(info.digest);
-    return bytes === undefined ? undefined : { digest: info.digest, size: bytes.length };
+    if (bytes !== undefined) return { digest: info.digest, size: bytes.length };
+    const substitute = options.canSubstitute === true ? this.behaviour.substitutes?.get(info.digest) : undefined;
+    if (substitute === undefined) return undefined;
+    this.#staged.blobs.set(substitute.blob.digest, substitute.bytes);
+    return substitute.blob;
   }
   async putManifest(bytes: Buffer, instanceDigest?: Digest): Promise<void> {
     const mimeType = guessMIMEType(bytes);

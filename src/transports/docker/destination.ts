@@ -1,9 +1,11 @@
 /** Writing an image to a registry (containers/image docker/docker_image_dest.go). */
 import type { Readable } from 'node:stream';
-import type { Digest } from '../../digest/digest.js';
+import type { BlobInfoCache, Candidate } from '../../blobinfocache/types.js';
+import { type Digest, digestAlgorithm } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
+import { manifestDigest } from '../../manifest/digest.js';
 import { guessMIMEType } from '../../manifest/guess.js';
-import { ACCEPTED_MANIFEST_TYPES } from '../../manifest/mediatypes.js';
+import { ACCEPTED_MANIFEST_TYPES, layerCompressionOfMediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { RegistryClient } from '../../registry-client/index.js';
 import {
@@ -14,6 +16,7 @@ import {
   type ImageOptions,
   type ImageReference,
   type PutBlobOptions,
+  type ReusedBlob,
 } from '../types.js';
 import { manifestRef, openRegistryClient } from './source.js';
 
@@ -59,13 +62,72 @@ export class DockerImageDestination implements ImageDestination {
       size: info.size,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    this.#recordLocation(options.cache, uploaded.digest);
     return { digest: uploaded.digest, size: uploaded.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
-    const found = await this.#client.blobExists(this.#repository, info.digest, options.signal);
-    if (found === undefined) return undefined;
-    return { ...info, size: found.size >= 0 ? found.size : info.size };
+  /**
+   * The primary digest in this repository (HEAD); then the cache's candidates: a known location in
+   * another repository of this registry is mounted (a 202 means it is gone there: next candidate),
+   * one in this repository or of unknown location is checked with HEAD.
+   */
+  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined> {
+    const { cache, signal } = options;
+    const required = options.requiredCompression;
+    const primaryAcceptable = required === undefined || (info.mediaType !== undefined && layerCompressionOfMediaType(info.mediaType) === required);
+    if (primaryAcceptable) {
+      const found = await this.#client.blobExists(this.#repository, info.digest, signal);
+      if (found !== undefined) {
+        this.#recordLocation(cache, info.digest);
+        return { ...info, size: found.size >= 0 ? found.size : info.size };
+      }
+    }
+    if (cache === undefined) return undefined;
+    const candidates = cache.candidateLocations('docker', this.#client.host, info.digest, {
+      canSubstitute: options.canSubstitute === true,
+      ...(required === undefined ? {} : { requiredCompression: required }),
+      ...(options.possibleManifestFormats === undefined ? {} : { possibleManifestFormats: options.possibleManifestFormats }),
+    });
+    for (const candidate of candidates) {
+      const isPrimary = candidate.digest === info.digest;
+      if (isPrimary ? !primaryAcceptable : !options.canSubstitute) continue;
+      // A registry wants compressed layers: an uncompressed substitute would make every pull bigger.
+      if (!isPrimary && candidate.compressorName === 'uncompressed') continue;
+      const here = candidate.location === undefined || candidate.location === this.#repository;
+      if (here && isPrimary) continue; // checked above
+      let size: number | undefined;
+      try {
+        size = here ? await this.#sizeHere(candidate.digest, signal) : await this.#mount(candidate, isPrimary ? info.size : -1, signal);
+      } catch (e) {
+        // A stale or forbidden candidate is skipped: the cache is advice, never a reason to fail.
+        if (signal?.aborted) throw e;
+        continue;
+      }
+      if (size === undefined) continue;
+      this.#recordLocation(cache, candidate.digest);
+      if (isPrimary) return { ...info, size: size >= 0 ? size : info.size };
+      const compression = candidate.compressorName === 'gzip' || candidate.compressorName === 'zstd' ? candidate.compressorName : undefined;
+      if (compression === undefined) continue;
+      return { digest: candidate.digest, size, compression };
+    }
+    return undefined;
+  }
+
+  /** The blob's size when this repository has it. */
+  async #sizeHere(digest: Digest, signal?: AbortSignal): Promise<number | undefined> {
+    return (await this.#client.blobExists(this.#repository, digest, signal))?.size;
+  }
+
+  /** Mounts a candidate from its repository; its size (`knownSize`, else a HEAD after the mount), or undefined when not mounted. */
+  async #mount(candidate: Candidate, knownSize: number, signal?: AbortSignal): Promise<number | undefined> {
+    const from = candidate.location as string;
+    if (!(await this.#client.mountBlob(this.#repository, candidate.digest, from, signal))) return undefined;
+    if (knownSize >= 0) return knownSize;
+    return (await this.#sizeHere(candidate.digest, signal)) ?? -1;
+  }
+
+  #recordLocation(cache: BlobInfoCache | undefined, digest: Digest): void {
+    cache?.recordKnownLocation('docker', this.#client.host, digest, this.#repository);
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
@@ -74,7 +136,19 @@ export class DockerImageDestination implements ImageDestination {
       throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `writing a manifest to ${this.reference.toString()}: its format is not recognised`);
     }
     const ref = instanceDigest ?? manifestRef(this.reference.ref);
+    if (await this.#hasManifest(ref, bytes, signal)) return;
     await this.#client.putManifest(this.#repository, ref, bytes, mimeType, signal);
+  }
+
+  /** Whether `ref` already names exactly these bytes (a re-copy then writes nothing); any doubt means no. */
+  async #hasManifest(ref: string, bytes: Buffer, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const head = await this.#client.headManifest(this.#repository, ref, signal);
+      return head?.digest !== undefined && head.digest === manifestDigest(bytes, digestAlgorithm(head.digest));
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return false;
+    }
   }
 
   async putSignatures(signatures: Buffer[], _instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {

@@ -4,3 +4,4 @@ export {
   dockerTransport,
   parseDockerImageReference,
 } from './reference.js';
+export { getRepositoryTags, type RepositoryTagsOptions } from './tags.js';

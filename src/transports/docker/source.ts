@@ -1,25 +1,110 @@
 /** Reading an image from a registry (containers/image docker/docker_image_src.go). */
+import type { BlobInfoCache } from '../../blobinfocache/types.js';
 import type { Digest } from '../../digest/digest.js';
-import { throwIfAborted } from '../../errors.js';
+import { type Credentials, getCredentials } from '../../config/auth.js';
+import { loadRegistriesConf, type PullSource, pullSources, pushDestination, type RegistriesConf } from '../../config/registries-conf.js';
+import { FerryError, throwIfAborted } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { type FetchedManifest, RegistryClient, type RegistryClientOptions, registryAPIHost } from '../../registry-client/index.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageReference, ImageSource, RawManifest } from '../types.js';
 
-/** The registry settings of an ImageOptions bag. */
+/** The registry settings of an ImageOptions bag that do not depend on the registry. */
 export function registryClientOptions(options: ImageOptions): RegistryClientOptions {
+  const retry = {
+    ...(options.retryTimes === undefined ? {} : { maxAttempts: Math.max(0, Math.trunc(options.retryTimes)) + 1 }),
+    ...(options.retryDelayMs === undefined ? {} : { initialDelayMs: options.retryDelayMs, fixedDelay: true }),
+  };
   return {
     ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
     ...(options.certDir === undefined ? {} : { certDir: options.certDir }),
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     ...(options.registryToken === undefined ? {} : { registryToken: options.registryToken }),
     ...(options.noCreds === undefined ? {} : { noCreds: options.noCreds }),
+    ...(Object.keys(retry).length === 0 ? {} : { retry }),
+    ...(options.uploadChunkSize === undefined ? {} : { uploadChunkSize: options.uploadChunkSize }),
   };
 }
 
-/** A client for the registry holding `ref`. */
-export function openRegistryClient(ref: DockerReference, options: ImageOptions): Promise<RegistryClient> {
-  return RegistryClient.create(registryAPIHost(ref.domain), registryClientOptions(options));
+/** registries.conf as the options name it (explicit path / dir, else CONTAINERS_REGISTRIES_CONF and the usual files). */
+export function registriesConfFor(options: ImageOptions): Promise<RegistriesConf> {
+  return loadRegistriesConf({
+    ...(options.registriesConfPath === undefined ? {} : { path: options.registriesConfPath }),
+    ...(options.registriesConfDir === undefined ? {} : { dir: options.registriesConfDir }),
+  });
+}
+
+/**
+ * A client for one endpoint (`endpoint.domain`), with the settings skopeo would use there:
+ * TLS verification from the options, else off for an `insecure` registry; certs.d of the endpoint
+ * (or `certDir`); credentials from the options (`credentials`, `registryToken`, `noCreds`), else from
+ * the auth files and credential helpers (registries.conf `credential-helpers`).
+ */
+async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, options: ImageOptions): Promise<RegistryClient> {
+  const ref = endpoint.reference;
+  const base = registryClientOptions(options);
+  let credentials: Credentials | undefined = base.credentials;
+  if (options.noCreds !== true && credentials === undefined && options.registryToken === undefined) {
+    credentials = await getCredentials(`${ref.domain}/${ref.path}`, {
+      ...(options.authFile === undefined ? {} : { authFile: options.authFile }),
+      credentialHelpers: conf.credentialHelpers,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+  return RegistryClient.create(registryAPIHost(ref.domain), {
+    ...base,
+    ...(options.tlsVerify === undefined && endpoint.insecure ? { tlsVerify: false } : {}),
+    certsHost: ref.domain,
+    ...(credentials === undefined ? {} : { credentials }),
+  });
+}
+
+/**
+ * A client for the registry holding `ref` as written (pushes, deletes, tag lists: no mirrors, no
+ * rewrite, as containers/image does). REGISTRY_BLOCKED when registries.conf blocks it.
+ */
+export async function openRegistryClient(ref: DockerReference, options: ImageOptions): Promise<RegistryClient> {
+  const conf = await registriesConfFor(options);
+  return clientForEndpoint(pushDestination(conf, ref), conf, options);
+}
+
+/** Where a pull was served from: the client, the endpoint's reference (rewritten) and its manifest. */
+interface PullEndpoint {
+  client: RegistryClient;
+  reference: DockerReference;
+  topLevel: FetchedManifest;
+}
+
+/**
+ * Fetches the top-level manifest from the first endpoint that has it: the mirrors registries.conf
+ * allows for this reference (in order), then the primary location. REGISTRY_BLOCKED when blocked;
+ * when every endpoint fails, the last error, naming every endpoint's failure.
+ */
+async function openPullEndpoint(ref: DockerReference, options: ImageOptions): Promise<PullEndpoint> {
+  const conf = await registriesConfFor(options);
+  const sources = pullSources(conf, ref);
+  const failures: { endpoint: string; error: unknown }[] = [];
+  for (const source of sources) {
+    throwIfAborted(options.signal);
+    let client: RegistryClient | undefined;
+    try {
+      client = await clientForEndpoint(source, conf, options);
+      const topLevel = await client.getManifest(source.reference.path, manifestRef(source.reference), options.signal);
+      return { client, reference: source.reference, topLevel };
+    } catch (e) {
+      await client?.close();
+      if (options.signal?.aborted) throw e;
+      failures.push({ endpoint: source.reference.toString(), error: e });
+    }
+  }
+  const last = failures.at(-1)?.error;
+  if (failures.length <= 1) throw last;
+  const summary = failures.map((f) => `${f.endpoint}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
+  const code = last instanceof FerryError ? last.code : 'REGISTRY_ERROR';
+  throw new FerryError(code, `reading manifest of ${ref.toString()} failed from every endpoint: ${summary}`, {
+    cause: last,
+    details: { ...(last instanceof FerryError ? last.details : {}), endpoints: failures.map((f) => f.endpoint) },
+  });
 }
 
 /** The tag or digest a reference names in its repository (a bare name never reaches here: `:latest` is added). */
@@ -34,27 +119,27 @@ export class DockerImageSource implements ImageSource {
   readonly #topLevel: FetchedManifest;
   #closed = false;
 
+  /** The reference on the endpoint that served the pull (a mirror or the rewritten primary location). */
+  readonly endpoint: DockerReference;
+
   private constructor(
     readonly reference: ImageReference & { readonly ref: DockerReference },
-    client: RegistryClient,
-    topLevel: FetchedManifest,
+    pulled: PullEndpoint,
   ) {
-    this.#client = client;
-    this.#repository = reference.ref.path;
-    this.#topLevel = topLevel;
+    this.#client = pulled.client;
+    this.endpoint = pulled.reference;
+    this.#repository = pulled.reference.path;
+    this.#topLevel = pulled.topLevel;
   }
 
-  /** Opens the source and fetches the top-level manifest, so a missing image or bad credentials fail here. */
+  /**
+   * Opens the source and fetches the top-level manifest, so a missing image or bad credentials fail
+   * here. registries.conf mirrors are tried first, then the primary location; blobs and instances
+   * are then read from the endpoint that served the manifest.
+   */
   static async open(reference: ImageReference & { readonly ref: DockerReference }, options: ImageOptions = {}): Promise<DockerImageSource> {
     throwIfAborted(options.signal);
-    const client = await openRegistryClient(reference.ref, options);
-    try {
-      const topLevel = await client.getManifest(reference.ref.path, manifestRef(reference.ref), options.signal);
-      return new DockerImageSource(reference, client, topLevel);
-    } catch (e) {
-      await client.close();
-      throw e;
-    }
+    return new DockerImageSource(reference, await openPullEndpoint(reference.ref, options));
   }
 
   /** The digest of the top-level manifest (as fetched and verified). */
@@ -76,7 +161,7 @@ export class DockerImageSource implements ImageSource {
     return { bytes: m.bytes, mimeType: m.mimeType };
   }
 
-  async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
+  async getBlob(info: BlobInfo, signal?: AbortSignal, cache?: BlobInfoCache): Promise<BlobStream> {
     throwIfAborted(signal);
     if (info.urls !== undefined && info.urls.length > 0) {
       try {
@@ -86,6 +171,8 @@ export class DockerImageSource implements ImageSource {
       }
     }
     const { stream, size } = await this.#client.getBlob(this.#repository, info.digest, signal);
+    // Where it was found, so a copy to another repository of this registry can mount it.
+    cache?.recordKnownLocation('docker', this.#client.host, info.digest, this.#repository);
     return { stream, size: size >= 0 ? size : info.size };
   }
 
