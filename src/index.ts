@@ -41,6 +41,7 @@ export type {
   Platform,
   PutBlobOptions,
   RawManifest,
+  ReusedBlob,
 } from './transports/types.js';
 
 export { getTransport, parseImageReference, registerTransport, transportNames } from './transports/registry.js';
@@ -66,7 +67,8 @@ export * from './config/index.js';
 export * from './blobinfocache/index.js';
 
 // Built-in transports, one folder each.
-export { dockerTransport, DockerImageReference, parseDockerImageReference } from './transports/docker/index.js';
+export { dockerTransport, DockerImageReference, getRepositoryTags, parseDockerImageReference } from './transports/docker/index.js';
+export type { RepositoryTagsOptions } from './transports/docker/index.js';
 export {
   RegistryClient,
   registryAPIHost,

@@ -47,6 +47,15 @@ describe('defaultBlobInfoCachePath', () => {
 });
 
 describe('openBlobInfoCache', () => {
+  test('takes the default from FERRY_BLOB_CACHE when no spec is given', () => {
+    const none = openBlobInfoCache(undefined, { env: { FERRY_BLOB_CACHE: 'none', HOME: '/nonexistent' }, uid: 1000 });
+    const memory = openBlobInfoCache(undefined, { env: { FERRY_BLOB_CACHE: 'memory', HOME: '/nonexistent' }, uid: 1000 });
+    assert.equal(none.kind, 'none');
+    assert.equal(memory.kind, 'memory');
+    none.close();
+    memory.close();
+  });
+
   test('opens the none and memory caches by name', () => {
     const none = openBlobInfoCache('none');
     const memory = openBlobInfoCache('memory');
