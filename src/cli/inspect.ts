@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { InspectInfo } from '../index.js';
-import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { globalOptions, imageOptionsFromGlobals, writeStdout } from './util.js';
 
 interface InspectFlags {
@@ -70,10 +70,17 @@ export function registerInspect(program: Command): void {
       'after',
       '\nExamples:\n  ferry inspect oci:./layout:latest\n  ferry inspect --config oci:./layout:latest\n  ferry inspect --format "{{.Digest}}" dir:./image',
     );
-  addRegistryFlags(cmd).action(async (name: string, flags: InspectFlags, command: Command) => {
-    const { FerryError, goTimeString, ociConfigView, openImage, parseConfigObject, parseImageReference } = await import(
-      '../index.js'
-    );
+  addRetryFlags(addRegistryFlags(cmd)).action(async (name: string, flags: InspectFlags, command: Command) => {
+    const {
+      FerryError,
+      getRepositoryTags,
+      goTimeString,
+      isFerryError,
+      ociConfigView,
+      openImage,
+      parseConfigObject,
+      parseImageReference,
+    } = await import('../index.js');
     const { Template, isWholeJSONFormat, normalizeFormat } = await import('./template.js');
     const wholeJSON = flags.format !== undefined && isWholeJSONFormat(flags.format);
     // Parse the template before any I/O, so a bad one fails fast.
@@ -85,6 +92,7 @@ export function registerInspect(program: Command): void {
     const options = {
       ...imageOptionsFromGlobals(globalOptions(command)),
       ...registryOptions(flags as unknown as Record<string, unknown>, '', (m) => new FerryError('INVALID_ARGUMENT', m)),
+      ...retryOptions(flags as unknown as Record<string, unknown>, (m) => new FerryError('INVALID_ARGUMENT', m)),
     };
     if (flags.sharedBlobDir !== undefined) options.sharedBlobDir = flags.sharedBlobDir;
     const ref = parseImageReference(name);
@@ -108,10 +116,23 @@ export function registerInspect(program: Command): void {
         await writeBytes(raw.bytes);
         return;
       }
-      // Listing a registry's tags belongs to the registry transport; until it is exposed, RepoTags is [].
-      const info = await image.inspect({ repoTags: [] });
+      // A registry's tags; null (as skopeo prints it) when the registry refuses to list them.
+      let repoTags: string[] | null = [];
+      if (flags.tags && ref.transport.name === 'docker') {
+        try {
+          repoTags = await getRepositoryTags(ref, options);
+        } catch (e) {
+          if (!isFerryError(e, 'UNAUTHORIZED') && !isFerryError(e, 'DENIED')) {
+            const message = e instanceof Error ? e.message : String(e);
+            throw new FerryError(isFerryError(e) ? e.code : 'REGISTRY_ERROR', `determining repository tags: ${message}`, { cause: e });
+          }
+          process.stderr.write('ferry: warning: registry disallows tag list retrieval; skipping\n');
+          repoTags = null;
+        }
+      }
+      const info = await image.inspect({ repoTags: repoTags ?? [] });
       if (template === undefined) {
-        await writeStdout(`${goIndentedJSON(info)}\n`);
+        await writeStdout(`${goIndentedJSON(repoTags === null ? { ...info, RepoTags: null } : info)}\n`);
         return;
       }
       const maps = new WeakSet<object>();

@@ -21,10 +21,21 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerCopy } from './copy.js';
 import { registerDelete } from './delete.js';
 import { registerInspect } from './inspect.js';
+import { registerListTags } from './list-tags.js';
+import { registerLogin } from './login.js';
+import { registerLogout } from './logout.js';
 import { registerManifestDigest } from './manifest-digest.js';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage } from './util.js';
 
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerCopy, registerDelete, registerInspect, registerManifestDigest];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [
+  registerCopy,
+  registerDelete,
+  registerInspect,
+  registerListTags,
+  registerLogin,
+  registerLogout,
+  registerManifestDigest,
+];
 
 /** The version in the package.json above this file (dist/src/cli/ → the package root). */
 export function packageVersion(): string {

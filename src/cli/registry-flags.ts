@@ -8,7 +8,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { ImageOptions } from '../index.js';
 
 /** pflag-style boolean value: `--tls-verify`, `--tls-verify=true`, `--tls-verify=false`. */
-function parseBool(value: string): boolean {
+export function parseBool(value: string): boolean {
   if (/^(1|t|true)$/i.test(value)) return true;
   if (/^(0|f|false)$/i.test(value)) return false;
   throw new InvalidArgumentError(`"${value}" is not a boolean (true or false)`);
@@ -30,6 +30,55 @@ export function addRegistryFlags(command: Command, prefix = '', withAuthfile = t
     .option(`--${p}no-creds`, 'access the registry anonymously')
     .option(`--${p}registry-token <token>`, 'provide a Bearer token for accessing the registry')
     .option(`--${p}tls-verify [bool]`, 'require HTTPS and verify certificates when talking to the registry', parseBool);
+}
+
+/** `--retry-times N` / `--retry-delay DURATION` (skopeo's retry flags) on `command`. */
+export function addRetryFlags(command: Command): Command {
+  return command
+    .option('--retry-times <n>', 'the number of times to possibly retry')
+    .option('--retry-delay <duration>', 'delay between retries (e.g. 500ms, 2s); default: exponential backoff');
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go's time.ParseDuration (`1h2m3.5s`, `250ms`, `0`), in milliseconds; undefined when malformed. */
+export function parseGoDuration(text: string): number | undefined {
+  const m = /^([-+]?)(.*)$/s.exec(text)!;
+  const sign = m[1] === '-' ? -1 : 1;
+  const body = m[2]!;
+  if (body === '0') return 0;
+  if (body === '') return undefined;
+  let total = 0;
+  const part = /([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/y;
+  let at = 0;
+  while (at < body.length) {
+    part.lastIndex = at;
+    const p = part.exec(body);
+    if (p === null || p[1] === '' || p[1] === '.') return undefined;
+    total += Number(p[1]) * DURATION_UNITS[p[2]!]!;
+    at = part.lastIndex;
+  }
+  return sign * total;
+}
+
+/** The retry settings the flags set (`retryTimes`: retries after the first try; `retryDelayMs`: fixed delay). */
+export function retryOptions(
+  flags: Record<string, unknown>,
+  fail: (message: string) => Error = (m) => new Error(m),
+): { retryTimes?: number; retryDelayMs?: number } {
+  const out: { retryTimes?: number; retryDelayMs?: number } = {};
+  const times = flags['retryTimes'];
+  if (typeof times === 'string') {
+    if (!/^[0-9]+$/.test(times)) throw fail(`--retry-times wants a non-negative integer, got "${times}"`);
+    out.retryTimes = Number(times);
+  }
+  const delay = flags['retryDelay'];
+  if (typeof delay === 'string') {
+    const ms = parseGoDuration(delay);
+    if (ms === undefined || ms < 0) throw fail(`--retry-delay wants a duration such as 500ms or 2s, got "${delay}"`);
+    out.retryDelayMs = ms;
+  }
+  return out;
 }
 
 /**

@@ -35,12 +35,13 @@ describe('ferry CLI frame', () => {
   });
 
   test('an unknown command exits with the same code as skopeo and names the command', async () => {
-    const skopeo = await runSkopeo(['bogus']);
-    const r = await runFerry(['bogus']);
+    // A name close to no command (commander, like cobra, suggests near names such as logout for bogus).
+    const skopeo = await runSkopeo(['frobnicate']);
+    const r = await runFerry(['frobnicate']);
     assert.equal(r.code, 1);
     assert.equal(r.code, skopeo.code);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, "ferry: unknown command 'bogus'\n");
+    assert.equal(r.stderr, "ferry: unknown command 'frobnicate'\n");
   });
 
   test('a missing argument exits 1 like skopeo and names the argument', async () => {
