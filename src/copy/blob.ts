@@ -207,6 +207,10 @@ class SideTee extends Transform {
 function ignore(): void {}
 
 /** Remembers the first error of a set of stages and tears every stage down with it. */
+function isPrematureClose(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
 class FirstFailure {
   #error: { value: unknown } | undefined;
   readonly #streams: Stream[];
@@ -216,7 +220,11 @@ class FirstFailure {
   }
 
   record(e: unknown): void {
-    if (this.#error !== undefined) return;
+    if (this.#error !== undefined) {
+      // A stage closed early is usually the consequence of another stage's failure: report the cause.
+      if (isPrematureClose(this.#error.value) && !isPrematureClose(e)) this.#error = { value: e };
+      return;
+    }
     this.#error = { value: e };
     const err = e instanceof Error ? e : new Error(String(e));
     for (const s of this.#streams) (s as Readable).destroy(err);
