@@ -17,6 +17,7 @@ deps=(
   "umoci umoci"
   "jq jq"
   "tmux tmux"
+  "/usr/bin/time time"
 )
 
 missing=()
