@@ -2,14 +2,16 @@
  * Ferry's public API: re-exports only, plus the registration of the built-in transports.
  * Everything a user (and the CLI in src/cli/) may import comes from here.
  */
+// Transports are imported through their reference modules (parsing only): a transport's source and
+// destination, and the heavy modules they use (tar-stream, ...), load when an image is first opened.
 import { containersStorageTransport } from './transports/containers-storage/index.js';
-import { dirTransport } from './transports/dir/index.js';
-import { dockerTransport } from './transports/docker/index.js';
-import { ociTransport } from './transports/oci-layout/index.js';
-import { dockerArchiveTransport } from './transports/docker-archive/index.js';
-import { ociArchiveTransport } from './transports/oci-archive/index.js';
+import { dirTransport } from './transports/dir/reference.js';
+import { dockerTransport } from './transports/docker/reference.js';
+import { ociTransport } from './transports/oci-layout/reference.js';
+import { dockerArchiveTransport } from './transports/docker-archive/reference.js';
+import { ociArchiveTransport } from './transports/oci-archive/reference.js';
 import { registerTransport } from './transports/registry.js';
-import { tarballTransport } from './transports/tarball/index.js';
+import { tarballTransport } from './transports/tarball/reference.js';
 
 export { FerryError, isFerryError, abortError, throwIfAborted } from './errors.js';
 export type { FerryErrorCode, FerryErrorOptions } from './errors.js';
@@ -67,8 +69,9 @@ export * from './config/index.js';
 export * from './blobinfocache/index.js';
 
 // Built-in transports, one folder each.
-export { dockerTransport, DockerImageReference, getRepositoryTags, parseDockerImageReference } from './transports/docker/index.js';
-export type { RepositoryTagsOptions } from './transports/docker/index.js';
+export { dockerTransport, DockerImageReference, parseDockerImageReference } from './transports/docker/reference.js';
+export { getRepositoryTags } from './transports/docker/tags.js';
+export type { RepositoryTagsOptions } from './transports/docker/tags.js';
 export {
   RegistryClient,
   registryAPIHost,
@@ -87,18 +90,15 @@ export type {
   UploadBlobOptions,
   UploadedBlob,
 } from './registry-client/index.js';
-export { ociTransport, OciReference, parseOciReference, isValidOciRefName } from './transports/oci-layout/index.js';
-export { dirTransport, DirReference, parseDirReference, DIR_VERSION } from './transports/dir/index.js';
-export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/index.js';
-export type { TarballOptions } from './transports/tarball/index.js';
+export { ociTransport, OciReference, parseOciReference, isValidOciRefName } from './transports/oci-layout/reference.js';
+export { dirTransport, DirReference, parseDirReference } from './transports/dir/reference.js';
+export { DIR_VERSION } from './transports/dir/layout.js';
+export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/reference.js';
+export type { TarballOptions } from './transports/tarball/reference.js';
 export { containersStorageTransport } from './transports/containers-storage/index.js';
-export {
-  dockerArchiveTransport,
-  listArchiveTags,
-  DockerArchiveReference,
-  parseDockerArchiveReference,
-} from './transports/docker-archive/index.js';
-export { ociArchiveTransport, OciArchiveReference, parseOciArchiveReference } from './transports/oci-archive/index.js';
+export { dockerArchiveTransport, DockerArchiveReference, parseDockerArchiveReference } from './transports/docker-archive/reference.js';
+export { listArchiveTags } from './transports/docker-archive/tags.js';
+export { ociArchiveTransport, OciArchiveReference, parseOciArchiveReference } from './transports/oci-archive/reference.js';
 
 registerTransport(dockerTransport);
 registerTransport(ociTransport);

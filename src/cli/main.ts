@@ -11,31 +11,39 @@
  *   3. Read the global flags with `globalOptions(command)` / `imageOptionsFromGlobals()` from ./util.js.
  *   4. Throw a FerryError for any failure: main() prints `ferry: <message>` and exits 1
  *      (with --debug, the stack too). Write results with `writeStdout()`.
- *   5. Add `registerCopy` to COMMANDS below (help lists commands in this order), and a test under
+ *   5. Add `registerCopy` to commands() below (help lists commands in this order), and a test under
  *      test/cli/ or test/integration/.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
-import { registerCopy } from './copy.js';
-import { registerDelete } from './delete.js';
-import { registerInspect } from './inspect.js';
-import { registerListTags } from './list-tags.js';
-import { registerLogin } from './login.js';
-import { registerLogout } from './logout.js';
-import { registerManifestDigest } from './manifest-digest.js';
-import { EXIT_FAILURE, EXIT_USAGE, errorMessage } from './util.js';
+import type { Command } from 'commander';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, writeStdout } from './util.js';
 
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [
-  registerCopy,
-  registerDelete,
-  registerInspect,
-  registerListTags,
-  registerLogin,
-  registerLogout,
-  registerManifestDigest,
-];
+/**
+ * The commands, in help order. Loaded (with commander) only when a command line is parsed:
+ * `ferry --version` answers without them.
+ */
+async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
+  const [copy, del, inspect, listTags, login, logout, manifestDigest] = await Promise.all([
+    import('./copy.js'),
+    import('./delete.js'),
+    import('./inspect.js'),
+    import('./list-tags.js'),
+    import('./login.js'),
+    import('./logout.js'),
+    import('./manifest-digest.js'),
+  ]);
+  return [
+    copy.registerCopy,
+    del.registerDelete,
+    inspect.registerInspect,
+    listTags.registerListTags,
+    login.registerLogin,
+    logout.registerLogout,
+    manifestDigest.registerManifestDigest,
+  ];
+}
 
 /** The version in the package.json above this file (dist/src/cli/ → the package root). */
 export function packageVersion(): string {
@@ -55,7 +63,8 @@ export function packageVersion(): string {
   }
 }
 
-export function buildProgram(): Command {
+export async function buildProgram(): Promise<Command> {
+  const [{ Command, Option }, registers] = await Promise.all([import('commander'), commands()]);
   const program = new Command('ferry');
   program
     .description('Various operations with container images and container image registries')
@@ -72,7 +81,7 @@ export function buildProgram(): Command {
     .configureOutput({
       outputError: (text, write) => write(text.replace(/^error: /, 'ferry: ')),
     });
-  for (const register of COMMANDS) register(program);
+  for (const register of registers) register(program);
   return program;
 }
 
@@ -100,11 +109,17 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const program = buildProgram();
+  // `ferry --version` alone (the start-up cost users and scripts see most): no commander, no commands.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
+    await writeStdout(`ferry version ${packageVersion()}\n`);
+    return 0;
+  }
+  const program = await buildProgram();
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (e) {
+    const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // commander already printed its message (help, version, or a usage error).
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {

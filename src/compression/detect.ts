@@ -29,45 +29,65 @@ export function detectCompression(head: Uint8Array): DetectedCompression {
 
 /**
  * Peeks at the first bytes of `readable` and returns its compression together with a stream that
- * yields every byte, the peeked ones included. The returned stream reads `readable` through its
- * async iterator: errors from `readable` surface on it, and destroying it destroys `readable`.
+ * yields every byte, the peeked ones included. The peeked bytes are put back (`unshift`), so the
+ * returned stream is normally `readable` itself: no extra stage, errors and destruction are its own.
+ * Only input that ended within the peek is handed back as a new stream of the bytes seen.
  */
 export async function detectStreamCompression(
   readable: Readable,
 ): Promise<{ algorithm: DetectedCompression; stream: Readable }> {
-  const iterator: AsyncIterator<unknown> = readable[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let length = 0;
   let ended = false;
   while (length < MAGIC_LENGTH) {
-    const next = await iterator.next();
-    if (next.done === true) {
+    const chunk: unknown = readable.read();
+    if (chunk !== null) {
+      const bytes = toBuffer(chunk);
+      head.push(bytes);
+      length += bytes.length;
+      continue;
+    }
+    if (readable.readableEnded) {
       ended = true;
       break;
     }
-    const bytes = toBuffer(next.value);
-    head.push(bytes);
-    length += bytes.length;
+    // Failed or closed before the wait below could see it happen.
+    if (readable.errored !== null) throw readable.errored;
+    if (readable.destroyed) throw prematureClose();
+    ended = await nextReadable(readable);
+    if (ended) break;
   }
-  const algorithm = detectCompression(Buffer.concat(head, length));
-  async function* all(): AsyncGenerator<Buffer> {
-    try {
-      yield* head;
-      while (!ended) {
-        const next = await iterator.next();
-        if (next.done === true) return;
-        yield toBuffer(next.value);
-      }
-    } finally {
-      await iterator.return?.();
-    }
-  }
-  const stream = Readable.from(all(), { objectMode: false });
-  // A generator waiting on the source cannot be returned early: destroy the source directly.
-  stream.once('close', () => {
-    if (!readable.destroyed) readable.destroy();
+  const bytes = Buffer.concat(head, length);
+  const algorithm = detectCompression(bytes);
+  if (ended) return { algorithm, stream: Readable.from(length === 0 ? [] : [bytes], { objectMode: false }) };
+  readable.unshift(bytes);
+  return { algorithm, stream: readable };
+}
+
+/** Waits until `readable` has data to read (false) or has ended (true); rejects with its error. */
+function nextReadable(readable: Readable): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const done = (result: boolean | Error) => {
+      readable.off('readable', onReadable);
+      readable.off('end', onEnd);
+      readable.off('error', onError);
+      readable.off('close', onClose);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onReadable = () => done(readable.readableEnded && readable.readableLength === 0);
+    const onEnd = () => done(true);
+    const onError = (e: Error) => done(e);
+    const onClose = () => done(readable.readableEnded ? true : (readable.errored ?? prematureClose()));
+    readable.on('readable', onReadable);
+    readable.on('end', onEnd);
+    readable.on('error', onError);
+    readable.on('close', onClose);
   });
-  return { algorithm, stream };
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('the stream closed before its compression could be detected'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }
 
 function toBuffer(chunk: unknown): Buffer {

@@ -4,7 +4,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
 import { type DockerReference, parseDockerReference, parseNamed } from '../reference/reference.js';
 import { AUTH_FILE_HELPER } from './auth.js';
@@ -284,8 +285,16 @@ function sortByPrefix(regs: RegistryEntry[]): RegistryEntry[] {
 }
 
 /** Parses one file's text; `dropIn` files must use the v2 format. */
+/** smol-toml, loaded (as its one-file CommonJS build) only when a registries.conf is parsed. */
+let toml: typeof SmolToml | undefined;
+function loadToml(): typeof SmolToml {
+  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
+  return toml;
+}
+
 export function parseRegistriesConf(text: string, path: string, dropIn = false): RegistriesConfFile {
   let doc: Record<string, unknown>;
+  const { parse: parseToml, TomlError } = loadToml();
   try {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (e) {

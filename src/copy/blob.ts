@@ -96,7 +96,10 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
     const putInfo = changed
       ? { digest: undefined, size: -1 }
       : { digest: info.digest, size: expectedSize, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
-    putting = track(ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal, cache: ctx.cache }));
+    // Unchanged bytes: the verifier above fails the stream on a digest or size mismatch, so the destination need not hash them again.
+    putting = track(
+      ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal, cache: ctx.cache, ...(changed ? {} : { callerVerifiesDigest: true }) }),
+    );
   } catch (e) {
     failure.record(e);
   }
@@ -261,7 +264,12 @@ export async function putBytes(ctx: BlobContext, bytes: Buffer, mediaType: strin
     return reused;
   }
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig });
-  const written = await ctx.destination.putBlob(Readable.from([bytes]), { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) }, { isConfig, signal: ctx.signal, cache: ctx.cache });
+  // The digest was just computed from these very bytes.
+  const written = await ctx.destination.putBlob(
+    Readable.from([bytes]),
+    { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) },
+    { isConfig, signal: ctx.signal, cache: ctx.cache, callerVerifiesDigest: true },
+  );
   ctx.progress.emit({ kind: 'blob-bytes', blob: info, isConfig, bytes: bytes.length, total: bytes.length });
   ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig, written });
   return written;

@@ -3,6 +3,7 @@
  * through when allowed, otherwise stream them through the blob pipeline, several at once when
  * both ends allow it.
  */
+import { setMaxListeners } from 'node:events';
 import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
@@ -49,6 +50,8 @@ export async function copyLayers(session: CopySession, ctx: BlobContext, layers:
   // One failure stops the blobs still in flight instead of letting them run to the end.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  // Every blob in flight adds listeners (its pipelines, its requests): no MaxListenersExceededWarning.
+  setMaxListeners(0, signal);
   const layerCtx: BlobContext = { ...ctx, signal };
   const results = new Map<Digest, LayerResult>();
   await mapLimited(

@@ -79,6 +79,12 @@ export interface UploadBlobOptions {
   size?: number;
   /** Try a cross-repository mount from this repository first (needs `digest`). */
   mountFrom?: string;
+  /**
+   * The caller verifies the stream against `digest` and `size` and fails the stream on a mismatch
+   * (PutBlobOptions.callerVerifiesDigest): the bytes are not hashed again, and the upload is only
+   * completed (PUT) once the stream has ended normally. The registry checks the digest on PUT too.
+   */
+  callerVerifiesDigest?: boolean;
   signal?: AbortSignal;
 }
 
@@ -343,7 +349,8 @@ export class RegistryClient {
       if (this.#chunkSize !== undefined) {
         sent = await this.#patchChunks(location, stream, algorithm, this.#chunkSize, scopes, what, signal);
       } else {
-        const whole = await this.#patchWhole(location, stream, algorithm, options.size ?? -1, scopes, what, signal);
+        const trusted = options.callerVerifiesDigest === true && options.digest !== undefined ? options.digest : undefined;
+        const whole = await this.#patchWhole(location, stream, algorithm, options.size ?? -1, scopes, what, signal, trusted);
         if ('tooLarge' in whole) {
           // 413 to the whole body (a proxy or the registry limits request sizes): a new session, in chunks.
           await this.#cancelUpload(location, scopes);
@@ -444,8 +451,10 @@ export class RegistryClient {
     scopes: string[],
     what: string,
     signal?: AbortSignal,
+    trusted?: Digest,
   ): Promise<{ location: string; digest: Digest; size: number } | { tooLarge: true; replay: Readable }> {
-    const hashing = hashingBody(stream, algorithm, MAX_REPLAY);
+    // A digest the caller verifies is not computed a second time here.
+    const hashing = hashingBody(stream, trusted === undefined ? algorithm : undefined, MAX_REPLAY);
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (size >= 0) headers['content-length'] = String(size);
     let patch: RegistryResponse;
@@ -469,7 +478,13 @@ export class RegistryClient {
     if (patch.status !== 202 && patch.status !== 204) throw await this.#http.failure(patch, what, 'blob');
     const next = header(patch, 'location') === undefined ? location : uploadLocation(patch, what);
     await patch.body.dump();
-    return { location: next, ...hashing.result(size, what) };
+    if (trusted !== undefined) {
+      // The caller's verdict (the stream's end or error) must be in before the upload is completed.
+      await hashing.settled();
+      return { location: next, digest: trusted, size: hashing.result(size, what).size };
+    }
+    const sent = hashing.result(size, what);
+    return { location: next, digest: sent.digest as Digest, size: sent.size };
   }
 
   /** Fixed-size PATCHes with Content-Range: each chunk is a Buffer, so a failed one is retried on its own. */

@@ -203,6 +203,15 @@ export interface PutBlobOptions {
   requiredCompression?: CompressionAlgorithmName;
   /** tryReusingBlob only: manifest MIME types the copy may write (a zstd substitute needs one that can express zstd). */
   possibleManifestFormats?: readonly string[];
+  /**
+   * putBlob only: the caller itself checks the stream's bytes against `info.digest` and `info.size`
+   * (the copy engine's DigestVerifier) and makes the stream fail — an error, never a normal end —
+   * when they differ. The destination then need not hash the same bytes a second time, on one rule:
+   * it must not keep or commit a blob unless the stream ended normally (a stream that errored leaves
+   * nothing behind). Without this flag, or without `info.digest`, the destination computes the
+   * digest itself and checks it against `info.digest` when given.
+   */
+  callerVerifiesDigest?: boolean;
 }
 
 /**

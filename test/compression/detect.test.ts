@@ -78,3 +78,20 @@ test('destroying the returned stream destroys the source', async () => {
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(source.destroyed, true);
 });
+
+test('detectStreamCompression hands back the source itself, with the peeked bytes put back', async () => {
+  const source = new PassThrough();
+  source.end(Buffer.from('plain text, long enough to peek at'));
+  const { algorithm, stream } = await detectStreamCompression(source);
+  assert.equal(algorithm, 'none');
+  assert.equal(stream, source);
+  assert.equal((await readAll(stream)).toString(), 'plain text, long enough to peek at');
+});
+
+test('detectStreamCompression rejects with the error of a source that failed before detection', async () => {
+  const source = new PassThrough();
+  source.on('error', () => {});
+  source.destroy(new Error('failed early'));
+  await new Promise((resolve) => setImmediate(resolve));
+  await assert.rejects(detectStreamCompression(source), /failed early/);
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Digest } from '../../src/digest/digest.js';
 import { FerryError, isFerryError } from '../../src/errors.js';
@@ -86,6 +86,27 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
       (e: unknown) => isFerryError(e, 'SIZE_MISMATCH'),
     );
     assert.equal(await client.blobExists('test/blobs', sha(bytes)), undefined);
+  });
+
+  test('with callerVerifiesDigest, stores the bytes under the digest the caller vouches for', async () => {
+    const bytes = Buffer.from('verified upstream '.repeat(5000));
+    const up = await client.uploadBlob('test/trusted', Readable.from([bytes]), { digest: sha(bytes), size: bytes.length, callerVerifiesDigest: true });
+    assert.deepEqual(up, { digest: sha(bytes), size: bytes.length, mounted: false });
+    const { stream } = await client.getBlob('test/trusted', sha(bytes));
+    assert.ok((await readAll(stream)).equals(bytes));
+  });
+
+  test('with callerVerifiesDigest, a stream that fails after its last byte went out completes no upload', async () => {
+    const bytes = Buffer.from('every byte sent, then the verdict fails '.repeat(3000));
+    const source = new PassThrough();
+    source.write(bytes);
+    // The registry has every announced byte (and answers the PATCH) before the caller's check fails the stream.
+    setTimeout(() => source.destroy(new FerryError('DIGEST_MISMATCH', 'caller check failed')), 300);
+    await assert.rejects(
+      client.uploadBlob('test/trusted', source, { digest: sha(bytes), size: bytes.length, callerVerifiesDigest: true }),
+      (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH') && e.message === 'caller check failed',
+    );
+    assert.equal(await client.blobExists('test/trusted', sha(bytes)), undefined);
   });
 
   test('an upload whose source stream fails ends with the source error', async () => {

@@ -104,6 +104,7 @@ export class DirImageDestination implements ImageDestination {
         pathFor: (d) => blobPath(this.#tempDir, d),
         expectedDigest: info.digest,
         expectedSize: info.size,
+        callerVerifiesDigest: options.callerVerifiesDigest === true,
         signal: options.signal,
       }),
     );

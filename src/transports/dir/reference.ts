@@ -3,8 +3,7 @@ import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { DirImageDestination } from './destination.js';
-import { DirImageSource } from './source.js';
+// Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 export class DirReference implements ImageReference {
@@ -34,11 +33,13 @@ export class DirReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    const { DirImageSource } = await import('./source.js');
     return DirImageSource.open(this, options);
   }
 
-  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    const { DirImageDestination } = await import('./destination.js');
     return DirImageDestination.open(this, options);
   }
 

@@ -7,8 +7,7 @@
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { DockerArchiveDestination } from './destination.js';
-import { DockerArchiveSource } from './source.js';
+// Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
@@ -63,11 +62,13 @@ export class DockerArchiveReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    const { DockerArchiveSource } = await import('./source.js');
     return DockerArchiveSource.open(this, options);
   }
 
-  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    const { DockerArchiveDestination } = await import('./destination.js');
     return DockerArchiveDestination.open(this, options);
   }
 

@@ -60,6 +60,7 @@ export class DockerImageDestination implements ImageDestination {
     const uploaded = await this.#client.uploadBlob(this.#repository, stream, {
       ...(info.digest === undefined ? {} : { digest: info.digest }),
       size: info.size,
+      ...(options.callerVerifiesDigest === true ? { callerVerifiesDigest: true } : {}),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.#recordLocation(options.cache, uploaded.digest);

@@ -5,8 +5,7 @@
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { DockerImageDestination } from './destination.js';
-import { DockerImageSource, manifestRef, openRegistryClient } from './source.js';
+// Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
@@ -74,16 +73,19 @@ export class DockerImageReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    const { DockerImageSource } = await import('./source.js');
     return DockerImageSource.open(this, options);
   }
 
-  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    const { DockerImageDestination } = await import('./destination.js');
     return DockerImageDestination.open(this, options);
   }
 
   /** Deletes the manifest the reference names (a tag is resolved to its digest first). */
   async deleteImage(options: ImageOptions = {}): Promise<void> {
+    const { manifestRef, openRegistryClient } = await import('./source.js');
     const client = await openRegistryClient(this.ref, options);
     try {
       await client.deleteManifest(this.ref.path, manifestRef(this.ref), options.signal);

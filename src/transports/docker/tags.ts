@@ -6,7 +6,6 @@
 import { FerryError } from '../../errors.js';
 import type { ImageOptions, ImageReference } from '../types.js';
 import { DOCKER_TRANSPORT_NAME, DockerImageReference } from './reference.js';
-import { openRegistryClient } from './source.js';
 
 export interface RepositoryTagsOptions extends ImageOptions {
   /** `n=` page size asked of the registry (it may ignore it); the whole list is returned either way. */
@@ -24,6 +23,7 @@ export async function getRepositoryTags(ref: ImageReference, options: Repository
       `listing repository tags needs a ${DOCKER_TRANSPORT_NAME}:// reference, not ${ref.transport.name}: (${ref.toString()})`,
     );
   }
+  const { openRegistryClient } = await import('./source.js');
   const client = await openRegistryClient(ref.ref, options);
   try {
     return await client.listTags(ref.ref.path, {

@@ -7,8 +7,7 @@
 import { FerryError } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { OciArchiveDestination } from './destination.js';
-import { OciArchiveSource } from './source.js';
+// Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
@@ -62,11 +61,13 @@ export class OciArchiveReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    const { OciArchiveSource } = await import('./source.js');
     return OciArchiveSource.open(this, options);
   }
 
-  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    const { OciArchiveDestination } = await import('./destination.js');
     return OciArchiveDestination.open(this, options);
   }
 

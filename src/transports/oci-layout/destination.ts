@@ -87,6 +87,7 @@ export class OciImageDestination implements ImageDestination {
         ensureDir: (dir) => this.#dirs.ensure(dir),
         expectedDigest: info.digest,
         expectedSize: info.size,
+        callerVerifiesDigest: options.callerVerifiesDigest === true,
         signal: options.signal,
       }),
     );

@@ -7,9 +7,7 @@ import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { deleteOciImage } from './delete.js';
-import { OciImageDestination } from './destination.js';
-import { OciImageSource } from './source.js';
+// Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 // image-spec annotations.md, org.opencontainers.image.ref.name: components of alphanumerics
@@ -68,15 +66,18 @@ export class OciReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+    const { OciImageSource } = await import('./source.js');
     return OciImageSource.open(this, options);
   }
 
-  newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+    const { OciImageDestination } = await import('./destination.js');
     return OciImageDestination.open(this, options);
   }
 
-  deleteImage(options: ImageOptions = {}): Promise<void> {
+  async deleteImage(options: ImageOptions = {}): Promise<void> {
+    const { deleteOciImage } = await import('./delete.js');
     return deleteOciImage(this, options);
   }
 }

