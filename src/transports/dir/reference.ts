@@ -1,17 +1,17 @@
 /** `dir:PATH` references (containers/image directory/directory_transport.go). */
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
-import type { DockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
-export class DirReference implements ImageReference {
+export class DirReference extends BaseImageReference {
   readonly transport: ImageTransport = dirTransport;
   /** Absolute path of the image directory. */
   readonly path: string;
 
   constructor(path: string) {
+    super();
     if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference: the path is empty');
     this.path = resolve(path);
   }
@@ -20,18 +20,8 @@ export class DirReference implements ImageReference {
     return this.path;
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.path}`;
-  }
 
-  dockerReference(): DockerReference | undefined {
-    return undefined;
-  }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
     const { DirImageSource } = await import('./source.js');

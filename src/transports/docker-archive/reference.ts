@@ -6,9 +6,9 @@
  */
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
 export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
 
@@ -19,7 +19,7 @@ function invalid(within: string, rule: string, cause?: unknown): FerryError {
   });
 }
 
-export class DockerArchiveReference implements ImageReference {
+export class DockerArchiveReference extends BaseImageReference {
   readonly transport: ImageTransport = dockerArchiveTransport;
   /** The archive file, as given. */
   readonly path: string;
@@ -29,6 +29,7 @@ export class DockerArchiveReference implements ImageReference {
   readonly sourceIndex: number | undefined;
 
   constructor(path: string, ref?: DockerReference, sourceIndex?: number) {
+    super();
     const within = path + (ref ? `:${ref}` : sourceIndex !== undefined ? `:@${sourceIndex}` : '');
     if (path === '') throw invalid(within, 'the archive path is empty');
     if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
@@ -49,18 +50,11 @@ export class DockerArchiveReference implements ImageReference {
     return this.path;
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.stringWithinTransport()}`;
-  }
 
-  dockerReference(): DockerReference | undefined {
+  override dockerReference(): DockerReference | undefined {
     return this.ref;
   }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
     const { DockerArchiveSource } = await import('./source.js');

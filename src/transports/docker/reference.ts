@@ -4,14 +4,14 @@
  */
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
 
 /** A reference to an image in a registry: a name with exactly one of a tag or a digest. */
-export class DockerImageReference implements ImageReference {
+export class DockerImageReference extends BaseImageReference {
   readonly transport: ImageTransport = dockerTransport;
   /** The image's name; always has a tag or a digest, never both. */
   readonly ref: DockerReference;
@@ -21,6 +21,7 @@ export class DockerImageReference implements ImageReference {
    * digest is refused, as in containers/image: a registry pull could not honour both.
    */
   constructor(ref: DockerReference) {
+    super();
     if (ref.tag !== undefined && ref.digest !== undefined) throw bothTagAndDigest(`docker://${ref.familiar}`);
     this.ref = ref.withDefaultTag();
   }
@@ -29,11 +30,8 @@ export class DockerImageReference implements ImageReference {
     return `//${this.ref.toString()}`;
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.stringWithinTransport()}`;
-  }
 
-  dockerReference(): DockerReference {
+  override dockerReference(): DockerReference {
     return this.ref;
   }
 
@@ -68,10 +66,6 @@ export class DockerImageReference implements ImageReference {
     return namespaces;
   }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
     const { DockerImageSource } = await import('./source.js');

@@ -5,10 +5,9 @@
  * private temp dir and delegating to the `oci:` transport through the transport registry.
  */
 import { FerryError } from '../../errors.js';
-import type { DockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
 export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
 
@@ -23,7 +22,7 @@ function invalid(within: string, rule: string): FerryError {
   });
 }
 
-export class OciArchiveReference implements ImageReference {
+export class OciArchiveReference extends BaseImageReference {
   readonly transport: ImageTransport = ociArchiveTransport;
   /** The archive file, as given. */
   readonly path: string;
@@ -31,6 +30,7 @@ export class OciArchiveReference implements ImageReference {
   readonly image: string | undefined;
 
   constructor(path: string, image?: string) {
+    super();
     const within = image === undefined ? path : `${path}:${image}`;
     if (path === '') throw invalid(within, 'the archive path is empty');
     if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
@@ -48,18 +48,8 @@ export class OciArchiveReference implements ImageReference {
     return this.image === undefined ? this.path : `${this.path}:${this.image}`;
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.stringWithinTransport()}`;
-  }
 
-  dockerReference(): DockerReference | undefined {
-    return undefined;
-  }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
     const { OciArchiveSource } = await import('./source.js');

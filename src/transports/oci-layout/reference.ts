@@ -5,10 +5,9 @@
  */
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
-import type { DockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
 // image-spec annotations.md, org.opencontainers.image.ref.name: components of alphanumerics
 // joined by separators `-._:@+` or `--`, components joined by `/`.
@@ -19,7 +18,7 @@ export function isValidOciRefName(name: string): boolean {
   return REF_NAME.test(name);
 }
 
-export class OciReference implements ImageReference {
+export class OciReference extends BaseImageReference {
   readonly transport: ImageTransport = ociTransport;
   /** Absolute path of the layout directory. */
   readonly dir: string;
@@ -29,6 +28,7 @@ export class OciReference implements ImageReference {
   readonly sourceIndex: number | undefined;
 
   constructor(dir: string, image?: string, sourceIndex?: number) {
+    super();
     if (dir === '') throw new FerryError('INVALID_REFERENCE', 'invalid oci: reference: the layout path is empty');
     if (dir.includes(':')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path "${dir}" contains a colon`);
     if (image !== undefined && image !== '' && !isValidOciRefName(image)) {
@@ -53,18 +53,8 @@ export class OciReference implements ImageReference {
     return this.image === undefined ? this.dir : `${this.dir}:${this.image}`;
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.stringWithinTransport()}`;
-  }
 
-  dockerReference(): DockerReference | undefined {
-    return undefined;
-  }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
     const { OciImageSource } = await import('./source.js');

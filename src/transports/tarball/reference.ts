@@ -5,10 +5,9 @@
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors.js';
 import { isJSONObject } from '../../manifest/json.js';
-import type { DockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 // The source (tar reading, decompression) loads on first use: parsing a reference stays cheap.
-import { type Image, openImage } from '../../image/image.js';
+import { BaseImageReference } from '../reference-base.js';
 
 export interface TarballOptions {
   /** An OCI image config used as the base (e.g. `{ config: { Cmd: ['/bin/sh'] } }`); rootfs and history are always synthesised. */
@@ -28,7 +27,7 @@ export const tarballTransport: ImageTransport = {
   },
 };
 
-export class TarballReference implements ImageReference {
+export class TarballReference extends BaseImageReference {
   readonly transport: ImageTransport = tarballTransport;
   readonly files: readonly string[];
   readonly #config: Record<string, unknown>;
@@ -36,6 +35,7 @@ export class TarballReference implements ImageReference {
   readonly #stdin: Readable | undefined;
 
   constructor(files: readonly string[], options: TarballOptions = {}) {
+    super();
     const text = files.join(SEPARATOR);
     if (files.length === 0) throw new FerryError('INVALID_REFERENCE', 'invalid tarball reference: no layer files given');
     for (const file of files) {
@@ -70,18 +70,8 @@ export class TarballReference implements ImageReference {
     return this.files.join(SEPARATOR);
   }
 
-  toString(): string {
-    return `${this.transport.name}:${this.stringWithinTransport()}`;
-  }
 
-  dockerReference(): DockerReference | undefined {
-    return undefined;
-  }
 
-  /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
-  }
 
   async newImageSource(options?: ImageOptions): Promise<ImageSource> {
     const { openTarballSource } = await import('./source.js');
