@@ -557,7 +557,7 @@ export class RegistryClient {
 }
 
 /** Most bytes of a whole-blob PATCH kept in memory to replay it in chunks after a 413. */
-const MAX_REPLAY = 16 * 1024 * 1024;
+const MAX_REPLAY = 4 * 1024 * 1024;
 
 /** `head`, then the rest of `source`. */
 function prefixed(head: Buffer, source: Readable): Readable {
