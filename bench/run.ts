@@ -134,13 +134,14 @@ function snapshotFerry(work: string): string {
   mkdirSync(root);
   cpSync(path.join(repoRoot, 'bin'), path.join(root, 'bin'), { recursive: true });
   cpSync(path.join(repoRoot, 'dist', 'src'), path.join(root, 'dist', 'src'), { recursive: true });
+  cpSync(path.join(repoRoot, 'dist', 'cli'), path.join(root, 'dist', 'cli'), { recursive: true });
   cpSync(path.join(repoRoot, 'package.json'), path.join(root, 'package.json'));
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(root, 'node_modules'));
   return path.join(root, 'bin', 'ferry');
 }
 
 function ferryHasBlobCacheFlag(ferryBin: string): boolean {
-  const r = spawnSync(process.execPath, [ferryBin, 'copy', '--blob-cache', 'none', 'oci:/nonexistent-a:x', 'oci:/nonexistent-b:x'], {
+  const r = spawnSync(ferryBin, ['copy', '--blob-cache', 'none', 'oci:/nonexistent-a:x', 'oci:/nonexistent-b:x'], {
     encoding: 'utf8',
   });
   return !/unknown option/i.test(`${r.stderr}${r.stdout}`);
@@ -173,8 +174,8 @@ function makeTools(work: string, names: ToolName[]): { tools: Tool[]; cacheNote:
       notes.push(flag ? 'Ferry: --blob-cache FILE in an empty dir' : 'Ferry: no --blob-cache flag (run plainly)');
       tools.push({
         name,
-        command: process.execPath,
-        prefix: [ferryBin],
+        command: ferryBin,
+        prefix: [],
         env: { ...process.env },
         ...(flag ? { cacheDir: dir } : {}),
         copyArgs: flag ? ['--blob-cache', path.join(dir, 'blob-info-cache-v1.sqlite')] : [],

@@ -25,10 +25,6 @@ export function goIndentedJSON(value: unknown): string {
   );
 }
 
-/** Writes exact bytes to stdout (no newline added), resolving once handed to the OS. */
-function writeBytes(bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
-}
 
 /** The inspect data as Go templates see it: every field present, nil maps/slices as empty ones. */
 function templateView(info: InspectInfo, goTimeString: (s: string) => string, maps: WeakSet<object>): Record<string, unknown> {
@@ -104,7 +100,7 @@ export function registerInspect(program: Command): void {
           throw new FerryError('INVALID_MANIFEST', `image ${ref.toString()} has no config`);
         }
         if (flags.raw === true) {
-          await writeBytes(config);
+          await writeStdout(config);
           return;
         }
         await image.assertNotArtifact();
@@ -113,7 +109,7 @@ export function registerInspect(program: Command): void {
       }
       if (flags.raw === true) {
         const raw = await image.manifest();
-        await writeBytes(raw.bytes);
+        await writeStdout(raw.bytes);
         return;
       }
       // A registry's tags; null (as skopeo prints it) when the registry refuses to list them.

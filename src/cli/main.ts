@@ -18,7 +18,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { EXIT_FAILURE, EXIT_USAGE, errorMessage, writeStdout } from './util.js';
+import { deferExtraCACertificates } from '../config/extra-ca.js';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, stdout } from './util.js';
 
 /**
  * The commands, in help order. Loaded (with commander) only when a command line is parsed:
@@ -79,6 +80,7 @@ export async function buildProgram(): Promise<Command> {
     // Settings below are inherited by every command created afterwards with .command().
     .exitOverride()
     .configureOutput({
+      writeOut: (text) => stdout().write(text),
       outputError: (text, write) => write(text.replace(/^error: /, 'ferry: ')),
     });
   for (const register of registers) register(program);
@@ -102,18 +104,22 @@ function report(e: unknown, debug: boolean): number {
   return EXIT_FAILURE;
 }
 
+/**
+ * bin/ferry starts node without NODE_EXTRA_CA_CERTS (node would parse it at start-up) and passes
+ * it as FERRY_NODE_EXTRA_CA_CERTS: put it back for child processes (credential helpers) and let
+ * the TLS settings add those CAs when a TLS connection is first made.
+ */
+function takeDeferredExtraCACertificates(): void {
+  const path = process.env.FERRY_NODE_EXTRA_CA_CERTS;
+  if (path === undefined) return;
+  delete process.env.FERRY_NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = path;
+  deferExtraCACertificates(path);
+}
+
 /** Runs the CLI on `argv` (node's form: [node, script, ...args]) and returns the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
-  // `ferry ... | head`: a reader that goes away is not an error (exit quietly, as Go tools do).
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
-  // `ferry --version` alone (the start-up cost users and scripts see most): no commander, no commands.
-  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
-    await writeStdout(`ferry version ${packageVersion()}\n`);
-    return 0;
-  }
+  takeDeferredExtraCACertificates();
   const program = await buildProgram();
   try {
     await program.parseAsync([...argv]);

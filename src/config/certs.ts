@@ -4,8 +4,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createRequire } from 'node:module';
+import type { SecureContext } from 'node:tls';
 import { FerryError } from '../errors.js';
+import { deferredExtraCACertificates } from './extra-ca.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
 
 export interface CertDirOptions {
@@ -125,15 +127,49 @@ export async function loadTLSFilesFor(hostPort: string, opts: CertDirOptions = {
 }
 
 /**
- * Options for undici's `connect` / node:tls: the directory's CAs are added to the system roots
- * (containers/image adds them to the system pool; a bare `ca` would replace it).
+ * Options for node:tls: the directory's CAs (and NODE_EXTRA_CA_CERTS when bin/ferry deferred it)
+ * are added to the system roots (containers/image adds them to the system pool; a bare `ca` would
+ * replace it). `{}` when node's defaults do.
  */
-export function tlsConnectOptions(files: TLSFiles): { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } {
+export function tlsConnectOptions(files: TLSFiles | undefined): { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } {
   const out: { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } = {};
-  if (files.ca.length > 0) out.ca = [...rootCertificates, ...files.ca];
-  if (files.cert !== undefined && files.key !== undefined) {
+  const extra = deferredExtraCACertificates();
+  const ca = files?.ca ?? [];
+  if (ca.length > 0 || extra.length > 0) out.ca = [...tls().rootCertificates, ...extra, ...ca];
+  if (files?.cert !== undefined && files.key !== undefined) {
     out.cert = files.cert;
     out.key = files.key;
   }
   return out;
+}
+
+const NO_FILES: TLSFiles = { ca: [], clientCertificates: [] };
+const verifyingContexts = new WeakMap<TLSFiles, SecureContext | undefined>();
+const insecureContexts = new WeakMap<TLSFiles, SecureContext | undefined>();
+
+/**
+ * The one SecureContext for `files` (see tlsConnectOptions), or undefined for node's default.
+ * Made once and shared by every connection: given as plain options, the ~150 roots would be
+ * parsed again for each connection (~0.1 s each). Without verification (`verify` false) no CA is
+ * loaded at all: node's default context would still parse the system roots.
+ */
+export function tlsSecureContext(files: TLSFiles | undefined, verify = true): SecureContext | undefined {
+  const key = files ?? NO_FILES;
+  const cache = verify ? verifyingContexts : insecureContexts;
+  if (!cache.has(key)) cache.set(key, makeContext(key, verify));
+  return cache.get(key);
+}
+
+function makeContext(files: TLSFiles, verify: boolean): SecureContext | undefined {
+  if (!verify) {
+    const client = files.cert !== undefined && files.key !== undefined ? { cert: files.cert, key: files.key } : {};
+    return tls().createSecureContext({ ca: [], ...client });
+  }
+  const options = tlsConnectOptions(files);
+  return Object.keys(options).length === 0 ? undefined : tls().createSecureContext(options);
+}
+
+/** node:tls, loaded when TLS settings are first made: commands that open no connection skip it. */
+function tls(): typeof import('node:tls') {
+  return createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
 }

@@ -4,7 +4,7 @@
  * a failure anywhere (digest mismatch, destination error, abort) destroys every stage, so the
  * destination never keeps a partial or unverified blob.
  */
-import { PassThrough, Readable, type Stream, Transform, type TransformCallback, Writable, pipeline as pipelineCb } from 'node:stream';
+import { Readable, type Stream, Transform, type TransformCallback, Writable, pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfoCache, CompressorName } from '../blobinfocache/index.js';
 import { compressStream, decompressStream } from '../compression/codecs.js';
@@ -55,9 +55,11 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
   const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal, ctx.cache);
   const expectedSize = info.size >= 0 ? info.size : sourceSize;
   const verifier = new DigestVerifier(info.digest, expectedSize);
-  const counter = ctx.progress.byteCounter(info, options.isConfig, expectedSize);
-  const out = new PassThrough();
-  const streams: Stream[] = [raw, counter, verifier, out];
+  // Every stage costs per chunk: the byte counter is there only for a progress listener, and the
+  // last stage itself is what the destination reads.
+  const counter = ctx.progress.enabled ? ctx.progress.byteCounter(info, options.isConfig, expectedSize) : undefined;
+  const middle: Transform[] = counter === undefined ? [verifier] : [counter, verifier];
+  const streams: Stream[] = [raw, ...middle];
   const tasks: Promise<unknown>[] = [];
   const failure = new FirstFailure(streams);
   const track = <T>(p: Promise<T>): Promise<T> => {
@@ -75,12 +77,11 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
   let diffIDDigester: Digester | undefined;
   let putting: Promise<BlobInfo> | undefined;
   try {
-    if (!needsDetection) {
-      void track(pipeline([raw, counter, verifier, out], { signal }));
-    } else {
-      void track(pipeline([raw, counter, verifier], { signal }));
+    void track(pipeline([raw, ...middle], { signal }));
+    let out: Readable = verifier;
+    if (needsDetection) {
       const head = await detectStreamCompression(verifier);
-      streams.push(head.stream);
+      if (head.stream !== verifier) streams.push(head.stream);
       detected = head.algorithm;
       plan = options.plan?.(detected) ?? { op: 'keep' };
       const stages = compressionStages(detected, plan);
@@ -90,7 +91,13 @@ export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: Stre
         insertDiffIDTap(stages, detected, plan, diffIDDigester, track, streams);
       }
       streams.push(...stages);
-      void track(pipeline([head.stream, ...stages, out], { signal }));
+      const last = stages.at(-1);
+      if (last === undefined) {
+        out = head.stream;
+      } else {
+        void track(pipeline([head.stream, ...stages], { signal }));
+        out = last;
+      }
     }
     const changed = plan.op !== 'keep';
     const putInfo = changed

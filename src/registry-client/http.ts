@@ -6,8 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import type { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
-import { type TLSFiles, tlsConnectOptions } from '../config/certs.js';
+import type { Agent, buildConnector, Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { type TLSFiles, tlsSecureContext } from '../config/certs.js';
 import { abortError, FerryError } from '../errors.js';
 import { readAllLimited } from '../manifest/limits.js';
 import { type AuthOptions, Authenticator } from './auth.js';
@@ -61,14 +61,15 @@ const MAX_REDIRECTS = 10;
 interface Undici {
   Agent: typeof Agent;
   request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+  buildConnector: typeof buildConnector;
 }
 let undici: Undici | undefined;
 function loadUndici(): Undici {
   if (undici === undefined) {
-    const load = createRequire(import.meta.url);
     undici = {
-      Agent: load('undici/lib/dispatcher/agent.js') as typeof Agent,
-      request: load('undici/lib/api/api-request.js') as Undici['request'],
+      Agent: createRequire(import.meta.url)('undici/lib/dispatcher/agent.js') as typeof Agent,
+      request: createRequire(import.meta.url)('undici/lib/api/api-request.js') as Undici['request'],
+      buildConnector: createRequire(import.meta.url)('undici/lib/core/connect.js') as typeof buildConnector,
     };
   }
   return undici;
@@ -225,7 +226,15 @@ export class RegistryHTTP {
       body: body ?? null,
       ...(signal === undefined ? {} : { signal }),
     });
-    return { status: res.statusCode, headers: res.headers, body: res.body, url };
+    const responseBody = res.body as RegistryResponse['body'];
+    if (method === 'HEAD') {
+      // A HEAD answer has no body, but undici's dump() goes by Content-Length (a blob's size) and
+      // above its 128 KiB limit destroys the stream, and the keep-alive connection with it: every
+      // HEAD of a layer cost a new connection.
+      const dump = responseBody.dump.bind(responseBody);
+      responseBody.dump = () => dump({ limit: Number.MAX_SAFE_INTEGER });
+    }
+    return { status: res.statusCode, headers: res.headers, body: responseBody, url };
   }
 
   async #fetchToken(
@@ -292,17 +301,16 @@ const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy
  * registry's TLS settings apply to the tunnelled connection too.
  */
 function registryDispatcher(options: RegistryHTTPOptions): Dispatcher {
-  const tls = {
-    rejectUnauthorized: options.tlsVerify !== false,
-    ...(options.tls === undefined ? {} : tlsConnectOptions(options.tls)),
-  };
+  const verify = { rejectUnauthorized: options.tlsVerify !== false };
   const timeouts = {
     ...(options.headersTimeoutMs === undefined ? {} : { headersTimeout: options.headersTimeoutMs }),
     ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeout: options.bodyTimeoutMs }),
   };
   const env = options.env ?? process.env;
   const proxied = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
-  if (!proxied) return new (loadUndici().Agent)({ connect: tls, ...timeouts });
+  if (!proxied) return new (loadUndici().Agent)({ connect: lazyTLSConnector(verify, options.tls), ...timeouts });
+  const context = tlsSecureContext(options.tls, verify.rejectUnauthorized);
+  const tls = { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
   const httpProxy = env.http_proxy || env.HTTP_PROXY || undefined;
   const httpsProxy = env.https_proxy || env.HTTPS_PROXY || undefined;
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
@@ -317,6 +325,27 @@ function registryDispatcher(options: RegistryHTTPOptions): Dispatcher {
     ...(httpsProxy === undefined ? {} : { httpsProxy }),
     noProxy,
   });
+}
+
+/**
+ * undici's connector, with the registry's TLS context made only when a connection really is TLS
+ * (a plain-http registry never pays for parsing CA certificates).
+ */
+function lazyTLSConnector(verify: { rejectUnauthorized: boolean }, files: TLSFiles | undefined): buildConnector.connector {
+  const { buildConnector: build } = loadUndici();
+  let plain: buildConnector.connector | undefined;
+  let secure: buildConnector.connector | undefined;
+  return (opts, callback) => {
+    if (opts.protocol !== 'https:') {
+      plain ??= build(verify);
+      return plain(opts, callback);
+    }
+    if (secure === undefined) {
+      const context = tlsSecureContext(files, verify.rejectUnauthorized);
+      secure = build({ ...verify, ...(context === undefined ? {} : { secureContext: context }) });
+    }
+    return secure(opts, callback);
+  };
 }
 
 function isRedirect(status: number): boolean {

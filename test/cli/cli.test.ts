@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { ferryBin, fixturePath, repoRoot } from '../helpers/paths.js';
-import { run, runFerry, runSkopeo } from '../helpers/run.js';
+import { makeImage } from '../helpers/make-image.js';
+import { fixturePath, repoRoot } from '../helpers/paths.js';
+import { startRegistry } from '../helpers/registry.js';
+import { type RunResult, run, runFerry, runSkopeo } from '../helpers/run.js';
 import { withTempDir } from '../helpers/tmp.js';
 
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -100,34 +101,91 @@ describe('ferry CLI frame', () => {
     });
   });
 
-  test('--version loads no library module (start-up stays lean)', async () => {
-    await withTempDir(async (dir) => {
+  /** Runs `node bin/ferry.cjs ARGS` and returns the node built-in modules it loaded, with the result. */
+  async function builtinsLoaded(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ r: RunResult; builtins: string[] }> {
+    return withTempDir(async (dir) => {
       const logPath = join(dir, 'loaded.txt');
-      const hooks = join(dir, 'hooks.mjs');
+      const preload = join(dir, 'preload.cjs');
       await writeFile(
-        hooks,
-        [
-          "import { appendFileSync } from 'node:fs';",
-          'export async function resolve(specifier, context, next) {',
-          '  const r = await next(specifier, context);',
-          `  appendFileSync(${JSON.stringify(logPath)}, r.url + '\\n');`,
-          '  return r;',
-          '}',
-          '',
-        ].join('\n'),
+        preload,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(logPath)}, process.moduleLoadList.join('\\n')));\n`,
       );
-      const register = join(dir, 'register.mjs');
-      await writeFile(
-        register,
-        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
-      );
-      const r = await run(process.execPath, ['--import', pathToFileURL(register).href, ferryBin, '--version']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `ferry version ${version}\n`);
-      const loaded = readFileSync(logPath, 'utf8').split('\n').filter((u) => u.includes('/dist/src/'));
-      assert.ok(loaded.some((u) => u.endsWith('/dist/src/cli/main.js')), `main.js not seen: ${loaded.join(', ')}`);
-      const library = loaded.filter((u) => !u.includes('/dist/src/cli/'));
-      assert.deepEqual(library, []);
+      const r = await run(process.execPath, ['--require', preload, join(repoRoot, 'bin', 'ferry.cjs'), ...args], { env });
+      const builtins = readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('NativeModule '))
+        .map((l) => l.slice('NativeModule '.length));
+      return { r, builtins };
+    });
+  }
+
+  test('--version answers without compiling the bundle or loading network modules', async () => {
+    const { r, builtins } = await builtinsLoaded(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `ferry version ${version}\n`);
+    for (const heavy of ['vm', 'http', 'tls', 'zlib', 'child_process']) assert.ok(!builtins.includes(heavy), `${heavy} loaded`);
+  });
+
+  test('a command that opens no connection loads neither node:http nor node:tls nor node:http2', async () => {
+    const { r, builtins } = await builtinsLoaded(['manifest-digest', fixturePath('manifest', 'v2s2.manifest.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
+    for (const heavy of ['http', 'tls', 'http2']) assert.ok(!builtins.includes(heavy), `${heavy} loaded`);
+  });
+
+  test('a copy to a registry never loads node:http2 (undici is bundled without its HTTP/2 client)', async () => {
+    const reg = await startRegistry();
+    try {
+      await withTempDir(async (dir) => {
+        await makeImage(join(dir, 'img'), { tag: 't', layers: 1, layerSize: 1024 });
+        const { r, builtins } = await builtinsLoaded(['copy', '-q', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/h2/none:t`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(builtins.includes('http'), 'the copy did not even load node:http');
+        assert.ok(!builtins.includes('http2'), 'http2 loaded');
+      });
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  test('the V8 code cache is written once per command and build, and a broken cache file is only a slower start', async () => {
+    await withTempDir(async (dir) => {
+      const env = { ...process.env, XDG_CACHE_HOME: dir };
+      const manifest = fixturePath('manifest', 'v2s2.manifest.json');
+      const first = await runFerry(['manifest-digest', manifest], { env });
+      assert.equal(first.code, 0, first.stderr);
+      const codeDir = join(dir, 'ferry', 'code');
+      const files = readdirSync(codeDir);
+      assert.equal(files.length, 1, files.join(', '));
+      assert.match(files[0]!, /^[0-9a-f]{8}-[0-9a-f]{8}-manifest-digest\.bin$/);
+      const made = statSync(join(codeDir, files[0]!)).mtimeMs;
+      const again = await runFerry(['manifest-digest', manifest], { env });
+      assert.equal(again.stdout, first.stdout);
+      assert.equal(statSync(join(codeDir, files[0]!)).mtimeMs, made, 'a valid cache was written again');
+      await writeFile(join(codeDir, files[0]!), 'not a code cache');
+      const broken = await runFerry(['manifest-digest', manifest], { env });
+      assert.equal(broken.code, 0, broken.stderr);
+      assert.equal(broken.stdout, first.stdout);
+      assert.notEqual(readFileSync(join(codeDir, files[0]!), 'utf8'), 'not a code cache', 'the rejected cache was not replaced');
+    });
+  });
+
+  test('bin/ferry hands NODE_EXTRA_CA_CERTS over instead of letting node parse it at start-up', async () => {
+    await withTempDir(async (dir) => {
+      // A credential helper (a child process) shows the environment Ferry runs with.
+      const helper = join(dir, 'docker-credential-envdump');
+      await writeFile(helper, `#!/bin/sh\nprintf '%s|%s' "$NODE_EXTRA_CA_CERTS" "$FERRY_NODE_EXTRA_CA_CERTS" > ${JSON.stringify(join(dir, 'env.txt'))}\nexit 1\n`, {
+        mode: 0o755,
+      });
+      const auth = join(dir, 'auth.json');
+      await writeFile(auth, JSON.stringify({ credHelpers: { '127.0.0.1:1': 'envdump' } }));
+      const r = await runFerry(['inspect', '--authfile', auth, '--retry-times', '0', 'docker://127.0.0.1:1/x/y:t'], {
+        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}`, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem' },
+      });
+      assert.notEqual(r.code, 0);
+      // node itself would have warned at start-up that it could not load the file.
+      assert.doesNotMatch(r.stderr, /Warning: Ignoring extra certs/);
+      assert.equal(readFileSync(join(dir, 'env.txt'), 'utf8'), '/nonexistent/extra-ca.pem|');
     });
   });
 });

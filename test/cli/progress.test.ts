@@ -360,7 +360,7 @@ describe('ferry copy progress', () => {
       const made = await makeImage(path.join(dir, 'src'), { tag: 't', layers: 3, layerSize: 2 * MiB });
       const socket = `ferry-progress-test-${process.pid}`;
       const quote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
-      const ferry = `${quote(process.execPath)} ${quote(path.join(repoRoot, 'bin', 'ferry'))}`;
+      const ferry = quote(path.join(repoRoot, 'bin', 'ferry'));
       const copy = (n: number): string =>
         `${ferry} copy oci:${quote(`${dir}/src`)}:t oci:${quote(`${dir}/dst`)}:t >${quote(`${dir}/stdout${n}`)}; echo $? >${quote(`${dir}/exit${n}`)}`;
       const script = `${copy(1)}; ${copy(2)}; sleep 120`;

@@ -49,9 +49,9 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
-/** Runs the built CLI (`node bin/ferry ...args`). */
+/** Runs the built CLI as users do: `bin/ferry ...args` (a shell script that starts node from PATH). */
 export function runFerry(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(process.execPath, [ferryBin, ...args], options);
+  return run(ferryBin, args, options);
 }
 
 /** Runs the real skopeo (installed by scripts/install-system-deps.sh). */

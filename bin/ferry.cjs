@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// The launcher bin/ferry starts (`node bin/ferry.cjs ARGS` works too). It runs the bundled CLI,
+// dist/cli/ferry.cjs, which `npm ci` (or `npm run build`) makes from the TypeScript sources.
+//
+// Start-up is most of what a short command costs, so this file does two things first:
+//   - V8's code cache: the bundle is compiled through node:vm with the cache a previous run of the
+//     same command left in ${XDG_CACHE_HOME:-~/.cache}/ferry/code/, so V8 skips most parsing and
+//     compiling. A missing or stale cache (new build, other Node) is made again at exit. The cache
+//     only ever speeds things up: any error reading or writing it is ignored.
+//   - --liftoff-only: undici parses HTTP with llhttp compiled to WebAssembly. By default V8 also
+//     recompiles it with its optimising compiler on a background thread, and node waits for that
+//     job before it exits: ~0.15 s after every command, for code that only parses response headers.
+'use strict';
+const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+
+// `ferry --version` alone, what scripts check first: answered from package.json, without the bundle.
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  process.stdout.write(`ferry version ${version}\n`);
+  return;
+}
+
+const { createRequire } = require('node:module');
+const { homedir } = require('node:os');
+const { Script } = require('node:vm');
+
+// bin/ferry passes the flag to node; `node bin/ferry.cjs` sets it here.
+if (!process.execArgv.includes('--liftoff-only')) require('node:v8').setFlagsFromString('--liftoff-only');
+
+const bundle = join(__dirname, '..', 'dist', 'cli', 'ferry.cjs');
+let source;
+let built;
+try {
+  source = readFileSync(bundle, 'latin1'); // the bundle is ASCII (scripts/bundle.mjs): no decoding pass
+  built = statSync(bundle);
+} catch (e) {
+  if (e?.code !== 'ENOENT') throw e;
+  process.stderr.write('ferry: not built yet: run `npm run build` (or `npm ci`) in the ferry folder\n');
+  process.exit(1);
+}
+
+/** FNV-1a, 32 bits, in hex: names cache files; not a security boundary. */
+function fnv(text) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+// One cache file per install (path), build (size, mtime, Node) and command: V8 stores the functions
+// a run compiled, so `copy` and `inspect` each keep their own.
+const cacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ferry', 'code');
+const install = fnv(bundle);
+const build = fnv(`${built.size}:${built.mtimeMs}:${process.version}:${process.arch}`);
+const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
+const cacheFile = join(cacheDir, `${install}-${build}-${command}.bin`);
+let cached;
+try {
+  cached = readFileSync(cacheFile);
+} catch {
+  // none yet
+}
+
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  filename: bundle,
+  cachedData: cached,
+});
+if (cached === undefined || script.cachedDataRejected) {
+  process.once('exit', () => {
+    try {
+      const data = script.createCachedData();
+      mkdirSync(cacheDir, { recursive: true });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, data);
+      renameSync(tmp, cacheFile);
+      // Caches of this install's earlier builds are dead weight.
+      for (const name of readdirSync(cacheDir)) {
+        if (name.startsWith(`${install}-`) && !name.startsWith(`${install}-${build}-`) && name.endsWith('.bin')) {
+          rmSync(join(cacheDir, name), { force: true });
+        }
+      }
+    } catch {
+      // read-only home, full disk, a race with another ferry: the next run compiles again
+    }
+  });
+}
+const cli = { exports: {} };
+script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+cli.exports.main(process.argv).then((code) => {
+  process.exitCode = code;
+});
