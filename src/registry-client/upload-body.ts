@@ -6,6 +6,12 @@ import type { Digest, DigestAlgorithm } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 
 /**
+ * Chunks are handed to the socket in batches of about this many bytes: a blob read from another
+ * registry arrives in 64 KiB pieces, and each socket write costs far more than copying a piece.
+ */
+const SEND_BATCH = 512 * 1024;
+
+/**
  * The upload body: the source's bytes, hashed as they are read (`algorithm` undefined: only
  * counted, when the caller verifies the digest itself). The HTTP client may drop the body once the
  * registry has answered (it got the announced length before the source reported its end), so the
@@ -21,49 +27,117 @@ export function hashingBody(
   taken(): Buffer | undefined;
   settled(): Promise<void>;
 } {
-  const hash: Hash | undefined = algorithm === undefined ? undefined : createHash(algorithm);
-  let size = 0;
-  let ended = false;
-  // The bytes taken from the source so far, while they fit in `keep` (to replay them after a refusal).
-  let kept: Buffer[] | undefined = keep > 0 ? [] : undefined;
-  async function* chunks(): AsyncGenerator<Buffer> {
-    // The source outlives an abandoned body: the caller may replay it, and destroys it otherwise.
-    for await (const chunk of source.iterator({ destroyOnReturn: false })) {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-      hash?.update(buf);
-      size += buf.length;
-      if (kept !== undefined && size > keep) kept = undefined;
-      kept?.push(buf);
-      yield buf;
-    }
-    ended = true;
-  }
+  const body = new UploadBody(source, algorithm === undefined ? undefined : createHash(algorithm), keep);
   return {
-    taken: () => (kept === undefined ? undefined : Buffer.concat(kept)),
-    body: Readable.from(chunks(), { objectMode: false }),
+    body,
+    taken: () => body.taken(),
     result(announced, what) {
-      if (!ended && size !== announced) {
-        throw new FerryError('SIZE_MISMATCH', `${what}: the registry accepted ${size} bytes before the stream ended`, { details: { size } });
+      if (!body.sourceEnded && body.size !== announced) {
+        throw new FerryError('SIZE_MISMATCH', `${what}: the registry accepted ${body.size} bytes before the stream ended`, {
+          details: { size: body.size },
+        });
       }
-      if (!ended && hash !== undefined) source.destroy();
-      return { digest: hash === undefined ? undefined : `${algorithm}:${hash.digest('hex')}`, size };
+      if (!body.sourceEnded && body.hash !== undefined) source.destroy();
+      return { digest: body.hash === undefined ? undefined : `${algorithm}:${body.hash.digest('hex')}`, size: body.size };
     },
     /**
      * Resolves once the source has ended normally, rejects if it failed: where the caller verifies
      * the digest, its verdict arrives as the source's end or error, possibly after the registry answered.
      */
     async settled() {
-      if (ended) return;
+      if (body.sourceEnded) return;
+      body.release();
       const extra = (chunk: Buffer) => {
-        size += chunk.length;
+        body.size += chunk.length;
       };
       source.on('data', extra);
+      source.resume();
       try {
         await finished(source, { writable: false });
       } finally {
         source.off('data', extra);
       }
-      ended = true;
+      body.sourceEnded = true;
     },
   };
+}
+
+/**
+ * Takes the source's chunks as they come (events: an async iterator costs a few promises per chunk)
+ * and passes them on in batches. The source outlives an abandoned body: the caller may replay it
+ * (after a 413), and destroys it otherwise.
+ */
+class UploadBody extends Readable {
+  readonly #source: Readable;
+  readonly hash: Hash | undefined;
+  readonly #keep: number;
+  /** Bytes taken from the source. */
+  size = 0;
+  sourceEnded = false;
+  /** The bytes taken so far while they fit in `keep` (to replay them after a refusal). */
+  #kept: Buffer[] | undefined;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #released = false;
+  readonly #onData = (chunk: Buffer | string): void => {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.hash?.update(buf);
+    this.size += buf.length;
+    if (this.#kept !== undefined && this.size > this.#keep) this.#kept = undefined;
+    this.#kept?.push(buf);
+    this.#batch.push(buf);
+    this.#batchBytes += buf.length;
+    if (this.#batchBytes >= SEND_BATCH && !this.#sendBatch()) this.#source.pause();
+  };
+  readonly #onEnd = (): void => {
+    this.sourceEnded = true;
+    this.#sendBatch();
+    this.push(null);
+  };
+  readonly #onError = (e: Error): void => {
+    this.destroy(e);
+  };
+
+  constructor(source: Readable, hash: Hash | undefined, keep: number) {
+    super({ highWaterMark: SEND_BATCH });
+    this.#source = source;
+    this.hash = hash;
+    this.#keep = keep;
+    this.#kept = keep > 0 ? [] : undefined;
+    source.on('data', this.#onData);
+    source.once('end', this.#onEnd);
+    source.once('error', this.#onError);
+  }
+
+  taken(): Buffer | undefined {
+    return this.#kept === undefined ? undefined : Buffer.concat(this.#kept);
+  }
+
+  override _read(): void {
+    if (!this.#released) this.#source.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.release();
+    callback(error);
+  }
+
+  /** Stops taking from the source and leaves it paused, whole from the next byte on. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    // A flowing stream keeps emitting without listeners: pause first.
+    this.#source.pause();
+    this.#source.off('data', this.#onData);
+    this.#source.off('end', this.#onEnd);
+    this.#source.off('error', this.#onError);
+  }
+
+  #sendBatch(): boolean {
+    if (this.#batchBytes === 0) return true;
+    const data = this.#batch.length === 1 ? (this.#batch[0] as Buffer) : Buffer.concat(this.#batch, this.#batchBytes);
+    this.#batch = [];
+    this.#batchBytes = 0;
+    return this.push(data);
+  }
 }
