@@ -48,12 +48,14 @@ function fnv(text) {
   return h.toString(16).padStart(8, '0');
 }
 
-// One cache file per install (path), build (size, mtime, Node) and command: V8 stores the functions
-// a run compiled, so `copy` and `inspect` each keep their own.
+// One cache file per install (path), build (size, mtime, Node) and kind of command: V8 stores the
+// functions a run compiled, so `copy oci: docker://` and `inspect oci:` each keep their own.
 const cacheDir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ferry', 'code');
 const install = fnv(bundle);
 const build = fnv(`${built.size}:${built.mtimeMs}:${process.version}:${process.arch}`);
-const command = /^[a-z][a-z-]{0,31}$/.test(process.argv[2] ?? '') ? process.argv[2] : 'other';
+const TRANSPORTS = ['containers-storage', 'dir', 'docker', 'docker-archive', 'oci', 'oci-archive', 'tarball'];
+const transports = [...new Set(args.map((a) => /^([a-z-]+):/.exec(a)?.[1]).filter((t) => TRANSPORTS.includes(t)))];
+const command = [/^[a-z][a-z-]{0,31}$/.test(args[0] ?? '') ? args[0] : 'other', ...transports].join('-');
 const cacheFile = join(cacheDir, `${install}-${build}-${command}.bin`);
 let cached;
 try {

@@ -9,6 +9,8 @@ import { abortError, throwIfAborted } from '../errors.js';
 import { chooseInstance } from '../manifest/index.js';
 import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
+import { maxParallelBlobs } from './layers.js';
+import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest } from './list.js';
 import { ProgressReporter } from './progress.js';
 import type { CopySession } from './session.js';
@@ -40,6 +42,7 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
       progress,
       destinationName: dest.toString(),
       layerCache: new Map(),
+      blobSlots: new Semaphore(maxParallelBlobs(source, destination, options)),
       blobInfoCache: cache.cache,
     };
     const result = await copyTopLevel(session, signal);

@@ -8,11 +8,12 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
-import type { BlobInfo, CompressionAlgorithmName, PutBlobOptions, ReusedBlob } from '../transports/types.js';
+import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, PutBlobOptions, ReusedBlob } from '../transports/types.js';
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
 import type { CopySession } from './session.js';
+import type { CopyOptions } from './types.js';
 
 /** Default number of blobs copied at once (upstream's value). */
 export const DEFAULT_MAX_PARALLEL_BLOBS = 6;
@@ -42,10 +43,15 @@ export interface LayerCopyPlan {
   key: string;
 }
 
+/** Layers copied at once: `maxParallelBlobs` (default 6) when both ends take concurrent blobs, else 1. */
+export function maxParallelBlobs(source: ImageSource, destination: ImageDestination, options: CopyOptions): number {
+  if (!source.hasThreadSafeGetBlob || !destination.capabilities.hasThreadSafePutBlob) return 1;
+  return Math.max(1, options.maxParallelBlobs ?? DEFAULT_MAX_PARALLEL_BLOBS);
+}
+
 /** Copies every layer of `layers` (same order in the result); equal digests are copied once. */
 export async function copyLayers(session: CopySession, ctx: BlobContext, layers: readonly LayerInfo[], plan: LayerCopyPlan): Promise<LayerResult[]> {
-  const { source, destination, options } = session;
-  const parallel = source.hasThreadSafeGetBlob && destination.capabilities.hasThreadSafePutBlob ? Math.max(1, options.maxParallelBlobs ?? DEFAULT_MAX_PARALLEL_BLOBS) : 1;
+  const parallel = session.blobSlots.limit;
   const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
   // One failure stops the blobs still in flight instead of letting them run to the end.
   const stop = new AbortController();
@@ -66,7 +72,7 @@ export async function copyLayers(session: CopySession, ctx: BlobContext, layers:
         results.set(layer.digest, result);
         return;
       }
-      const copying = copyLayer(layerCtx, layer, plan);
+      const copying = session.blobSlots.run(() => copyLayer(layerCtx, layer, plan));
       session.layerCache.set(key, copying);
       copying.catch(() => session.layerCache.delete(key));
       results.set(layer.digest, await copying);

@@ -34,3 +34,27 @@ export async function mapLimited<T, R>(
   if (failed) throw firstError;
   return results;
 }
+
+/** At most `limit` holders at once, served in arrival order: bounds work shared by several callers. */
+export class Semaphore {
+  readonly limit: number;
+  #held = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.limit = Math.max(1, limit);
+  }
+
+  /** Runs `fn` once a slot is free, and frees the slot when it settles. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#held >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#held++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#held--;
+      else next(); // the slot passes straight to the next waiter
+    }
+  }
+}

@@ -1,13 +1,16 @@
 /**
  * Copying a manifest list / image index (containers/image copy/multiple.go): the selected
- * instances one by one, then the list itself, made sparse, updated and converted as needed.
+ * instances (at once; upstream copies them one by one), then the list itself, made sparse,
+ * updated and converted as needed.
  */
+import { setMaxListeners } from 'node:events';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { convertList, type ListInstance, type ListManifest, manifestDigest, manifestMatchesDigest } from '../manifest/index.js';
 import type { Platform, RawManifest } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
 import { listTargetMIMEType } from './format.js';
+import { mapLimited } from './limit.js';
 import type { CopySession } from './session.js';
 import { copySingleImage } from './single.js';
 import type { CopyResult, ImageListSelection } from './types.js';
@@ -93,15 +96,29 @@ export async function copyMultipleImages(
         : undefined;
 
   const selected = selectInstances(list, selection);
+  // The instances are copied at once (their layers share the session's blob slots, so a list of
+  // small images keeps as many blobs in flight as one big image); the first failure stops the rest.
+  const stop = new AbortController();
+  const instanceSignal = AbortSignal.any([signal, stop.signal]);
+  setMaxListeners(0, instanceSignal);
+  const instanceCtx: BlobContext = { ...ctx, signal: instanceSignal };
+  const copies = await mapLimited(
+    selected,
+    session.blobSlots.limit,
+    async (instance) => {
+      const instanceRaw = await instanceManifest(session, instance.digest, instanceSignal);
+      return copySingleImage(session, instanceCtx, { raw: instanceRaw, sourceInstance: instance.digest, asInstance: true });
+    },
+    () => stop.abort(),
+  );
   const updated = new Map<Digest, ListInstance>();
-  for (const instance of selected) {
-    const instanceRaw = await instanceManifest(session, instance.digest, signal);
-    const copied = await copySingleImage(session, ctx, { raw: instanceRaw, sourceInstance: instance.digest, asInstance: true });
+  selected.forEach((instance, i) => {
+    const copied = copies[i] as (typeof copies)[number];
     updated.set(
       instance.digest,
       copied.changed ? { ...instance, digest: copied.digest, size: copied.manifest.length, mediaType: copied.mimeType } : instance,
     );
-  }
+  });
 
   const sparse = selection !== 'all' && selection !== 'index-only' && selected.length < list.instances().length;
   const instancesChanged = [...updated.entries()].some(([from, to]) => to.digest !== from);

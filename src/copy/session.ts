@@ -2,6 +2,7 @@
 import type { BlobInfoCache } from '../blobinfocache/index.js';
 import type { ImageDestination, ImageSource } from '../transports/types.js';
 import type { LayerResult } from './layers.js';
+import type { Semaphore } from './limit.js';
 import type { ProgressReporter } from './progress.js';
 import type { CopyOptions } from './types.js';
 
@@ -14,6 +15,8 @@ export interface CopySession {
   destinationName: string;
   /** Layers already copied by this call (instances of a list share layers), by source digest and plan. */
   layerCache: Map<string, Promise<LayerResult>>;
+  /** Layer copies in flight across the whole call (the instances of a list are copied at once). */
+  blobSlots: Semaphore;
   /** The blob-info cache: reuse candidates in, verified facts out. */
   blobInfoCache: BlobInfoCache;
 }

@@ -45,6 +45,9 @@ class ResumableBody extends Readable {
     this.#o = o;
     this.#current = first;
     this.#follow(first);
+    // A body that failed before it was handed over emits nothing more.
+    const failed = first.errored;
+    if (failed !== null) process.nextTick(() => this.#broken(first, failed));
   }
 
   override _read(): void {

@@ -104,6 +104,20 @@ class UploadBody extends Readable {
     this.hash = hash;
     this.#keep = keep;
     this.#kept = keep > 0 ? [] : undefined;
+    // A source that already failed (its digest check, while the upload was being opened) emits
+    // nothing more: fail at once rather than wait for events that never come.
+    if (source.errored !== null || (source.destroyed && !source.readableEnded)) {
+      this.#released = true;
+      const cause = source.errored ?? new FerryError('UNSUPPORTED_OPERATION', 'the blob stream was closed before its upload began');
+      process.nextTick(() => this.destroy(cause));
+      return;
+    }
+    if (source.readableEnded) {
+      this.#released = true;
+      this.sourceEnded = true;
+      this.push(null);
+      return;
+    }
     source.on('data', this.#onData);
     source.once('end', this.#onEnd);
     source.once('error', this.#onError);
