@@ -4,12 +4,16 @@
 //
 // Start-up is most of what a short command costs, so this file does two things first:
 //   - V8's code cache: the bundle is compiled through node:vm with the cache a previous run of the
-//     same command left in ${XDG_CACHE_HOME:-~/.cache}/ferry/code/, so V8 skips most parsing and
-//     compiling. A missing or stale cache (new build, other Node) is made again at exit. The cache
-//     only ever speeds things up: any error reading or writing it is ignored.
-//   - --liftoff-only: undici parses HTTP with llhttp compiled to WebAssembly. By default V8 also
-//     recompiles it with its optimising compiler on a background thread, and node waits for that
-//     job before it exits: ~0.15 s after every command, for code that only parses response headers.
+//     same kind of command left in ${XDG_CACHE_HOME:-~/.cache}/ferry/code/, so V8 skips most
+//     parsing and compiling. A missing or stale cache (new build, other Node) is made again at
+//     exit. The cache only ever speeds things up: any error reading or writing it is ignored.
+//   - Liftoff only, for commands that talk to a registry: undici parses HTTP with llhttp compiled
+//     to WebAssembly, and by default V8 also compiles it with its optimising compiler, ~0.15 s of
+//     CPU per command for code that only parses response headers. But any V8 flag also changes
+//     the hash that code caches are checked against, node's own built-in modules included (their
+//     loading then takes ~3 times as long), for good: unsetting it does not bring the hash back.
+//     So the flag is set only after the built-ins such a command needs are loaded, and only in a
+//     run that found a valid cache: the run that writes the cache keeps the default flags.
 'use strict';
 const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
@@ -24,10 +28,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
 
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
+const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
-
-// bin/ferry passes the flag to node; `node bin/ferry.cjs` sets it here.
-if (!process.execArgv.includes('--liftoff-only')) require('node:v8').setFlagsFromString('--liftoff-only');
 
 const bundle = join(__dirname, '..', 'dist', 'cli', 'ferry.cjs');
 let source;
@@ -68,7 +70,15 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   filename: bundle,
   cachedData: cached,
 });
-if (cached === undefined || script.cachedDataRejected) {
+const cacheValid = cached !== undefined && script.cachedDataRejected === false;
+const usesRegistry = args[0] === 'login' || args.some((a) => a.startsWith('docker://'));
+if (usesRegistry && cacheValid) {
+  for (const name of ['http', 'net', 'tls', 'stream', 'crypto', 'fs/promises', 'assert', 'diagnostics_channel', 'string_decoder', 'zlib', 'child_process']) {
+    require(`node:${name}`);
+  }
+  setFlagsFromString('--liftoff-only');
+}
+if (!cacheValid) {
   process.once('exit', () => {
     try {
       const data = script.createCachedData();

@@ -103,20 +103,32 @@ export class RegistryHTTP {
 
   async #ping(signal?: AbortSignal): Promise<URL> {
     const schemes = this.#options.tlsVerify === false ? ['https', 'http'] : ['https'];
+    // Without verification, plain http is asked at the same time as https: its answer is used only
+    // when https fails, but a failed TLS attempt no longer delays it.
+    const attempts = schemes.map((scheme) =>
+      this.#withStatusRetries(() => this.#raw('GET', new URL(`${scheme}://${this.host}/v2/`), {}, undefined, signal), signal).then(
+        (res) => ({ scheme, res }),
+        (error: unknown) => ({ scheme, error }),
+      ),
+    );
+    const discardFrom = (index: number): void => {
+      for (const later of attempts.slice(index)) void later.then((a) => ('res' in a ? a.res.body.dump().catch(() => {}) : undefined));
+    };
     const failures: string[] = [];
     let lastError: unknown;
-    for (const scheme of schemes) {
-      const url = new URL(`${scheme}://${this.host}/v2/`);
-      let res: RegistryResponse;
-      try {
-        res = await this.#withStatusRetries(() => this.#raw('GET', url, {}, undefined, signal), signal);
-      } catch (e) {
+    for (const [index, attempt] of attempts.entries()) {
+      const outcome = await attempt;
+      if (!('res' in outcome)) {
+        const e = outcome.error;
+        if (signal?.aborted || e instanceof FerryError) discardFrom(index + 1);
         if (signal?.aborted) throw abortError(signal);
         if (e instanceof FerryError) throw e;
-        failures.push(`${scheme}: ${describeNetworkError(e)}`);
+        failures.push(`${outcome.scheme}: ${describeNetworkError(e)}`);
         lastError = e;
         continue;
       }
+      discardFrom(index + 1);
+      const { scheme, res } = outcome;
       if (res.status === 200 || res.status === 401) {
         await res.body.dump();
         if (res.status === 401) this.auth.setChallenges(parseChallenges(res.headers['www-authenticate']));
