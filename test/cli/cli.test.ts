@@ -170,6 +170,31 @@ describe('ferry CLI frame', () => {
     });
   });
 
+  test('a registry command keeps its code cache valid from run to run (its V8 flag is set only after the cache is read)', async () => {
+    const reg = await startRegistry();
+    try {
+      await withTempDir(async (dir) => {
+        const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
+        await makeImage(join(dir, 'img'), { tag: 't', layers: 1, layerSize: 1024 });
+        const copy = () => runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/cache/kept:t`], { env });
+        const codeDir = join(dir, 'cache', 'ferry', 'code');
+        const first = await copy();
+        assert.equal(first.code, 0, first.stderr);
+        const files = readdirSync(codeDir).filter((f) => f.endsWith('-copy-oci-docker.bin'));
+        assert.equal(files.length, 1, readdirSync(codeDir).join(', '));
+        const path = join(codeDir, files[0]!);
+        const made = statSync(path).mtimeMs;
+        for (let run = 0; run < 2; run++) {
+          const again = await copy();
+          assert.equal(again.code, 0, again.stderr);
+          assert.equal(statSync(path).mtimeMs, made, `run ${run + 2} found the cache invalid and wrote it again`);
+        }
+      });
+    } finally {
+      await reg.stop();
+    }
+  });
+
   test('bin/ferry hands NODE_EXTRA_CA_CERTS over instead of letting node parse it at start-up', async () => {
     await withTempDir(async (dir) => {
       // A credential helper (a child process) shows the environment Ferry runs with.
