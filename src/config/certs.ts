@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { SecureContext } from 'node:tls';
 import { FerryError } from '../errors.js';
-import { deferredExtraCACertificates } from './extra-ca.js';
+import { deferredExtraCACertificates, extraCACertificatesVersion } from './extra-ca.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
 
 export interface CertDirOptions {
@@ -144,8 +144,13 @@ export function tlsConnectOptions(files: TLSFiles | undefined): { ca?: (string |
 }
 
 const NO_FILES: TLSFiles = { ca: [], clientCertificates: [] };
-const verifyingContexts = new WeakMap<TLSFiles, SecureContext | undefined>();
-const insecureContexts = new WeakMap<TLSFiles, SecureContext | undefined>();
+interface MadeContext {
+  value: SecureContext | undefined;
+  /** extraCACertificatesVersion() when it was made. */
+  version: number;
+}
+const verifyingContexts = new WeakMap<TLSFiles, MadeContext>();
+const insecureContexts = new WeakMap<TLSFiles, MadeContext>();
 
 /**
  * The one SecureContext for `files` (see tlsConnectOptions), or undefined for node's default.
@@ -154,10 +159,17 @@ const insecureContexts = new WeakMap<TLSFiles, SecureContext | undefined>();
  * loaded at all: node's default context would still parse the system roots.
  */
 export function tlsSecureContext(files: TLSFiles | undefined, verify = true): SecureContext | undefined {
-  const key = files ?? NO_FILES;
+  // No directory, or one without CAs or a client pair, is the same as none: one context for all of them.
+  const empty = files === undefined || (files.ca.length === 0 && (files.cert === undefined || files.key === undefined));
+  const key = empty ? NO_FILES : files;
   const cache = verify ? verifyingContexts : insecureContexts;
-  if (!cache.has(key)) cache.set(key, makeContext(key, verify));
-  return cache.get(key);
+  const version = extraCACertificatesVersion();
+  let made = cache.get(key);
+  if (made === undefined || made.version !== version) {
+    made = { value: makeContext(key, verify), version };
+    cache.set(key, made);
+  }
+  return made.value;
 }
 
 function makeContext(files: TLSFiles, verify: boolean): SecureContext | undefined {

@@ -9,11 +9,18 @@ import { readFileSync } from 'node:fs';
 
 let deferredPath: string | undefined;
 let loaded: string[] | undefined;
+let changes = 0;
 
-/** Called by the CLI at start: `path` is the NODE_EXTRA_CA_CERTS node was started without. */
+/** Called by the CLI at start: `path` is the NODE_EXTRA_CA_CERTS node was started without ('' for none). */
 export function deferExtraCACertificates(path: string): void {
   deferredPath = path === '' ? undefined : path;
   loaded = undefined;
+  changes++;
+}
+
+/** Counts calls to deferExtraCACertificates: TLS contexts made before the last one are stale. */
+export function extraCACertificatesVersion(): number {
+  return changes;
 }
 
 /**

@@ -4,7 +4,8 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { describe, test } from 'node:test';
-import { certDirFor, certDirsFor, loadTLSFiles, loadTLSFilesFor, tlsConnectOptions } from '../../src/config/certs.js';
+import { certDirFor, certDirsFor, loadTLSFiles, loadTLSFilesFor, type TLSFiles, tlsConnectOptions, tlsSecureContext } from '../../src/config/certs.js';
+import { deferExtraCACertificates } from '../../src/config/extra-ca.js';
 import { isFerryError } from '../../src/errors.js';
 import { startRegistry } from '../helpers/registry.js';
 import { withTempDir } from '../helpers/tmp.js';
@@ -114,6 +115,40 @@ describe('loading TLS files', () => {
       assert.equal(files.ca.length, 1);
       assert.equal(await get(tlsConnectOptions(files)), 200);
     } finally {
+      await reg.stop();
+    }
+  });
+
+  test('one TLS context serves every registry without CA files; none is made when node defaults do', () => {
+    const empty = (): TLSFiles => ({ ca: [], clientCertificates: [] });
+    assert.equal(tlsSecureContext(undefined), undefined);
+    assert.equal(tlsSecureContext(empty()), undefined);
+    const insecure = tlsSecureContext(empty(), false);
+    assert.ok(insecure !== undefined, 'without verification a context without CAs is made');
+    assert.equal(tlsSecureContext(empty(), false), insecure);
+    assert.equal(tlsSecureContext(undefined, false), insecure);
+    const files: TLSFiles = { ca: [Buffer.from('X')], clientCertificates: [] };
+    assert.equal(tlsConnectOptions(files).ca?.length, rootCertificates.length + 1);
+  });
+
+  test('NODE_EXTRA_CA_CERTS handed over by bin/ferry is trusted when the first TLS context is made', async () => {
+    const reg = await startRegistry({ tls: true });
+    try {
+      assert.ok(reg.caPath);
+      deferExtraCACertificates(reg.caPath);
+      const context = tlsSecureContext(undefined);
+      assert.ok(context !== undefined);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${reg.url}/v2/`, { method: 'GET', ...({ secureContext: context } as object) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 200);
+    } finally {
+      deferExtraCACertificates('');
       await reg.stop();
     }
   });
