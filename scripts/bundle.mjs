@@ -58,7 +58,9 @@ const result = await esbuild.build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  external: ['zstd-napi', 'better-sqlite3'],
+  // The add-ons themselves stay outside (better-sqlite3's JavaScript is bundled; its .node file is
+  // loaded by path: blobinfocache/sqlite.ts).
+  external: ['zstd-napi', '*.node'],
   // `await import('node:fs/promises')` becomes a require: bin/ferry runs the bundle through node:vm,
   // which has no loader for import().
   supported: { 'dynamic-import': false },

@@ -49,11 +49,23 @@ export interface SqliteBlobInfoCacheOptions extends BlobInfoCacheOptions {
 }
 
 type Driver = typeof BetterSqlite3;
-let driver: Driver | undefined;
+let driver: { Database: Driver; nativeBinding: string | undefined } | undefined;
 
-/** The native driver, loaded on first use so that importing Ferry does not pay for it. */
-function loadDriver(): Driver {
-  driver ??= createRequire(import.meta.url)('better-sqlite3') as Driver;
+/**
+ * The native driver, loaded on first use so that importing Ferry does not pay for it. The add-on
+ * is named directly: better-sqlite3 otherwise finds it with the `bindings` package, which probes
+ * a dozen paths (a few ms of every command that opens the cache).
+ */
+function loadDriver(): NonNullable<typeof driver> {
+  if (driver === undefined) {
+    let nativeBinding: string | undefined;
+    try {
+      nativeBinding = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      // built elsewhere: let better-sqlite3 look for it
+    }
+    driver = { Database: createRequire(import.meta.url)('better-sqlite3') as Driver, nativeBinding };
+  }
   return driver;
 }
 
@@ -187,8 +199,8 @@ function message(e: unknown): string {
 function openDatabase(path: string, busyTimeoutMs: number): BetterSqlite3.Database {
   let db: BetterSqlite3.Database | undefined;
   try {
-    const Database = loadDriver();
-    db = new Database(path, { timeout: busyTimeoutMs });
+    const { Database, nativeBinding } = loadDriver();
+    db = new Database(path, { timeout: busyTimeoutMs, ...(nativeBinding === undefined ? {} : { nativeBinding }) });
     const opened = db;
     opened.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     // Switching a new file to WAL can report SQLITE_BUSY without waiting while another process does the same.

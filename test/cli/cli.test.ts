@@ -195,6 +195,17 @@ describe('ferry CLI frame', () => {
     }
   });
 
+  test('the bundled CLI opens an SQLite blob-info cache (better-sqlite3 inside the bundle, its add-on by path)', async () => {
+    await withTempDir(async (dir) => {
+      await makeImage(join(dir, 'img'), { tag: 't', layers: 1, layerSize: 1024 });
+      const cache = join(dir, 'bic.sqlite');
+      const r = await runFerry(['copy', '-q', '--blob-cache', cache, `oci:${dir}/img:t`, `oci:${dir}/copy:t`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.equal(readFileSync(cache).subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
+    });
+  });
+
   test('bin/ferry hands NODE_EXTRA_CA_CERTS over instead of letting node parse it at start-up', async () => {
     await withTempDir(async (dir) => {
       // A credential helper (a child process) shows the environment Ferry runs with.
