@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: Ferry (`node bin/ferry`) against skopeo on the same inputs, in turns
+ * `npm run bench`: Ferry (`bin/ferry`) against skopeo on the same inputs, in turns
  * (Ferry, skopeo, Ferry, skopeo, ...), several runs each; prints medians of wall time, CPU
  * (user+sys) and peak RSS with the ratio Ferry/skopeo, plus the registry requests of each tool's
  * last run (from the registry's access log), and writes the table to bench/results/<date>.md.

@@ -5,8 +5,8 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-[ -f dist/src/cli/main.js ] || node_modules/.bin/tsc -p tsconfig.json
-ferry() { node "$root/bin/ferry" "$@"; }
+[ -f dist/cli/ferry.cjs ] || { node_modules/.bin/tsc -p tsconfig.json && node scripts/bundle.mjs; }
+ferry() { "$root/bin/ferry" "$@"; }
 step() { echo "\$ ferry $*" >&2; ferry "$@"; }
 
 tmp=$(mktemp -d)
