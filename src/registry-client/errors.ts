@@ -71,13 +71,37 @@ export function registryError(input: RegistryErrorInput): FerryError {
   const reason =
     first !== undefined
       ? entries.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join('; ')
-      : bodySnippet(input.body) || `status ${input.status}`;
+      : bodySnippet(input.body) || statusText(input.status);
   return new FerryError(code, `${input.what}: HTTP ${input.status}: ${reason}`, {
     details: {
       status: input.status,
       ...(first === undefined ? {} : { registryCode: first.code, registryErrors: entries }),
     },
   });
+}
+
+/**
+ * What an answer without a body means (a HEAD answer never has one): a push with wrong
+ * credentials used to read "HTTP 401: status 401".
+ */
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'bad request',
+  401: 'unauthorized (the registry wants other credentials, or some)',
+  403: 'forbidden (the credentials do not allow this)',
+  404: 'not found',
+  405: 'method not allowed (the registry does not support this operation)',
+  409: 'conflict',
+  413: 'request too large',
+  416: 'range not satisfiable',
+  429: 'too many requests',
+  500: 'internal server error',
+  502: 'bad gateway',
+  503: 'service unavailable',
+  504: 'gateway timeout',
+};
+
+function statusText(status: number): string {
+  return `${STATUS_TEXT[status] ?? 'no details'}, without a message from the registry`;
 }
 
 // A short, printable piece of a non-JSON error body (proxies answer HTML).

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseChallenges, parseRegistryErrors } from '../../src/registry-client/index.js';
+import { registryError } from '../../src/registry-client/errors.js';
 import { nextLink } from '../../src/registry-client/link.js';
 import { parseRetryAfter, retryDelay, retryPolicy } from '../../src/registry-client/retry.js';
 
@@ -58,5 +59,13 @@ describe('registry error bodies', () => {
     assert.deepEqual(parseRegistryErrors(Buffer.from('{"errors":[{"code":"DENIED","message":"no","detail":{}}]}')), [{ code: 'DENIED', message: 'no' }]);
     assert.deepEqual(parseRegistryErrors(Buffer.from('<html>')), []);
     assert.deepEqual(parseRegistryErrors(Buffer.from('{"errors":"x"}')), []);
+  });
+
+  test('an answer without a body (a HEAD) is named by its status, not "status 401"', () => {
+    const e = registryError({ what: 'checking blob sha256:x in r/p', status: 401, body: Buffer.alloc(0), operation: 'blob' });
+    assert.equal(e.message, 'checking blob sha256:x in r/p: HTTP 401: unauthorized (the registry wants other credentials, or some), without a message from the registry');
+    assert.equal(e.code, 'UNAUTHORIZED');
+    const odd = registryError({ what: 'w', status: 418, body: Buffer.alloc(0), operation: 'other' });
+    assert.equal(odd.message, 'w: HTTP 418: no details, without a message from the registry');
   });
 });
