@@ -24,15 +24,16 @@ export function extraCACertificatesVersion(): number {
 }
 
 /**
- * The deferred extra CAs (PEM blocks), read once; [] when none were deferred. A file that cannot
- * be read is ignored with a warning, as node itself does.
+ * The deferred extra CAs, read once: the file's PEM text as one entry (node:tls reads every
+ * certificate of a concatenated PEM), or [] when none were deferred. A file that cannot be read
+ * is ignored with a warning, as node itself does.
  */
 export function deferredExtraCACertificates(): string[] {
   if (loaded !== undefined) return loaded;
   if (deferredPath === undefined) return (loaded = []);
   try {
     const pem = readFileSync(deferredPath, 'latin1');
-    loaded = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+    loaded = pem.includes('-----BEGIN CERTIFICATE-----') ? [pem] : [];
   } catch (e) {
     process.emitWarning(`Ignoring extra certs from \`${deferredPath}\`, load failed: ${(e as Error).message}`);
     loaded = [];

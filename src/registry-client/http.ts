@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type * as tls from 'node:tls';
 import { createRequire } from 'node:module';
 import type { Agent, buildConnector, Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { type TLSFiles, tlsSecureContext } from '../config/certs.js';
@@ -321,8 +322,7 @@ function registryDispatcher(options: RegistryHTTPOptions): Dispatcher {
   const env = options.env ?? process.env;
   const proxied = PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '');
   if (!proxied) return new (loadUndici().Agent)({ connect: lazyTLSConnector(verify, options.tls), ...timeouts });
-  const context = tlsSecureContext(options.tls, verify.rejectUnauthorized);
-  const tls = { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
+  const tls = tlsOptions(verify, options.tls);
   const httpProxy = env.http_proxy || env.HTTP_PROXY || undefined;
   const httpsProxy = env.https_proxy || env.HTTPS_PROXY || undefined;
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
@@ -352,12 +352,15 @@ function lazyTLSConnector(verify: { rejectUnauthorized: boolean }, files: TLSFil
       plain ??= build(verify);
       return plain(opts, callback);
     }
-    if (secure === undefined) {
-      const context = tlsSecureContext(files, verify.rejectUnauthorized);
-      secure = build({ ...verify, ...(context === undefined ? {} : { secureContext: context }) });
-    }
+    secure ??= build(tlsOptions(verify, files));
     return secure(opts, callback);
   };
+}
+
+/** Options for node:tls: verification as asked, with the registry's shared context when node's default will not do. */
+function tlsOptions(verify: { rejectUnauthorized: boolean }, files: TLSFiles | undefined): tls.ConnectionOptions {
+  const context = tlsSecureContext(files, verify.rejectUnauthorized);
+  return { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
 }
 
 function isRedirect(status: number): boolean {
