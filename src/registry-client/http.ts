@@ -302,6 +302,8 @@ export class RegistryHTTP {
     }
     const err = registryError({ what, status: res.status, body, operation });
     if (res.status === 401 && this.auth.hasCredentials) err.details.credentialsRejected = true;
+    const retryAfter = parseRetryAfter(res.headers['retry-after']);
+    if (retryAfter !== undefined) err.details.retryAfterMs = retryAfter;
     return err;
   }
 
