@@ -11,6 +11,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 export type Fault =
   /** Close the connection after this many bytes of the response body. */
   | { resetResponseAt: number }
+  /** Send this many bytes of the response body, then nothing more (the connection stays open). */
+  | { stallResponseAt: number }
   /** Close the connection after this many bytes of the request body were received. */
   | { resetRequestAt: number }
   /** Answer this status (the request body is read first). */
@@ -58,8 +60,12 @@ function readBody(req: IncomingMessage, resetAt: number | undefined): Promise<Bu
   });
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, resetAt?: number): void {
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, resetAt?: number, stallAt?: number): void {
   res.writeHead(status, { 'content-length': String(body.length), ...headers });
+  if (stallAt !== undefined) {
+    res.write(body.subarray(0, stallAt));
+    return;
+  }
   if (resetAt === undefined) {
     res.end(body);
     return;
@@ -91,6 +97,7 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
       return;
     }
     const resetAt = fault !== undefined && 'resetResponseAt' in fault ? fault.resetResponseAt : undefined;
+    const stallAt = fault !== undefined && 'stallResponseAt' in fault ? fault.stallResponseAt : undefined;
     if (url.pathname === '/v2/') return send(res, 200, {}, Buffer.from('{}'));
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/(.+)$/.exec(url.pathname);
     if (m === null) return send(res, 404, {}, Buffer.alloc(0));
@@ -160,9 +167,9 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const range = /^bytes=([0-9]+)-$/.exec(req.headers.range ?? '');
     if (range !== null && reg.ranges) {
       const from = Number(range[1]);
-      return send(res, 206, { 'content-range': `bytes ${from}-${blob.length - 1}/${blob.length}` }, served.subarray(from), resetAt);
+      return send(res, 206, { 'content-range': `bytes ${from}-${blob.length - 1}/${blob.length}` }, served.subarray(from), resetAt, stallAt);
     }
-    return send(res, 200, { 'docker-content-digest': rest }, served, resetAt);
+    return send(res, 200, { 'docker-content-digest': rest }, served, resetAt, stallAt);
   };
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());

@@ -124,6 +124,22 @@ describe('downloads', () => {
     assert.ok(reg.requests.filter((r) => isLayerGet(layer)(r) && r.headers.range === undefined).length >= 2);
   });
 
+  it('a body that stalls past the idle timeout (FERRY_REGISTRY_TIMEOUT_MS) is re-driven', async () => {
+    const reg = await seeded();
+    const layer = layerDigests()[0]!;
+    reg.fault = (r) => (isLayerGet(layer)(r) && reg.requests.filter(isLayerGet(layer)).length <= 2 ? { stallResponseAt: 100_000 } : undefined);
+    process.env.FERRY_REGISTRY_TIMEOUT_MS = '300';
+    try {
+      const started = Date.now();
+      const out = await pull(reg);
+      await assertLayoutIntact(out);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      delete process.env.FERRY_REGISTRY_TIMEOUT_MS;
+    }
+    assert.ok(reg.requests.filter(isLayerGet(layer)).length >= 3);
+  });
+
   it('bytes damaged in transit (a digest mismatch) are fetched again', async () => {
     const reg = await seeded();
     const layer = layerDigests()[0]!;
