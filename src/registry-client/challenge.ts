@@ -68,7 +68,8 @@ function parseOneHeader(s: string): AuthChallenge[] {
       i = start + token.length + 1;
       continue;
     }
-    current = { scheme: token.toLowerCase(), params: {} };
+    // Null prototype: parameter names are the server's (`__proto__`, `constructor`).
+    current = { scheme: token.toLowerCase(), params: Object.create(null) as Record<string, string> };
     out.push(current);
   }
   return out;
