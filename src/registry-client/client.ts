@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, isDigest } from '../digest/digest.js';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { manifestDigest, manifestMatchesDigest } from '../manifest/digest.js';
 import { MAX_MANIFEST_SIZE } from '../manifest/limits.js';
 import { ACCEPTED_MANIFEST_TYPES } from '../manifest/mediatypes.js';
@@ -17,7 +17,7 @@ import { nextLink } from './link.js';
 import { checkManifestDigests, manifestMIMEType } from './manifest-check.js';
 import { blobPath, checkRepository, manifestPath, pageQuery, pull, push, repositoryPath } from './paths.js';
 import { resumableStream } from './resumable.js';
-import { type RetryOptions, retryPolicy } from './retry.js';
+import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
 import { loadTLSFilesFor, type TLSFiles } from '../config/certs.js';
 import { hashingBody } from './upload-body.js';
 
@@ -197,7 +197,20 @@ export class RegistryClient {
     throw err;
   }
 
+  /** A manifest; a body cut short (a reset mid-answer) is asked for again, within the retry policy. */
   async getManifest(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const policy = this.#http.retryPolicy;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#getManifestOnce(repository, ref, signal);
+      } catch (e) {
+        if (signal?.aborted || attempt >= policy.maxAttempts || !isFerryError(e, 'REGISTRY_UNREACHABLE') || e.details.cutShort !== true) throw e;
+        await sleep(retryDelay(policy, attempt), signal);
+      }
+    }
+  }
+
+  async #getManifestOnce(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const path = manifestPath(repository, ref);
     const what = `reading manifest ${this.#imageName(repository, ref)}`;
     const res = await this.#http.send({ method: 'GET', url: path, scopes: [pull(repository)], headers: { accept: MANIFEST_ACCEPT }, signal });

@@ -93,6 +93,11 @@ export class RegistryHTTP {
     this.auth = new Authenticator(options, (url, init, signal) => this.#fetchToken(url, init, signal));
   }
 
+  /** How requests are retried (`--retry-times`, `--retry-delay`). */
+  get retryPolicy(): RetryPolicy {
+    return this.#options.retry;
+  }
+
   /** `https://HOST` or `http://HOST`, found by pinging `/v2/` once. */
   async base(signal?: AbortSignal): Promise<URL> {
     if (this.#base !== undefined) return this.#base;
@@ -313,7 +318,10 @@ export class RegistryHTTP {
       return await readAllLimited(res.body, limit, what);
     } catch (e) {
       if (e instanceof FerryError) throw e;
-      throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, { cause: e });
+      throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, {
+        cause: e,
+        details: { cutShort: true },
+      });
     }
   }
 

@@ -178,6 +178,23 @@ describe('downloads', () => {
   });
 });
 
+describe('manifests', () => {
+  it('a manifest GET cut short is asked for again', async () => {
+    const reg = await seeded();
+    reg.fault = firstN(1, (r) => r.method === 'GET' && r.path.includes('/manifests/'), { resetResponseAt: 50 });
+    const out = await pull(reg);
+    await assertLayoutIntact(out);
+    assert.ok(reg.requests.filter((r) => r.method === 'GET' && r.path.includes('/manifests/')).length >= 2);
+  });
+
+  it('a 500 on the manifest PUT is retried', async () => {
+    const reg = await registry();
+    reg.fault = firstN(2, (r) => r.method === 'PUT' && r.path.includes('/manifests/'), { status: 500 });
+    await push(reg);
+    assertRegistryIntact(reg);
+  });
+});
+
 const isPatch = (r: FakeRequest) => r.method === 'PATCH';
 const isPost = (r: FakeRequest) => r.method === 'POST';
 const isCompletingPut = (r: FakeRequest) => r.method === 'PUT' && r.path.includes('/blobs/uploads/');

@@ -64,6 +64,31 @@ describe('registry error codes are not looked up on Object.prototype', () => {
   });
 });
 
+describe('credentials stay with the registry and its token realm', () => {
+  test('a token realm that redirects elsewhere gets no credentials carried there', async () => {
+    const elsewhere = await fake((_req, res) => json(res, 200, { token: 'from-elsewhere' }));
+    const realm = await fake((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/token`, 'content-length': '0' });
+      res.end();
+    });
+    const registry = await startFakeServer((req, res) => {
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token",service="reg"`, 'content-length': '0' });
+      res.end();
+      void req;
+    }, true);
+    servers.push(registry);
+    const c = await RegistryClient.create(registry.host, {
+      tlsVerify: false,
+      retry: { maxAttempts: 1 },
+      credentials: { username: 'user', password: 'secret-marker' },
+    });
+    clients.push(c);
+    await assert.rejects(c.getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e));
+    assert.ok(realm.requests.length > 0, 'the realm was not asked');
+    assert.equal(elsewhere.requests.length, 0, 'the realm redirect was followed');
+  });
+});
+
 describe('registry error text is printable', () => {
   test('terminal escapes and carriage returns in an error message are stripped, and a long one is cut', async () => {
     const message = `denied\u001b[2J\u001b]0;owned\u0007\rfake prompt$ ${'A'.repeat(100_000)}`;
