@@ -60,7 +60,8 @@ function parseOneHeader(s: string): AuthChallenge[] {
       i++;
       skipSpace();
       const value = s[i] === '"' ? readQuoted() : readToken();
-      current.params[token.toLowerCase()] = value;
+      // Defined, not assigned: a parameter named `__proto__` must stay a parameter, not a prototype.
+      Object.defineProperty(current.params, token.toLowerCase(), { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     if (s[i] === '=' && current === undefined) {
@@ -68,8 +69,7 @@ function parseOneHeader(s: string): AuthChallenge[] {
       i = start + token.length + 1;
       continue;
     }
-    // Null prototype: parameter names are the server's (`__proto__`, `constructor`).
-    current = { scheme: token.toLowerCase(), params: Object.create(null) as Record<string, string> };
+    current = { scheme: token.toLowerCase(), params: {} };
     out.push(current);
   }
   return out;

@@ -59,7 +59,8 @@ describe('registry error codes are not looked up on Object.prototype', () => {
     assert.ok(challenge !== undefined);
     assert.equal(challenge.params.realm, 'https://auth.example/token');
     assert.equal(challenge.params.constructor, 'y');
-    assert.equal(Object.getPrototypeOf(challenge.params), null);
+    assert.equal(Object.getOwnPropertyDescriptor(challenge.params, '__proto__')?.value, 'x');
+    assert.equal(Object.getPrototypeOf(challenge.params), Object.prototype);
     assert.equal(({} as Record<string, unknown>).x, undefined);
   });
 });
