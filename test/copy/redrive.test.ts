@@ -140,6 +140,16 @@ describe('downloads', () => {
     assert.ok(reg.requests.filter(isLayerGet(layer)).length >= 3);
   });
 
+  it('the registryTimeoutMs option cuts a stalled body short too', async () => {
+    const reg = await seeded();
+    const layer = layerDigests()[1]!;
+    reg.fault = firstN(1, isLayerGet(layer), { stallResponseAt: 100_000 });
+    const started = Date.now();
+    const out = await pull(reg, { sourceOptions: { ...fast, registryTimeoutMs: 300 } });
+    await assertLayoutIntact(out);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
   it('bytes damaged in transit (a digest mismatch) are fetched again', async () => {
     const reg = await seeded();
     const layer = layerDigests()[0]!;
