@@ -17,8 +17,10 @@ export type Fault =
   | { resetRequestAt: number }
   /** Answer this status (the request body is read first). */
   | { status: number; headers?: Record<string, string> }
-  /** Serve the blob with one byte changed. */
-  | { corrupt: true };
+  /** Serve the blob (or manifest) with one byte changed. */
+  | { corrupt: true }
+  /** Close the connection without answering. */
+  | { drop: true };
 
 export interface FakeRequest {
   method: string;
@@ -92,6 +94,10 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const fault = reg.fault(seen);
     const body = await readBody(req, fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined);
     if (body === undefined) return;
+    if (fault !== undefined && 'drop' in fault) {
+      req.socket.destroy();
+      return;
+    }
     if (fault !== undefined && 'status' in fault) {
       send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from('{"errors":[{"code":"UNKNOWN","message":"injected"}]}'));
       return;

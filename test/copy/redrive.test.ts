@@ -189,6 +189,14 @@ describe('downloads', () => {
 });
 
 describe('manifests', () => {
+  it('a ping whose connection is dropped is tried again', async () => {
+    const reg = await seeded();
+    reg.fault = firstN(1, (r) => r.path === '/v2/', { drop: true });
+    const out = await pull(reg);
+    await assertLayoutIntact(out);
+    assert.ok(reg.requests.filter((r) => r.path === '/v2/').length >= 2);
+  });
+
   it('a manifest GET cut short is asked for again', async () => {
     const reg = await seeded();
     reg.fault = firstN(1, (r) => r.method === 'GET' && r.path.includes('/manifests/'), { resetResponseAt: 50 });
