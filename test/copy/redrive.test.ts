@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { copyImage, isFerryError, parseImageReference } from '../../src/index.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
+import { runFerry } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { type FakeRegistry, type FakeRequest, startFakeRegistry } from './fake-registry.js';
 
@@ -185,6 +186,24 @@ describe('downloads', () => {
     reg.blobs.delete(layer);
     await assert.rejects(pull(reg), (e: unknown) => isFerryError(e, 'BLOB_UNKNOWN'));
     assert.equal(reg.requests.filter(isLayerGet(layer)).length, 1);
+  });
+});
+
+describe('the CLI', () => {
+  it('ferry copy --retry-times re-drives a reset blob, says so on stderr, and --retry-times 0 does not', async () => {
+    const reg = await seeded();
+    reg.ranges = false;
+    const layer = layerDigests()[0]!;
+    reg.fault = firstN(1, isLayerGet(layer), { resetResponseAt: 100_000 });
+    const out = join(work, `cli-${++outputs}`);
+    const r = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '2', '--retry-delay', '10ms', `docker://${reg.host}/app/x:t1`, `oci:${out}:t1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: copying blob sha256:[0-9a-f]{64} failed, retrying in 0s \(attempt 2 of 3\)/);
+    await assertLayoutIntact(out);
+    reg.fault = (q) => (isLayerGet(layer)(q) ? { resetResponseAt: 100_000 } : undefined);
+    const failed = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '0', `docker://${reg.host}/app/x:t1`, `oci:${join(work, `cli-${++outputs}`)}:t1`]);
+    assert.equal(failed.code, 1);
+    assert.doesNotMatch(failed.stderr, /retrying/);
   });
 });
 
