@@ -15,8 +15,8 @@ export type Fault =
   | { stallResponseAt: number }
   /** Close the connection after this many bytes of the request body were received. */
   | { resetRequestAt: number }
-  /** Answer this status (the request body is read first). */
-  | { status: number; headers?: Record<string, string> }
+  /** Answer this status with a Distribution error of `code` (default UNKNOWN); the request body is read first. */
+  | { status: number; headers?: Record<string, string>; code?: string }
   /** Serve the blob (or manifest) with one byte changed. */
   | { corrupt: true }
   /** Close the connection without answering. */
@@ -99,7 +99,8 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
       return;
     }
     if (fault !== undefined && 'status' in fault) {
-      send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from('{"errors":[{"code":"UNKNOWN","message":"injected"}]}'));
+      const error = { errors: [{ code: fault.code ?? 'UNKNOWN', message: 'injected' }] };
+      send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from(JSON.stringify(error)));
       return;
     }
     const resetAt = fault !== undefined && 'resetResponseAt' in fault ? fault.resetResponseAt : undefined;

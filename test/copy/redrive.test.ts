@@ -255,6 +255,13 @@ describe('uploads', () => {
     assert.ok(reg.requests.filter(isPost).length > 1 + layerDigests().length);
   });
 
+  it('an upload session the registry lost (BLOB_UPLOAD_UNKNOWN) is started again', async () => {
+    const reg = await registry();
+    reg.fault = firstN(1, isPatch, { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' });
+    await push(reg);
+    assertRegistryIntact(reg);
+  });
+
   it('429 with Retry-After on a PATCH is honoured before the upload is redone', async () => {
     const reg = await registry();
     reg.fault = firstN(1, isPatch, { status: 429, headers: { 'retry-after': '1' } });
