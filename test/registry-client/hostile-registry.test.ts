@@ -167,15 +167,19 @@ describe('foreign-layer URLs go through the registry HTTP layer', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const address = proxy.address();
-    const saved = process.env.HTTP_PROXY;
+    const names = ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+    const saved = names.map((n) => process.env[n]);
+    for (const n of names) delete process.env[n];
     process.env.HTTP_PROXY = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     try {
       const { stream, size } = await fetchExternalBlob({ digest, size: blob.length, urls: ['http://127.0.0.1:9/layer.tar'] });
       assert.equal(size, blob.length);
       assert.ok((await readAll(stream)).equals(blob));
     } finally {
-      if (saved === undefined) delete process.env.HTTP_PROXY;
-      else process.env.HTTP_PROXY = saved;
+      for (const [i, n] of names.entries()) {
+        if (saved[i] === undefined) delete process.env[n];
+        else process.env[n] = saved[i];
+      }
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
