@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterEach, describe, test } from 'node:test';
 import type { Digest } from '../../src/digest/digest.js';
 import { FerryError, isFerryError } from '../../src/errors.js';
@@ -87,6 +87,42 @@ describe('credentials stay with the registry and its token realm', () => {
     await assert.rejects(c.getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e));
     assert.ok(realm.requests.length > 0, 'the realm was not asked');
     assert.equal(elsewhere.requests.length, 0, 'the realm redirect was followed');
+  });
+});
+
+describe('upload sessions on another host', () => {
+  test('a 401 with a Bearer realm from an upload Location on another host sends no credentials and is a typed error', async () => {
+    const realm = await fake((_req, res) => json(res, 200, { token: 'stolen' }));
+    const storage = await fake((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token"`, 'content-length': '0' });
+        res.end();
+      });
+    });
+    const registry = await startFakeServer((req, res) => {
+      if (req.url === '/v2/') {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="reg"', 'content-length': '0' });
+        return res.end();
+      }
+      res.writeHead(202, { location: `${storage.url}/upload/1`, 'content-length': '0' });
+      res.end();
+    }, true);
+    servers.push(registry);
+    const c = await RegistryClient.create(registry.host, {
+      tlsVerify: false,
+      retry: { maxAttempts: 1 },
+      credentials: { username: 'user', password: 'secret-marker' },
+    });
+    clients.push(c);
+    await assert.rejects(c.uploadBlob('x/y', Readable.from([Buffer.from('abc')])), (e: unknown) => {
+      assert.ok(isFerryError(e, 'REGISTRY_ERROR'), String(e));
+      assert.match(e.message, /credentials are not sent to other hosts/);
+      return true;
+    });
+    assert.ok(storage.requests.length > 0);
+    for (const r of storage.requests) assert.equal(r.headers.authorization, undefined);
+    assert.equal(realm.requests.length, 0);
   });
 });
 
