@@ -20,7 +20,9 @@ export type Fault =
   /** Serve the blob (or manifest) with one byte changed. */
   | { corrupt: true }
   /** Close the connection without answering. */
-  | { drop: true };
+  | { drop: true }
+  /** Stop reading the request and never answer (the connection stays open). */
+  | { stallRequest: true };
 
 export interface FakeRequest {
   method: string;
@@ -92,6 +94,10 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const seen: FakeRequest = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, at: Date.now() };
     reg.requests.push(seen);
     const fault = reg.fault(seen);
+    if (fault !== undefined && 'stallRequest' in fault) {
+      req.pause();
+      return;
+    }
     const body = await readBody(req, fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined);
     if (body === undefined) return;
     if (fault !== undefined && 'drop' in fault) {

@@ -255,6 +255,20 @@ describe('uploads', () => {
     assert.ok(reg.requests.filter(isPost).length > 1 + layerDigests().length);
   });
 
+  it('an upload the registry stops reading and never answers is cut off by the timeout and redone', async () => {
+    const reg = await registry();
+    reg.fault = firstN(1, isPatch, { stallRequest: true });
+    process.env.FERRY_REGISTRY_TIMEOUT_MS = '300';
+    try {
+      const started = Date.now();
+      await push(reg);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      delete process.env.FERRY_REGISTRY_TIMEOUT_MS;
+    }
+    assertRegistryIntact(reg);
+  });
+
   it('an upload session the registry lost (BLOB_UPLOAD_UNKNOWN) is started again', async () => {
     const reg = await registry();
     reg.fault = firstN(1, isPatch, { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' });
