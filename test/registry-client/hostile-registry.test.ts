@@ -142,6 +142,28 @@ describe('registry error text is printable', () => {
   });
 });
 
+describe('registry header values are printable', () => {
+  test('a Content-Type holding a C1 terminal control is not taken as the manifest type', async () => {
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1 },
+        layers: [],
+      }),
+    );
+    const s = await fake((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-evil\u009b2J', 'content-length': String(manifest.length) });
+      res.end(manifest);
+    });
+    const c = await clientFor(s);
+    const m = await c.getManifest('x/y', 'latest');
+    assert.equal(m.mimeType, 'application/vnd.oci.image.manifest.v1+json');
+    const head = await c.headManifest('x/y', 'latest');
+    assert.equal(head?.mimeType, undefined);
+  });
+});
+
 describe('tag-list pagination is bounded', () => {
   test('an endless Link chain stops with TOO_LARGE at the page cap', async () => {
     const s = await fake((req, res) => {
