@@ -296,7 +296,7 @@ export class RegistryHTTP {
     } catch {
       // an unreadable error body still leaves the status to report
     }
-    const err = registryError({ what, status: res.status, body, operation });
+    const err = registryError({ what, status: res.status, body: this.auth.redact(body), operation });
     if (res.status === 401 && this.auth.hasCredentials) err.details.credentialsRejected = true;
     return err;
   }
