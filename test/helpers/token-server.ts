@@ -59,6 +59,8 @@ export interface TokenServer {
   /** Every access token and refresh token it answered with, in order. */
   issued: string[];
   mode: TokenServerMode;
+  /** A careless issuer: its refusals quote what it was sent (Authorization header, user, password, refresh token). */
+  echo: boolean;
   /** Makes the next `n` answers grant nothing (then back to `normal`), to provoke insufficient_scope. */
   emptyGrantsFor(n: number): void;
   stop(): Promise<void>;
@@ -125,6 +127,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     requests,
     issued,
     mode: 'normal',
+    echo: false,
     emptyGrantsFor(n: number) {
       emptyLeft = n;
     },
@@ -144,11 +147,13 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       return;
     }
     if (refresh && !authenticated) {
-      send(res, 400, JSON.stringify({ error: 'invalid_grant' }));
+      const echoed = server.echo ? { error_description: `unknown refresh token ${params.get('refresh_token')} in ${params.toString()}` } : {};
+      send(res, 400, JSON.stringify({ error: 'invalid_grant', ...echoed }));
       return;
     }
     if (creds !== undefined && !authenticated) {
-      send(res, 401, JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid credentials' }] }));
+      const echoed = server.echo ? ` for ${creds.user}:${creds.password} (${req.headers.authorization}, ${params.toString()})` : '';
+      send(res, 401, JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `invalid credentials${echoed}` }] }));
       return;
     }
     const empty = server.mode === 'empty-grants' || emptyLeft > 0;
