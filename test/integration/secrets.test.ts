@@ -40,6 +40,8 @@ const IDENTITY = `rt-${M.identity}`;
 const WRONG_IDENTITY = `rt-${M.wrongIdentity}`;
 const WRONG_REGISTRY_TOKEN = `tok-${M.registryToken}`;
 const HELPER = 'ferrysecrets';
+/** A helper that has nothing stored and fails to store, echoing its input (the JSON holding the secret, shell-mangled) to stderr. */
+const CARELESS_HELPER = 'ferrycareless';
 
 /** Base64 (standard and URL-safe) of the text at each of the three byte alignments: every encoding of a longer string holding it contains one. */
 function alignedBase64(text: string): string[] {
@@ -156,6 +158,14 @@ async function sandbox(): Promise<Sandbox> {
     ].join('\n'),
     { mode: 0o755 },
   );
+  await writeFile(join(bin, `docker-credential-${CARELESS_HELPER}`), [
+      '#!/bin/sh',
+      'input=$(cat)',
+      'if [ "$1" = get ]; then echo "credentials not found in native keychain"; exit 1; fi',
+      'echo "cannot $1: $input" >&2',
+      'exit 1',
+      '',
+    ].join('\n'), { mode: 0o755 });
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: join(root, 'home'),
@@ -260,17 +270,23 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, rig
     { label: `${name} list-tags`, args: ['list-tags', '--cert-dir', cert, ...flags('single'), app] },
     {
       label: `${name} copy docker→oci`,
-      args: ['copy', '--src-cert-dir', cert, ...flags('src'), `${app}:v1`, `oci:${join(box.out, 'pulled')}:v1`],
+      args: ['copy', '--blob-cache', join(box.out, 'pull.sqlite'), '--src-cert-dir', cert, ...flags('src'), `${app}:v1`, `oci:${join(box.out, 'pulled')}:v1`],
     },
   ];
   const writes: Step[] = [
     {
       label: `${name} copy oci→docker`,
-      args: ['copy', '--dest-cert-dir', cert, ...flags('dest'), `oci:${join(work, 'other')}:v1`, `docker://${reg.host}/sec/del-${n}:v1`],
+      args: [
+        'copy', '--blob-cache', join(box.out, 'push.sqlite'), '--dest-cert-dir', cert, ...flags('dest'),
+        `oci:${join(work, 'other')}:v1`, `docker://${reg.host}/sec/del-${n}:v1`,
+      ],
     },
     {
       label: `${name} copy docker→docker`,
-      args: ['copy', '--src-cert-dir', cert, '--dest-cert-dir', cert, ...flags('both'), `${app}:v1`, `docker://${reg.host}/sec/copy-${n}:v1`],
+      args: [
+        'copy', '--blob-cache', join(box.out, 'copy.sqlite'), '--src-cert-dir', cert, '--dest-cert-dir', cert, ...flags('both'),
+        `${app}:v1`, `docker://${reg.host}/sec/copy-${n}:v1`,
+      ],
     },
     { label: `${name} delete`, args: ['delete', '--cert-dir', cert, ...flags('single'), `docker://${reg.host}/sec/del-${n}:v1`] },
   ];
@@ -454,10 +470,24 @@ describe('login and logout with --debug', () => {
       assert.equal(helper[0]!.code, 0, helper[0]!.stderr);
       assert.notEqual(helper[1]!.code, 0);
       assert.equal(helper[2]!.code, 0, helper[2]!.stderr);
+
+      await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${CARELESS_HELPER}"]\n`);
+      const [careless] = await runSteps([{ label: `${which} login into a helper that echoes its input`, args: login('-u', USER, '-p', PASS) }], box);
+      assert.notEqual(careless!.code, 0);
+      assert.match(careless!.stderr, /docker-credential-ferrycareless store/);
       allOutputs.push(...(await filesUnder(join(box.root, 'home'))), ...(await filesUnder(join(box.root, 'tmp'))));
       assertNoLeaks();
     });
   }
+});
+
+describe('files Ferry keeps between runs', () => {
+  it('the code cache every run above shared holds no secret', async () => {
+    const files = await filesUnder(cache);
+    assert.ok(files.length > 0, 'the runs wrote no code cache: the scan would be vacuous');
+    allOutputs.push(...files);
+    assertNoLeaks();
+  });
 });
 
 describe('a registry that quotes the credentials it was sent in its error bodies', () => {
