@@ -125,7 +125,6 @@ let basic: TestRegistry;
 let token: TestRegistry;
 let issuer: TokenServer;
 let sandboxes = 0;
-const allOutputs: Output[] = [];
 
 /** A fresh HOME, runtime dir, Docker config dir, temp dir and output dir for one scenario. */
 interface Sandbox {
@@ -134,6 +133,8 @@ interface Sandbox {
   creds: string;
   out: string;
   env: NodeJS.ProcessEnv;
+  /** Everything the runs in this sandbox printed, and what they wrote, for the leak check. */
+  outputs: Output[];
 }
 
 async function sandbox(): Promise<Sandbox> {
@@ -176,7 +177,7 @@ async function sandbox(): Promise<Sandbox> {
     CONTAINERS_REGISTRIES_CONF: join(creds, 'registries.conf'),
     ...(process.env.FERRY_BLOB_CACHE === undefined ? {} : { FERRY_BLOB_CACHE: process.env.FERRY_BLOB_CACHE }),
   };
-  return { root, creds, out: join(root, 'out'), env };
+  return { root, creds, out: join(root, 'out'), env, outputs: [] };
 }
 
 function authFileDoc(host: string, entry: Record<string, string>): string {
@@ -237,7 +238,7 @@ async function runSteps(steps: readonly Step[], box: Sandbox): Promise<RunResult
   const results: RunResult[] = [];
   for (const step of steps) {
     const r = await runFerry(['--debug', ...step.args], { env: box.env, ...(step.input === undefined ? {} : { input: step.input }), timeoutMs: 60_000 });
-    allOutputs.push({ label: `${step.label} stdout`, text: r.stdout }, { label: `${step.label} stderr`, text: r.stderr });
+    box.outputs.push({ label: `${step.label} stdout`, text: r.stdout }, { label: `${step.label} stderr`, text: r.stderr });
     results.push(r);
   }
   return results;
@@ -255,7 +256,7 @@ let scenarios = 0;
 type CommandSet = 'all' | 'core' | 'read';
 
 /** The commands of `set` against `reg` with the secret handed over `way`: with `right` each must succeed, else each must fail. */
-async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, right: boolean, set: CommandSet = 'all'): Promise<void> {
+async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, right: boolean, set: CommandSet = 'all'): Promise<Output[]> {
   const box = await sandbox();
   await prepare(way, reg.host, secret, box);
   const n = scenarios++;
@@ -299,12 +300,17 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, rig
     if (right) assert.equal(r.code, 0, `${label} failed:\n${r.stderr}`);
     else assert.notEqual(r.code, 0, `${label} succeeded with a wrong secret`);
   });
-  allOutputs.push(...(await filesUnder(box.out)), ...(await filesUnder(join(box.root, 'home'))), ...(await filesUnder(join(box.root, 'tmp'))));
+  await collectFiles(box);
+  return box.outputs;
 }
 
-/** Checks what the current test collected, then starts afresh for the next. */
-function assertNoLeaks(): void {
-  const found = leaks(allOutputs.splice(0), issuer);
+/** Adds what Ferry wrote in the sandbox (output images, blob-info caches, HOME, temp dir) to its outputs. */
+async function collectFiles(box: Sandbox): Promise<void> {
+  for (const dir of [box.out, join(box.root, 'home'), join(box.root, 'tmp')]) box.outputs.push(...(await filesUnder(dir)));
+}
+
+function assertNoLeaks(outputs: readonly Output[]): void {
+  const found = leaks(outputs, issuer);
   assert.deepEqual(found, [], `secrets in the output:\n${found.join('\n')}`);
 }
 
@@ -353,42 +359,30 @@ const WAYS: [Way, CommandSet][] = [
   ['credential-helper', 'core'],
 ];
 
-describe('htpasswd registry: every command with --debug, right and wrong password', () => {
+// Two scenarios at a time: each already runs several commands at once.
+describe('htpasswd registry: every command with --debug, right and wrong password', { concurrency: 2 }, () => {
   for (const [way, set] of WAYS) {
     it(`credentials by ${way} (${set} commands): no secret in any output`, async () => {
-      await Promise.all([commandsScenario(basic, way, { value: PASS }, true, set), commandsScenario(basic, way, { value: WRONG }, false, set)]);
-      assertNoLeaks();
+      const outputs = await Promise.all([commandsScenario(basic, way, { value: PASS }, true, set), commandsScenario(basic, way, { value: WRONG }, false, set)]);
+      assertNoLeaks(outputs.flat());
     });
   }
 });
 
-describe('token registry: every command with --debug, right and wrong secrets; no issued token in any output', () => {
+describe('token registry: every command with --debug, right and wrong secrets; no issued token in any output', { concurrency: 2 }, () => {
   for (const [way, set] of [['creds', 'all'], ['authfile', 'core'], ['credential-helper', 'core']] as [Way, CommandSet][]) {
     it(`credentials by ${way} (${set} commands): no secret and no token in any output`, async () => {
-      await Promise.all([commandsScenario(token, way, { value: PASS }, true, set), commandsScenario(token, way, { value: WRONG }, false, set)]);
-      assertNoLeaks();
+      const outputs = await Promise.all([commandsScenario(token, way, { value: PASS }, true, set), commandsScenario(token, way, { value: WRONG }, false, set)]);
+      assertNoLeaks(outputs.flat());
     });
   }
 
   it('an identity (refresh) token in auth.json: no identity token, refresh token or access token in any output', async () => {
-    await Promise.all([
+    const outputs = await Promise.all([
       commandsScenario(token, 'identity-token', { value: IDENTITY }, true, 'core'),
       commandsScenario(token, 'identity-token', { value: WRONG_IDENTITY }, false, 'core'),
     ]);
-    assertNoLeaks();
-  });
-
-  it('an issuer that quotes the credentials and refresh token it was sent in its refusals: Ferry does not print them', async () => {
-    issuer.echo = true;
-    try {
-      await Promise.all([
-        commandsScenario(token, 'creds', { value: WRONG }, false, 'read'),
-        commandsScenario(token, 'identity-token', { value: WRONG_IDENTITY }, false, 'read'),
-      ]);
-    } finally {
-      issuer.echo = false;
-    }
-    assertNoLeaks();
+    assertNoLeaks(outputs.flat());
   });
 
   it('--registry-token: the token given is not printed', async () => {
@@ -397,15 +391,31 @@ describe('token registry: every command with --debug, right and wrong secrets; n
     });
     const given = ((await res.json()) as { token: string }).token;
     assert.ok(issuer.issued.includes(given));
-    await Promise.all([
+    const outputs = await Promise.all([
       commandsScenario(token, 'registry-token', { value: given }, true, 'read'),
       commandsScenario(token, 'registry-token', { value: WRONG_REGISTRY_TOKEN }, false, 'read'),
     ]);
-    assertNoLeaks();
+    assertNoLeaks(outputs.flat());
   });
 });
 
-describe('login and logout with --debug', () => {
+describe('a token issuer that quotes what it was sent', () => {
+  it('an issuer that quotes the credentials and refresh token it was sent in its refusals: Ferry does not print them', async () => {
+    issuer.echo = true;
+    let outputs: Output[][];
+    try {
+      outputs = await Promise.all([
+        commandsScenario(token, 'creds', { value: WRONG }, false, 'read'),
+        commandsScenario(token, 'identity-token', { value: WRONG_IDENTITY }, false, 'read'),
+      ]);
+    } finally {
+      issuer.echo = false;
+    }
+    assertNoLeaks(outputs.flat());
+  });
+});
+
+describe('login and logout with --debug', { concurrency: 2 }, () => {
   for (const which of ['htpasswd', 'token'] as const) {
     it(`${which} registry: login (-p, --password-stdin, stored, helper) and logout print no secret; auth.json is 0600 in a 0700 dir`, async () => {
       const reg = which === 'htpasswd' ? basic : token;
@@ -475,8 +485,8 @@ describe('login and logout with --debug', () => {
       const [careless] = await runSteps([{ label: `${which} login into a helper that echoes its input`, args: login('-u', USER, '-p', PASS) }], box);
       assert.notEqual(careless!.code, 0);
       assert.match(careless!.stderr, /docker-credential-ferrycareless store/);
-      allOutputs.push(...(await filesUnder(join(box.root, 'home'))), ...(await filesUnder(join(box.root, 'tmp'))));
-      assertNoLeaks();
+      await collectFiles(box);
+      assertNoLeaks(box.outputs);
     });
   }
 });
@@ -485,8 +495,7 @@ describe('files Ferry keeps between runs', () => {
   it('the code cache every run above shared holds no secret', async () => {
     const files = await filesUnder(cache);
     assert.ok(files.length > 0, 'the runs wrote no code cache: the scan would be vacuous');
-    allOutputs.push(...files);
-    assertNoLeaks();
+    assertNoLeaks(files);
   });
 });
 
@@ -519,12 +528,12 @@ describe('a registry that quotes the credentials it was sent in its error bodies
         e = err;
       }
       assert.ok(isFerryError(e, 'UNAUTHORIZED'), String(e));
-      allOutputs.push({ label: 'library error at an echoing registry', text: inspect(e, { depth: Infinity, showHidden: true }) });
+      box.outputs.push({ label: 'library error at an echoing registry', text: inspect(e, { depth: Infinity, showHidden: true }) });
+      assertNoLeaks(box.outputs);
     } finally {
       echo.closeAllConnections();
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
-    assertNoLeaks();
   });
 });
 
@@ -569,8 +578,7 @@ describe('library errors on a wrong secret', () => {
       assert.ok(['UNAUTHORIZED', 'DENIED'].includes(e.code), `error ${i}: ${e.code} ${e.message}`);
       return { label: `library error ${i}`, text: `${inspect(e, { depth: Infinity, showHidden: true })}\n${JSON.stringify(e)}\n${JSON.stringify(e.details)}` };
     });
-    allOutputs.push(...outputs);
-    assertNoLeaks();
+    assertNoLeaks(outputs);
   });
 
   it('a malformed proxy URL holding a password: a typed error that names the variable, not the URL', async () => {
@@ -592,7 +600,6 @@ describe('library errors on a wrong secret', () => {
     box.env.HTTPS_PROXY = proxy;
     const [r] = await runSteps([{ label: 'list-tags through a malformed proxy URL', args: ['list-tags', '--cert-dir', basic.certDir!, '--creds', `${USER}:${PASS}`, `docker://${basic.host}/sec/app`] }], box);
     assert.notEqual(r!.code, 0);
-    allOutputs.push({ label: 'proxy error', text: inspect(e, { depth: Infinity, showHidden: true }) });
-    assertNoLeaks();
+    assertNoLeaks([...box.outputs, { label: 'proxy error', text: inspect(e, { depth: Infinity, showHidden: true }) }]);
   });
 });
