@@ -187,7 +187,16 @@ function authFileDoc(host: string, entry: Record<string, string>): string {
 const basicEntry = (password: string): Record<string, string> => ({ auth: Buffer.from(`${USER}:${password}`, 'utf8').toString('base64') });
 
 /** How a scenario hands the credentials over: flags for one image (`''`, `src-`, `dest-`, or both of a copy) and files/env in the sandbox. */
-type Way = 'creds' | 'username-password' | 'authfile' | 'REGISTRY_AUTH_FILE' | 'docker-config' | 'credential-helper' | 'identity-token' | 'registry-token';
+type Way =
+  | 'creds'
+  | 'username-password'
+  | 'authfile'
+  | 'REGISTRY_AUTH_FILE'
+  | 'docker-config'
+  | 'credential-helper'
+  | 'registries.conf-helper'
+  | 'identity-token'
+  | 'registry-token';
 type Role = 'single' | 'src' | 'dest' | 'both';
 
 interface Secret {
@@ -202,8 +211,9 @@ async function prepare(way: Way, host: string, secret: Secret, box: Sandbox): Pr
   }
   if (way === 'REGISTRY_AUTH_FILE') box.env.REGISTRY_AUTH_FILE = join(box.creds, 'auth.json');
   if (way === 'docker-config') await writeFile(join(box.creds, 'docker', 'config.json'), authFileDoc(host, entry));
-  if (way === 'credential-helper') {
-    await writeFile(join(box.creds, 'docker', 'config.json'), JSON.stringify({ credHelpers: { [host]: HELPER } }));
+  if (way === 'credential-helper') await writeFile(join(box.creds, 'docker', 'config.json'), JSON.stringify({ credHelpers: { [host]: HELPER } }));
+  if (way === 'registries.conf-helper') await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${HELPER}"]\n`);
+  if (way === 'credential-helper' || way === 'registries.conf-helper') {
     await writeFile(join(box.creds, 'bin', 'store.json'), JSON.stringify({ ServerURL: host, Username: USER, Secret: secret.value }));
   }
 }
@@ -357,6 +367,7 @@ const WAYS: [Way, CommandSet][] = [
   ['REGISTRY_AUTH_FILE', 'core'],
   ['docker-config', 'core'],
   ['credential-helper', 'core'],
+  ['registries.conf-helper', 'core'],
 ];
 
 // Two scenarios at a time: each already runs several commands at once.
