@@ -308,7 +308,11 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, rig
   results.flat().forEach((r, i) => {
     const label = steps[i]!.label;
     if (right) assert.equal(r.code, 0, `${label} failed:\n${r.stderr}`);
-    else assert.notEqual(r.code, 0, `${label} succeeded with a wrong secret`);
+    else {
+      assert.notEqual(r.code, 0, `${label} succeeded with a wrong secret`);
+      // Refused for the secret, not for anything else (so the secret really went out and came back in errors).
+      assert.match(r.stderr, /HTTP 401|invalid_grant/, `${label} failed for another reason:\n${r.stderr}`);
+    }
   });
   await collectFiles(box);
   return box.outputs;
