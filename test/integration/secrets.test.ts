@@ -159,14 +159,18 @@ async function sandbox(): Promise<Sandbox> {
     ].join('\n'),
     { mode: 0o755 },
   );
-  await writeFile(join(bin, `docker-credential-${CARELESS_HELPER}`), [
+  await writeFile(
+    join(bin, `docker-credential-${CARELESS_HELPER}`),
+    [
       '#!/bin/sh',
       'input=$(cat)',
       'if [ "$1" = get ]; then echo "credentials not found in native keychain"; exit 1; fi',
       'echo "cannot $1: $input" >&2',
       'exit 1',
       '',
-    ].join('\n'), { mode: 0o755 });
+    ].join('\n'),
+    { mode: 0o755 },
+  );
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: join(root, 'home'),
@@ -199,13 +203,9 @@ type Way =
   | 'registry-token';
 type Role = 'single' | 'src' | 'dest' | 'both';
 
-interface Secret {
-  /** A password, an identity token or a bearer token, depending on the way. */
-  value: string;
-}
-
-async function prepare(way: Way, host: string, secret: Secret, box: Sandbox): Promise<void> {
-  const entry = way === 'identity-token' ? { auth: '', identitytoken: secret.value } : basicEntry(secret.value);
+/** Writes the files `way` reads `secret` (a password, an identity token or a bearer token) from. */
+async function prepare(way: Way, host: string, secret: string, box: Sandbox): Promise<void> {
+  const entry = way === 'identity-token' ? { auth: '', identitytoken: secret } : basicEntry(secret);
   if (way === 'authfile' || way === 'REGISTRY_AUTH_FILE' || way === 'identity-token') {
     await writeFile(join(box.creds, 'auth.json'), authFileDoc(host, entry), { mode: 0o600 });
   }
@@ -214,20 +214,20 @@ async function prepare(way: Way, host: string, secret: Secret, box: Sandbox): Pr
   if (way === 'credential-helper') await writeFile(join(box.creds, 'docker', 'config.json'), JSON.stringify({ credHelpers: { [host]: HELPER } }));
   if (way === 'registries.conf-helper') await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${HELPER}"]\n`);
   if (way === 'credential-helper' || way === 'registries.conf-helper') {
-    await writeFile(join(box.creds, 'bin', 'store.json'), JSON.stringify({ ServerURL: host, Username: USER, Secret: secret.value }));
+    await writeFile(join(box.creds, 'bin', 'store.json'), JSON.stringify({ ServerURL: host, Username: USER, Secret: secret }));
   }
 }
 
-function credentialFlags(way: Way, role: Role, secret: Secret, box: Sandbox): string[] {
+function credentialFlags(way: Way, role: Role, secret: string, box: Sandbox): string[] {
   const prefixes = role === 'single' ? [''] : role === 'both' ? ['src-', 'dest-'] : [`${role}-`];
   const authfile = join(box.creds, 'auth.json');
   switch (way) {
     case 'creds':
-      return prefixes.flatMap((p) => [`--${p}creds`, `${USER}:${secret.value}`]);
+      return prefixes.flatMap((p) => [`--${p}creds`, `${USER}:${secret}`]);
     case 'username-password':
-      return prefixes.flatMap((p) => [`--${p}username`, USER, `--${p}password`, secret.value]);
+      return prefixes.flatMap((p) => [`--${p}username`, USER, `--${p}password`, secret]);
     case 'registry-token':
-      return prefixes.flatMap((p) => [`--${p}registry-token`, secret.value]);
+      return prefixes.flatMap((p) => [`--${p}registry-token`, secret]);
     case 'authfile':
     case 'identity-token':
       // copy's own --authfile serves both images; the prefixed ones one each.
@@ -241,13 +241,16 @@ interface Step {
   label: string;
   args: string[];
   input?: string;
+  /** Added to the sandbox's environment for this step. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs steps (each with --debug) in order, recording every output; returns the results. */
 async function runSteps(steps: readonly Step[], box: Sandbox): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const step of steps) {
-    const r = await runFerry(['--debug', ...step.args], { env: box.env, ...(step.input === undefined ? {} : { input: step.input }), timeoutMs: 60_000 });
+    const env = { ...box.env, ...step.env };
+    const r = await runFerry(['--debug', ...step.args], { env, ...(step.input === undefined ? {} : { input: step.input }), timeoutMs: 60_000 });
     box.outputs.push({ label: `${step.label} stdout`, text: r.stdout }, { label: `${step.label} stderr`, text: r.stderr });
     results.push(r);
   }
@@ -266,7 +269,7 @@ let scenarios = 0;
 type CommandSet = 'all' | 'core' | 'read';
 
 /** The commands of `set` against `reg` with the secret handed over `way`: with `right` each must succeed, else each must fail. */
-async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, right: boolean, set: CommandSet = 'all'): Promise<Output[]> {
+async function commandsScenario(reg: TestRegistry, way: Way, secret: string, right: boolean, set: CommandSet = 'all'): Promise<Output[]> {
   const box = await sandbox();
   await prepare(way, reg.host, secret, box);
   const n = scenarios++;
@@ -310,7 +313,7 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: Secret, rig
     if (right) assert.equal(r.code, 0, `${label} failed:\n${r.stderr}`);
     else {
       assert.notEqual(r.code, 0, `${label} succeeded with a wrong secret`);
-      // Refused for the secret, not for anything else (so the secret really went out and came back in errors).
+      // Refused for the secret and nothing else: the secret was sent, and the failure path is the one under test.
       assert.match(r.stderr, /HTTP 401|invalid_grant/, `${label} failed for another reason:\n${r.stderr}`);
     }
   });
@@ -378,7 +381,7 @@ const WAYS: [Way, CommandSet][] = [
 describe('htpasswd registry: every command with --debug, right and wrong password', { concurrency: 2 }, () => {
   for (const [way, set] of WAYS) {
     it(`credentials by ${way} (${set} commands): no secret in any output`, async () => {
-      const outputs = await Promise.all([commandsScenario(basic, way, { value: PASS }, true, set), commandsScenario(basic, way, { value: WRONG }, false, set)]);
+      const outputs = await Promise.all([commandsScenario(basic, way, PASS, true, set), commandsScenario(basic, way, WRONG, false, set)]);
       assertNoLeaks(outputs.flat());
     });
   }
@@ -387,15 +390,15 @@ describe('htpasswd registry: every command with --debug, right and wrong passwor
 describe('token registry: every command with --debug, right and wrong secrets; no issued token in any output', { concurrency: 2 }, () => {
   for (const [way, set] of [['creds', 'all'], ['authfile', 'core'], ['credential-helper', 'core']] as [Way, CommandSet][]) {
     it(`credentials by ${way} (${set} commands): no secret and no token in any output`, async () => {
-      const outputs = await Promise.all([commandsScenario(token, way, { value: PASS }, true, set), commandsScenario(token, way, { value: WRONG }, false, set)]);
+      const outputs = await Promise.all([commandsScenario(token, way, PASS, true, set), commandsScenario(token, way, WRONG, false, set)]);
       assertNoLeaks(outputs.flat());
     });
   }
 
   it('an identity (refresh) token in auth.json: no identity token, refresh token or access token in any output', async () => {
     const outputs = await Promise.all([
-      commandsScenario(token, 'identity-token', { value: IDENTITY }, true, 'core'),
-      commandsScenario(token, 'identity-token', { value: WRONG_IDENTITY }, false, 'core'),
+      commandsScenario(token, 'identity-token', IDENTITY, true, 'core'),
+      commandsScenario(token, 'identity-token', WRONG_IDENTITY, false, 'core'),
     ]);
     assertNoLeaks(outputs.flat());
   });
@@ -407,8 +410,8 @@ describe('token registry: every command with --debug, right and wrong secrets; n
     const given = ((await res.json()) as { token: string }).token;
     assert.ok(issuer.issued.includes(given));
     const outputs = await Promise.all([
-      commandsScenario(token, 'registry-token', { value: given }, true, 'read'),
-      commandsScenario(token, 'registry-token', { value: WRONG_REGISTRY_TOKEN }, false, 'read'),
+      commandsScenario(token, 'registry-token', given, true, 'read'),
+      commandsScenario(token, 'registry-token', WRONG_REGISTRY_TOKEN, false, 'read'),
     ]);
     assertNoLeaks(outputs.flat());
   });
@@ -420,8 +423,8 @@ describe('a token issuer that quotes what it was sent', () => {
     let outputs: Output[][];
     try {
       outputs = await Promise.all([
-        commandsScenario(token, 'creds', { value: WRONG }, false, 'read'),
-        commandsScenario(token, 'identity-token', { value: WRONG_IDENTITY }, false, 'read'),
+        commandsScenario(token, 'creds', WRONG, false, 'read'),
+        commandsScenario(token, 'identity-token', WRONG_IDENTITY, false, 'read'),
       ]);
     } finally {
       issuer.echo = false;
@@ -444,13 +447,19 @@ describe('login and logout with --debug', { concurrency: 2 }, () => {
       const ok = await runSteps(
         [
           { label: `${which} login -p --authfile`, args: login('--authfile', fresh, '-u', USER, '-p', PASS) },
-          { label: `${which} login --password-stdin --verbose`, args: login('--authfile', loose, '--verbose', '-u', USER, '--password-stdin'), input: `${PASS}\n` },
+          {
+            label: `${which} login --password-stdin --verbose into REGISTRY_AUTH_FILE`,
+            args: login('--verbose', '-u', USER, '--password-stdin'),
+            input: `${PASS}\n`,
+            env: { REGISTRY_AUTH_FILE: loose },
+          },
           { label: `${which} login with stored credentials`, args: login('--authfile', fresh) },
           { label: `${which} login to the default auth file`, args: login('-u', USER, '-p', PASS) },
         ],
         box,
       );
       for (const [i, r] of ok.entries()) assert.equal(r.code, 0, `login ${i} failed:\n${r.stderr}`);
+      assert.match(ok[1]!.stdout, /Used: +\S*loose\.json/);
       assert.match(ok[2]!.stdout, /Existing credentials are valid/);
       const stored = JSON.parse(await readFile(fresh, 'utf8')) as { auths: Record<string, { auth: string }> };
       assert.equal(Buffer.from(stored.auths[reg.host]!.auth, 'base64').toString('utf8'), `${USER}:${PASS}`);
