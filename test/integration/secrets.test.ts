@@ -32,6 +32,7 @@ const M = {
   wrongIdentity: marker(),
   registryToken: marker(),
   proxy: marker(),
+  userinfo: marker(),
 };
 const USER = `u-${M.user}@ x%41"\\é`;
 const PASS = `p:${M.pass} @%2F"\\ü€ :end`;
@@ -474,6 +475,10 @@ describe('login and logout with --debug', { concurrency: 2 }, () => {
           { label: `${which} login -p wrong`, args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '-p', WRONG) },
           { label: `${which} login --password-stdin wrong`, args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '--password-stdin'), input: WRONG },
           { label: `${which} login with stored wrong credentials`, args: login('--authfile', bad) },
+          {
+            label: `${which} login to a URL with userinfo`,
+            args: ['login', '--cert-dir', cert, '--authfile', join(box.creds, 'never.json'), '-u', USER, '-p', WRONG, `https://x:${M.userinfo}@${reg.host}`],
+          },
         ],
         box,
       );
