@@ -68,11 +68,12 @@ async function readPasswordFromStdin(): Promise<string> {
     .join('');
 }
 
-/** Asks on the terminal (stdin must be one); the password is read without echo. */
-async function prompt(question: string, secret: boolean): Promise<string> {
+/** Asks for `what` on the terminal (stdin must be one); the password is read without echo. */
+async function prompt(what: 'username' | 'password', question: string, secret: boolean): Promise<string> {
   const { FerryError } = await import('../index.js');
   if (!process.stdin.isTTY) {
-    throw new FerryError('INVALID_ARGUMENT', `${question.replace(/: $/, '').toLowerCase()} is required (stdin is not a terminal to ask for it)`);
+    // Named, not quoted: the question may show the stored user name.
+    throw new FerryError('INVALID_ARGUMENT', `${what} is required (stdin is not a terminal to ask for it)`);
   }
   const { createInterface } = await import('node:readline');
   const { Writable } = await import('node:stream');
@@ -168,9 +169,9 @@ export function registerLogin(program: Command): void {
       const username =
         givenUser !== ''
           ? givenUser
-          : (await prompt(storedName === '' ? 'Username: ' : `Username (${storedName}): `, false)) || storedName;
+          : (await prompt('username', storedName === '' ? 'Username: ' : `Username (${storedName}): `, false)) || storedName;
       if (username === '') throw new FerryError('INVALID_ARGUMENT', 'getting username and password: username is required');
-      if (password === '') password = await prompt('Password: ', true);
+      if (password === '') password = await prompt('password', 'Password: ', true);
       if (password === '') throw new FerryError('INVALID_ARGUMENT', 'getting username and password: password is required');
 
       try {

@@ -66,9 +66,19 @@ function runHelper(name: string, action: string, input: string, opts: HelperOpti
 /** The helper's own words for a failure, with every known secret cut out, and short. */
 function helperMessage(run: HelperRun, secrets: string[]): string {
   let text = `${run.stdout.trim()} ${run.stderr.trim()}`.trim();
-  for (const s of secrets) if (s !== '') text = text.split(s).join('<redacted>');
+  const known = secrets.filter((s) => s !== '');
+  for (const s of known) for (const form of [s, JSON.stringify(s).slice(1, -1)]) text = text.split(form).join('<redacted>');
   if (text.startsWith('{')) return '(output withheld)'; // JSON on a failure may hold credentials
+  // A helper that echoes its input may have re-escaped a secret beyond recognition: any piece of one withholds all.
+  if (known.some((s) => quotesPieceOf(text, s))) return '(output withheld: it quotes the credentials)';
   return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** Whether `text` holds any 8-character run of `secret` (all of it, when shorter). */
+function quotesPieceOf(text: string, secret: string): boolean {
+  const k = Math.min(8, secret.length);
+  for (let i = 0; i + k <= secret.length; i++) if (text.includes(secret.slice(i, i + k))) return true;
+  return false;
 }
 
 function failure(name: string, action: string, serverURL: string, run: HelperRun, secrets: string[]): FerryError {

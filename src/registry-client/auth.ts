@@ -81,6 +81,34 @@ export class Authenticator {
     return chosen.scheme === 'bearer' && scope !== undefined ? scope.split(' ').filter((s) => s !== '') : [];
   }
 
+  /**
+   * `body` with every secret this authenticator holds or was issued cut out, in the forms a server
+   * could quote them in: a registry or token realm that echoes what it was sent in an error body
+   * must not put it into Ferry's error message.
+   */
+  redact(body: Buffer): Buffer {
+    const secrets = this.#secretForms();
+    const text = body.toString('utf8');
+    let out = text;
+    for (const s of secrets) out = out.split(s).join('<redacted>');
+    return out === text ? body : Buffer.from(out, 'utf8');
+  }
+
+  #secretForms(): string[] {
+    const creds = this.#options.credentials;
+    const raw = [...this.#tokens.values()].map((t) => t.token);
+    if (this.#options.registryToken !== undefined) raw.push(this.#options.registryToken);
+    if (creds !== undefined && 'identityToken' in creds) raw.push(creds.identityToken);
+    if (creds !== undefined && 'password' in creds) raw.push(creds.password, `${creds.username}:${creds.password}`);
+    // A user name is a secret too, but a very short one would cut letters out of ordinary words.
+    if (creds?.username !== undefined && creds.username.length >= 4) raw.push(creds.username);
+    const forms = raw
+      .filter((s) => s !== '')
+      .flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2), Buffer.from(s, 'utf8').toString('base64')]);
+    // Longest first, so a whole `user:password` goes before its parts.
+    return [...new Set(forms)].sort((a, b) => b.length - a.length);
+  }
+
   /** Forgets the cached token of this scope set (after the registry refused it). */
   invalidate(scopes: readonly string[]): void {
     this.#tokens.delete(scopeKey(scopes));
@@ -154,7 +182,7 @@ export class Authenticator {
     }
     const what = `token request to ${printableURL(url)}`;
     if (status !== 200) {
-      const err = registryError({ what, status, body, operation: 'other' });
+      const err = registryError({ what, status, body: this.redact(body), operation: 'other' });
       // The token endpoint refusing the credentials is an authentication failure, whatever it says.
       if (status === 401 || status === 403 || (status === 400 && creds !== undefined && 'identityToken' in creds)) {
         throw new FerryError(status === 403 ? 'DENIED' : 'UNAUTHORIZED', err.message, { details: err.details });

@@ -14,6 +14,7 @@ import { readAllLimited } from '../manifest/limits.js';
 import { type AuthOptions, Authenticator } from './auth.js';
 import { parseChallenges } from './challenge.js';
 import { printableURL, type RegistryOperation, registryError } from './errors.js';
+import { checkProxyURL } from './proxy-url.js';
 import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, type RetryPolicy, retryDelay, sleep } from './retry.js';
 
 export type HTTPMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -348,7 +349,7 @@ export class RegistryHTTP {
     } catch {
       // an unreadable error body still leaves the status to report
     }
-    const err = registryError({ what, status: res.status, body, operation });
+    const err = registryError({ what, status: res.status, body: this.auth.redact(body), operation });
     if (res.status === 401 && this.auth.hasCredentials) err.details.credentialsRejected = true;
     const retryAfter = parseRetryAfter(res.headers['retry-after']);
     if (retryAfter !== undefined) err.details.retryAfterMs = retryAfter;
@@ -380,6 +381,8 @@ function registryDispatcher(options: RegistryHTTPOptions): Dispatcher {
   const tls = tlsOptions(verify, options.tls);
   const httpProxy = env.http_proxy || env.HTTP_PROXY || undefined;
   const httpsProxy = env.https_proxy || env.HTTPS_PROXY || undefined;
+  checkProxyURL(httpProxy, env.http_proxy ? 'http_proxy' : 'HTTP_PROXY');
+  checkProxyURL(httpsProxy, env.https_proxy ? 'https_proxy' : 'HTTPS_PROXY');
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
   // The proxy agents use the whole dispatcher API (CONNECT): they need undici's root module, which installs it.
   const { EnvHttpProxyAgent: EnvProxyAgent } = createRequire(import.meta.url)('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgent };

@@ -30,10 +30,14 @@ const execFileAsync = promisify(execFile);
 
 export interface RegistryOptions {
   /**
-   * `htpasswd`: Basic auth from a bcrypt htpasswd file (user `testuser`, a random password).
+   * `htpasswd`: Basic auth from a bcrypt htpasswd file (user `testuser`, a random password, unless given below).
    * `token`: Bearer token auth against an issuer the test runs (`token` settings required; see token-server.ts).
    */
   auth?: 'htpasswd' | 'token';
+  /** With auth 'htpasswd': the user name (no `:`, as htpasswd requires) instead of `testuser`. */
+  username?: string;
+  /** With auth 'htpasswd': the password instead of a random one (any characters). */
+  password?: string;
   /** With auth 'token': the issuer's realm URL, service and issuer names, and its certificate (PEM). */
   token?: TokenAuthSettings;
   /** https with a throw-away CA (`caPath`, `certDir`). */
@@ -295,8 +299,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     let htpasswdPath: string | undefined;
     if (options.auth === 'token' && options.token === undefined) throw new Error("startRegistry: auth 'token' needs the token settings");
     if (options.auth === 'htpasswd') {
-      username = 'testuser';
-      password = randomBytes(12).toString('base64url');
+      username = options.username ?? 'testuser';
+      password = options.password ?? randomBytes(12).toString('base64url');
       htpasswdPath = join(dir, 'htpasswd');
       const { stdout } = await execFileAsync('htpasswd', ['-Bbn', username, password]);
       await writeFile(htpasswdPath, stdout.trim() + '\n', { mode: 0o600 });

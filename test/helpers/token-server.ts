@@ -6,7 +6,9 @@
  *
  * It makes a throw-away EC P-256 key and a self-signed certificate (openssl), and serves
  * `GET /token?service=&scope=&account=` with Basic auth against its in-memory users, answering
- * `{token, access_token, expires_in, issued_at}`. The token is an ES256 JWT whose header carries the
+ * `{token, access_token, expires_in, issued_at}` (plus a `refresh_token` when `offline_token=true`),
+ * and the OAuth2 refresh-token grant (`POST /token`, form `grant_type=refresh_token&refresh_token=`)
+ * for the refresh tokens it issued or was given in `refreshTokens`. The token is an ES256 JWT whose header carries the
  * certificate in `x5c`; the registry trusts it because the same certificate is its `rootcertbundle`.
  * Every request is recorded; `mode` makes it misbehave on purpose.
  */
@@ -38,6 +40,8 @@ export interface TokenServerOptions {
   anonymousActions?: string[];
   /** Token lifetime in seconds (default 300). */
   expiresIn?: number;
+  /** Refresh ("identity") tokens accepted by the refresh-token grant → the user they stand for. */
+  refreshTokens?: Record<string, string>;
 }
 
 /** `normal`; `garbage`: answers 200 with HTML; `empty-grants`: valid tokens granting nothing. */
@@ -52,7 +56,11 @@ export interface TokenServer {
   /** What startRegistry({auth: 'token', token}) needs. */
   registrySettings: TokenAuthSettings;
   requests: TokenRequest[];
+  /** Every access token and refresh token it answered with, in order. */
+  issued: string[];
   mode: TokenServerMode;
+  /** A careless issuer: its refusals quote what it was sent (Authorization header, user, password, refresh token). */
+  echo: boolean;
   /** Makes the next `n` answers grant nothing (then back to `normal`), to provoke insufficient_scope. */
   emptyGrantsFor(n: number): void;
   stop(): Promise<void>;
@@ -97,6 +105,8 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   const issuer = options.issuer ?? 'ferry-test-issuer';
   const expiresIn = options.expiresIn ?? 300;
   const requests: TokenRequest[] = [];
+  const issued: string[] = [];
+  const refreshTokens = new Map(Object.entries(options.refreshTokens ?? {}));
   let emptyLeft = 0;
 
   function token(subject: string, access: { type: string; name: string; actions: string[] }[]): string {
@@ -115,22 +125,37 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     certPath,
     registrySettings: { realm: '', service, issuer, rootCertBundlePath: certPath },
     requests,
+    issued,
     mode: 'normal',
+    echo: false,
     emptyGrantsFor(n: number) {
       emptyLeft = n;
     },
     stop: async () => {},
   };
 
-  const http = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://token.invalid');
-    if (req.method !== 'GET' || url.pathname !== '/token') return send(res, 404, '{"error":"not found"}');
-    const creds = basicCredentials(req);
-    const authenticated = creds !== undefined && users[creds.user] === creds.password;
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
-    requests.push({ account: url.searchParams.get('account') ?? undefined, service: url.searchParams.get('service') ?? undefined, scopes, authenticated });
-    if (server.mode === 'garbage') return send(res, 200, '<html>this is not a token</html>', 'text/html');
-    if (creds !== undefined && !authenticated) return send(res, 401, JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid credentials' }] }));
+  function answer(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): void {
+    const refresh = params.get('grant_type') === 'refresh_token';
+    const creds = refresh ? undefined : basicCredentials(req);
+    const refreshUser = refresh ? refreshTokens.get(params.get('refresh_token') ?? '') : undefined;
+    const user = refresh ? refreshUser : creds?.user;
+    const authenticated = refresh ? refreshUser !== undefined : creds !== undefined && users[creds.user] === creds.password;
+    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
+    requests.push({ account: params.get('account') ?? undefined, service: params.get('service') ?? undefined, scopes, authenticated });
+    if (server.mode === 'garbage') {
+      send(res, 200, '<html>this is not a token</html>', 'text/html');
+      return;
+    }
+    if (refresh && !authenticated) {
+      const echoed = server.echo ? { error_description: `unknown refresh token ${params.get('refresh_token')} in ${params.toString()}` } : {};
+      send(res, 400, JSON.stringify({ error: 'invalid_grant', ...echoed }));
+      return;
+    }
+    if (creds !== undefined && !authenticated) {
+      const echoed = server.echo ? ` for ${creds.user}:${creds.password} (${req.headers.authorization}, ${params.toString()})` : '';
+      send(res, 401, JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `invalid credentials${echoed}` }] }));
+      return;
+    }
     const empty = server.mode === 'empty-grants' || emptyLeft > 0;
     if (emptyLeft > 0) emptyLeft--;
     const access = empty
@@ -141,8 +166,25 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
           const actions = authenticated ? p.actions : p.actions.filter((a) => (options.anonymousActions ?? []).includes(a));
           return actions.length === 0 ? [] : [{ ...p, actions }];
         });
-    const t = token(authenticated ? creds!.user : '', access);
-    send(res, 200, JSON.stringify({ token: t, access_token: t, expires_in: expiresIn, issued_at: new Date().toISOString() }));
+    const t = token(authenticated ? user! : '', access);
+    issued.push(t);
+    const body: Record<string, unknown> = { token: t, access_token: t, expires_in: expiresIn, issued_at: new Date().toISOString() };
+    if (authenticated && (refresh || params.get('offline_token') === 'true')) {
+      const r = `refresh-${randomBytes(16).toString('hex')}`;
+      refreshTokens.set(r, user!);
+      issued.push(r);
+      body.refresh_token = r;
+    }
+    send(res, 200, JSON.stringify(body));
+  }
+
+  const http = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://token.invalid');
+    if (url.pathname !== '/token' || (req.method !== 'GET' && req.method !== 'POST')) return send(res, 404, '{"error":"not found"}');
+    if (req.method === 'GET') return answer(req, res, url.searchParams);
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => answer(req, res, new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
