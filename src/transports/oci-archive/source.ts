@@ -18,7 +18,7 @@ export class OciArchiveSource extends OverTempLayout<ImageSource> implements Ima
     const st = await statArchive(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {
-      await extractTarSafely(await readArchive(reference.path, st), layout.dir, options.signal);
+      await extractTarSafely(await readArchive(reference.path, st), layout.dir, reference.path, options.signal);
       const inner = await layout.reference.newImageSource(layoutOptions(options));
       return new OciArchiveSource(reference, inner, layout);
     } catch (e) {

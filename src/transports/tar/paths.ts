@@ -1,11 +1,14 @@
 /**
  * Archive member names are untrusted: every name and link target is checked lexically before it is
  * looked up or written, so nothing can address a file outside the archive (or its extraction dir).
+ * `archive`, when given, names the archive in the error.
  */
 import { posix } from 'node:path';
 import { FerryError } from '../../errors.js';
+import { unsafeEntry } from './archive-error.js';
 
-function unsafe(entry: string, rule: string): FerryError {
+function unsafe(entry: string, rule: string, archive: string | undefined): FerryError {
+  if (archive !== undefined) return unsafeEntry(archive, entry, rule);
   return new FerryError('UNSAFE_PATH', `unsafe archive entry "${entry}": ${rule}`, { details: { entry } });
 }
 
@@ -13,37 +16,59 @@ function unsafe(entry: string, rule: string): FerryError {
  * The clean relative form of an entry name (`./a//b/` → `a/b`; `.` or `./` → `` for the root).
  * Throws UNSAFE_PATH for an absolute name, a `..` component or a NUL byte.
  */
-export function safeEntryName(name: string): string {
-  if (name.includes('\0')) throw unsafe(name, 'the name contains a NUL byte');
-  if (name.startsWith('/')) throw unsafe(name, 'absolute paths are not allowed');
+export function safeEntryName(name: string, archive?: string): string {
+  if (name.includes('\0')) throw unsafe(name, 'the name contains a NUL byte', archive);
+  if (name.startsWith('/')) throw unsafe(name, 'absolute paths are not allowed', archive);
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;
-    if (part === '..') throw unsafe(name, '".." components are not allowed');
+    if (part === '..') throw unsafe(name, '".." components are not allowed', archive);
     parts.push(part);
   }
   return parts.join('/');
 }
 
 /**
- * Where a symbolic link stored as `entry` points, as a clean name relative to the archive root.
- * Throws UNSAFE_PATH if the target is absolute or climbs above the root.
+ * Where a symbolic link stored as `entry` points, as a clean name relative to the archive root, in
+ * the archive's own name space (no file system involved). Throws UNSAFE_PATH if the target is
+ * absolute or climbs above the root.
  */
-export function symlinkTarget(entry: string, linkname: string): string {
-  if (linkname.includes('\0')) throw unsafe(entry, 'the link target contains a NUL byte');
-  if (linkname.startsWith('/')) throw unsafe(entry, `symbolic link to the absolute path "${linkname}"`);
+export function symlinkTarget(entry: string, linkname: string, archive?: string): string {
+  if (linkname.includes('\0')) throw unsafe(entry, 'the link target contains a NUL byte', archive);
+  if (linkname.startsWith('/')) throw unsafe(entry, `symbolic link to the absolute path "${linkname}"`, archive);
   const joined = posix.normalize(posix.join(posix.dirname(entry), linkname));
   if (joined === '..' || joined.startsWith('../')) {
-    throw unsafe(entry, `symbolic link "${linkname}" points outside the archive`);
+    throw unsafe(entry, `symbolic link "${linkname}" points outside the archive`, archive);
   }
-  return safeEntryName(joined);
+  return safeEntryName(joined, archive);
+}
+
+/**
+ * The check for a symbolic link created on disk at `entry` (a location reached through real
+ * directories only). Its target may climb with leading `..` no higher than the root, then only
+ * descend: a `..` after a name could climb out of wherever that name, itself a link, leads
+ * (`s -> .`, `t -> s/../x`), so it is refused. Absolute targets are refused: on disk they name the
+ * host's files, whatever they meant inside the image. Dangling or not, the same rule applies.
+ */
+export function symlinkTargetFromLocation(entry: string, linkname: string, archive?: string): void {
+  symlinkTarget(entry, linkname, archive);
+  let climbs = 0;
+  let descended = false;
+  for (const part of linkname.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') descended = true;
+    else if (descended) throw unsafe(entry, `symbolic link "${linkname}" has ".." after a name`, archive);
+    else climbs++;
+  }
+  const depth = entry.split('/').length - 1;
+  if (climbs > depth) throw unsafe(entry, `symbolic link "${linkname}" points outside the archive`, archive);
 }
 
 /** Where a hard link stored as `entry` points (hard link targets are relative to the archive root). */
-export function hardlinkTarget(entry: string, linkname: string): string {
+export function hardlinkTarget(entry: string, linkname: string, archive?: string): string {
   try {
     return safeEntryName(linkname);
   } catch {
-    throw unsafe(entry, `hard link "${linkname}" points outside the archive`);
+    throw unsafe(entry, `hard link "${linkname}" points outside the archive`, archive);
   }
 }
