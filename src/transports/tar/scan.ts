@@ -3,10 +3,59 @@
  * handler, an abort) ends the scan as one FerryError naming the archive, and only after the handler
  * of the current member has settled, so the caller may clean up at once.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { archiveError } from './archive-error.js';
+
+/** What tar-stream hands out for a member's data: a streamx Readable, not a Node one. */
+interface EntryStream {
+  on(event: 'data', listener: (chunk: Buffer) => void): void;
+  on(event: 'end' | 'close', listener: () => void): void;
+  on(event: 'error', listener: (e: Error) => void): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * A member's data as a Node stream. Every listener is attached as the member appears: Node's
+ * stream helpers cannot tell that a streamx stream has already failed, and would wait forever.
+ */
+class Member {
+  readonly data: Readable;
+  readonly #entry: EntryStream;
+  readonly #settled: Promise<void>;
+  #draining = false;
+
+  constructor(entry: EntryStream) {
+    this.#entry = entry;
+    let ended = false;
+    this.data = new Readable({ read: () => entry.resume() });
+    entry.on('data', (chunk) => {
+      if (!this.#draining && !this.data.push(chunk)) entry.pause();
+    });
+    this.#settled = new Promise<void>((resolve) => {
+      entry.on('end', () => {
+        ended = true;
+        this.data.push(null);
+        resolve();
+      });
+      entry.on('error', (e) => this.data.destroy(e)); // the archive's error, also reported by the scan
+      entry.on('close', () => {
+        if (!ended) this.data.destroy(new Error('the archive ends inside this member'));
+        resolve();
+      });
+    });
+    this.data.on('error', () => {}); // whoever reads the data sees the error; the scan reports it once
+  }
+
+  /** Reads what the handler left of the member; resolves once it has ended or failed. */
+  drain(): Promise<void> {
+    this.#draining = true;
+    this.#entry.resume();
+    return this.#settled;
+  }
+}
 
 export type TarHeader = tar.Header & { byteOffset?: number };
 
@@ -24,21 +73,15 @@ export async function scanTar(
   let failure: unknown;
   let current: Promise<void> = Promise.resolve();
   extract.on('entry', (header, stream, next) => {
-    const data = stream as unknown as Readable;
-    data.on('error', () => {}); // a member's data fails with the archive, which is reported once, below
-    const ended = new Promise<void>((resolve) => {
-      data.on('end', resolve);
-      data.on('close', resolve);
-    });
-    current = onEntry(header, data).then(
+    const member = new Member(stream as unknown as EntryStream);
+    current = onEntry(header, member.data).then(
       async () => {
-        data.resume();
-        await ended;
+        await member.drain();
         next();
       },
       (e: unknown) => {
         failure ??= e;
-        data.resume();
+        member.drain();
         next(e instanceof Error ? e : new Error(String(e)));
       },
     );
