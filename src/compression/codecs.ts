@@ -75,6 +75,7 @@ class ZstdDecompressor extends Transform {
   #inFrame = false;
   #pumping = false;
   #yielding = false;
+  #readWanted = false;
   #sinceYield = 0;
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -83,9 +84,20 @@ class ZstdDecompressor extends Transform {
     this.#pump();
   }
 
-  override _read(size: number): void {
-    if (this.#done === undefined) super._read(size);
-    else if (!this.#pumping && !this.#yielding) this.#pump();
+  override _read(_size: number): void {
+    this.#readWanted = true;
+    if (this.#done !== undefined && !this.#pumping && !this.#yielding) this.#pump();
+    this.#answerRead();
+  }
+
+  /**
+   * A read that the decoder answered with no data (its chunk ended) still has to be answered:
+   * Transform's own _read lets the next chunk in. Without it the stream waits forever.
+   */
+  #answerRead(): void {
+    if (this.#done !== undefined || !this.#readWanted) return;
+    this.#readWanted = false;
+    super._read(0);
   }
 
   /** Decodes the current chunk until it is used up, or until push() says the reader is full. */
@@ -98,7 +110,11 @@ class ZstdDecompressor extends Transform {
         const [ret, produced, consumed] = this.#dctx.decompressStream(out, this.#input);
         this.#input = this.#input.subarray(consumed);
         this.#inFrame = ret !== 0;
-        const room = produced === 0 || this.push(out.subarray(0, produced));
+        let room = true;
+        if (produced > 0) {
+          room = this.push(out.subarray(0, produced));
+          this.#readWanted = false;
+        }
         if (this.#input.length === 0 && (produced < out.length || ret === 0)) break;
         this.#sinceYield += produced;
         if (this.#sinceYield >= ZSTD_YIELD_BYTES) {
@@ -116,6 +132,7 @@ class ZstdDecompressor extends Transform {
     }
     this.#done = undefined;
     done();
+    this.#answerRead();
   }
 
   /** Lets timers, signals and I/O run: decoding alone never waits, however much it produces. */
