@@ -64,6 +64,14 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
+/** The header of a regular file of `size` bytes, for archives streamed in parts (data and end written by the caller). */
+export function fileHeader(name: string, size: number): Buffer {
+  return header(name, TarType.file, size, '');
+}
+
+/** The end-of-archive marker: two zero blocks. */
+export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
+
 /** The bytes of a tar holding `members`, ended by the two zero blocks. */
 export function tarOf(members: readonly TarMember[]): Buffer {
   const parts: Buffer[] = [];
@@ -78,7 +86,7 @@ export function tarOf(members: readonly TarMember[]): Buffer {
     }
     parts.push(header(long ? 'placeholder' : m.name, type, data.length, long ? '' : linkname), padded(data));
   }
-  parts.push(Buffer.alloc(2 * BLOCK));
+  parts.push(END_OF_ARCHIVE);
   return Buffer.concat(parts);
 }
 
