@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { type FerryErrorCode, isFerryError } from '../../src/errors.js';
-import { copyImage, openImage, parseOciReference } from '../../src/index.js';
+import { copyImage, newTarballReference, openImage, parseOciReference } from '../../src/index.js';
 import { parseDockerArchiveReference } from '../../src/transports/docker-archive/index.js';
 import { parseOciArchiveReference } from '../../src/transports/oci-archive/index.js';
 import { makeImage } from '../helpers/make-image.js';
@@ -156,6 +157,15 @@ describe('archive corpus', () => {
     assert.deepEqual(unhandled, []);
   });
 
+  /** A docker archive whose layer member is stored gzip-compressed, optionally with its deflate data damaged. */
+  function gzipLayerArchive(corrupt: boolean): TarMember[] {
+    const layer = tarOf([{ name: 'etc/data', data: 'corpus '.repeat(4000) }]);
+    const stored = gzipSync(layer);
+    if (corrupt) stored.fill(0xff, 20, 60);
+    const parts = dockerArchiveParts(stored, sha256(layer));
+    return [parts.config, parts.layer, parts.manifest];
+  }
+
   test('docker-archive: names and links in the archive and in manifest.json', async () => {
     const { config, layer, manifest } = dockerParts;
     const withManifest = (m: object) => ({ name: 'manifest.json', data: JSON.stringify([m]) });
@@ -187,6 +197,8 @@ describe('archive corpus', () => {
       dockerCase('unused-fifo', [...docker, { name: 'fifo', type: fifo }], 'ok'),
       dockerCase('duplicate-manifest-first-wins', [config, layer, manifest, { name: 'manifest.json', data: '[{"Config":"../x"}]' }], 'ok'),
       dockerCase('layer-missing', [config, manifest], 'INVALID_ARCHIVE'),
+      dockerCase('layer-gzip', gzipLayerArchive(false), 'ok'),
+      dockerCase('layer-gzip-corrupt', gzipLayerArchive(true), 'INVALID_ARCHIVE'),
     ];
     for (const c of cases) await run(c);
     assert.deepEqual(unhandled, []);
@@ -204,6 +216,51 @@ describe('archive corpus', () => {
     await run({ name: 'gzip-bomb-outer.tar.gz', transport: 'oci-archive', archive: outerBomb('gzip', oci, GiB / 2), expect: 'ok' });
     await run({ name: 'zstd-bomb-outer.tar.zst', transport: 'oci-archive', archive: outerBomb('zstd', oci, GiB / 2), expect: 'ok' });
     await run({ name: 'zstd-bomb-outer-docker.tar.zst', transport: 'docker-archive', archive: outerBomb('zstd', docker, GiB / 2), expect: 'ok' });
+    assert.deepEqual(unhandled, []);
+  });
+
+  test('a tarball: layer that is a zstd bomb has its diffID computed as a stream', async () => {
+    const file = join(archives, 'bomb.tar.zst');
+    await writeFile(file, zstdBomb(GiB));
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 5);
+    try {
+      const src = await newTarballReference([file]).newImageSource({ tmpDir });
+      await src.close();
+    } finally {
+      clearInterval(sampler);
+      await rm(file);
+    }
+    assert.ok(peak - baseline < RSS_BUDGET, `resident memory grew by ${Math.round((peak - baseline) / 2 ** 20)} MiB`);
+    assert.deepEqual(await readdir(tmpDir), []);
+  });
+
+  test('an abort while an archive is read ends the copy with ABORTED and removes the temp dir', async () => {
+    const cases: Case[] = [
+      { name: 'abort-oci.tar.zst', transport: 'oci-archive', archive: outerBomb('zstd', oci, 4 * GiB), expect: 'ABORTED' },
+      { name: 'abort-docker.tar.zst', transport: 'docker-archive', archive: outerBomb('zstd', docker, 4 * GiB), expect: 'ABORTED' },
+      { name: 'abort-docker-layer.tar', transport: 'docker-archive', archive: tarOf(Object.values(dockerArchiveParts(zstdBomb(4 * GiB), sha256('x')))), expect: 'ABORTED' },
+    ];
+    for (const c of cases) {
+      const path = join(archives, c.name);
+      await writeFile(path, c.archive);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error('test abort')), 300);
+      const started = Date.now();
+      await assert.rejects(
+        copyImage(parse(c.transport, path), parseOciReference(`${join(base, 'dest')}:t`), { signal: controller.signal, sourceOptions: { tmpDir } }),
+        (e) => isFerryError(e, 'ABORTED'),
+        c.name,
+      );
+      clearTimeout(timer);
+      assert.ok(Date.now() - started < 5000, `${c.name}: the abort took ${Date.now() - started} ms`);
+      assert.deepEqual(await readdir(tmpDir), [], `${c.name}: temp files left`);
+      await rm(join(base, 'dest'), { recursive: true, force: true });
+      await rm(path);
+    }
     assert.deepEqual(unhandled, []);
   });
 
