@@ -58,11 +58,16 @@ async function compressionOfFile(path: string): Promise<DetectedCompression> {
 /** The uncompressed bytes of the archive at `path` (stat it first with statArchive). */
 export async function readArchive(path: string, st: Stats): Promise<Readable> {
   if (!st.isFile()) {
-    return (await autoDecompressStream(createReadStream(path)).catch((e: unknown) => Promise.reject(archiveError(path, e)))).stream;
+    try {
+      return (await autoDecompressStream(createReadStream(path))).stream;
+    } catch (e) {
+      throw archiveError(path, e);
+    }
   }
   const algorithm = await compressionOfFile(path);
-  const raw = createReadStream(path);
-  return algorithm === 'none' ? raw : pipeline(raw, decompressStream(algorithm), () => {});
+  if (algorithm === 'none') return createReadStream(path);
+  const decompressor = decompressStream(algorithm); // throws for bzip2/xz before a file is opened
+  return pipeline(createReadStream(path), decompressor, () => {});
 }
 
 /**
