@@ -14,7 +14,7 @@ import { type FerryErrorCode, isFerryError } from '../../src/errors.js';
 import { copyImage, newTarballReference, openImage, parseOciReference } from '../../src/index.js';
 import { parseDockerArchiveReference } from '../../src/transports/docker-archive/index.js';
 import { parseOciArchiveReference } from '../../src/transports/oci-archive/index.js';
-import { makeImage } from '../helpers/make-image.js';
+import { blobPath, makeImage } from '../helpers/make-image.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { dockerArchiveParts, gzipBomb, outerBomb, sha256, smallLayer, zstdBomb } from './archive-builders.js';
 import { layoutMembers } from './layout-members.js';
@@ -262,6 +262,30 @@ describe('archive corpus', () => {
       await rm(path);
     }
     assert.deepEqual(unhandled, []);
+  });
+
+  test('a copy into an archive that fails or is aborted leaves neither the archive nor temp files', async () => {
+    const layout = join(base, 'damaged-layout');
+    const made = await makeImage(layout, { tag: 't', layers: 2, layerSize: 50000 });
+    const layer = made.instances[0]?.layers[1]?.digest as string;
+    await writeFile(blobPath(layout, layer), 'not the layer');
+    for (const transport of ['docker-archive', 'oci-archive'] as const) {
+      const out = join(archives, `${transport}-out.tar`);
+      const dest = transport === 'oci-archive' ? parseOciArchiveReference(out) : parseDockerArchiveReference(`${out}:corpus:1`);
+      await assert.rejects(
+        copyImage(parseOciReference(`${layout}:t`), dest, { destinationOptions: { tmpDir } }),
+        (e) => isFerryError(e, 'DIGEST_MISMATCH') || isFerryError(e, 'SIZE_MISMATCH'),
+        transport,
+      );
+      const controller = new AbortController();
+      controller.abort(new Error('test abort'));
+      await assert.rejects(copyImage(parseOciReference(`${layout}:t`), dest, { signal: controller.signal, destinationOptions: { tmpDir } }), (e) =>
+        isFerryError(e, 'ABORTED'),
+      );
+      assert.deepEqual(await readdir(archives), [], `${transport}: an archive was written`);
+      assert.deepEqual(await readdir(tmpDir), [], `${transport}: temp files left`);
+    }
+    await rm(layout, { recursive: true });
   });
 
   test('an oci-archive layer that is a zstd bomb is copied as it is, without expanding it', async () => {
