@@ -155,7 +155,7 @@ async function layerData(
   for (const [i, diffID] of diffIDs.entries()) {
     // The same layer may appear twice in one image (docker save then stores a link); read it once.
     if (layers.has(diffID)) continue;
-    const name = safeEntryName(item.layers[i] as string);
+    const name = safeEntryName(item.layers[i] as string, reader.path);
     const owner = pathOwner.get(name);
     if (owner !== undefined) {
       throw new FerryError(

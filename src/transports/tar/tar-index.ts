@@ -96,7 +96,7 @@ export class TarIndex {
 
   /** The member stored under `name` itself (links not followed). */
   entry(name: string): TarEntry | undefined {
-    return this.#entries.get(safeEntryName(name));
+    return this.#entries.get(safeEntryName(name, this.archive));
   }
 
   /**
@@ -104,7 +104,7 @@ export class TarIndex {
    * Undefined when there is no such member; INVALID_ARCHIVE when it is not a regular file.
    */
   resolveFile(name: string): TarEntry | undefined {
-    let current = safeEntryName(name);
+    let current = safeEntryName(name, this.archive);
     for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
       const entry = this.#entries.get(current);
       if (entry === undefined) return undefined;
@@ -112,10 +112,10 @@ export class TarIndex {
         case 'file':
           return entry;
         case 'symlink':
-          current = symlinkTarget(entry.name, entry.linkname ?? '');
+          current = symlinkTarget(entry.name, entry.linkname ?? '', this.archive);
           break;
         case 'hardlink':
-          current = hardlinkTarget(entry.name, entry.linkname ?? '');
+          current = hardlinkTarget(entry.name, entry.linkname ?? '', this.archive);
           break;
         default:
           throw invalidArchive(this.archive, `"${name}" is not a regular file`);
