@@ -14,6 +14,7 @@ import { type FerryErrorCode, isFerryError } from '../../src/errors.js';
 import { copyImage, newTarballReference, openImage, parseOciReference } from '../../src/index.js';
 import { parseDockerArchiveReference } from '../../src/transports/docker-archive/index.js';
 import { parseOciArchiveReference } from '../../src/transports/oci-archive/index.js';
+import { MAX_MEMBERS } from '../../src/transports/tar/scan.js';
 import { blobPath, makeImage } from '../helpers/make-image.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { dockerArchiveParts, gzipBomb, outerBomb, sha256, smallLayer, zstdBomb } from './archive-builders.js';
@@ -197,6 +198,8 @@ describe('archive corpus', () => {
       dockerCase('unused-fifo', [...docker, { name: 'fifo', type: fifo }], 'ok'),
       dockerCase('duplicate-manifest-first-wins', [config, layer, manifest, { name: 'manifest.json', data: '[{"Config":"../x"}]' }], 'ok'),
       dockerCase('layer-missing', [config, manifest], 'INVALID_ARCHIVE'),
+      dockerCase('layer-symlink-loop', [config, { name: 'a.tar', type: symlink, linkname: 'b.tar' }, { name: 'b.tar', type: symlink, linkname: 'a.tar' }, withManifest({ ...item, Layers: ['a.tar'] })], 'INVALID_ARCHIVE'),
+      dockerCase('too-many-members', [...docker, ...Array.from({ length: MAX_MEMBERS }, (_, i) => ({ name: `m${i}` }))], 'INVALID_ARCHIVE'),
       dockerCase('layer-gzip', gzipLayerArchive(false), 'ok'),
       dockerCase('layer-gzip-corrupt', gzipLayerArchive(true), 'INVALID_ARCHIVE'),
     ];

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { archiveError } from './archive-error.js';
+import { archiveError, invalidArchive } from './archive-error.js';
 
 /** What tar-stream hands out for a member's data: a streamx Readable, not a Node one. */
 interface EntryStream {
@@ -57,6 +57,12 @@ class Member {
   }
 }
 
+/**
+ * Members read from one archive at most: an image archive has a few per layer, while a hostile one
+ * (a compressed stream of empty headers) could otherwise fill memory with an index or a disk with files.
+ */
+export const MAX_MEMBERS = 65536;
+
 export type TarHeader = tar.Header & { byteOffset?: number };
 
 /**
@@ -72,8 +78,15 @@ export async function scanTar(
   const extract = tar.extract();
   let failure: unknown;
   let current: Promise<void> = Promise.resolve();
+  let members = 0;
   extract.on('entry', (header, stream, next) => {
     const member = new Member(stream as unknown as EntryStream);
+    if (++members > MAX_MEMBERS) {
+      failure ??= invalidArchive(archive, `it has more than ${MAX_MEMBERS} members`);
+      member.drain();
+      next(new Error('too many members'));
+      return;
+    }
     current = onEntry(header, member.data).then(
       async () => {
         await member.drain();
