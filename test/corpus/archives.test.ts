@@ -200,6 +200,8 @@ describe('archive corpus', () => {
       dockerCase('layer-missing', [config, manifest], 'INVALID_ARCHIVE'),
       dockerCase('layer-symlink-loop', [config, { name: 'a.tar', type: symlink, linkname: 'b.tar' }, { name: 'b.tar', type: symlink, linkname: 'a.tar' }, withManifest({ ...item, Layers: ['a.tar'] })], 'INVALID_ARCHIVE'),
       dockerCase('too-many-members', [...docker, ...Array.from({ length: MAX_MEMBERS }, (_, i) => ({ name: `m${i}` }))], 'INVALID_ARCHIVE'),
+      dockerCase('manifest-over-4MiB', [config, layer, { name: 'manifest.json', data: `${' '.repeat(5 * 1024 * 1024)}[]` }], 'TOO_LARGE'),
+      dockerCase('manifest-not-json', [config, layer, { name: 'manifest.json', data: '[{"Config":' }], 'INVALID_ARCHIVE'),
       dockerCase('layer-gzip', gzipLayerArchive(false), 'ok'),
       dockerCase('layer-gzip-corrupt', gzipLayerArchive(true), 'INVALID_ARCHIVE'),
     ];

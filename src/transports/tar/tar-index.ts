@@ -164,6 +164,6 @@ export class TarIndex {
 
   /** A whole (small) member in memory: manifest.json, a config. Fails with TOO_LARGE past `limit`. */
   async read(entry: TarEntry, limit: number, signal?: AbortSignal): Promise<Buffer> {
-    return readAllLimited(this.open(entry, signal), limit, `archive member "${entry.name}"`);
+    return readAllLimited(this.open(entry, signal), limit, `member "${entry.name}" of archive "${this.archive}"`);
   }
 }
