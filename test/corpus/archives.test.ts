@@ -243,6 +243,21 @@ describe('archive corpus', () => {
     assert.deepEqual(await readdir(tmpDir), []);
   });
 
+  test('a tarball: layer cut short or damaged fails with a typed error naming the file', async () => {
+    const whole = gzipSync(smallLayer());
+    const cases: [string, Buffer, FerryErrorCode][] = [
+      ['cut.tar.gz', whole.subarray(0, whole.length - 9), 'CORRUPT_COMPRESSED_DATA'],
+      ['damaged.tar.zst', Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64, 0xff)]), 'CORRUPT_COMPRESSED_DATA'],
+    ];
+    for (const [name, bytes, code] of cases) {
+      const file = join(archives, name);
+      await writeFile(file, bytes);
+      await assert.rejects(newTarballReference([file]).newImageSource({ tmpDir }), (e) => isFerryError(e, code) && e.message.includes(file), name);
+      await rm(file);
+    }
+    assert.deepEqual(await readdir(tmpDir), []);
+  });
+
   test('an abort while an archive is read ends the copy with ABORTED and removes the temp dir', async () => {
     const cases: Case[] = [
       { name: 'abort-oci.tar.zst', transport: 'oci-archive', archive: outerBomb('zstd', oci, 4 * GiB), expect: 'ABORTED' },
