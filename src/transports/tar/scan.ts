@@ -17,6 +17,9 @@ interface EntryStream {
   resume(): void;
 }
 
+/** Bytes of a member buffered ahead of its reader (Node's default 16 KiB cost a pause per tar chunk). */
+const MEMBER_BUFFER = 1024 * 1024;
+
 /**
  * A member's data as a Node stream. Every listener is attached as the member appears: Node's
  * stream helpers cannot tell that a streamx stream has already failed, and would wait forever.
@@ -30,7 +33,7 @@ class Member {
   constructor(entry: EntryStream) {
     this.#entry = entry;
     let ended = false;
-    this.data = new Readable({ read: () => entry.resume() });
+    this.data = new Readable({ highWaterMark: MEMBER_BUFFER, read: () => entry.resume() });
     entry.on('data', (chunk) => {
       if (!this.#draining && !this.data.push(chunk)) entry.pause();
     });
