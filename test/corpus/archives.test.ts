@@ -153,6 +153,9 @@ describe('archive corpus', () => {
       ociCase('name-component-too-long', [{ name: `extra/${'n'.repeat(300)}`, data: 'x' }], 'INVALID_ARCHIVE'),
       { name: 'empty.tar', transport: 'oci-archive', archive: Buffer.alloc(0), expect: 'INVALID_ARCHIVE' },
       { name: 'not-a-tar.tar', transport: 'oci-archive', archive: Buffer.from('this is not a tar file\n'.repeat(40)), expect: 'INVALID_ARCHIVE' },
+      { name: 'xz.tar.xz', transport: 'oci-archive', archive: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]), expect: 'UNSUPPORTED_COMPRESSION' },
+      { name: 'bzip2.tar.bz2', transport: 'docker-archive', archive: Buffer.from('BZh91AY&SY'), expect: 'UNSUPPORTED_COMPRESSION' },
+      { name: 'gzip-garbage.tar.gz', transport: 'oci-archive', archive: Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0]), Buffer.alloc(600, 0xee)]), expect: 'INVALID_ARCHIVE' },
     ];
     for (const c of cases) await run(c);
     assert.deepEqual(unhandled, []);
