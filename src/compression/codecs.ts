@@ -2,7 +2,7 @@
  * Streaming codecs: gzip through node:zlib, zstd through zstd-napi. Decompression failures become
  * CORRUPT_COMPRESSED_DATA (the codec's error kept as `cause`); bzip2/xz are refused.
  */
-import { PassThrough, pipeline, type Readable, type Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { Gunzip, createGzip } from 'node:zlib';
 import { createRequire } from 'node:module';
 import type * as ZstdNapi from 'zstd-napi';
@@ -43,26 +43,111 @@ class GzipDecompressor extends Gunzip {
   }
 }
 
+/** zstd-napi's native context: only what the decompressor below uses. */
+interface ZstdBinding {
+  DCtx: new () => { decompressStream(dst: Uint8Array, src: Uint8Array): [number, number, number] };
+  dStreamOutSize(): number;
+}
+
 /** zstd-napi (a native addon), loaded on first zstd use so that importing Ferry does not pay for it. */
-let zstdCodecs: { CompressStream: typeof ZstdNapi.CompressStream; ZstdDecompressor: new () => Transform } | undefined;
+let zstdCodecs: { CompressStream: typeof ZstdNapi.CompressStream; binding: ZstdBinding } | undefined;
 function zstd(): NonNullable<typeof zstdCodecs> {
   if (zstdCodecs === undefined) {
-    const { CompressStream, DecompressStream } = createRequire(import.meta.url)('zstd-napi') as typeof ZstdNapi;
-    zstdCodecs = { CompressStream, ZstdDecompressor: zstdDecompressorClass(DecompressStream) };
+    const require = createRequire(import.meta.url);
+    const { CompressStream } = require('zstd-napi') as typeof ZstdNapi;
+    zstdCodecs = { CompressStream, binding: require('zstd-napi/binding') as ZstdBinding };
   }
   return zstdCodecs;
 }
 
-function zstdDecompressorClass(DecompressStream: typeof ZstdNapi.DecompressStream): new () => Transform {
-  return class ZstdDecompressor extends DecompressStream {
-    override _transform(chunk: unknown, encoding: string, done: TransformCallback): void {
-      super._transform(chunk, encoding, (error, data) => done(error ? corrupt('zstd', error) : null, data));
-    }
+/** Output decoded between two turns of the event loop. */
+const ZSTD_YIELD_BYTES = 16 * 1024 * 1024;
 
-    override _flush(done: TransformCallback): void {
-      super._flush((error, data) => done(error ? corrupt('zstd', error) : null, data));
+/**
+ * Streaming zstd decompression that stops when the reader is full: a few bytes of zstd can stand for
+ * gigabytes (RLE blocks), and zstd-napi's own stream decodes each input chunk whole into memory.
+ */
+class ZstdDecompressor extends Transform {
+  readonly #dctx = new (zstd().binding.DCtx)();
+  readonly #outSize = zstd().binding.dStreamOutSize();
+  #input: Buffer = Buffer.alloc(0);
+  #done: TransformCallback | undefined;
+  #inFrame = false;
+  #pumping = false;
+  #yielding = false;
+  #readWanted = false;
+  #sinceYield = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#input = chunk;
+    this.#done = done;
+    this.#pump();
+  }
+
+  override _read(_size: number): void {
+    this.#readWanted = true;
+    if (this.#done !== undefined && !this.#pumping && !this.#yielding) this.#pump();
+    this.#answerRead();
+  }
+
+  /**
+   * A read that the decoder answered with no data (its chunk ended) still has to be answered:
+   * Transform's own _read lets the next chunk in. Without it the stream waits forever.
+   */
+  #answerRead(): void {
+    if (this.#done !== undefined || !this.#readWanted) return;
+    this.#readWanted = false;
+    super._read(0);
+  }
+
+  /** Decodes the current chunk until it is used up, or until push() says the reader is full. */
+  #pump(): void {
+    const done = this.#done as TransformCallback;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const out = Buffer.allocUnsafe(this.#outSize);
+        const [ret, produced, consumed] = this.#dctx.decompressStream(out, this.#input);
+        this.#input = this.#input.subarray(consumed);
+        this.#inFrame = ret !== 0;
+        let room = true;
+        if (produced > 0) {
+          room = this.push(out.subarray(0, produced));
+          this.#readWanted = false;
+        }
+        if (this.#input.length === 0 && (produced < out.length || ret === 0)) break;
+        this.#sinceYield += produced;
+        if (this.#sinceYield >= ZSTD_YIELD_BYTES) {
+          this.#yield();
+          return;
+        }
+        if (!room) return; // _read resumes
+      }
+    } catch (e) {
+      this.#done = undefined;
+      done(corrupt('zstd', e));
+      return;
+    } finally {
+      this.#pumping = false;
     }
-  };
+    this.#done = undefined;
+    done();
+    this.#answerRead();
+  }
+
+  /** Lets timers, signals and I/O run: decoding alone never waits, however much it produces. */
+  #yield(): void {
+    this.#sinceYield = 0;
+    this.#yielding = true;
+    setImmediate(() => {
+      this.#yielding = false;
+      if (this.#done !== undefined && !this.destroyed) this.#pump();
+    });
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.#inFrame ? corrupt('zstd', new Error('the data ends inside a frame')) : null);
+  }
 }
 
 function invalidLevel(algorithm: StreamCompression, level: number, cause?: unknown): FerryError {
@@ -99,7 +184,7 @@ export function decompressStream(algorithm: DetectedCompression): Transform {
     case 'gzip':
       return new GzipDecompressor();
     case 'zstd':
-      return new (zstd().ZstdDecompressor)();
+      return new ZstdDecompressor();
     case 'none':
       return new PassThrough();
     default:

@@ -68,7 +68,7 @@ export class DockerArchiveReader {
   static async open(path: string, tmpDir?: string, signal?: AbortSignal): Promise<DockerArchiveReader> {
     const plain = await openPlainTar(path, tmpDir, signal);
     try {
-      const index = await TarIndex.build(plain.path, signal);
+      const index = await TarIndex.build(plain.path, signal, path);
       const reader = new DockerArchiveReader(path, plain, index, []);
       const items = parseManifestItems(await reader.readMember(MANIFEST_FILE, MAX_MANIFEST_SIZE, signal), path);
       return new DockerArchiveReader(path, plain, index, items);

@@ -4,9 +4,8 @@
  * digest (layers are served uncompressed, so the blob's digest is its diffID).
  */
 import { Readable, pipeline } from 'node:stream';
-import { type Digest, digestOf, parseDigest } from '../../digest/digest.js';
-import { DigestVerifier } from '../../digest/verify.js';
-import { decompressStream } from '../../compression/codecs.js';
+import { type Digest, digestAlgorithm, digestOf, parseDigest } from '../../digest/digest.js';
+import { DigestVerifier, digestStream } from '../../digest/verify.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import { field, goMarshal, isJSONObject } from '../../manifest/json.js';
 import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
@@ -84,11 +83,9 @@ export class DockerArchiveSource implements ImageSource {
       });
     }
     // Layers stored compressed (some writers do) are served decompressed: the manifest names them by diffID.
-    const index = this.#reader.index;
-    const algorithm = await index.compressionOf(layer.entry);
-    const decompressor = decompressStream(algorithm);
+    const data = await this.#reader.index.openDecompressed(layer.entry, signal);
     const verifier = new DigestVerifier(info.digest, layer.size);
-    return { stream: pipeline(index.open(layer.entry, signal), decompressor, verifier, () => {}), size: layer.size };
+    return { stream: pipeline(data, verifier, () => {}), size: layer.size };
   }
 
   async getSignatures(_instanceDigest?: Digest, _signal?: AbortSignal): Promise<Buffer[]> {
@@ -123,13 +120,21 @@ function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
   });
 }
 
-/** Uncompressed size of a member: its stored size, or the decompressed byte count if compressed. */
-async function uncompressedSize(reader: DockerArchiveReader, entry: TarEntry, signal?: AbortSignal): Promise<number> {
-  const algorithm = await reader.index.compressionOf(entry);
-  if (algorithm === 'none') return entry.size;
-  let size = 0;
-  const stream = pipeline(reader.index.open(entry, signal), decompressStream(algorithm), () => {});
-  for await (const chunk of stream) size += (chunk as Buffer).length;
+/**
+ * Uncompressed size of a layer member: its stored size, or for a compressed member the byte count of
+ * one streamed decompression, which must also match the layer's diffID (a bomb that is not the layer
+ * the config names stops here, not after a copy).
+ */
+async function uncompressedSize(reader: DockerArchiveReader, entry: TarEntry, diffID: Digest, signal?: AbortSignal): Promise<number> {
+  if ((await reader.index.compressionOf(entry)) === 'none') return entry.size;
+  const { digest, size } = await digestStream(await reader.index.openDecompressed(entry, signal), digestAlgorithm(diffID), signal);
+  if (digest !== diffID) {
+    throw new FerryError(
+      'DIGEST_MISMATCH',
+      `invalid docker archive "${reader.path}": layer member "${entry.name}" decompresses to ${digest}, not its diffID ${diffID}`,
+      { details: { path: reader.path, expected: diffID, actual: digest } },
+    );
+  }
   return size;
 }
 
@@ -150,7 +155,7 @@ async function layerData(
   for (const [i, diffID] of diffIDs.entries()) {
     // The same layer may appear twice in one image (docker save then stores a link); read it once.
     if (layers.has(diffID)) continue;
-    const name = safeEntryName(item.layers[i] as string);
+    const name = safeEntryName(item.layers[i] as string, reader.path);
     const owner = pathOwner.get(name);
     if (owner !== undefined) {
       throw new FerryError(
@@ -160,7 +165,7 @@ async function layerData(
     }
     pathOwner.set(name, diffID);
     const entry = reader.member(name);
-    layers.set(diffID, { entry, size: await uncompressedSize(reader, entry, signal) });
+    layers.set(diffID, { entry, size: await uncompressedSize(reader, entry, diffID, signal) });
   }
   return layers;
 }

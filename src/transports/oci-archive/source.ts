@@ -1,10 +1,18 @@
 /** Reading an oci-archive: the tar is extracted (safely) to a private temp dir, then read as `oci:`. */
 import type { Digest } from '../../digest/digest.js';
+import { type FerryError, isFerryError } from '../../errors.js';
+import { invalidArchive } from '../tar/archive-error.js';
 import { extractTarSafely } from '../tar/extract.js';
 import { readArchive, statArchive } from '../tar/plain.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
 import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
 import type { OciArchiveReference } from './reference.js';
+
+/** The layout's complaint, about the archive rather than the temp dir it was extracted to. */
+function notALayout(archive: string, dir: string, e: FerryError): FerryError {
+  const why = e.message.replaceAll(`oci:${dir}: `, '').replaceAll(`${dir}/`, '');
+  return invalidArchive(archive, `not an OCI image layout: ${why}`, e);
+}
 
 export class OciArchiveSource extends OverTempLayout<ImageSource> implements ImageSource {
   readonly reference: OciArchiveReference;
@@ -18,8 +26,10 @@ export class OciArchiveSource extends OverTempLayout<ImageSource> implements Ima
     const st = await statArchive(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {
-      await extractTarSafely(await readArchive(reference.path, st), layout.dir, options.signal);
-      const inner = await layout.reference.newImageSource(layoutOptions(options));
+      await extractTarSafely(await readArchive(reference.path, st), layout.dir, reference.path, options.signal);
+      const inner = await layout.reference.newImageSource(layoutOptions(options)).catch((e: unknown) => {
+        throw isFerryError(e, 'INVALID_LAYOUT') ? notALayout(reference.path, layout.dir, e) : e;
+      });
       return new OciArchiveSource(reference, inner, layout);
     } catch (e) {
       await layout.remove();

@@ -1,132 +1,132 @@
 /**
- * Safe extraction of an untrusted tar stream into a private directory: names and link targets are
- * checked lexically, every write goes to a path whose real parent lies inside the directory, files are
- * created exclusively (never through an existing link), and links are re-checked physically at the end.
+ * Safe extraction of an untrusted tar stream into a private directory. Everything is checked before
+ * anything is created: each parent of a member is walked component by component with lstat and must
+ * be a real directory (a symbolic link is never traversed while creating); a symbolic link's target
+ * must stay inside when resolved from its own location, dangling or not; a hard link may only name a
+ * regular file already extracted. Files are created exclusively, never through an existing link.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { link, lstat, mkdir, realpath, rm, symlink } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
-import { FerryError } from '../../errors.js';
-import { hardlinkTarget, safeEntryName, symlinkTarget } from './paths.js';
+import { invalidArchive, unsafeEntry } from './archive-error.js';
+import { hardlinkTarget, safeEntryName, symlinkTargetFromLocation } from './paths.js';
+import { scanTar, type TarHeader } from './scan.js';
 
-function unsafe(entry: string, rule: string): FerryError {
-  return new FerryError('UNSAFE_PATH', `unsafe archive entry "${entry}": ${rule}`, { details: { entry } });
-}
-
-function isInside(root: string, p: string): boolean {
-  return p === root || p.startsWith(root + sep);
-}
-
-/** Creates `dir` (relative to root) and checks that its real location is inside root. */
-async function ensureDirInside(root: string, dir: string, entry: string): Promise<string> {
-  const abs = join(root, dir);
-  await mkdir(abs, { recursive: true, mode: 0o755 });
-  const real = await realpath(abs);
-  if (!isInside(root, real)) throw unsafe(entry, 'its directory resolves outside the archive');
-  return real;
-}
-
-async function removeIfPresent(path: string): Promise<void> {
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
   try {
-    const st = await lstat(path);
-    await rm(path, { recursive: st.isDirectory(), force: true });
+    return await lstat(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
   }
 }
 
-async function writeMember(root: string, name: string, header: tar.Header, stream: Readable): Promise<string | undefined> {
-  const slash = name.lastIndexOf('/');
-  const parent = await ensureDirInside(root, slash === -1 ? '' : name.slice(0, slash), name);
-  const target = join(parent, name.slice(slash + 1));
-  switch (header.type) {
-    case 'directory':
-      await ensureDirInside(root, name, name);
-      return undefined;
-    case 'file':
-    case 'contiguous-file':
-      await removeIfPresent(target); // a later member of the same name replaces the earlier one, as `tar x` does
-      await pipeline(stream, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
-      return undefined;
-    case 'symlink': {
-      const linkname = header.linkname ?? '';
-      symlinkTarget(name, linkname);
-      await removeIfPresent(target);
-      await symlink(linkname, target);
-      return target;
+class Extraction {
+  readonly #root: string;
+  readonly #archive: string;
+
+  constructor(root: string, archive: string) {
+    this.#root = root;
+    this.#archive = archive;
+  }
+
+  #unsafe(entry: string, rule: string) {
+    return unsafeEntry(this.#archive, entry, rule);
+  }
+
+  /** Makes each parent directory of `name` that is missing; refuses a parent that is a link or a file. */
+  async #parents(name: string): Promise<void> {
+    const parts = name.split('/');
+    let prefix = '';
+    for (const part of parts.slice(0, -1)) {
+      prefix = prefix === '' ? part : `${prefix}/${part}`;
+      const path = join(this.#root, prefix);
+      const st = await lstatOrUndefined(path);
+      if (st === undefined) await mkdir(path, { mode: 0o755 });
+      else if (st.isSymbolicLink()) throw this.#unsafe(name, `its directory "${prefix}" is a symbolic link`);
+      else if (!st.isDirectory()) throw this.#unsafe(name, `its directory "${prefix}" is not a directory`);
     }
-    case 'link': {
-      const source = join(root, hardlinkTarget(name, header.linkname ?? ''));
-      const real = await realpath(source).catch(() => {
-        throw unsafe(name, `hard link to "${header.linkname}", which is not in the archive`);
-      });
-      if (!isInside(root, real)) throw unsafe(name, `hard link "${header.linkname}" resolves outside the archive`);
-      await removeIfPresent(target);
-      await link(real, target);
-      return undefined;
+  }
+
+  /** Whether `name` is a regular file reached through real directories only (nothing is created). */
+  async #isExtractedFile(name: string): Promise<boolean> {
+    const parts = name.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const st = await lstatOrUndefined(join(this.#root, ...parts.slice(0, i)));
+      if (st === undefined) return false;
+      if (i < parts.length ? !st.isDirectory() : !st.isFile()) return false;
     }
-    default:
-      return undefined; // devices, FIFOs: never part of an image layout; skipped
+    return true;
+  }
+
+  /** Clears `path` for a new member: a later member of the same name replaces the earlier one, as `tar x` does. */
+  async #replace(path: string, keepDirectory: boolean): Promise<void> {
+    const st = await lstatOrUndefined(path);
+    if (st === undefined || (keepDirectory && st.isDirectory())) return;
+    await rm(path, { recursive: st.isDirectory(), force: true });
+  }
+
+  async write(name: string, header: TarHeader, data: Readable): Promise<void> {
+    switch (header.type) {
+      case 'directory':
+      case 'file':
+      case 'contiguous-file':
+      case 'symlink':
+      case 'link':
+        break;
+      default:
+        throw invalidArchive(
+          this.#archive,
+          `entry "${name}" is a ${header.type ?? 'member of unknown type'}: an image layout holds only files, directories and links`,
+        );
+    }
+    // Checked before anything is created for this member.
+    const linkname = header.linkname ?? '';
+    const hardlinkSource = header.type === 'link' ? hardlinkTarget(name, linkname, this.#archive) : undefined;
+    if (header.type === 'symlink') symlinkTargetFromLocation(name, linkname, this.#archive);
+    await this.#parents(name);
+    const target = join(this.#root, name);
+    switch (header.type) {
+      case 'directory':
+        await this.#replace(target, true);
+        if ((await lstatOrUndefined(target)) === undefined) await mkdir(target, { mode: 0o755 });
+        return;
+      case 'symlink':
+        await this.#replace(target, false);
+        await symlink(linkname, target);
+        return;
+      case 'link': {
+        const source = hardlinkSource as string;
+        if (source === name || !(await this.#isExtractedFile(source))) {
+          throw this.#unsafe(name, `hard link to "${linkname}", which is not a regular file extracted before it`);
+        }
+        await this.#replace(target, false);
+        await link(join(this.#root, source), target);
+        return;
+      }
+      default:
+        await this.#replace(target, false);
+        await pipeline(data, createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+    }
   }
 }
 
 /**
- * Extracts the uncompressed tar `input` into `dir` (which must exist and be private to the caller).
- * Throws UNSAFE_PATH for an absolute name, a `..` component, or a link that leads outside `dir`.
+ * Extracts the uncompressed tar `input` into `dir` (which must exist, be empty and private to the
+ * caller). `archive` names the archive in errors: UNSAFE_PATH for an entry that would reach outside
+ * `dir`, INVALID_ARCHIVE for a damaged tar or an entry that is not a file, directory or link.
  */
-export async function extractTarSafely(input: Readable, dir: string, signal?: AbortSignal): Promise<void> {
-  const root = await realpath(dir);
-  const symlinks: { name: string; path: string }[] = [];
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    let name: string;
-    try {
-      name = safeEntryName(header.name);
-    } catch (e) {
-      stream.on('error', () => {}); // the failure is reported once, by the pipeline
-      stream.resume();
-      next(e as Error);
-      return;
-    }
-    if (name === '') {
-      stream.on('end', () => next());
-      stream.resume();
-      return;
-    }
-    const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
-    writeMember(root, name, header, stream as unknown as Readable).then(
-      (linkPath) => {
-        if (linkPath !== undefined) symlinks.push({ name, path: linkPath });
-        stream.resume(); // members not written (links, directories, devices) still have to be drained
-        ended.then(() => next());
-      },
-      (e: unknown) => {
-        stream.on('error', () => {}); // the failure is reported once, by the pipeline
-        stream.resume();
-        next(e as Error);
-      },
-    );
-  });
-  try {
-    await pipeline(input, extract, { signal });
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (signal?.aborted) throw new FerryError('ABORTED', 'operation aborted', { cause: signal.reason });
-    throw new FerryError('INVALID_ARCHIVE', `invalid tar archive: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
-  }
-  // A link that is lexically inside can still lead out through another link (`a -> .`, `b -> a/..`).
-  for (const { name, path } of symlinks) {
-    let real: string;
-    try {
-      real = await realpath(path);
-    } catch {
-      continue; // dangling inside the directory: harmless
-    }
-    if (!isInside(root, real)) throw unsafe(name, `symbolic link resolves outside the archive (${relative(root, real)})`);
-  }
+export async function extractTarSafely(input: Readable, dir: string, archive: string, signal?: AbortSignal): Promise<void> {
+  const extraction = new Extraction(await realpath(dir), archive);
+  await scanTar(
+    input,
+    archive,
+    async (header, data) => {
+      const name = safeEntryName(header.name, archive);
+      if (name !== '') await extraction.write(name, header, data);
+    },
+    signal,
+  );
 }

@@ -11,7 +11,8 @@ import { pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { autoDecompressStream, decompressStream } from '../../compression/codecs.js';
 import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
-import { abortError, FerryError } from '../../errors.js';
+import { FerryError } from '../../errors.js';
+import { archiveError } from './archive-error.js';
 
 export interface PlainTar {
   /** An uncompressed tar file. */
@@ -40,22 +41,33 @@ export async function statArchive(path: string): Promise<Stats> {
 }
 
 async function compressionOfFile(path: string): Promise<DetectedCompression> {
-  const fh = await open(path, 'r');
   try {
-    const buf = Buffer.alloc(MAGIC_LENGTH);
-    const { bytesRead } = await fh.read(buf, 0, MAGIC_LENGTH, 0);
-    return detectCompression(buf.subarray(0, bytesRead));
-  } finally {
-    await fh.close();
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(MAGIC_LENGTH);
+      const { bytesRead } = await fh.read(buf, 0, MAGIC_LENGTH, 0);
+      return detectCompression(buf.subarray(0, bytesRead));
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw archiveError(path, e);
   }
 }
 
 /** The uncompressed bytes of the archive at `path` (stat it first with statArchive). */
 export async function readArchive(path: string, st: Stats): Promise<Readable> {
-  if (!st.isFile()) return (await autoDecompressStream(createReadStream(path))).stream;
+  if (!st.isFile()) {
+    try {
+      return (await autoDecompressStream(createReadStream(path))).stream;
+    } catch (e) {
+      throw archiveError(path, e);
+    }
+  }
   const algorithm = await compressionOfFile(path);
-  const raw = createReadStream(path);
-  return algorithm === 'none' ? raw : pipeline(raw, decompressStream(algorithm), () => {});
+  if (algorithm === 'none') return createReadStream(path);
+  const decompressor = decompressStream(algorithm); // throws for bzip2/xz before a file is opened
+  return pipeline(createReadStream(path), decompressor, () => {});
 }
 
 /**
@@ -71,8 +83,7 @@ export async function openPlainTar(path: string, tmpDir?: string, signal?: Abort
     await pipelineAsync(await readArchive(path, st), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    if (signal?.aborted) throw abortError(signal);
-    throw e;
+    throw archiveError(path, e, signal);
   }
   let closed = false;
   return {

@@ -4,13 +4,14 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
+import { pipeline, Readable } from 'node:stream';
+import { decompressStream } from '../../compression/codecs.js';
+import type tar from 'tar-stream';
 import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
-import { FerryError } from '../../errors.js';
 import { readAllLimited } from '../../manifest/limits.js';
+import { ArchiveErrors, archiveError, invalidArchive } from './archive-error.js';
 import { hardlinkTarget, safeEntryName, symlinkTarget } from './paths.js';
+import { scanTar } from './scan.js';
 
 export type TarEntryType = 'file' | 'symlink' | 'hardlink' | 'directory' | 'other';
 
@@ -44,59 +45,48 @@ function entryType(type: tar.Header['type'] | undefined): TarEntryType {
   }
 }
 
-function invalidArchive(path: string, why: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_ARCHIVE', `invalid tar archive "${path}": ${why}`, { cause, details: { path } });
-}
-
 export class TarIndex {
+  /** The archive as the user named it (errors name it). */
+  readonly archive: string;
+  /** The uncompressed tar file read (the archive itself, or a decompressed temp copy). */
   readonly path: string;
   readonly #entries: ReadonlyMap<string, TarEntry>;
 
-  private constructor(path: string, entries: ReadonlyMap<string, TarEntry>) {
+  private constructor(archive: string, path: string, entries: ReadonlyMap<string, TarEntry>) {
+    this.archive = archive;
     this.path = path;
     this.#entries = entries;
   }
 
   /**
-   * Scans the uncompressed tar at `path`. Every name and link target is checked: an absolute name,
-   * a `..` component or a link pointing outside the archive fails with UNSAFE_PATH.
+   * Scans the uncompressed tar at `path` (`archive`: the name errors give it). Every name and link
+   * target is checked: an absolute name, a `..` component or a link pointing outside the archive fails
+   * with UNSAFE_PATH; a damaged tar with INVALID_ARCHIVE.
    */
-  static async build(path: string, signal?: AbortSignal): Promise<TarIndex> {
+  static async build(path: string, signal?: AbortSignal, archive: string = path): Promise<TarIndex> {
     const entries = new Map<string, TarEntry>();
-    const extract = tar.extract();
-    extract.on('entry', (header, stream, next) => {
-      try {
-        const name = safeEntryName(header.name);
+    await scanTar(
+      createReadStream(path),
+      archive,
+      async (header) => {
+        const name = safeEntryName(header.name, archive);
         const type = entryType(header.type);
-        const offset = (header as { byteOffset?: unknown }).byteOffset;
-        if (typeof offset !== 'number') throw invalidArchive(path, `no data offset for entry "${header.name}"`);
+        const offset = header.byteOffset;
+        if (typeof offset !== 'number') throw invalidArchive(archive, `no data offset for entry "${header.name}"`);
         const entry: TarEntry = { name, type, size: header.size ?? 0, offset };
         if (type === 'symlink' || type === 'hardlink') {
           const linkname = header.linkname ?? '';
           // Validate now so a hostile link fails the whole archive, whether or not it is used.
-          if (type === 'symlink') symlinkTarget(name, linkname);
-          else hardlinkTarget(name, linkname);
+          if (type === 'symlink') symlinkTarget(name, linkname, archive);
+          else hardlinkTarget(name, linkname, archive);
           entry.linkname = linkname;
         }
         // The first member of a name wins, as in containers/image's reader.
         if (name !== '' && !entries.has(name)) entries.set(name, entry);
-      } catch (e) {
-        stream.on('error', () => {}); // the failure is reported once, by the pipeline
-        stream.resume();
-        next(e as Error);
-        return;
-      }
-      stream.on('end', () => next());
-      stream.resume();
-    });
-    try {
-      await pipeline(createReadStream(path), extract, { signal });
-    } catch (e) {
-      if (e instanceof FerryError) throw e;
-      if (signal?.aborted) throw new FerryError('ABORTED', 'operation aborted', { cause: signal.reason });
-      throw invalidArchive(path, e instanceof Error ? e.message : String(e), e);
-    }
-    return new TarIndex(path, entries);
+      },
+      signal,
+    );
+    return new TarIndex(archive, path, entries);
   }
 
   /** Every member name, in archive order. */
@@ -106,7 +96,7 @@ export class TarIndex {
 
   /** The member stored under `name` itself (links not followed). */
   entry(name: string): TarEntry | undefined {
-    return this.#entries.get(safeEntryName(name));
+    return this.#entries.get(safeEntryName(name, this.archive));
   }
 
   /**
@@ -114,7 +104,7 @@ export class TarIndex {
    * Undefined when there is no such member; INVALID_ARCHIVE when it is not a regular file.
    */
   resolveFile(name: string): TarEntry | undefined {
-    let current = safeEntryName(name);
+    let current = safeEntryName(name, this.archive);
     for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
       const entry = this.#entries.get(current);
       if (entry === undefined) return undefined;
@@ -122,40 +112,58 @@ export class TarIndex {
         case 'file':
           return entry;
         case 'symlink':
-          current = symlinkTarget(entry.name, entry.linkname ?? '');
+          current = symlinkTarget(entry.name, entry.linkname ?? '', this.archive);
           break;
         case 'hardlink':
-          current = hardlinkTarget(entry.name, entry.linkname ?? '');
+          current = hardlinkTarget(entry.name, entry.linkname ?? '', this.archive);
           break;
         default:
-          throw invalidArchive(this.path, `"${name}" is not a regular file`);
+          throw invalidArchive(this.archive, `"${name}" is not a regular file`);
       }
     }
-    throw invalidArchive(this.path, `too many links resolving "${name}"`);
+    throw invalidArchive(this.archive, `too many links resolving "${name}"`);
   }
 
-  /** The data of a regular-file member, as a stream of a byte range of the tar file. */
+  /**
+   * The data of a regular-file member, as a stream of a byte range of the tar file. A read error or a
+   * file now shorter than the member fails the stream with INVALID_ARCHIVE.
+   */
   open(entry: TarEntry, signal?: AbortSignal): Readable {
-    if (entry.size === 0) return Readable.from([]);
-    return createReadStream(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, signal });
+    const checked = new ArchiveErrors(this.archive, `member "${entry.name}"`, signal, entry.size);
+    if (entry.size === 0) return Readable.from([]).pipe(checked);
+    const range = createReadStream(this.path, { start: entry.offset, end: entry.offset + entry.size - 1, signal });
+    return pipeline(range, checked, () => {});
+  }
+
+  /** A member's data decompressed (as it is when not compressed); decoder errors are INVALID_ARCHIVE. */
+  async openDecompressed(entry: TarEntry, signal?: AbortSignal): Promise<Readable> {
+    const algorithm = await this.compressionOf(entry);
+    if (algorithm === 'none') return this.open(entry, signal);
+    const decompressor = decompressStream(algorithm);
+    const checked = new ArchiveErrors(this.archive, `member "${entry.name}"`, signal);
+    return pipeline(this.open(entry, signal), decompressor, checked, () => {});
   }
 
   /** The compression of a member's data, from its first bytes. */
   async compressionOf(entry: TarEntry): Promise<DetectedCompression> {
     const length = Math.min(MAGIC_LENGTH, entry.size);
     if (length === 0) return 'none';
-    const fh = await open(this.path, 'r');
     try {
-      const head = Buffer.alloc(length);
-      const { bytesRead } = await fh.read(head, 0, length, entry.offset);
-      return detectCompression(head.subarray(0, bytesRead));
-    } finally {
-      await fh.close();
+      const fh = await open(this.path, 'r');
+      try {
+        const head = Buffer.alloc(length);
+        const { bytesRead } = await fh.read(head, 0, length, entry.offset);
+        return detectCompression(head.subarray(0, bytesRead));
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      throw archiveError(this.archive, e, undefined, `member "${entry.name}"`);
     }
   }
 
   /** A whole (small) member in memory: manifest.json, a config. Fails with TOO_LARGE past `limit`. */
   async read(entry: TarEntry, limit: number, signal?: AbortSignal): Promise<Buffer> {
-    return readAllLimited(this.open(entry, signal), limit, `archive member "${entry.name}"`);
+    return readAllLimited(this.open(entry, signal), limit, `member "${entry.name}" of archive "${this.archive}"`);
   }
 }
