@@ -10,7 +10,8 @@
  *      `ferry --help` never load it. The CLI imports Ferry only through ../index.js (the public API).
  *   3. Read the global flags with `globalOptions(command)` / `imageOptionsFromGlobals()` from ./util.js.
  *   4. Throw a FerryError for any failure: main() prints `ferry: <message>` and exits 1
- *      (with --debug, the stack too). Write results with `writeStdout()`.
+ *      (with --debug, the stack too). Write results with `writeStdout()`. Pass the ImageOptions of
+ *      imageOptionsFromGlobals() (or stopSignal()) to the library, so that Ctrl-C stops the work cleanly.
  *   5. Add `registerCopy` to commands() below (help lists commands in this order), and a test under
  *      test/cli/ or test/integration/.
  */
@@ -19,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { deferExtraCACertificates } from '../config/extra-ca.js';
-import { EXIT_FAILURE, EXIT_USAGE, errorMessage, stdout } from './util.js';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
 
 /**
  * The commands, in help order. Loaded (with commander) only when a command line is parsed:
@@ -117,14 +118,64 @@ function takeDeferredExtraCACertificates(): void {
   deferExtraCACertificates(path);
 }
 
+/** How a stop signal ends the process: 128 + the signal's number, and one line on stderr. */
+const STOPS = {
+  SIGINT: { code: 130, line: 'ferry: interrupted\n' },
+  SIGTERM: { code: 143, line: 'ferry: terminated\n' },
+} as const;
+type Stop = (typeof STOPS)[keyof typeof STOPS];
+
+function exitStopped(stop: Stop): never {
+  process.stderr.write(stop.line);
+  // Kept-alive connections and timers of the aborted work must not hold the process.
+  process.exit(stop.code);
+}
+
+/**
+ * On SIGINT/SIGTERM the command's work is aborted through stopSignal(): transports remove their temp
+ * files as their operations fail, then main() exits with the signal's code. A second signal exits at once.
+ */
+function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
+  let stop: Stop | undefined;
+  const on = (name: keyof typeof STOPS) => {
+    if (stop !== undefined) exitStopped(stop);
+    stop = STOPS[name];
+    requestStop(new Error(`received ${name}`));
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    stopped: () => stop,
+    release() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
 /** Runs the CLI on `argv` (node's form: [node, script, ...args]) and returns the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   takeDeferredExtraCACertificates();
+  const signals = catchStopSignals();
+  try {
+    return await run(argv, signals.stopped);
+  } finally {
+    const stop = signals.stopped();
+    if (stop !== undefined) exitStopped(stop);
+    signals.release();
+  }
+}
+
+async function run(argv: readonly string[], stopped: () => Stop | undefined): Promise<number> {
   const program = await buildProgram();
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (e) {
+    // A stopped command's error is the stop itself: main() reports that, in one line.
+    if (stopped() !== undefined) return EXIT_FAILURE;
     const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // commander already printed its message (help, version, or a usage error).

@@ -4,25 +4,20 @@
  * uncompressed regular file, so anything else is first copied, decompressed, into a private temp dir.
  */
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { autoDecompressStream, decompressStream } from '../../compression/codecs.js';
 import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
 import { abortError, FerryError } from '../../errors.js';
+import { makePrivateTempDir } from '../shared/temp-dir.js';
 
 export interface PlainTar {
   /** An uncompressed tar file. */
   readonly path: string;
   /** Removes the temp copy, if one was made. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** A private temp directory under `tmpDir` (or the OS default), for one archive's scratch files. */
-export async function makePrivateTempDir(tmpDir: string | undefined, prefix: string): Promise<string> {
-  return mkdtemp(join(tmpDir ?? tmpdir(), prefix));
 }
 
 /** Stats an archive path: IMAGE_NOT_FOUND when it cannot be opened, INVALID_ARCHIVE for a directory. */
@@ -65,7 +60,7 @@ export async function readArchive(path: string, st: Stats): Promise<Readable> {
 export async function openPlainTar(path: string, tmpDir?: string, signal?: AbortSignal): Promise<PlainTar> {
   const st = await statArchive(path);
   if (st.isFile() && (await compressionOfFile(path)) === 'none') return { path, close: async () => {} };
-  const dir = await makePrivateTempDir(tmpDir, 'ferry-archive-');
+  const dir = await makePrivateTempDir(tmpDir, 'archive');
   const copy = join(dir, 'archive.tar');
   try {
     await pipelineAsync(await readArchive(path, st), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });
