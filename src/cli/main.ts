@@ -20,6 +20,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { deferExtraCACertificates } from '../config/extra-ca.js';
+// The same module instance as the library's (one bundle): it knows this process's temp files.
+import { removeOwnTempsSync } from '../util/temp.js';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
 
 /**
@@ -120,8 +122,8 @@ function takeDeferredExtraCACertificates(): void {
 
 /** How a stop signal ends the process: 128 + the signal's number, and one line on stderr. */
 const STOPS = {
-  SIGINT: { code: 130, line: 'ferry: interrupted\n' },
-  SIGTERM: { code: 143, line: 'ferry: terminated\n' },
+  SIGINT: { name: 'SIGINT', code: 130, line: 'ferry: interrupted\n' },
+  SIGTERM: { name: 'SIGTERM', code: 143, line: 'ferry: terminated\n' },
 } as const;
 type Stop = (typeof STOPS)[keyof typeof STOPS];
 
@@ -131,15 +133,31 @@ function exitStopped(stop: Stop): never {
   process.exit(stop.code);
 }
 
+/** How long aborted work may take to clean up after itself before the process removes its temp files and exits. */
+const STOP_GRACE_MS = 10_000;
+
+function exitNow(stop: Stop): never {
+  removeOwnTempsSync();
+  process.stderr.write(stop.line);
+  // A thread blocked in the OS (opening a FIFO no one writes) would hold process.exit() forever:
+  // die of the signal itself, as without a handler (a shell sees 128 + its number all the same).
+  process.removeAllListeners(stop.name);
+  process.kill(process.pid, stop.name);
+  process.exit(stop.code);
+}
+
 /**
  * On SIGINT/SIGTERM the command's work is aborted through stopSignal(): transports remove their temp
- * files as their operations fail, then main() exits with the signal's code. A second signal exits at once.
+ * files as their operations fail, then main() exits with the signal's code. A second signal, or work
+ * still running after STOP_GRACE_MS, exits at once (removing this process's temp files first).
  */
 function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
   let stop: Stop | undefined;
   const on = (name: keyof typeof STOPS) => {
-    if (stop !== undefined) exitStopped(stop);
-    stop = STOPS[name];
+    if (stop !== undefined) exitNow(stop);
+    const first = STOPS[name];
+    stop = first;
+    setTimeout(() => exitNow(first), STOP_GRACE_MS).unref();
     requestStop(new Error(`received ${name}`));
   };
   const onInt = () => on('SIGINT');

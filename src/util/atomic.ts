@@ -4,10 +4,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { tempName } from './temp.js';
+import { tempPathIn } from './temp.js';
 
 /** The prefix of tempPathFor's names for `target` (a stale one can be recognised by it). */
 export function atomicTempPrefix(target: string): string {
@@ -16,7 +16,7 @@ export function atomicTempPrefix(target: string): string {
 
 /** A temp path beside `target` (same filesystem, so rename is atomic), hidden and unique. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), tempName(atomicTempPrefix(target)));
+  return tempPathIn(dirname(target), atomicTempPrefix(target));
 }
 
 /** Runs `write` into a fresh temp path, fsyncs the result and renames it onto `target`; on error removes it. */

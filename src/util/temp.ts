@@ -4,6 +4,7 @@
  * killed can be recognised (its process is gone, or it is older than a day) and removed later.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { lstat, mkdir, opendir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -14,15 +15,51 @@ const SCAN_LIMIT = 4096;
 const REMOVE_LIMIT = 64;
 const RANDOM_BYTES = 6;
 
+/** Directories this process made temp entries in, for removeOwnTempsSync (a few per run; capped). */
+const parents = new Set<string>();
+const MAX_PARENTS = 256;
+
 /** A fresh temp name: `prefix` + this process's pid + random hex. */
 export function tempName(prefix: string): string {
   return `${prefix}${process.pid}-${randomBytes(RANDOM_BYTES).toString('hex')}`;
 }
 
+/** `parent/<tempName(prefix)>`, remembered for removeOwnTempsSync. */
+export function tempPathIn(parent: string, prefix: string): string {
+  if (parents.size < MAX_PARENTS) parents.add(parent);
+  return join(parent, tempName(prefix));
+}
+
+/** Any of Ferry's temp names, with its pid; `ferry-old-` (a replaced image kept until the swap is done) excepted. */
+const ANY_TEMP = /(?:^|\.)ferry-(?!old-)[a-z]+(?:-[a-z]+)*-(\d{1,10})-[0-9a-f]{12}$/;
+
+/**
+ * Removes, at once, the temp files and dirs this process still has (for an exit that cannot wait for
+ * the work in flight to clean up after itself: a second Ctrl-C). Never fails.
+ */
+export function removeOwnTempsSync(): void {
+  for (const parent of parents) {
+    let names: string[];
+    try {
+      names = readdirSync(parent);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (Number(ANY_TEMP.exec(name)?.[1]) !== process.pid) continue;
+      try {
+        rmSync(join(parent, name), { recursive: true, force: true });
+      } catch {
+        // best effort: the next run's stale-temp cleanup removes what is left
+      }
+    }
+  }
+}
+
 /** Makes a new directory `parent/<tempName(prefix)>` (mode 0700 unless told) and returns its path. */
 export async function makeTempDirIn(parent: string, prefix: string, mode = 0o700): Promise<string> {
   for (let attempt = 0; ; attempt++) {
-    const dir = join(parent, tempName(prefix));
+    const dir = tempPathIn(parent, prefix);
     try {
       await mkdir(dir, { mode });
       return dir;

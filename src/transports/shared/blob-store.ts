@@ -5,13 +5,13 @@
  * error the temp file (named BLOB_TEMP_PREFIX + pid + random) is removed.
  */
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../../digest/digest.js';
 import { Digester, DigestVerifier } from '../../digest/verify.js';
 import { abortError, FerryError, throwIfAborted } from '../../errors.js';
-import { tempName } from '../../util/temp.js';
+import { tempPathIn } from '../../util/temp.js';
 
 /** The start of a blob temp file's name (util/temp.ts names). */
 export const BLOB_TEMP_PREFIX = '.ferry-blob-';
@@ -128,7 +128,7 @@ function remainder(buffers: Buffer[], written: number): Buffer[] {
 
 export async function storeBlob(stream: Readable, options: StoreBlobOptions): Promise<StoredBlob> {
   throwIfAborted(options.signal);
-  const tmp = join(options.tempDir, tempName(BLOB_TEMP_PREFIX));
+  const tmp = tempPathIn(options.tempDir, BLOB_TEMP_PREFIX);
   const trusted = options.expectedDigest !== undefined && options.callerVerifiesDigest === true;
   const digester = trusted
     ? undefined

@@ -3,8 +3,9 @@
  * a stream such as /dev/stdin or a FIFO (compression detected as it flows). Random access needs an
  * uncompressed regular file, so anything else is first copied, decompressed, into a private temp dir.
  */
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, open as openFd, type Stats } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
@@ -45,9 +46,21 @@ async function compressionOfFile(path: string): Promise<DetectedCompression> {
   }
 }
 
+/**
+ * A FIFO or socket read as a libuv pipe: a file stream's pending read blocks a thread and holds its
+ * destroy until data comes, so an abort (Ctrl-C) would wait on the writer; a pipe's stops at once.
+ */
+async function openPipe(path: string): Promise<Readable> {
+  const fd = await new Promise<number>((resolve, reject) => openFd(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd))));
+  return new Socket({ fd, readable: true, writable: false });
+}
+
 /** The uncompressed bytes of the archive at `path` (stat it first with statArchive). */
 export async function readArchive(path: string, st: Stats): Promise<Readable> {
-  if (!st.isFile()) return (await autoDecompressStream(createReadStream(path))).stream;
+  if (!st.isFile()) {
+    const raw = st.isFIFO() || st.isSocket() ? await openPipe(path) : createReadStream(path);
+    return (await autoDecompressStream(raw)).stream;
+  }
   const algorithm = await compressionOfFile(path);
   const raw = createReadStream(path);
   return algorithm === 'none' ? raw : pipeline(raw, decompressStream(algorithm), () => {});
