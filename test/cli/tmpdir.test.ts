@@ -40,9 +40,12 @@ test('a copy removes the temp dirs and blob temp files of killed runs and keeps 
     await mkdir(join(out, 'blobs'), { recursive: true });
     await writeFile(join(out, 'blobs', `.ferry-blob-${dead}-0123456789ab`), 'partial');
     await writeFile(join(out, 'blobs', `.ferry-blob-${process.pid}-0123456789ab`), 'in flight');
+    const staleArchive = `.a.tar.ferry-tmp-${dead}-0123456789ab`;
+    await writeFile(join(dir, staleArchive), 'half an archive');
     const toArchive = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci-archive:${join(dir, 'a.tar')}`], { env: env({ TMPDIR: tmp }) });
     assert.equal(toArchive.code, 0, toArchive.stderr);
     assert.deepEqual(await readdir(tmp), [running]);
+    assert.equal((await readdir(dir)).includes(staleArchive), false);
     const toLayout = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci:${out}:t`], { env: env({ TMPDIR: tmp }) });
     assert.equal(toLayout.code, 0, toLayout.stderr);
     assert.deepEqual((await readdir(join(out, 'blobs'))).sort(), [`.ferry-blob-${process.pid}-0123456789ab`, 'sha256']);
