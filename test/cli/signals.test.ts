@@ -128,8 +128,8 @@ const isTemp = (p: string) => /(^|\/)(\.ferry-blob-|incoming-)[^/]*$/.test(p);
 const isFerryTemp = (p: string) => /(^|\/)\.?[^/]*ferry-[a-z-]+-\d+-[0-9a-f]{12}($|\/)/.test(p) || isTemp(p);
 
 /** Starts a copy from the stalling registry to `dest`, signals it once a blob temp file exists, returns how it ended. */
-async function stopCopy(dest: string, watch: string[], tmp: string, signal: NodeJS.Signals): Promise<Exit> {
-  const { child, exit } = spawnFerry(['copy', '-q', '--src-tls-verify=false', `docker://${registry.host}/img:t`, dest], childEnv(tmp));
+async function stopCopy(dest: string, watch: string[], tmp: string, signal: NodeJS.Signals, globals: string[] = []): Promise<Exit> {
+  const { child, exit } = spawnFerry([...globals, 'copy', '-q', '--src-tls-verify=false', `docker://${registry.host}/img:t`, dest], childEnv(tmp));
   let exited = false;
   void exit.then(() => {
     exited = true;
@@ -194,7 +194,7 @@ for (const [transport, signal] of [
   ['docker-archive', 'SIGINT'],
   ['oci-archive', 'SIGTERM'],
 ] as const) {
-  test(`${signal} during a copy into ${transport}: leaves the old archive byte for byte and an empty TMPDIR`, async () => {
+  test(`${signal} during a copy into ${transport}: leaves the old archive byte for byte and an empty TMPDIR (one line even with --debug)`, async () => {
     await withTempDir(async (dir) => {
       const tmp = join(dir, 'tmp');
       await mkdir(tmp);
@@ -204,7 +204,7 @@ for (const [transport, signal] of [
       const made = await run('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${join(dir, 'src')}:keep`, target]);
       assert.equal(made.code, 0, made.stderr);
       const old = await readFile(archive);
-      const r = await stopCopy(`${transport}:${archive}`, [tmp], tmp, signal);
+      const r = await stopCopy(`${transport}:${archive}`, [tmp], tmp, signal, ['--debug']);
       assertStopped(r, signal);
       assert.deepEqual(await readFile(archive), old);
       assert.deepEqual(await readdir(dir), ['image.tar', 'src', 'tmp']);
