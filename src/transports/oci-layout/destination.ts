@@ -3,7 +3,8 @@
  * into `blobs/<alg>/<encoded>` as they complete, but index.json (written last, atomically, at commit)
  * is what makes the image visible. close() without commit leaves the blobs in place, as upstream
  * does: a layout is shared, and a blob in place may already be referenced by another writer's
- * index.json (only an explicit delete collects garbage). Only temp files are removed.
+ * index.json (only an explicit delete collects garbage). Only temp files are removed. Commit
+ * rewrites index.json under its lock, after checking that every blob of the image is still there.
  */
 import { mkdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -13,6 +14,7 @@ import { manifestDigest } from '../../manifest/digest.js';
 import { guessMIMEType } from '../../manifest/guess.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
+import { withFileLock } from '../../util/lock.js';
 import { removeStaleTemps } from '../../util/temp.js';
 import { BLOB_TEMP_PREFIX, storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
@@ -43,6 +45,8 @@ export class OciImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities;
   readonly #paths: LayoutPaths;
   readonly #session: WriteSession;
+  /** Every blob (and manifest) the image being written uses: stored or found here. */
+  readonly #used = new Set<Digest>();
   #pending: IndexDescriptor | undefined;
 
   private constructor(
@@ -90,6 +94,7 @@ export class OciImageDestination implements ImageDestination {
         signal: options.signal,
       }),
     );
+    this.#used.add(stored.digest);
     return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
@@ -98,6 +103,7 @@ export class OciImageDestination implements ImageDestination {
     throwIfAborted(options.signal);
     const size = await fileSize(this.#paths.blobPath(info.digest));
     if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
+    this.#used.add(info.digest);
     return { ...info, size };
   }
 
@@ -128,6 +134,7 @@ export class OciImageDestination implements ImageDestination {
         ...(signal === undefined ? {} : { signal }),
       }),
     );
+    this.#used.add(digest);
     if (instanceDigest !== undefined) return;
     const desc: IndexDescriptor = { mediaType: mimeType, digest, size: bytes.length };
     if (this.reference.image !== undefined) desc.annotations = { [REF_NAME_ANNOTATION]: this.reference.image };
@@ -150,11 +157,23 @@ export class OciImageDestination implements ImageDestination {
     if ((await checkLayoutFile(this.#paths)) === 'missing') {
       await writeFileAtomic(this.#paths.layoutFile, LAYOUT_FILE_CONTENT);
     }
-    // Re-read index.json now, so that images committed by others since open() are kept.
-    let index = (await readIndexFile(this.#paths)) ?? emptyIndex();
-    if (this.#pending !== undefined) index = addDescriptor(index, this.#pending);
-    throwIfAborted(signal);
-    await writeFileAtomic(this.#paths.indexFile, serializeIndex(index));
+    await withFileLock(
+      this.#paths.indexFile,
+      async () => {
+        // A blob found here earlier may have gone since (another process deleted an image).
+        for (const d of this.#used) {
+          if ((await fileSize(this.#paths.blobPath(d))) === undefined) {
+            throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: blob ${d} left the layout before commit (deleted by another process?)`);
+          }
+        }
+        // Re-read index.json now, so that images committed by others since open() are kept.
+        let index = (await readIndexFile(this.#paths)) ?? emptyIndex();
+        if (this.#pending !== undefined) index = addDescriptor(index, this.#pending);
+        throwIfAborted(signal);
+        await writeFileAtomic(this.#paths.indexFile, serializeIndex(index));
+      },
+      signal,
+    );
     this.#session.markCommitted();
   }
 

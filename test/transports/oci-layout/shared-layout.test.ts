@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { copyImage, isFerryError, parseImageReference } from '../../../src/index.js';
 import { parseOciReference } from '../../../src/transports/oci-layout/index.js';
@@ -118,5 +119,93 @@ test('two copies into one layout at once, one failing, leave the other image com
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: unknown[] };
     assert.equal(index.manifests.length, 1);
     assert.deepEqual(await noTemps(join(out, 'blobs')), []);
+  });
+});
+
+test('writers committing into one layout at the same moment all keep their index.json entries', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, 'out');
+    await makeImage(out, { tag: 'before', layers: 1, layerSize: 1024 });
+    const writers = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const dest = await parseOciReference(`${out}:w${i}`).newImageDestination();
+        const layer = Buffer.from(`layer ${i}`);
+        const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+        for (const [bytes, isConfig] of [[config, true], [layer, false]] as const) {
+          await dest.putBlob(Readable.from([bytes]), { digest: sha256(bytes) as BlobInfo['digest'], size: bytes.length }, { isConfig });
+        }
+        await dest.putManifest(
+          Buffer.from(
+            JSON.stringify({
+              schemaVersion: 2,
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+              layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+            }),
+          ),
+        );
+        return dest;
+      }),
+    );
+    await Promise.all(writers.map((w) => w.commit()));
+    await Promise.all(writers.map((w) => w.close()));
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    const names = index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).sort();
+    assert.deepEqual(names, ['before', ...Array.from({ length: 8 }, (_, i) => `w${i}`)].sort());
+    for (const name of names) assert.equal((await run('skopeo', ['inspect', `oci:${out}:${name}`])).code, 0, name);
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
+  });
+});
+
+test('a commit whose reused blob was deleted meanwhile fails with BLOB_NOT_FOUND instead of adding a broken image', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, 'out');
+    const a = await makeImage(out, { tag: 'a', layers: 1, layerSize: 2048 });
+    const index = await readFile(join(out, 'index.json'));
+    const dest = await parseOciReference(`${out}:b`).newImageDestination();
+    for (const b of blobsOf(a)) {
+      assert.ok(await dest.tryReusingBlob({ digest: b.digest as BlobInfo['digest'], size: b.size }, { isConfig: b.isConfig }));
+    }
+    await dest.putManifest(a.bytes);
+    await parseOciReference(`${out}:a`).deleteImage();
+    await assert.rejects(dest.commit(), (e: unknown) => isFerryError(e, 'BLOB_NOT_FOUND'));
+    await dest.close();
+    const after = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: unknown[] };
+    assert.deepEqual(after.manifests, []);
+    assert.notDeepEqual(await readFile(join(out, 'index.json')), index);
+  });
+});
+
+test('a lock left by a dead process is broken; a live one is waited for, and the wait can be aborted', async () => {
+  await withTempDir(async (dir) => {
+    const out = join(dir, 'out');
+    const lock = join(out, '.index.json.ferry-lock');
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const write = async (tag: string, signal?: AbortSignal) => {
+      const dest = await parseOciReference(`${out}:${tag}`).newImageDestination();
+      const bytes = Buffer.from(`config ${tag}`);
+      await dest.putBlob(Readable.from([bytes]), { size: -1 }, { isConfig: true });
+      await dest.putManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(bytes), size: bytes.length }, layers: [] })));
+      try {
+        await dest.commit(signal);
+      } finally {
+        await dest.close();
+      }
+    };
+    await write('first');
+    await writeFile(lock, `${dead}\n`);
+    await write('after-dead');
+    await writeFile(lock, `${process.ppid}\n`);
+    const controller = new AbortController();
+    const waiting = write('blocked', controller.signal);
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    await assert.rejects(waiting, (e: unknown) => isFerryError(e, 'ABORTED'));
+    assert.equal(await readFile(lock, 'utf8'), `${process.ppid}\n`, 'a live lock is not broken');
+    const tags = (JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] }).manifests.map(
+      (m) => m.annotations['org.opencontainers.image.ref.name'],
+    );
+    assert.deepEqual(tags, ['first', 'after-dead']);
   });
 });
