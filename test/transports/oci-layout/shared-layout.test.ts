@@ -13,7 +13,7 @@ import { copyImage, isFerryError, parseImageReference } from '../../../src/index
 import { parseOciReference } from '../../../src/transports/oci-layout/index.js';
 import type { BlobInfo } from '../../../src/transports/types.js';
 import { blobPath, type MadeImage, makeImage } from '../../helpers/make-image.js';
-import { run } from '../../helpers/run.js';
+import { run, runFerry } from '../../helpers/run.js';
 import { withTempDir } from '../../helpers/tmp.js';
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -207,5 +207,26 @@ test('a lock left by a dead process is broken; a live one is waited for, and the
       (m) => m.annotations['org.opencontainers.image.ref.name'],
     );
     assert.deepEqual(tags, ['first', 'after-dead']);
+  });
+});
+
+test('two ferry processes copying into one layout at once, one failing, leave the other image complete', async () => {
+  await withTempDir(async (dir) => {
+    const good = join(dir, 'good');
+    const g = await makeImage(good, { tag: 'g', layers: 3, layerSize: 262144, seed: 1, labels: { image: 'g' } });
+    const bad = join(dir, 'bad');
+    await corruptThirdLayer(bad);
+    const out = join(dir, 'out');
+    const env = { ...process.env, FERRY_BLOB_CACHE: 'memory', TMPDIR: dir };
+    const [failed, copied] = await Promise.all([
+      runFerry(['copy', '-q', `oci:${bad}:b`, `oci:${out}:b`], { env }),
+      runFerry(['copy', '-q', `oci:${good}:g`, `oci:${out}:g`], { env }),
+    ]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^ferry: .*digest/i);
+    assert.equal(copied.code, 0, copied.stderr);
+    await assertComplete(out, 'g', g);
+    assert.deepEqual(await noTemps(join(out, 'blobs')), []);
+    assert.deepEqual((await readdir(out)).sort(), ['blobs', 'index.json', 'oci-layout']);
   });
 });
