@@ -34,6 +34,7 @@ export type FerryErrorCode =
   | 'MANIFEST_REJECTED'
   | 'PRESERVE_DIGESTS_VIOLATED'
   | 'ABORTED'
+  | 'LOCKED'
   | 'CACHE_UNAVAILABLE'
   // registries (the registry's own error code, when it sent one, is in details.registryCode)
   | 'MANIFEST_UNKNOWN'

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CopyOptions, ImageListSelection } from '../index.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals } from './util.js';
+import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
 interface CopyFlags {
   all?: boolean;
@@ -116,6 +116,7 @@ export function registerCopy(program: Command): void {
     const dest = parseImageReference(destName);
 
     const options: CopyOptions = {
+      signal: stopSignal(),
       sourceOptions,
       destinationOptions,
       imageListSelection: selection,

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { goIndentedJSON } from './inspect.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, writeStdout } from './util.js';
+import { globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
 
 const SUPPORTED = ['docker', 'docker-archive'];
 
@@ -61,7 +61,7 @@ export function registerListTags(program: Command): void {
     } else {
       const ref = parseImageReference(name);
       if (!(ref instanceof DockerArchiveReference)) throw usage(`${name} is not a docker-archive reference`);
-      const tags = await listArchiveTags(ref.path, options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir });
+      const tags = await listArchiveTags(ref.path, { ...(options.tmpDir === undefined ? {} : { tmpDir: options.tmpDir }), signal: stopSignal() });
       // skopeo prints an archive's tags fully qualified (`docker.io/library/busybox:latest`); `@N` stays.
       const qualified = (tag: string): string => {
         if (/^@[0-9]+$/.test(tag)) return tag;

@@ -10,7 +10,8 @@
  *      `ferry --help` never load it. The CLI imports Ferry only through ../index.js (the public API).
  *   3. Read the global flags with `globalOptions(command)` / `imageOptionsFromGlobals()` from ./util.js.
  *   4. Throw a FerryError for any failure: main() prints `ferry: <message>` and exits 1
- *      (with --debug, the stack too). Write results with `writeStdout()`.
+ *      (with --debug, the stack too). Write results with `writeStdout()`. Pass the ImageOptions of
+ *      imageOptionsFromGlobals() (or stopSignal()) to the library, so that Ctrl-C stops the work cleanly.
  *   5. Add `registerCopy` to commands() below (help lists commands in this order), and a test under
  *      test/cli/ or test/integration/.
  */
@@ -19,7 +20,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { deferExtraCACertificates } from '../config/extra-ca.js';
-import { EXIT_FAILURE, EXIT_USAGE, errorMessage, stdout } from './util.js';
+// The same module instance as the library's (one bundle): it knows this process's temp files.
+import { removeOwnTempsSync } from '../util/temp.js';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
 
 /**
  * The commands, in help order. Loaded (with commander) only when a command line is parsed:
@@ -117,14 +120,80 @@ function takeDeferredExtraCACertificates(): void {
   deferExtraCACertificates(path);
 }
 
+/** How a stop signal ends the process: 128 + the signal's number, and one line on stderr. */
+const STOPS = {
+  SIGINT: { name: 'SIGINT', code: 130, line: 'ferry: interrupted\n' },
+  SIGTERM: { name: 'SIGTERM', code: 143, line: 'ferry: terminated\n' },
+} as const;
+type Stop = (typeof STOPS)[keyof typeof STOPS];
+
+function exitStopped(stop: Stop): never {
+  process.stderr.write(stop.line);
+  // Kept-alive connections and timers of the aborted work must not hold the process.
+  process.exit(stop.code);
+}
+
+/** How long aborted work may take to clean up after itself before the process removes its temp files and exits. */
+const STOP_GRACE_MS = 10_000;
+
+function exitNow(stop: Stop): never {
+  removeOwnTempsSync();
+  process.stderr.write(stop.line);
+  // A thread blocked in the OS (opening a FIFO no one writes) would hold process.exit() forever:
+  // die of the signal itself, as without a handler (a shell sees 128 + its number all the same).
+  process.removeAllListeners(stop.name);
+  process.kill(process.pid, stop.name);
+  process.exit(stop.code);
+}
+
+/**
+ * On SIGINT/SIGTERM the command's work is aborted through stopSignal(): transports remove their temp
+ * files as their operations fail, then main() exits with the signal's code. A second signal, or work
+ * still running after STOP_GRACE_MS, exits at once (removing this process's temp files first).
+ */
+function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
+  let stop: Stop | undefined;
+  const on = (name: keyof typeof STOPS) => {
+    if (stop !== undefined) exitNow(stop);
+    const first = STOPS[name];
+    stop = first;
+    setTimeout(() => exitNow(first), STOP_GRACE_MS).unref();
+    requestStop(new Error(`received ${name}`));
+  };
+  const onInt = () => on('SIGINT');
+  const onTerm = () => on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    stopped: () => stop,
+    release() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
 /** Runs the CLI on `argv` (node's form: [node, script, ...args]) and returns the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   takeDeferredExtraCACertificates();
+  const signals = catchStopSignals();
+  try {
+    return await run(argv, signals.stopped);
+  } finally {
+    const stop = signals.stopped();
+    if (stop !== undefined) exitStopped(stop);
+    signals.release();
+  }
+}
+
+async function run(argv: readonly string[], stopped: () => Stop | undefined): Promise<number> {
   const program = await buildProgram();
   try {
     await program.parseAsync([...argv]);
     return 0;
   } catch (e) {
+    // A stopped command's error is the stop itself: main() reports that, in one line.
+    if (stopped() !== undefined) return EXIT_FAILURE;
     const { CommanderError } = await import('commander');
     if (e instanceof CommanderError) {
       // commander already printed its message (help, version, or a usage error).

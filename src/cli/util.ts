@@ -2,6 +2,7 @@
  * Helpers shared by the CLI commands. This file stays light: it never imports ../index.js at run
  * time (only types), so `ferry --version` and `ferry --help` load no library code.
  */
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import type { ImageOptions } from '../index.js';
 
@@ -35,9 +36,23 @@ export function globalOptions(command: Command): GlobalOptions {
   };
 }
 
-/** The part of ImageOptions the global flags set (temp dir, platform override). */
+const stopping = new AbortController();
+// Every request and stream of a command listens to it.
+setMaxListeners(0, stopping.signal);
+
+/** Fires when the command must stop (SIGINT/SIGTERM, see main.ts): every command passes it to the library. */
+export function stopSignal(): AbortSignal {
+  return stopping.signal;
+}
+
+/** Aborts the running command's work through stopSignal(). */
+export function requestStop(reason: unknown): void {
+  stopping.abort(reason);
+}
+
+/** The part of ImageOptions the global flags set (temp dir, platform override), with the command's stop signal. */
 export function imageOptionsFromGlobals(g: GlobalOptions): ImageOptions {
-  const options: ImageOptions = {};
+  const options: ImageOptions = { signal: stopping.signal };
   if (g.tmpdir !== undefined) options.tmpDir = g.tmpdir;
   if (g.overrideOs !== undefined) options.os = g.overrideOs;
   if (g.overrideArch !== undefined) options.architecture = g.overrideArch;

@@ -1,4 +1,4 @@
-/** Configuration files users already have: auth.json / Docker config, registries.conf, certs.d. */
+/** Configuration files users already have: auth.json / Docker config, registries.conf, certs.d, containers.conf. */
 export {
   AUTH_FILE_HELPER,
   type AuthFileOptions,
@@ -25,6 +25,13 @@ export {
   type TLSFiles,
   tlsConnectOptions,
 } from './certs.js';
+export {
+  type ContainersConf,
+  containersConfFiles,
+  type LoadContainersConfOptions,
+  loadContainersConf,
+  parseContainersConf,
+} from './containers-conf.js';
 export { type HelperCredentials, helperErase, helperGet, helperStore } from './cred-helper.js';
 export type { Env } from './paths.js';
 export {

@@ -57,7 +57,7 @@ export interface Platform {
  */
 export interface ImageOptions {
   signal?: AbortSignal;
-  /** Directory for temporary files (archives are extracted / assembled there). */
+  /** Directory for big temp files (archives are extracted / assembled there); default `$TMPDIR`, else containers.conf's image_copy_tmp_dir, else /var/tmp. */
   tmpDir?: string;
   /** Platform override for choosing an instance of a list (`--override-os/arch/variant`). */
   os?: string;

@@ -2,16 +2,21 @@
  * Atomic file writes: write to a temp file in the same directory, fsync, then rename over the
  * target, so a reader sees the old file or the new one and never half of either.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { tempPathIn } from './temp.js';
+
+/** The prefix of tempPathFor's names for `target` (a stale one can be recognised by it). */
+export function atomicTempPrefix(target: string): string {
+  return `.${basename(target)}.ferry-tmp-`;
+}
 
 /** A temp path beside `target` (same filesystem, so rename is atomic), hidden and unique. */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.ferry-tmp-${randomBytes(6).toString('hex')}`);
+  return tempPathIn(dirname(target), atomicTempPrefix(target));
 }
 
 /** Runs `write` into a fresh temp path, fsyncs the result and renames it onto `target`; on error removes it. */

@@ -4,13 +4,13 @@
  * previous dir: image at PATH is moved aside, then deleted). close() without commit deletes the
  * temp directory and leaves PATH untouched. A non-empty PATH that is not a dir: image is refused.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chmod, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
+import { makeTempDirIn, removeStaleTemps, tempName } from '../../util/temp.js';
 import { storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
 import { CreatedDirs, fileSize, isNotFound, pathExists } from '../shared/files.js';
@@ -84,7 +84,9 @@ export class DirImageDestination implements ImageDestination {
     await targetState(target, ref.toString());
     const dirs = new CreatedDirs();
     await dirs.ensure(dirname(target));
-    const tempDir = await mkdtemp(join(dirname(target), `.${basename(target)}.ferry-tmp-`));
+    // The temp dir of a killed run (a stopped one removes its own).
+    await removeStaleTemps(dirname(target), [atomicTempPrefix(target)]);
+    const tempDir = await makeTempDirIn(dirname(target), atomicTempPrefix(target));
     try {
       await chmod(tempDir, 0o755);
       await writeFileAtomic(versionPath(tempDir), DIR_VERSION);
@@ -146,7 +148,7 @@ export class DirImageDestination implements ImageDestination {
     if (state === 'absent') {
       await rename(this.#tempDir, this.#target);
     } else {
-      const aside = join(dirname(this.#target), `.${basename(this.#target)}.ferry-old-${randomBytes(6).toString('hex')}`);
+      const aside = join(dirname(this.#target), tempName(`.${basename(this.#target)}.ferry-old-`));
       await rename(this.#target, aside);
       try {
         await rename(this.#tempDir, this.#target);

@@ -17,7 +17,7 @@ import { MediaType } from '../../manifest/mediatypes.js';
 import { Schema2Manifest } from '../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
-import { makePrivateTempDir } from '../tar/plain.js';
+import { makePrivateTempDir } from '../shared/temp-dir.js';
 import {
   type BlobInfo,
   type DestinationCapabilities,
@@ -118,7 +118,7 @@ export class DockerArchiveDestination implements ImageDestination {
     }
     const repoTags = repoTagsFor(reference.ref, options.additionalTags ?? []);
     await checkArchiveTarget(reference.path);
-    const spoolDir = await makePrivateTempDir(options.tmpDir, 'ferry-docker-archive-');
+    const spoolDir = await makePrivateTempDir(options.tmpDir, 'docker-archive');
     return new DockerArchiveDestination(reference, spoolDir, repoTags);
   }
 

@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { FerryError } from '../../errors.js';
 import { getTransport } from '../registry.js';
-import { makePrivateTempDir } from '../tar/plain.js';
+import { makePrivateTempDir } from '../shared/temp-dir.js';
 import type { ImageOptions, ImageReference } from '../types.js';
 
 export interface TempLayout {
@@ -20,7 +20,7 @@ export async function makeTempLayout(image: string | undefined, options: ImageOp
   if (oci === undefined) {
     throw new FerryError('UNKNOWN_TRANSPORT', 'oci-archive: needs the "oci" transport, which is not registered');
   }
-  const dir = await makePrivateTempDir(options.tmpDir, 'ferry-oci-archive-');
+  const dir = await makePrivateTempDir(options.tmpDir, 'oci-archive');
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
     const reference = oci.parseReference(image === undefined ? dir : `${dir}:${image}`);

@@ -2,11 +2,13 @@
  * Deleting an image from an OCI layout (containers/image oci/layout/oci_delete.go): the entry
  * leaves index.json (rewritten atomically first), then every blob no other remaining entry still
  * references is removed. References are counted through manifests and nested indexes.
- * Blobs in a shared blob directory are never deleted (other layouts may use them).
+ * Blobs in a shared blob directory are never deleted (other layouts may use them). All of it holds
+ * index.json's lock, as a commit does: a writer committing meanwhile keeps its entry, and its blobs.
  */
 import { rm } from 'node:fs/promises';
 import { throwIfAborted } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { withFileLock } from '../../util/lock.js';
 import type { ImageOptions } from '../types.js';
 import { selectDescriptor, serializeIndex } from './layout.js';
 import type { OciReference } from './reference.js';
@@ -15,6 +17,11 @@ import { openLayout } from './source.js';
 
 export async function deleteOciImage(ref: OciReference, options: ImageOptions): Promise<void> {
   throwIfAborted(options.signal);
+  const { paths } = await openLayout(ref, options);
+  await withFileLock(paths.indexFile, () => deleteLocked(ref, options), options.signal);
+}
+
+async function deleteLocked(ref: OciReference, options: ImageOptions): Promise<void> {
   const { paths, index } = await openLayout(ref, options);
   const { descriptor, position } = selectDescriptor(index, ref.image, ref.sourceIndex, ref.toString());
 

@@ -1,21 +1,24 @@
 /**
- * Writing an image into an OCI layout (containers/image oci/layout/oci_dest.go), with rollback:
- * blobs are renamed into `blobs/<alg>/<encoded>` as they complete, but index.json (written last,
- * atomically, at commit) is what makes the image visible; close() without commit deletes the blob
- * files this destination created, so the layout is left as it was.
+ * Writing an image into an OCI layout (containers/image oci/layout/oci_dest.go): blobs are renamed
+ * into `blobs/<alg>/<encoded>` as they complete, but index.json (written last, atomically, at commit)
+ * is what makes the image visible. close() without commit leaves the blobs in place, as upstream
+ * does: a layout is shared, and a blob in place may already be referenced by another writer's
+ * index.json (only an explicit delete collects garbage). Only temp files are removed. Commit
+ * rewrites index.json under its lock, after checking that every blob of the image is still there.
  */
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { mkdir } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import { manifestDigest } from '../../manifest/digest.js';
 import { guessMIMEType } from '../../manifest/guess.js';
 import { MediaType } from '../../manifest/mediatypes.js';
-import { writeFileAtomic } from '../../util/atomic.js';
-import { storeBlob } from '../shared/blob-store.js';
+import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
+import { withFileLock } from '../../util/lock.js';
+import { removeStaleTemps } from '../../util/temp.js';
+import { BLOB_TEMP_PREFIX, storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
-import { CreatedDirs, fileSize, pathExists } from '../shared/files.js';
+import { fileSize } from '../shared/files.js';
 import { checkManifestDigest } from '../shared/manifest-file.js';
 import {
   type BlobInfo,
@@ -37,15 +40,13 @@ import {
   serializeIndex,
 } from './layout.js';
 import type { OciReference } from './reference.js';
-import { referencedBlobs } from './references.js';
 
 export class OciImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities;
   readonly #paths: LayoutPaths;
-  readonly #dirs = new CreatedDirs();
-  /** Blob files this destination created (removed again by close() without commit). */
-  readonly #createdFiles = new Set<string>();
   readonly #session: WriteSession;
+  /** Every blob (and manifest) the image being written uses: stored or found here. */
+  readonly #used = new Set<Digest>();
   #pending: IndexDescriptor | undefined;
 
   private constructor(
@@ -73,9 +74,11 @@ export class OciImageDestination implements ImageDestination {
     // Fail early on a directory that is a broken or foreign-version layout.
     await checkLayoutFile(paths);
     await readIndexFile(paths);
-    const dest = new OciImageDestination(ref, paths, options);
-    await dest.#dirs.ensure(paths.blobRoot);
-    return dest;
+    await ensureDir(paths.blobRoot);
+    // Temp files a killed run left (a stopped one removes its own).
+    await removeStaleTemps(paths.blobRoot, [BLOB_TEMP_PREFIX]);
+    await removeStaleTemps(paths.dir, [atomicTempPrefix(paths.indexFile), atomicTempPrefix(paths.layoutFile)]);
+    return new OciImageDestination(ref, paths, options);
   }
 
   async putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo> {
@@ -84,14 +87,14 @@ export class OciImageDestination implements ImageDestination {
       storeBlob(stream, {
         tempDir: this.#paths.blobRoot,
         pathFor: (d) => this.#paths.blobPath(d),
-        ensureDir: (dir) => this.#dirs.ensure(dir),
+        ensureDir,
         expectedDigest: info.digest,
         expectedSize: info.size,
         callerVerifiesDigest: options.callerVerifiesDigest === true,
         signal: options.signal,
       }),
     );
-    if (stored.created) this.#createdFiles.add(stored.path);
+    this.#used.add(stored.digest);
     return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
@@ -100,6 +103,7 @@ export class OciImageDestination implements ImageDestination {
     throwIfAborted(options.signal);
     const size = await fileSize(this.#paths.blobPath(info.digest));
     if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
+    this.#used.add(info.digest);
     return { ...info, size };
   }
 
@@ -119,15 +123,18 @@ export class OciImageDestination implements ImageDestination {
     } else {
       digest = manifestDigest(bytes);
     }
-    const path = this.#paths.blobPath(digest);
+    // Through the blob store, so that its temp file is one a stale-temp cleanup recognises.
     await this.#session.track(
-      (async () => {
-        await this.#dirs.ensure(dirname(path));
-        const existed = await pathExists(path);
-        await writeFileAtomic(path, bytes);
-        if (!existed) this.#createdFiles.add(path);
-      })(),
+      storeBlob(Readable.from([bytes]), {
+        tempDir: this.#paths.blobRoot,
+        pathFor: (d) => this.#paths.blobPath(d),
+        ensureDir,
+        expectedDigest: digest,
+        expectedSize: bytes.length,
+        ...(signal === undefined ? {} : { signal }),
+      }),
     );
+    this.#used.add(digest);
     if (instanceDigest !== undefined) return;
     const desc: IndexDescriptor = { mediaType: mimeType, digest, size: bytes.length };
     if (this.reference.image !== undefined) desc.annotations = { [REF_NAME_ANNOTATION]: this.reference.image };
@@ -146,32 +153,36 @@ export class OciImageDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(signal);
     await this.#session.settle();
-    await this.#dirs.ensure(this.#paths.localBlobRoot);
+    await ensureDir(this.#paths.localBlobRoot);
     if ((await checkLayoutFile(this.#paths)) === 'missing') {
       await writeFileAtomic(this.#paths.layoutFile, LAYOUT_FILE_CONTENT);
     }
-    // Re-read index.json now, so that images committed by others since open() are kept.
-    let index = (await readIndexFile(this.#paths)) ?? emptyIndex();
-    if (this.#pending !== undefined) index = addDescriptor(index, this.#pending);
-    throwIfAborted(signal);
-    await writeFileAtomic(this.#paths.indexFile, serializeIndex(index));
+    await withFileLock(
+      this.#paths.indexFile,
+      async () => {
+        // A blob found here earlier may have gone since (another process deleted an image).
+        for (const d of this.#used) {
+          if ((await fileSize(this.#paths.blobPath(d))) === undefined) {
+            throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: blob ${d} left the layout before commit (deleted by another process?)`);
+          }
+        }
+        // Re-read index.json now, so that images committed by others since open() are kept.
+        let index = (await readIndexFile(this.#paths)) ?? emptyIndex();
+        if (this.#pending !== undefined) index = addDescriptor(index, this.#pending);
+        throwIfAborted(signal);
+        await writeFileAtomic(this.#paths.indexFile, serializeIndex(index));
+      },
+      signal,
+    );
     this.#session.markCommitted();
   }
 
+  /** Waits for the writes in flight (each removes its own temp file when it fails); deletes no blob. */
   async close(): Promise<void> {
-    if (!(await this.#session.close())) return;
-    // Another writer may have committed an image using a blob we also wrote: keep what the
-    // layout's index.json references now.
-    let keep = new Set<string>();
-    try {
-      const index = await readIndexFile(this.#paths);
-      if (index !== undefined) keep = new Set([...(await referencedBlobs(this.#paths, index))].map((d) => this.#paths.blobPath(d)));
-    } catch {
-      // An unreadable index.json references nothing we could know about.
-    }
-    for (const file of this.#createdFiles) if (!keep.has(file)) await rm(file, { force: true });
-    this.#createdFiles.clear();
-    await this.#dirs.removeEmpty();
+    await this.#session.close();
   }
+}
 
+async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
 }

@@ -2,17 +2,19 @@
  * Writing a blob from a stream into a directory of content-addressed files (an OCI layout's
  * `blobs/`, a `dir:` image): stream into a temp file while digesting (or verifying a known
  * digest) in batched writes, fsync, then rename to the blob's final name. A reader never sees a partial blob; on any
- * error the temp file is removed.
+ * error the temp file (named BLOB_TEMP_PREFIX + pid + random) is removed.
  */
-import { randomBytes } from 'node:crypto';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../../digest/digest.js';
 import { Digester, DigestVerifier } from '../../digest/verify.js';
 import { abortError, FerryError, throwIfAborted } from '../../errors.js';
-import { pathExists } from './files.js';
+import { tempPathIn } from '../../util/temp.js';
+
+/** The start of a blob temp file's name (util/temp.ts names). */
+export const BLOB_TEMP_PREFIX = '.ferry-blob-';
 
 export interface StoreBlobOptions {
   /** Directory for the temp file; must be on the same filesystem as every final path. */
@@ -38,8 +40,6 @@ export interface StoredBlob {
   digest: Digest;
   size: number;
   path: string;
-  /** False when a file with this name already existed (it was replaced by identical bytes). */
-  created: boolean;
 }
 
 /**
@@ -128,7 +128,7 @@ function remainder(buffers: Buffer[], written: number): Buffer[] {
 
 export async function storeBlob(stream: Readable, options: StoreBlobOptions): Promise<StoredBlob> {
   throwIfAborted(options.signal);
-  const tmp = join(options.tempDir, `.ferry-blob-${randomBytes(8).toString('hex')}`);
+  const tmp = tempPathIn(options.tempDir, BLOB_TEMP_PREFIX);
   const trusted = options.expectedDigest !== undefined && options.callerVerifiesDigest === true;
   const digester = trusted
     ? undefined
@@ -153,9 +153,8 @@ export async function storeBlob(stream: Readable, options: StoreBlobOptions): Pr
     }
     const path = options.pathFor(digest);
     await options.ensureDir?.(dirname(path));
-    const existed = await pathExists(path);
     await rename(tmp, path);
-    return { digest, size, path, created: !existed };
+    return { digest, size, path };
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;

@@ -9,7 +9,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { FerryError } from '../../errors.js';
-import { streamToFileAtomic } from '../../util/atomic.js';
+import { atomicTempPrefix, streamToFileAtomic } from '../../util/atomic.js';
+import { removeStaleTemps } from '../../util/temp.js';
 
 const EPOCH = new Date(0);
 
@@ -104,6 +105,8 @@ export async function writeTarFile(
   signal?: AbortSignal,
 ): Promise<void> {
   const existing = await checkArchiveTarget(target);
+  // The temp file a killed run left beside `target` (a stopped one removes its own).
+  await removeStaleTemps(dirname(target), [atomicTempPrefix(target)]);
   const writer = new TarWriter();
   const writing =
     existing !== undefined && !existing.isFile()

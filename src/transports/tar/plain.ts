@@ -3,15 +3,16 @@
  * a stream such as /dev/stdin or a FIFO (compression detected as it flows). Random access needs an
  * uncompressed regular file, so anything else is first copied, decompressed, into a private temp dir.
  */
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createReadStream, createWriteStream, open as openFd, type Stats } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { autoDecompressStream, decompressStream } from '../../compression/codecs.js';
 import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
 import { FerryError } from '../../errors.js';
+import { makePrivateTempDir } from '../shared/temp-dir.js';
 import { archiveError } from './archive-error.js';
 
 export interface PlainTar {
@@ -19,11 +20,6 @@ export interface PlainTar {
   readonly path: string;
   /** Removes the temp copy, if one was made. Safe to call twice. */
   close(): Promise<void>;
-}
-
-/** A private temp directory under `tmpDir` (or the OS default), for one archive's scratch files. */
-export async function makePrivateTempDir(tmpDir: string | undefined, prefix: string): Promise<string> {
-  return mkdtemp(join(tmpDir ?? tmpdir(), prefix));
 }
 
 /** Stats an archive path: IMAGE_NOT_FOUND when it cannot be opened, INVALID_ARCHIVE for a directory. */
@@ -55,11 +51,21 @@ async function compressionOfFile(path: string): Promise<DetectedCompression> {
   }
 }
 
+/**
+ * A FIFO or socket read as a libuv pipe: a file stream's pending read blocks a thread and holds its
+ * destroy until data comes, so an abort (Ctrl-C) would wait on the writer; a pipe's stops at once.
+ */
+async function openPipe(path: string): Promise<Readable> {
+  const fd = await new Promise<number>((resolve, reject) => openFd(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd))));
+  return new Socket({ fd, readable: true, writable: false });
+}
+
 /** The uncompressed bytes of the archive at `path` (stat it first with statArchive). */
 export async function readArchive(path: string, st: Stats): Promise<Readable> {
   if (!st.isFile()) {
+    const raw = st.isFIFO() || st.isSocket() ? await openPipe(path) : createReadStream(path);
     try {
-      return (await autoDecompressStream(createReadStream(path))).stream;
+      return (await autoDecompressStream(raw)).stream;
     } catch (e) {
       throw archiveError(path, e);
     }
@@ -77,7 +83,7 @@ export async function readArchive(path: string, st: Stats): Promise<Readable> {
 export async function openPlainTar(path: string, tmpDir?: string, signal?: AbortSignal): Promise<PlainTar> {
   const st = await statArchive(path);
   if (st.isFile() && (await compressionOfFile(path)) === 'none') return { path, close: async () => {} };
-  const dir = await makePrivateTempDir(tmpDir, 'ferry-archive-');
+  const dir = await makePrivateTempDir(tmpDir, 'archive');
   const copy = join(dir, 'archive.tar');
   try {
     await pipelineAsync(await readArchive(path, st), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });

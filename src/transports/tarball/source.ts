@@ -4,8 +4,7 @@
  * layers straight from the files.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { finished, pipeline as pipelinePromise } from 'node:stream/promises';
@@ -15,6 +14,7 @@ import type { Digest } from '../../digest/digest.js';
 import { Digester, digestStream } from '../../digest/verify.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
 import { MediaType } from '../../manifest/mediatypes.js';
+import { makePrivateTempDir } from '../shared/temp-dir.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageReference, ImageSource, RawManifest } from '../types.js';
 import { goPlatform } from './platform.js';
 import { type SynthesisedImage, synthesiseImage, type TarballLayer } from './synthesise.js';
@@ -55,7 +55,7 @@ export async function openTarballSource(
         if (tempDir !== undefined) {
           throw new FerryError('INVALID_REFERENCE', `${reference}: stdin ("-") can only be read once`);
         }
-        tempDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ferry-tarball-'));
+        tempDir = await makePrivateTempDir(options.tmpDir, 'tarball');
         path = join(tempDir, 'stdin');
         await bufferStdin(input.stdin(), path, signal);
       }

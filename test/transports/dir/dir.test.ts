@@ -181,6 +181,26 @@ test('close without commit leaves PATH untouched and removes the temp directory'
   });
 });
 
+test('opening a destination removes the temp directory a killed run left beside PATH, not a running one\'s', async () => {
+  await withTempDir(async (dir) => {
+    const { spawnSync } = await import('node:child_process');
+    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const stale = `.d.ferry-tmp-${dead}-0123456789ab`;
+    const running = `.d.ferry-tmp-${process.ppid}-0123456789ab`;
+    for (const name of [stale, running, `.e.ferry-tmp-${dead}-0123456789ab`]) {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, 'version'), DIR_VERSION);
+    }
+    const dest = await parseDirReference(join(dir, 'd')).newImageDestination();
+    const names = await readdir(dir);
+    await dest.close();
+    assert.equal(names.includes(stale), false);
+    assert.ok(names.includes(running));
+    assert.ok(names.includes(`.e.ferry-tmp-${dead}-0123456789ab`), 'another PATH\'s temp dir is not ours to judge');
+    assert.equal(names.filter((n) => n.startsWith(`.d.ferry-tmp-${process.pid}-`)).length, 1);
+  });
+});
+
 test('putBlob rejects a digest mismatch and tryReusingBlob sees only blobs written here', async () => {
   await withTempDir(async (dir) => {
     const dest = await parseDirReference(join(dir, 'd')).newImageDestination();

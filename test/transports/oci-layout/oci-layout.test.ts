@@ -347,7 +347,7 @@ test('writing a name already held moves it to the new image; writing again is id
   });
 });
 
-test('close without commit leaves an existing layout exactly as it was', async () => {
+test('close without commit keeps every file of an existing layout and its index.json, deletes no blob and leaves no temp file', async () => {
   await withTempDir(async (dir) => {
     await makeImage(join(dir, 'out'), { tag: 'keep', layers: 1, layerSize: 2000, seed: 1 });
     const other = await makeImage(join(dir, 'src'), { tag: 't', layers: 2, layerSize: 3000, seed: 5 });
@@ -364,21 +364,26 @@ test('close without commit leaves an existing layout exactly as it was', async (
     }
     await dest.putBlob(Readable.from([Buffer.from('sha512 blob')]), { size: -1 }, { isConfig: false });
     await dest.putManifest(inst.bytes);
-    assert.notDeepEqual(await listing(out), before);
+    const written = await listing(out);
+    assert.notDeepEqual(written, before);
     await dest.close();
     await dest.close();
-    assert.deepEqual(await listing(out), before);
+    // Blobs stay: another writer's index.json may reference them by now (upstream deletes nothing either).
+    assert.deepEqual(await listing(out), written);
+    for (const entry of before) assert.ok(written.includes(entry), entry);
+    assert.deepEqual(written.filter((e) => e.includes('ferry-')), []);
     assert.deepEqual(await readFile(join(out, 'index.json')), beforeIndex);
+    await skopeo('inspect', `oci:${out}:keep`);
   });
 });
 
-test('close without commit on a new layout removes everything it created', async () => {
+test('close without commit on a new layout writes no index.json or oci-layout and leaves no temp file', async () => {
   await withTempDir(async (dir) => {
     const out = join(dir, 'new', 'layout');
     const dest = await parseOciReference(`${out}:t`).newImageDestination();
     await dest.putBlob(Readable.from([Buffer.from('hello')]), { size: 5 }, { isConfig: false });
     await dest.close();
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await listing(out), ['blobs/', 'blobs/sha256/', `blobs/sha256/${digestOf('hello').slice(7)} 5`]);
   });
 });
 
