@@ -35,7 +35,7 @@ export class DirImageSource implements ImageSource {
     if (bytes === undefined) {
       throw new FerryError('IMAGE_NOT_FOUND', `${this.reference.toString()}: ${path} does not exist`, { details: { path } });
     }
-    return { bytes, mimeType: guessMIMEType(bytes) };
+    return { bytes, mimeType: guessMIMEType(bytes, `manifest ${path}`) };
   }
 
   async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
