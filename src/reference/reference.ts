@@ -90,6 +90,10 @@ export class DockerReference {
   /** The repository name as Docker shows it: `fedora`, `user/app`, `quay.io/org/app` (FamiliarName). */
   get familiarName(): string {
     if (this.domain !== DEFAULT_DOMAIN) return this.name;
+    // `docker.io/er.io/x` shown as `er.io/x` would name another registry: keep the domain then.
+    const slash = this.path.indexOf('/');
+    const first = slash === -1 ? '' : this.path.slice(0, slash);
+    if (first.includes('.') || first === 'localhost') return this.name;
     if (this.path.startsWith(OFFICIAL_REPO_PREFIX) && this.path.indexOf('/', OFFICIAL_REPO_PREFIX.length) === -1) {
       return this.path.slice(OFFICIAL_REPO_PREFIX.length);
     }

@@ -13,7 +13,7 @@ export class DirReference extends BaseImageReference {
 
   constructor(path: string) {
     super();
-    if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference: the path is empty');
+    if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference "": the path is empty');
     if (path.includes('\0')) throw new FerryError('INVALID_REFERENCE', `invalid dir: reference ${quoteInput(path)}: a path cannot contain a NUL character`);
     this.path = resolve(path);
   }

@@ -77,12 +77,15 @@ export class DockerArchiveReference extends BaseImageReference {
 export function parseDockerArchiveReference(within: string): DockerArchiveReference {
   if (within === '') throw invalid(within, 'expected PATH[:NAME[:TAG]|:@N]');
   const colon = within.indexOf(':');
+  const path = colon < 0 ? within : within.slice(0, colon);
+  if (path === '') throw invalid(within, 'the archive path is empty');
+  if (path.includes('\0')) throw invalid(within, 'a path cannot contain a NUL character');
   if (colon < 0) return new DockerArchiveReference(within);
-  const path = within.slice(0, colon);
   const rest = within.slice(colon + 1);
   if (rest.startsWith('@')) {
-    if (!/^[0-9]+$/.test(rest.slice(1))) throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
-    return new DockerArchiveReference(path, undefined, Number.parseInt(rest.slice(1), 10));
+    const n = Number.parseInt(rest.slice(1), 10);
+    if (!/^[0-9]+$/.test(rest.slice(1)) || !Number.isSafeInteger(n)) throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
+    return new DockerArchiveReference(path, undefined, n);
   }
   let ref: DockerReference;
   try {

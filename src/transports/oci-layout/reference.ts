@@ -79,9 +79,10 @@ export function parseOciReference(within: string): OciReference {
   const colon = within.indexOf(':');
   const dir = colon < 0 ? within : within.slice(0, colon);
   const rest = colon < 0 ? '' : within.slice(colon + 1);
+  if (dir === '') throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: the layout path is empty`);
   if (rest.startsWith('@')) {
     const n = rest.slice(1);
-    if (!/^[0-9]+$/.test(n)) {
+    if (!/^[0-9]+$/.test(n) || !Number.isSafeInteger(Number(n))) {
       throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: source index ${quoteInput(`@${n}`)} is not a non-negative integer`);
     }
     return new OciReference(dir, undefined, Number.parseInt(n, 10));

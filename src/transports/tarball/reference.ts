@@ -44,7 +44,7 @@ export class TarballReference extends BaseImageReference {
         throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: empty file name`);
       }
       if (file.includes('\0')) {
-        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference: file name ${quoteInput(file)} contains a NUL character`);
+        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: file name ${quoteInput(file)} contains a NUL character`);
       }
       if (file.includes(SEPARATOR)) {
         throw new FerryError(
