@@ -1,0 +1,265 @@
+/**
+ * Bad-input corpus, manifests and configs through the library's entry points (guess, parse, digest,
+ * the parsed views, platform choice, config views): structured mutations of valid fixtures (wrong
+ * types in every field, huge arrays, deep nesting, bad digests, negative/huge/float sizes, platforms
+ * of the wrong type, duplicate keys, wrong or missing mediaType) and byte-level damage. Every case
+ * ends in a value or a typed FerryError, never a TypeError/RangeError, in bounded time.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { FerryError } from '../../src/errors.js';
+import { configFacts, ociConfigView, parseConfigObject } from '../../src/image/config.js';
+import { ociConfigFromDockerConfig, summariseV2Config } from '../../src/manifest/config.js';
+import { chooseInstance, guessMIMEType, type Manifest, MediaType, manifestDigest, parseManifest } from '../../src/manifest/index.js';
+import { fixturePath } from '../helpers/paths.js';
+import { corpusSeed, type Random, seededRandom } from './prng.js';
+
+const MANIFEST_FIXTURES = [
+  'oci1.json', 'oci1-artifact.json', 'ociv1.everything.json', 'schema2.json', 'v2s2.everything.json', 'schema1.json',
+  'v2s1.manifest.json', 'v2s1-unsigned.manifest.json', 'v2list.everything.json', 'schema2list-variants.json',
+  'oci1.index.everything.json', 'ocilist-variants.json', 'ociv1nomime.manifest.json',
+];
+const CONFIG_FIXTURES = ['oci1-config.json', 'schema2-config.json', 'oci1-config-extra-fields.json'];
+const fixture = (name: string): Buffer => readFileSync(fixturePath('manifest', name));
+
+const MEDIA_TYPES: (string | undefined)[] = [
+  undefined, '', 'application/json', 'text/plain', 'application/vnd.oci.image.manifest.v1+json ', '__proto__', 'constructor',
+  ...Object.values(MediaType),
+];
+
+/** The codes a bad manifest or config may produce. */
+const MANIFEST_CODES = new Set(['INVALID_MANIFEST', 'UNSUPPORTED_MANIFEST_TYPE', 'AMBIGUOUS_MANIFEST', 'NO_MATCHING_PLATFORM']);
+
+const BIG_ARRAY = Array.from({ length: 100_000 }, () => 0);
+function deep(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = i % 2 === 0 ? [v] : { a: v };
+  return v;
+}
+
+/** Values that break a field's type or range. */
+const BAD_VALUES: unknown[] = [
+  null, true, false, 0, -1, 1.5, -0.5, 1e308, 2 ** 53 + 2, -(2 ** 53), '', 'x', 'sha256:', 'sha256:abc', `sha256:${'A'.repeat(64)}`,
+  `sha256:${'0'.repeat(63)}`, `md5:${'0'.repeat(32)}`, `sha512:${'0'.repeat(64)}`, `${'0'.repeat(64)}`, '../../etc/passwd', 'a\u0000b',
+  '\u001b[2J', [], {}, [null], [1, 'a', {}], { __proto__: null, constructor: 1 }, JSON.parse('{"__proto__": {"polluted": 1}}'),
+  'x'.repeat(100_000), BIG_ARRAY, deep(2_000),
+];
+
+type Path = (string | number)[];
+
+function paths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
+  out.push(prefix);
+  if (Array.isArray(v)) v.slice(0, 8).forEach((x, i) => paths(x, [...prefix, i], out));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, k], out);
+  return out;
+}
+
+function setAt(root: unknown, path: Path, value: unknown, remove: boolean): unknown {
+  if (path.length === 0) return value;
+  const copy = structuredClone(root) as Record<string | number, unknown>;
+  let parent = copy;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string | number;
+  if (remove) {
+    if (Array.isArray(parent)) parent.splice(last as number, 1);
+    else delete parent[last];
+  } else Object.defineProperty(parent, last, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+/** One structured or byte-level mutation of `bytes`. */
+function mutate(r: Random, bytes: Buffer): Buffer {
+  const text = bytes.toString('utf8');
+  switch (r.int(10)) {
+    case 0:
+    case 1:
+    case 2:
+    case 3: {
+      const doc: unknown = JSON.parse(text);
+      const path = r.pick(paths(doc));
+      return Buffer.from(JSON.stringify(setAt(doc, path, r.pick(BAD_VALUES), false)));
+    }
+    case 4: {
+      const doc: unknown = JSON.parse(text);
+      const path = r.pick(paths(doc).filter((p) => p.length > 0));
+      return path === undefined ? bytes : Buffer.from(JSON.stringify(setAt(doc, path, undefined, true)));
+    }
+    case 5: {
+      // A duplicate member: the same key again with another value, right after `{`.
+      const at = text.indexOf('{');
+      const key = r.pick(['mediaType', 'schemaVersion', 'config', 'layers', 'manifests', 'digest', 'size', 'MediaType', 'SCHEMAVERSION']);
+      const value = JSON.stringify(r.pick(BAD_VALUES.slice(0, 22)));
+      return Buffer.from(`${text.slice(0, at + 1)}"${key}":${value},${text.slice(at + 1)}`);
+    }
+    case 6: // truncate
+      return bytes.subarray(0, r.int(bytes.length));
+    case 7: {
+      // flip a byte
+      const copy = Buffer.from(bytes);
+      const at = r.int(copy.length);
+      copy[at] = (copy[at] as number) ^ (1 << r.int(8));
+      return copy;
+    }
+    case 8: // add a format field of another type
+      return Buffer.from(text.replace('{', `{"${r.pick(['manifests', 'layers', 'config', 'fsLayers', 'history'])}":${r.pick(['[]', '[{}]', '{}', 'null', '1'])},`));
+    default: // invalid UTF-8, BOM, NUL
+      return Buffer.concat([r.pick([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xff, 0xfe]), Buffer.from([0])]), bytes]);
+  }
+}
+
+function checkError(e: unknown, what: string): void {
+  if (!(e instanceof FerryError)) {
+    throw new assert.AssertionError({ message: `${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} is not a FerryError` });
+  }
+  assert.ok(MANIFEST_CODES.has(e.code), `${what}: unexpected code ${e.code}: ${e.message}`);
+  assert.ok(e.message.length < 2048, `${what}: message of ${e.message.length} characters`);
+  assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/, `${what}: raw control character in the message`);
+}
+
+/** Runs `fn`; a FerryError of a manifest code is fine, anything else fails the test. */
+function attempt<T>(what: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    checkError(e, what);
+    return undefined;
+  }
+}
+
+/** Uses a parsed manifest the way copy and inspect do. */
+function exercise(m: Manifest, what: string): void {
+  if (m.kind === 'image') {
+    attempt(`${what} configInfo`, () => m.configInfo());
+    attempt(`${what} layerInfos`, () => m.layerInfos());
+    attempt(`${what} isArtifact`, () => m.isArtifact());
+    attempt(`${what} withUpdates`, () => m.withUpdates({}).bytes);
+  } else {
+    const instances = attempt(`${what} instances`, () => m.instances()) ?? [];
+    attempt(`${what} withInstances`, () => m.withInstances(instances).bytes);
+    for (const w of [{}, { os: 'linux', architecture: 'arm', variant: 'v7' }, { architecture: 'constructor', variant: 'v7' }, { os: '__proto__' }]) {
+      attempt(`${what} chooseInstance`, () => chooseInstance(m, w));
+    }
+  }
+}
+
+function checkManifestBytes(bytes: Buffer, r: Random): 'ok' | 'error' {
+  const what = `manifest of ${bytes.length} bytes`;
+  const start = performance.now();
+  attempt(`${what} guess`, () => guessMIMEType(bytes));
+  attempt(`${what} digest`, () => manifestDigest(bytes));
+  let parsed = 0;
+  for (const mt of [undefined, r.pick(MEDIA_TYPES)]) {
+    const m = attempt(`${what} parse as ${mt}`, () => parseManifest(bytes, mt));
+    if (m !== undefined) {
+      parsed++;
+      assert.equal(m.bytes.equals(bytes), true, 'the parsed manifest keeps the exact bytes');
+      exercise(m, what);
+    }
+  }
+  const ms = performance.now() - start;
+  assert.ok(ms < 1000 + bytes.length / 2000, `${what} took ${ms.toFixed(0)} ms`);
+  return parsed > 0 ? 'ok' : 'error';
+}
+
+function checkConfigBytes(bytes: Buffer): void {
+  const what = `config of ${bytes.length} bytes`;
+  const obj = attempt(`${what} parse`, () => parseConfigObject(bytes, 'image config'));
+  if (obj !== undefined) {
+    attempt(`${what} facts`, () => configFacts(obj));
+    attempt(`${what} OCI view`, () => JSON.stringify(ociConfigView(obj)));
+  }
+  attempt(`${what} to OCI`, () => ociConfigFromDockerConfig(bytes));
+  attempt(`${what} summary`, () => summariseV2Config(bytes));
+}
+
+test('mutated manifests give a manifest or a typed error through guess, parse, digest and the parsed views', (t) => {
+  const r = seededRandom(corpusSeed());
+  t.diagnostic(`seed ${r.seed} (replay: FERRY_CORPUS_SEED=${r.seed})`);
+  const counts = { ok: 0, error: 0 };
+  for (const name of MANIFEST_FIXTURES) {
+    const base = fixture(name);
+    assert.equal(checkManifestBytes(base, r), 'ok', `${name} is valid`);
+    for (let i = 0; i < 120; i++) {
+      let bytes = base;
+      for (let n = 1 + r.int(3); n > 0; n--) {
+        try {
+          bytes = mutate(r, bytes);
+        } catch {
+          break; // a structured mutation of bytes that are no longer JSON
+        }
+      }
+      counts[checkManifestBytes(bytes, r)]++;
+    }
+  }
+  t.diagnostic(`manifests: ${counts.ok} parsed, ${counts.error} refused`);
+  assert.ok(counts.ok > 100 && counts.error > 300, 'the mutations reach both outcomes');
+});
+
+test('mutated image configs give a view or a typed error', (t) => {
+  const r = seededRandom(corpusSeed());
+  t.diagnostic(`seed ${r.seed} (replay: FERRY_CORPUS_SEED=${r.seed})`);
+  for (const name of CONFIG_FIXTURES) {
+    const base = fixture(name);
+    checkConfigBytes(base);
+    for (let i = 0; i < 150; i++) {
+      let bytes = base;
+      try {
+        bytes = mutate(r, mutate(r, base));
+      } catch {
+        // keep the single mutation
+      }
+      checkConfigBytes(bytes);
+    }
+  }
+});
+
+test('pathological documents are refused or parsed in bounded time', () => {
+  const r = seededRandom(1);
+  const docs: Buffer[] = [
+    Buffer.from('['.repeat(100_000)),
+    Buffer.from('{"a":'.repeat(100_000)),
+    Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)),
+    Buffer.from(`{"schemaVersion":2,"layers":${'['.repeat(50_000)}${']'.repeat(50_000)}}`),
+    Buffer.from(`{"schemaVersion":2,"manifests":[${'{"digest":"sha256:x","size":1},'.repeat(150_000)}{}]}`),
+    Buffer.from(`{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","config":{"mediaType":"${MediaType.OCI_CONFIG}","digest":"sha256:${'0'.repeat(64)}","size":1},"layers":[${`{"mediaType":"${MediaType.OCI_LAYER_GZIP}","digest":"sha256:${'0'.repeat(64)}","size":1},`.repeat(30_000)}{}]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":[${'{"protected":"e30","header":{},"signature":""},'.repeat(10_000)}{}]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: -5, formatTail: 'fQ' })).toString('base64url')}"}]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1e300, formatTail: 'fQ' })).toString('base64url')}"}]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1.5, formatTail: '!!' })).toString('base64url')}"}]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"%%%"}],"fsLayers":[],"history":[]}`),
+    Buffer.from(`{"schemaVersion":1,"signatures":{},"fsLayers":[],"history":[]}`),
+    Buffer.from(`{"x":"${'\\u0000'.repeat(200_000)}"}`),
+    Buffer.alloc(4 * 1024 * 1024 + 1, 0x20),
+    Buffer.from(`{"pad":"${'x'.repeat(4 * 1024 * 1024)}","schemaVersion":2}`),
+    Buffer.from([0xff, 0xfe, 0xfd]),
+    Buffer.alloc(0),
+  ];
+  for (const doc of docs) {
+    checkManifestBytes(doc, r);
+    checkConfigBytes(doc);
+  }
+});
+
+test('duplicate members: the last one wins everywhere, as in Go encoding/json', () => {
+  const base = JSON.parse(fixture('oci1.json').toString('utf8')) as { config: unknown };
+  const text = JSON.stringify(base);
+  const other = { mediaType: MediaType.OCI_CONFIG, digest: `sha256:${'1'.repeat(64)}`, size: 7 };
+  const dup = Buffer.from(text.replace('{', `{"config":${JSON.stringify(other)},`));
+  const m = parseManifest(dup);
+  assert.equal(m.kind, 'image');
+  assert.deepEqual(m.kind === 'image' && m.configInfo()?.digest, (base.config as { digest: string }).digest, 'the later config wins');
+  const dup2 = Buffer.from(text.replace(/\}$/, `,"config":${JSON.stringify(other)}}`));
+  const m2 = parseManifest(dup2);
+  assert.equal(m2.kind === 'image' && m2.configInfo()?.digest, other.digest, 'the later config wins');
+  assert.equal(guessMIMEType(dup2), MediaType.OCI_MANIFEST);
+});
+
+test('a mediaType that disagrees with the content or the type asked for is a typed error', () => {
+  const oci = fixture('oci1.json');
+  for (const mt of [MediaType.DOCKER_V2_SCHEMA2, MediaType.OCI_INDEX, MediaType.DOCKER_V2_LIST, MediaType.DOCKER_V2_SCHEMA1_SIGNED]) {
+    assert.throws(() => parseManifest(oci, mt), (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code));
+  }
+  const lying = Buffer.from(oci.toString('utf8').replace(MediaType.OCI_MANIFEST, MediaType.OCI_INDEX));
+  assert.throws(() => parseManifest(lying), (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code));
+});
