@@ -50,7 +50,9 @@ type Path = (string | number)[];
 
 function paths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   out.push(prefix);
-  if (Array.isArray(v)) v.slice(0, 8).forEach((x, i) => paths(x, [...prefix, i], out));
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.slice(0, 8).entries()) paths(x, [...prefix, i], out);
+  }
   else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, k], out);
   return out;
 }
