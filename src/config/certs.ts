@@ -166,10 +166,23 @@ export function tlsSecureContext(files: TLSFiles | undefined, verify = true): Se
   const version = extraCACertificatesVersion();
   let made = cache.get(key);
   if (made === undefined || made.version !== version) {
-    made = { value: makeContext(key, verify), version };
+    made = { value: makeCheckedContext(key, verify), version };
     cache.set(key, made);
   }
   return made.value;
+}
+
+/** makeContext, with OpenSSL's refusal of a bad client certificate or key as INVALID_CONFIG naming the file. */
+function makeCheckedContext(files: TLSFiles, verify: boolean): SecureContext | undefined {
+  try {
+    return makeContext(files, verify);
+  } catch (e) {
+    const file = files.clientCertificates[0]?.certPath ?? 'the certificate directory';
+    const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new FerryError('INVALID_CONFIG', `certificate directory: ${file} and its key are not a usable PEM certificate and private key (${code})`, {
+      details: { path: file, opensslCode: code },
+    });
+  }
 }
 
 function makeContext(files: TLSFiles, verify: boolean): SecureContext | undefined {
