@@ -10,7 +10,7 @@ import { FerryError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 import { quoteInput } from '../util/quote.js';
-import { helperErase, helperGet, helperStore } from './cred-helper.js';
+import { helperErase, helperGet, helperStore, isHelperName } from './cred-helper.js';
 import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
 
 /** A user name and password, or an OAuth2 refresh ("identity") token. */
@@ -185,6 +185,7 @@ function stringMap(path: string, map: unknown, where: string): Map<string, strin
   if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`);
   for (const [k, v] of Object.entries(map)) {
     if (typeof v !== 'string') throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a string`, { key: k });
+    if (v !== '' && !isHelperName(v)) throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a plain credential helper name`, { key: k });
     out.set(k, v);
   }
   return out;
@@ -211,6 +212,9 @@ async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefi
   if (file.legacyFormat) return { file, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: new Map(), credsStore: undefined };
   const credsStore = doc.credsStore;
   if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string');
+  if (credsStore) {
+    if (!isHelperName(credsStore)) throw invalidFile(file.path, '"credsStore" is not a plain credential helper name');
+  }
   return {
     file,
     doc,

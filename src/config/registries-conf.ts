@@ -191,7 +191,7 @@ function checkAliases(path: string, raw: unknown): Record<string, string> {
 function readMirror(path: string, t: Record<string, unknown>, reg: string): RegistryMirror {
   const where = `[[registry.mirror]] of ${quoteInput(reg)}: `;
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
-  if (location === '') throw invalid(path, `invalid location: a mirror of registry ${quoteInput(reg)} has no location`);
+  if (location === '') throw invalid(path, `invalid location: a mirror of registry ${quoteInput(reg)} has no location`, {}, '[[registry.mirror]]');
   const pfm = str(path, t, 'pull-from-mirror', where);
   if (pfm !== undefined && pfm !== '' && pfm !== 'all' && pfm !== 'digest-only' && pfm !== 'tag-only') {
     throw invalid(path, `unsupported pull-from-mirror value ${quoteInput(pfm)} for mirror ${quoteInput(location)} (all, digest-only, tag-only)`, {}, pfm);
@@ -208,7 +208,7 @@ function readRegistry(path: string, t: Record<string, unknown>): RegistryEntry {
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
   let prefix = str(path, t, 'prefix', where) ?? '';
   if (prefix === '') {
-    if (location === '') throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix');
+    if (location === '') throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix', {}, '[[registry]]');
     prefix = location;
   } else {
     prefix = parseLocation(path, prefix);
@@ -230,6 +230,8 @@ function readRegistry(path: string, t: Record<string, unknown>): RegistryEntry {
       throw invalid(
         path,
         `registry ${quoteInput(prefix)} sets mirror-by-digest-only and its mirror ${quoteInput(m.location)} sets pull-from-mirror: use one or the other`,
+        {},
+        'mirror-by-digest-only',
       );
     }
   }
