@@ -13,6 +13,7 @@ import { getCredentials, loadRegistriesConf, parseRegistriesConf, removeCredenti
 import { loadTLSFiles, tlsSecureContext } from '../../src/config/certs.js';
 import { FerryError } from '../../src/errors.js';
 import { fixturePath } from '../helpers/paths.js';
+import { runFerry } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { corpusSeed, type Random, seededRandom } from './prng.js';
 
@@ -269,5 +270,32 @@ test('odd certs.d directories load or fail typed, naming the file', async () => 
     } catch (e) {
       assertConfigError(e, dir, name);
     }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The CLI, pointed at a file of secrets
+
+test('ferry --debug pointed at a file of secrets as auth.json or registries.conf names the file and line, never its text', async () => {
+  const secrets = join(root, 'cli-secrets.txt');
+  await writeFile(secrets, SECRET_TEXT);
+  const home = join(root, 'cli-home');
+  await mkdir(home, { recursive: true });
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_RUNTIME_DIR: join(home, 'run') };
+  const runs: { args: string[]; env: NodeJS.ProcessEnv }[] = [
+    { args: ['--debug', 'logout', '--authfile', secrets, 'r.example'], env },
+    { args: ['--debug', 'inspect', '--authfile', secrets, 'docker://127.0.0.1:9/x:y'], env },
+    { args: ['--debug', 'inspect', 'docker://127.0.0.1:9/x:y'], env: { ...env, REGISTRY_AUTH_FILE: secrets } },
+    { args: ['--debug', 'inspect', 'docker://127.0.0.1:9/x:y'], env: { ...env, CONTAINERS_REGISTRIES_CONF: secrets } },
+    { args: ['--debug', 'copy', 'docker://127.0.0.1:9/x:y', `dir:${join(root, 'cli-out')}`], env: { ...env, CONTAINERS_REGISTRIES_CONF: secrets } },
+  ];
+  for (const { args, env: runEnv } of runs) {
+    const r = await runFerry(args, { env: runEnv, timeoutMs: 60_000 });
+    const what = `ferry ${args.join(' ')}`;
+    assert.equal(r.code, 1, `${what}: exit ${r.code}\n${r.stderr}`);
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(MARKER), `${what} printed the secret file:\n${r.stderr}`);
+    assert.ok(r.stderr.includes(secrets), `${what}: the file is not named:\n${r.stderr}`);
+    assert.match(r.stderr, /line 1, column \d+/, what);
+    assert.doesNotMatch(r.stderr, /TypeError|RangeError|SyntaxError/, what);
   }
 });
