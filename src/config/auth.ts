@@ -154,6 +154,8 @@ interface AuthEntry {
 
 interface ParsedAuthFile {
   file: AuthFilePath;
+  /** The file's text, to find the line of a member an error names. */
+  text: string;
   /** The whole document, kept so that writes preserve fields Ferry does not know. */
   doc: Record<string, unknown>;
   auths: [string, AuthEntry][];
@@ -163,7 +165,24 @@ interface ParsedAuthFile {
 }
 
 function invalidFile(path: string, what: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError('INVALID_CONFIG', `auth file ${path}: ${what}`, { details: { path, ...details } });
+  return new FerryError('INVALID_CONFIG', `auth file ${path}: ${what}`, { details: { path, rule: what, ...details } });
+}
+
+/** The line of the first member named `key` in JSON `text` (the parsed document has no positions). */
+function memberLine(text: string, key: string): number | undefined {
+  const needle = JSON.stringify(key);
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+    if (/^\s*:/.test(text.slice(i + needle.length, i + needle.length + 64))) return text.slice(0, i).split('\n').length;
+  }
+  return undefined;
+}
+
+/** Adds the line of the member an INVALID_CONFIG error names (details.key) to its message. */
+function withMemberLine(e: unknown, text: string, path: string): unknown {
+  if (!(e instanceof FerryError) || e.code !== 'INVALID_CONFIG' || typeof e.details.key !== 'string' || e.details.line !== undefined) return e;
+  const line = memberLine(text, e.details.key);
+  if (line === undefined) return e;
+  return new FerryError('INVALID_CONFIG', `auth file ${path}, line ${line}: ${String(e.details.rule)}`, { details: { ...e.details, line } });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -172,7 +191,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function entriesOf(path: string, map: unknown, where: string): [string, AuthEntry][] {
   if (map === undefined || map === null) return [];
-  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`);
+  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`, { key: where });
   return Object.entries(map).map(([key, entry]) => {
     if (!isObject(entry)) throw invalidFile(path, `entry ${quoteInput(key)} is not an object`, { key });
     return [key, entry];
@@ -182,7 +201,7 @@ function entriesOf(path: string, map: unknown, where: string): [string, AuthEntr
 function stringMap(path: string, map: unknown, where: string): Map<string, string> {
   const out = new Map<string, string>();
   if (map === undefined || map === null) return out;
-  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`);
+  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`, { key: where });
   for (const [k, v] of Object.entries(map)) {
     if (typeof v !== 'string') throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a string`, { key: k });
     if (v !== '' && !isHelperName(v)) throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a plain credential helper name`, { key: k });
@@ -200,7 +219,7 @@ async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefi
     if (isMissingFile(e)) return undefined;
     throw invalidFile(file.path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (text.trim() === '') return { file, doc: {}, auths: [], credHelpers: new Map(), credsStore: undefined };
+  if (text.trim() === '') return { file, text, doc: {}, auths: [], credHelpers: new Map(), credsStore: undefined };
   // The parser's own message quotes the text, which may be a secret: say where and which rule only.
   const parsed = parseJSONText(text);
   if (!parsed.ok) {
@@ -208,20 +227,28 @@ async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefi
     throw invalidFile(file.path, describeJSONSyntaxProblem(parsed.problem), { line, column });
   }
   const doc = parsed.value;
-  if (!isObject(doc)) throw invalidFile(file.path, 'the top level is not a JSON object');
-  if (file.legacyFormat) return { file, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: new Map(), credsStore: undefined };
-  const credsStore = doc.credsStore;
-  if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string');
-  if (credsStore) {
-    if (!isHelperName(credsStore)) throw invalidFile(file.path, '"credsStore" is not a plain credential helper name');
+  if (!isObject(doc)) {
+    const line = text.slice(0, Math.max(0, text.search(/\S/))).split('\n').length;
+    throw new FerryError('INVALID_CONFIG', `auth file ${file.path}, line ${line}: the top level is not a JSON object`, { details: { path: file.path, line } });
   }
-  return {
-    file,
-    doc,
-    auths: entriesOf(file.path, doc.auths, 'auths'),
-    credHelpers: stringMap(file.path, doc.credHelpers, 'credHelpers'),
-    credsStore: credsStore || undefined,
-  };
+  try {
+    if (file.legacyFormat) return { file, text, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: new Map(), credsStore: undefined };
+    const credsStore = doc.credsStore;
+    if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string', { key: 'credsStore' });
+    if (credsStore && !isHelperName(credsStore)) {
+      throw invalidFile(file.path, '"credsStore" is not a plain credential helper name', { key: 'credsStore' });
+    }
+    return {
+      file,
+      text,
+      doc,
+      auths: entriesOf(file.path, doc.auths, 'auths'),
+      credHelpers: stringMap(file.path, doc.credHelpers, 'credHelpers'),
+      credsStore: credsStore || undefined,
+    };
+  } catch (e) {
+    throw withMemberLine(e, text, file.path);
+  }
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -278,7 +305,12 @@ async function lookupInFile(
     const want = normalizeRegistryHost(host);
     found = parsed.auths.find(([k]) => normalizeAuthKey(k, file.legacyFormat) === want);
   }
-  const creds = found === undefined ? undefined : decodeEntry(file.path, found[0], found[1]);
+  let creds: Credentials | undefined;
+  try {
+    creds = found === undefined ? undefined : decodeEntry(file.path, found[0], found[1]);
+  } catch (e) {
+    throw withMemberLine(e, parsed.text, file.path);
+  }
   if (creds !== undefined) return creds;
   if (parsed.credsStore !== undefined) {
     const url = normalizeRegistryHost(host) === DOCKER_HUB ? DOCKER_HUB_SERVER_URL : host;

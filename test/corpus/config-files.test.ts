@@ -211,7 +211,7 @@ test('broken auth.json: INVALID_CONFIG naming the file (and the line for syntax 
     await writeFile(authFile, text);
     await assert.rejects(getCredentials('r.io', { authFile, env: { HOME: root } }), (e: unknown) => {
       const err = assertConfigError(e, authFile, name);
-      if (name.includes('line 3')) assert.match(err.message, /line 3, column \d+/);
+      assert.match(err.message, name.includes('line 3') ? /line 3, column \d+/ : /line \d+/, `${name}: ${err.message}`);
       return true;
     });
   }
