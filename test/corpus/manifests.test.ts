@@ -241,6 +241,8 @@ test('pathological documents are refused or parsed in bounded time', () => {
     checkManifestBytes(doc, r);
     checkConfigBytes(doc);
   }
+  // Bounded memory: documents of a few MiB never cost more than a few hundred MiB to refuse.
+  assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024, `rss ${process.memoryUsage().rss}`);
 });
 
 test('duplicate members: the last one wins everywhere, as in Go encoding/json', () => {
