@@ -13,13 +13,40 @@ export interface JSONSyntaxProblem {
 
 export type JSONParseResult = { ok: true; value: unknown } | { ok: false; problem: JSONSyntaxProblem };
 
+/**
+ * Deepest nesting accepted. V8 parses far deeper, but JSON.stringify and structuredClone of the
+ * result then overflow the stack (from ~2000 levels): a deep index.json would crash the next write.
+ * Real manifests, configs and auth files nest a few levels; Go's decoder stops at 10000.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
 /** Parses `text`; on failure the problem carries no part of the text. */
 export function parseJSONText(text: string): JSONParseResult {
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, problem: findJSONSyntaxProblem(text) ?? { line: 1, column: 1, rule: 'not valid JSON' } };
   }
+  const tooDeep = text.length > MAX_JSON_DEPTH ? findTooDeep(text) : undefined;
+  return tooDeep === undefined ? { ok: true, value } : { ok: false, problem: tooDeep };
+}
+
+/** Where valid JSON `text` first nests deeper than MAX_JSON_DEPTH, or undefined. */
+function findTooDeep(text: string): JSONSyntaxProblem | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return position(text, i, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return undefined;
 }
 
 /** `not valid JSON at line L, column C: rule` (for error messages). */

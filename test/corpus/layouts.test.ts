@@ -289,3 +289,18 @@ test('ferry inspect and copy (with --debug) fail typed and never print a symlink
     assert.equal(index.manifests?.length ?? 0, 0, 'a failed copy added an image to the oci: destination');
   }
 });
+
+test('a copy into a layout whose index.json nests 5000 levels deep is a typed error, and the index is left alone', async () => {
+  const src = join(root, 'deep-src');
+  await makeOci(src, { name: 'source' });
+  const dest = join(root, 'deep-dest');
+  await makeOci(dest, { name: 'destination' });
+  const deepIndex = (await readFile(join(dest, 'index.json'), 'utf8')).replace(/}$/, `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+  await writeFile(join(dest, 'index.json'), deepIndex);
+  await assert.rejects(copyImage(parseImageReference(`oci:${src}`), parseImageReference(`oci:${dest}:new`)), (e: unknown) => {
+    assert.equal(checkError(e, 'copy into a deep layout').code, 'INVALID_LAYOUT');
+    assert.match((e as Error).message, /index\.json is not valid JSON at line 1, column \d+: nested deeper than 1000 levels/);
+    return true;
+  });
+  assert.equal(await readFile(join(dest, 'index.json'), 'utf8'), deepIndex);
+});

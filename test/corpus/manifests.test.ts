@@ -234,6 +234,8 @@ test('pathological documents are refused or parsed in bounded time', () => {
     Buffer.from(`{"x":"${'\\u0000'.repeat(200_000)}"}`),
     Buffer.alloc(4 * 1024 * 1024 + 1, 0x20),
     Buffer.from(`{"pad":"${'x'.repeat(4 * 1024 * 1024)}","schemaVersion":2}`),
+    // Valid JSON nested 5000 deep in an unknown member: refused (serialising it again would overflow the stack).
+    Buffer.from(fixture('oci1.json').toString('utf8').replace(/}\s*$/, `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`)),
     Buffer.from([0xff, 0xfe, 0xfd]),
     Buffer.alloc(0),
   ];
