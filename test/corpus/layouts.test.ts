@@ -15,6 +15,8 @@ import { FerryError } from '../../src/errors.js';
 import { copyImage, MediaType, openImage, parseImageReference } from '../../src/index.js';
 import { runFerry } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
+import { mutateJSON } from './json-mutations.js';
+import { corpusSeed, seededRandom } from './prng.js';
 
 /** Short, so that it fits in the few characters V8's JSON.parse message quotes. */
 const MARKER = 'Qz7Mk9';
@@ -102,7 +104,7 @@ const CASES: Case[] = [
 const TYPED = new Set([
   'INVALID_MANIFEST', 'UNSUPPORTED_MANIFEST_TYPE', 'AMBIGUOUS_MANIFEST', 'INVALID_LAYOUT', 'TOO_LARGE', 'DIGEST_MISMATCH', 'SIZE_MISMATCH',
   'BLOB_NOT_FOUND', 'IMAGE_NOT_FOUND', 'NO_MATCHING_PLATFORM', 'AMBIGUOUS_IMAGE', 'CONVERSION_UNSUPPORTED', 'INVALID_DIGEST',
-  'UNSUPPORTED_DIGEST_ALGORITHM',
+  'UNSUPPORTED_DIGEST_ALGORITHM', 'UNSUPPORTED_OPERATION',
 ]);
 
 let root: string;
@@ -303,4 +305,30 @@ test('a copy into a layout whose index.json nests 5000 levels deep is a typed er
     return true;
   });
   assert.equal(await readFile(join(dest, 'index.json'), 'utf8'), deepIndex);
+});
+
+test('mutated index.json and manifests in an oci: layout read or fail typed (seeded)', async (t) => {
+  const r = seededRandom(corpusSeed());
+  t.diagnostic(`seed ${r.seed} (replay: FERRY_CORPUS_SEED=${r.seed})`);
+  const counts = { ok: 0, error: 0 };
+  for (let i = 0; i < 60; i++) {
+    const dir = join(root, `mut-${i}`);
+    const manifest = manifestFor(GOOD_CONFIG);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+    const mutateOne = (b: Buffer): Buffer => {
+      try {
+        return mutateJSON(r, b);
+      } catch {
+        return b;
+      }
+    };
+    // Mutate the index, or the manifest (then the index names the mutated bytes, so they are parsed).
+    const c: Case = i % 2 === 0 ? { name: `mutated index ${i}`, index: mutateOne(index) } : { name: `mutated manifest ${i}`, manifest: mutateOne(manifest) };
+    await makeOci(dir, c);
+    const outcome = await readThroughLibrary(`oci:${dir}`, c, join(root, `mut-out-${i}`));
+    counts[outcome === 'ok,ok' ? 'ok' : 'error']++;
+    await rm(dir, { recursive: true, force: true });
+  }
+  t.diagnostic(`layouts: ${counts.ok} read, ${counts.error} refused`);
+  assert.ok(counts.error > 10, 'the mutations reach the error paths');
 });
