@@ -257,6 +257,10 @@ test('ferry inspect and copy (with --debug) fail typed and never print a symlink
   await makeDir(dir, { name: 'symlink' });
   await rm(join(dir, 'manifest.json'));
   await symlink(secretFile, join(dir, 'manifest.json'));
+  const dirJSON = join(root, 'cli-dir-json');
+  await makeDir(dirJSON, { name: 'symlink' });
+  await rm(join(dirJSON, 'manifest.json'));
+  await symlink(secretJSONFile, join(dirJSON, 'manifest.json'));
   const ociBadConfig = join(root, 'cli-oci-config');
   await makeOci(ociBadConfig, { name: 'config', config: Buffer.from(SECRET_TEXT) });
   const runs = [
@@ -265,6 +269,9 @@ test('ferry inspect and copy (with --debug) fail typed and never print a symlink
     ['--debug', 'copy', `oci:${oci}`, `dir:${join(root, 'cli-out-1')}`],
     ['--debug', 'inspect', `dir:${dir}`],
     ['--debug', 'copy', `dir:${dir}`, `oci:${join(root, 'cli-out-2')}`],
+    // JSON that is not a manifest is not printed even when asked for raw.
+    ['--debug', 'inspect', '--raw', `dir:${dirJSON}`],
+    ['--debug', 'inspect', `dir:${dirJSON}`],
     ['--debug', 'inspect', `oci:${ociBadConfig}`],
     ['--debug', 'inspect', '--config', `oci:${ociBadConfig}`],
   ];
