@@ -211,3 +211,21 @@ test('hand-picked edge cases', () => {
     checkDocker(input);
   }
 });
+
+test('withTag and withDigest take mutated tags and digests: a reference that round-trips or a typed error', (t) => {
+  const r = seededRandom(corpusSeed());
+  t.diagnostic(`seed ${r.seed} (replay: FERRY_CORPUS_SEED=${r.seed})`);
+  const base = parseDockerReference('quay.io/org/app');
+  for (let i = 0; i < 1500; i++) {
+    const digest = i % 2 === 0;
+    let s = digest ? `sha256:${HEX64}` : 'v1.2-rc_3';
+    for (let n = 1 + r.int(3); n > 0; n--) s = mutate(r, s);
+    try {
+      const ref = timed(s, () => (digest ? base.withDigest(s) : base.withTag(s)));
+      assert.equal(parseDockerReference(ref.toString()).toString(), ref.toString(), `round trip of ${quoteInput(s)}`);
+    } catch (e) {
+      if (!(e instanceof FerryError) || e.code !== 'INVALID_REFERENCE') assert.fail(`${quoteInput(s)}: ${e instanceof Error ? e.stack : String(e)}`);
+      assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/, `${quoteInput(s)}: raw control character`);
+    }
+  }
+});
