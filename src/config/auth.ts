@@ -4,14 +4,15 @@
  *
  * Secrets never appear in an error message: errors name the file and the key, never a value.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 import { quoteInput } from '../util/quote.js';
 import { helperErase, helperGet, helperStore, isHelperName } from './cred-helper.js';
 import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 /** A user name and password, or an OAuth2 refresh ("identity") token. */
 export type Credentials = { username: string; password: string } | { identityToken: string; username?: string };
@@ -214,8 +215,9 @@ function stringMap(path: string, map: unknown, where: string): Map<string, strin
 async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefined> {
   let text: string;
   try {
-    text = await readFile(file.path, 'utf8');
+    text = (await readConfigFile(file.path, (limit) => invalidFile(file.path, `is larger than the ${limit}-byte limit`))).toString('utf8');
   } catch (e) {
+    if (isFerryError(e)) throw e;
     if (isMissingFile(e)) return undefined;
     throw invalidFile(file.path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -2,13 +2,14 @@
  * Per-registry TLS material from certs.d directories, as containers/image and Docker read them:
  * `*.crt` are extra CA certificates, `*.cert` + `*.key` (same base name) a client certificate pair.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { SecureContext } from 'node:tls';
 import { FerryError } from '../errors.js';
 import { deferredExtraCACertificates, extraCACertificatesVersion } from './extra-ca.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 export interface CertDirOptions {
   /** `--cert-dir`: used alone, instead of the per-host directories. */
@@ -71,8 +72,9 @@ function invalid(path: string, what: string): FerryError {
 
 async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`));
   } catch (e) {
+    if (e instanceof FerryError) throw e;
     if (isMissingFile(e)) return undefined; // removed between the listing and the read
     throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }

@@ -2,7 +2,7 @@
  * containers-registries.conf(5), version 2 (and the v1 tables, read as containers/image reads them):
  * where images come from — prefix rewrites, mirrors, insecure and blocked registries, short names.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as SmolToml from 'smol-toml';
@@ -11,6 +11,7 @@ import { type DockerReference, parseDockerReference, parseNamed } from '../refer
 import { escapeControl, quoteInput } from '../util/quote.js';
 import { AUTH_FILE_HELPER } from './auth.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
@@ -396,8 +397,9 @@ function merge(into: RegistriesConf, file: RegistriesConfFile): void {
 
 async function readOptional(path: string, required: boolean): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`))).toString('utf8');
   } catch (e) {
+    if (e instanceof FerryError) throw e;
     if (isMissingFile(e) && !required) return undefined;
     throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }

@@ -299,3 +299,20 @@ test('ferry --debug pointed at a file of secrets as auth.json or registries.conf
     assert.doesNotMatch(r.stderr, /TypeError|RangeError|SyntaxError/, what);
   }
 });
+
+test('a configuration path naming /dev/zero or a huge file is refused at a size cap, in bounded time and memory', async () => {
+  const huge = join(root, 'huge.json');
+  await writeFile(huge, `{"auths":{},"pad":"${'x'.repeat(5 * 1024 * 1024)}"}`);
+  for (const path of ['/dev/zero', huge]) {
+    await assert.rejects(getCredentials('r.io', { authFile: path, env: { HOME: root } }), (e: unknown) => {
+      assert.match(assertConfigError(e, path, `auth file ${path}`).message, /larger than the \d+-byte limit/);
+      return true;
+    });
+    await assert.rejects(loadRegistriesConf({ path }), (e: unknown) => !!assertConfigError(e, path, `registries.conf ${path}`));
+  }
+  const certs = join(root, 'certs-zero');
+  await mkdir(certs, { recursive: true });
+  await symlink('/dev/zero', join(certs, 'ca.crt'));
+  await assert.rejects(loadTLSFiles(certs), (e: unknown) => !!assertConfigError(e, join(certs, 'ca.crt'), 'certs.d ca.crt → /dev/zero'));
+  assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024);
+});
