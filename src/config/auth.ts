@@ -4,12 +4,15 @@
  *
  * Secrets never appear in an error message: errors name the file and the key, never a value.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { helperErase, helperGet, helperStore } from './cred-helper.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
+import { quoteInput } from '../util/quote.js';
+import { helperErase, helperGet, helperStore, isHelperName } from './cred-helper.js';
 import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 /** A user name and password, or an OAuth2 refresh ("identity") token. */
 export type Credentials = { username: string; password: string } | { identityToken: string; username?: string };
@@ -152,75 +155,102 @@ interface AuthEntry {
 
 interface ParsedAuthFile {
   file: AuthFilePath;
+  /** The file's text, to find the line of a member an error names. */
+  text: string;
   /** The whole document, kept so that writes preserve fields Ferry does not know. */
   doc: Record<string, unknown>;
   auths: [string, AuthEntry][];
-  credHelpers: Record<string, string>;
+  /** A Map: a registry named `constructor` or `__proto__` must not find Object.prototype's members. */
+  credHelpers: Map<string, string>;
   credsStore: string | undefined;
 }
 
 function invalidFile(path: string, what: string, details: Record<string, unknown> = {}): FerryError {
-  return new FerryError('INVALID_CONFIG', `auth file ${path}: ${what}`, { details: { path, ...details } });
+  return new FerryError('INVALID_CONFIG', `auth file ${path}: ${what}`, { details: { path, rule: what, ...details } });
+}
+
+/** The line of the first member named `key` in JSON `text` (the parsed document has no positions). */
+function memberLine(text: string, key: string): number | undefined {
+  const needle = JSON.stringify(key);
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + 1)) {
+    if (/^\s*:/.test(text.slice(i + needle.length, i + needle.length + 64))) return text.slice(0, i).split('\n').length;
+  }
+  return undefined;
+}
+
+/** Adds the line of the member an INVALID_CONFIG error names (details.key) to its message. */
+function withMemberLine(e: unknown, text: string, path: string): unknown {
+  if (!(e instanceof FerryError) || e.code !== 'INVALID_CONFIG' || typeof e.details.key !== 'string' || e.details.line !== undefined) return e;
+  const line = memberLine(text, e.details.key);
+  if (line === undefined) return e;
+  return new FerryError('INVALID_CONFIG', `auth file ${path}, line ${line}: ${String(e.details.rule)}`, { details: { ...e.details, line } });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Where a JSON.parse failure is, as line:column; the parser's own message may quote secrets. */
-function jsonErrorPosition(text: string, e: unknown): string {
-  const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
-  if (m === null) return 'not valid JSON';
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos).split('\n');
-  return `not valid JSON at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
-}
-
 function entriesOf(path: string, map: unknown, where: string): [string, AuthEntry][] {
   if (map === undefined || map === null) return [];
-  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`);
+  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`, { key: where });
   return Object.entries(map).map(([key, entry]) => {
-    if (!isObject(entry)) throw invalidFile(path, `entry "${key}" is not an object`, { key });
+    if (!isObject(entry)) throw invalidFile(path, `entry ${quoteInput(key)} is not an object`, { key });
     return [key, entry];
   });
 }
 
-function stringMap(path: string, map: unknown, where: string): Record<string, string> {
-  if (map === undefined || map === null) return {};
-  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`);
+function stringMap(path: string, map: unknown, where: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (map === undefined || map === null) return out;
+  if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`, { key: where });
   for (const [k, v] of Object.entries(map)) {
-    if (typeof v !== 'string') throw invalidFile(path, `"${where}" entry "${k}" is not a string`, { key: k });
+    if (typeof v !== 'string') throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a string`, { key: k });
+    if (v !== '' && !isHelperName(v)) throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a plain credential helper name`, { key: k });
+    out.set(k, v);
   }
-  return map as Record<string, string>;
+  return out;
 }
 
 /** Reads one auth file; undefined when it does not exist. */
 async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefined> {
   let text: string;
   try {
-    text = await readFile(file.path, 'utf8');
+    text = (await readConfigFile(file.path, (limit) => invalidFile(file.path, `is larger than the ${limit}-byte limit`))).toString('utf8');
   } catch (e) {
+    if (isFerryError(e)) throw e;
     if (isMissingFile(e)) return undefined;
     throw invalidFile(file.path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  if (text.trim() === '') return { file, doc: {}, auths: [], credHelpers: {}, credsStore: undefined };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw invalidFile(file.path, jsonErrorPosition(text, e));
+  if (text.trim() === '') return { file, text, doc: {}, auths: [], credHelpers: new Map(), credsStore: undefined };
+  // The parser's own message quotes the text, which may be a secret: say where and which rule only.
+  const parsed = parseJSONText(text);
+  if (!parsed.ok) {
+    const { line, column } = parsed.problem;
+    throw invalidFile(file.path, describeJSONSyntaxProblem(parsed.problem), { line, column });
   }
-  if (!isObject(doc)) throw invalidFile(file.path, 'the top level is not a JSON object');
-  if (file.legacyFormat) return { file, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: {}, credsStore: undefined };
-  const credsStore = doc.credsStore;
-  if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string');
-  return {
-    file,
-    doc,
-    auths: entriesOf(file.path, doc.auths, 'auths'),
-    credHelpers: stringMap(file.path, doc.credHelpers, 'credHelpers'),
-    credsStore: credsStore || undefined,
-  };
+  const doc = parsed.value;
+  if (!isObject(doc)) {
+    const line = text.slice(0, Math.max(0, text.search(/\S/))).split('\n').length;
+    throw new FerryError('INVALID_CONFIG', `auth file ${file.path}, line ${line}: the top level is not a JSON object`, { details: { path: file.path, line } });
+  }
+  try {
+    if (file.legacyFormat) return { file, text, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: new Map(), credsStore: undefined };
+    const credsStore = doc.credsStore;
+    if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string', { key: 'credsStore' });
+    if (credsStore && !isHelperName(credsStore)) {
+      throw invalidFile(file.path, '"credsStore" is not a plain credential helper name', { key: 'credsStore' });
+    }
+    return {
+      file,
+      text,
+      doc,
+      auths: entriesOf(file.path, doc.auths, 'auths'),
+      credHelpers: stringMap(file.path, doc.credHelpers, 'credHelpers'),
+      credsStore: credsStore || undefined,
+    };
+  } catch (e) {
+    throw withMemberLine(e, text, file.path);
+  }
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -229,12 +259,12 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 function decodeEntry(path: string, key: string, entry: AuthEntry): Credentials | undefined {
   const token = entry.identitytoken;
   if (token !== undefined && typeof token !== 'string') {
-    throw invalidFile(path, `"identitytoken" of entry "${key}" is not a string`, { key });
+    throw invalidFile(path, `"identitytoken" of entry ${quoteInput(key)} is not a string`, { key });
   }
   const auth = entry.auth ?? '';
-  if (typeof auth !== 'string') throw invalidFile(path, `"auth" of entry "${key}" is not a string`, { key });
+  if (typeof auth !== 'string') throw invalidFile(path, `"auth" of entry ${quoteInput(key)} is not a string`, { key });
   const b64 = auth.replace(/[\r\n]/g, '');
-  if (!BASE64.test(b64)) throw invalidFile(path, `"auth" of entry "${key}" is not valid base64`, { key });
+  if (!BASE64.test(b64)) throw invalidFile(path, `"auth" of entry ${quoteInput(key)} is not valid base64`, { key });
   const decoded = Buffer.from(b64, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const username = colon === -1 ? undefined : decoded.slice(0, colon);
@@ -260,7 +290,7 @@ async function lookupInFile(
 ): Promise<Credentials | undefined> {
   const { file } = parsed;
   // Helpers are per registry host only; namespaced keys are a feature of the files.
-  const helper = parsed.credHelpers[host];
+  const helper = parsed.credHelpers.get(host);
   if (helper !== undefined) return fromHelper(helper, host, opts);
 
   const byKey = new Map(parsed.auths);
@@ -277,7 +307,12 @@ async function lookupInFile(
     const want = normalizeRegistryHost(host);
     found = parsed.auths.find(([k]) => normalizeAuthKey(k, file.legacyFormat) === want);
   }
-  const creds = found === undefined ? undefined : decodeEntry(file.path, found[0], found[1]);
+  let creds: Credentials | undefined;
+  try {
+    creds = found === undefined ? undefined : decodeEntry(file.path, found[0], found[1]);
+  } catch (e) {
+    throw withMemberLine(e, parsed.text, file.path);
+  }
   if (creds !== undefined) return creds;
   if (parsed.credsStore !== undefined) {
     const url = normalizeRegistryHost(host) === DOCKER_HUB ? DOCKER_HUB_SERVER_URL : host;
@@ -362,13 +397,14 @@ export async function setCredentials(
       }
       const path = authFileForWrite(env, opts);
       const parsed = await readAuthFile({ path, legacyFormat: false });
-      const helper = parsed?.credHelpers[key];
+      const helper = parsed?.credHelpers.get(key);
       if (helper !== undefined) {
         await helperStore(helper, key, { username: creds.username, secret: creds.password }, { env, signal: opts.signal });
         return { helper };
       }
       const doc = { ...(parsed?.doc ?? {}) };
-      const auths = isObject(doc.auths) ? { ...doc.auths } : {};
+      // Null prototype: a key `__proto__` is stored as an entry, not taken as the object's prototype.
+      const auths: Record<string, unknown> = Object.assign(Object.create(null), isObject(doc.auths) ? doc.auths : {});
       auths[key] = { auth: Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64') };
       doc.auths = auths;
       await writeAuthFile(path, doc);
@@ -400,9 +436,9 @@ export async function removeCredentials(key: string, opts: AuthOptions = {}): Pr
     const path = authFileForWrite(env, opts);
     const parsed = await readAuthFile({ path, legacyFormat: false });
     if (parsed === undefined) continue;
-    const helper = parsed.credHelpers[key];
+    const helper = parsed.credHelpers.get(key);
     if (helper !== undefined && (await helperErase(helper, key, { env, signal: opts.signal }))) removed = true;
-    const auths = isObject(parsed.doc.auths) ? { ...parsed.doc.auths } : {};
+    const auths: Record<string, unknown> = Object.assign(Object.create(null), isObject(parsed.doc.auths) ? parsed.doc.auths : {});
     if (Object.hasOwn(auths, key)) {
       delete auths[key];
       await writeAuthFile(path, { ...parsed.doc, auths });
@@ -423,7 +459,7 @@ export async function removeAllCredentials(opts: AuthOptions = {}): Promise<void
     const path = authFileForWrite(env, opts);
     const parsed = await readAuthFile({ path, legacyFormat: false });
     if (parsed === undefined) continue;
-    for (const [registry, helper] of Object.entries(parsed.credHelpers)) {
+    for (const [registry, helper] of parsed.credHelpers) {
       await helperErase(helper, registry, { env, signal: opts.signal });
     }
     const { credHelpers: _dropped, ...doc } = parsed.doc;

@@ -2,13 +2,14 @@
  * Per-registry TLS material from certs.d directories, as containers/image and Docker read them:
  * `*.crt` are extra CA certificates, `*.cert` + `*.key` (same base name) a client certificate pair.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { SecureContext } from 'node:tls';
 import { FerryError } from '../errors.js';
 import { deferredExtraCACertificates, extraCACertificatesVersion } from './extra-ca.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 export interface CertDirOptions {
   /** `--cert-dir`: used alone, instead of the per-host directories. */
@@ -71,8 +72,9 @@ function invalid(path: string, what: string): FerryError {
 
 async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`));
   } catch (e) {
+    if (e instanceof FerryError) throw e;
     if (isMissingFile(e)) return undefined; // removed between the listing and the read
     throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
@@ -166,10 +168,23 @@ export function tlsSecureContext(files: TLSFiles | undefined, verify = true): Se
   const version = extraCACertificatesVersion();
   let made = cache.get(key);
   if (made === undefined || made.version !== version) {
-    made = { value: makeContext(key, verify), version };
+    made = { value: makeCheckedContext(key, verify), version };
     cache.set(key, made);
   }
   return made.value;
+}
+
+/** makeContext, with OpenSSL's refusal of a bad client certificate or key as INVALID_CONFIG naming the file. */
+function makeCheckedContext(files: TLSFiles, verify: boolean): SecureContext | undefined {
+  try {
+    return makeContext(files, verify);
+  } catch (e) {
+    const file = files.clientCertificates[0]?.certPath ?? 'the certificate directory';
+    const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new FerryError('INVALID_CONFIG', `certificate directory: ${file} and its key are not a usable PEM certificate and private key (${code})`, {
+      details: { path: file, opensslCode: code },
+    });
+  }
 }
 
 function makeContext(files: TLSFiles, verify: boolean): SecureContext | undefined {

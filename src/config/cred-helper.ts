@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { FerryError } from '../errors.js';
+import { quoteInput } from '../util/quote.js';
 import type { Env } from './paths.js';
 
 export interface HelperCredentials {
@@ -26,9 +27,14 @@ interface HelperRun {
 
 const NOT_FOUND = /credentials not found/i;
 
+/** A helper name is a plain word: `docker-credential-<name>` must be found on PATH, never a path. */
+export function isHelperName(name: string): boolean {
+  return name !== '' && !/[/\\\0]/.test(name);
+}
+
 function checkHelperName(name: string): string {
-  if (name === '' || /[/\\\0]/.test(name)) {
-    throw new FerryError('INVALID_CONFIG', `invalid credential helper name "${name}": it must be a plain name`);
+  if (!isHelperName(name)) {
+    throw new FerryError('INVALID_CONFIG', `invalid credential helper name ${quoteInput(name)}: it must be a plain name`);
   }
   return `docker-credential-${name}`;
 }

@@ -2,14 +2,16 @@
  * containers-registries.conf(5), version 2 (and the v1 tables, read as containers/image reads them):
  * where images come from — prefix rewrites, mirrors, insecure and blocked registries, short names.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
 import { type DockerReference, parseDockerReference, parseNamed } from '../reference/reference.js';
+import { escapeControl, quoteInput } from '../util/quote.js';
 import { AUTH_FILE_HELPER } from './auth.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
+import { readConfigFile } from './read-limited.js';
 
 export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
@@ -67,10 +69,34 @@ export interface RegistriesConfFile {
   registries: RegistryEntry[];
 }
 
-function invalid(path: string, what: string, details: Record<string, unknown> = {}): FerryError {
+/**
+ * INVALID_CONFIG naming the file and the rule. `near` is the key or value at fault: once the TOML
+ * is parsed its positions are gone, so parseRegistriesConf finds the line(s) it appears on.
+ */
+function invalid(path: string, what: string, details: Record<string, unknown> = {}, near?: string): FerryError {
   return new FerryError('INVALID_CONFIG', `registries configuration ${path}: ${what}`, {
-    details: { path, ...details },
+    details: { path, rule: what, ...details, ...(near === undefined ? {} : { near }) },
   });
+}
+
+/** `line N` / `lines N, M` where `near` appears in `text` (at most three), '' when it does not. */
+function linesOf(text: string, near: string): string {
+  if (near === '') return '';
+  const lines: number[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (lines.length < 4 && line.includes(near)) lines.push(i + 1);
+  });
+  if (lines.length === 0) return '';
+  return lines.length === 1 ? `line ${lines[0]}` : `lines ${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''}`;
+}
+
+/** Adds the line(s) of a validation error's `near` to its message. */
+function withLines(e: unknown, text: string, path: string): unknown {
+  if (!(e instanceof FerryError) || e.code !== 'INVALID_CONFIG' || typeof e.details.near !== 'string') return e;
+  const where = linesOf(text, e.details.near);
+  if (where === '') return e;
+  const { near: _near, ...details } = e.details;
+  return new FerryError('INVALID_CONFIG', `registries configuration ${path}, ${where}: ${String(e.details.rule)}`, { details: { ...details, lines: where } });
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {
@@ -83,14 +109,14 @@ function isTable(v: unknown): v is Record<string, unknown> {
 function str(path: string, t: Record<string, unknown>, key: string, where: string): string | undefined {
   const v = t[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalid(path, `${where}"${key}" must be a string`);
+  if (typeof v !== 'string') throw invalid(path, `${where}${quoteInput(key)} must be a string`, {}, key);
   return v;
 }
 
 function bool(path: string, t: Record<string, unknown>, key: string, where: string): boolean {
   const v = t[key];
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw invalid(path, `${where}"${key}" must be true or false`);
+  if (typeof v !== 'boolean') throw invalid(path, `${where}${quoteInput(key)} must be true or false`, {}, key);
   return v;
 }
 
@@ -98,7 +124,7 @@ function strList(path: string, t: Record<string, unknown>, key: string, where: s
   const v = t[key];
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-    throw invalid(path, `${where}"${key}" must be an array of strings`);
+    throw invalid(path, `${where}${quoteInput(key)} must be an array of strings`, {}, key);
   }
   return v as string[];
 }
@@ -106,7 +132,7 @@ function strList(path: string, t: Record<string, unknown>, key: string, where: s
 function tableList(path: string, t: Record<string, unknown>, key: string, where: string): Record<string, unknown>[] {
   const v = t[key];
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every(isTable)) throw invalid(path, `${where}"${key}" must be an array of tables`);
+  if (!Array.isArray(v) || !v.every(isTable)) throw invalid(path, `${where}${quoteInput(key)} must be an array of tables`, {}, key);
   return v;
 }
 
@@ -114,7 +140,7 @@ function tableList(path: string, t: Record<string, unknown>, key: string, where:
 function parseLocation(path: string, input: string): string {
   const trimmed = input.replace(/\/+$/, '');
   if (/^https?:\/\//.test(trimmed)) {
-    throw invalid(path, `invalid location '${input}': URI schemes are not supported`);
+    throw invalid(path, `invalid location '${escapeControl(input)}': URI schemes are not supported`, {}, input);
   }
   return trimmed;
 }
@@ -124,22 +150,23 @@ function explicitDomain(first: string): boolean {
 }
 
 function checkAliases(path: string, raw: unknown): Record<string, string> {
-  if (raw === undefined) return {};
-  if (!isTable(raw)) throw invalid(path, '[aliases] must be a table');
-  const out: Record<string, string> = {};
+  if (raw === undefined) return Object.create(null);
+  if (!isTable(raw)) throw invalid(path, '[aliases] must be a table', {}, '[aliases]');
+  // Null prototype: looking up a short name such as `constructor` finds no alias.
+  const out: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(raw)) {
-    if (typeof value !== 'string') throw invalid(path, `alias "${name}" must be a string`);
+    if (typeof value !== 'string') throw invalid(path, `alias ${quoteInput(name)} must be a string`, {}, name);
     let short: DockerReference;
     try {
       short = parseDockerReference(name);
     } catch (e) {
-      throw invalid(path, `alias name "${name}" is not a valid short name`, { cause: String(e) });
+      throw invalid(path, `alias name ${quoteInput(name)} is not a valid short name`, { cause: String(e) }, name);
     }
     if (short.tag !== undefined || short.digest !== undefined) {
-      throw invalid(path, `alias name "${name}" must not contain a tag or digest`);
+      throw invalid(path, `alias name ${quoteInput(name)} must not contain a tag or digest`, {}, name);
     }
     if (explicitDomain(name.split('/')[0]!) && name.includes('/')) {
-      throw invalid(path, `alias name "${name}" must be a short name, without a registry`);
+      throw invalid(path, `alias name ${quoteInput(name)} must be a short name, without a registry`, {}, name);
     }
     if (value === '') {
       out[name] = '';
@@ -149,13 +176,13 @@ function checkAliases(path: string, raw: unknown): Record<string, string> {
     try {
       target = parseDockerReference(value);
     } catch {
-      throw invalid(path, `alias "${name}" = "${value}" is not a valid image name`);
+      throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} is not a valid image name`, {}, name);
     }
     if (!value.includes('/') || !explicitDomain(value.split('/')[0]!)) {
-      throw invalid(path, `alias "${name}" = "${value}" must name a registry and a repository`);
+      throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} must name a registry and a repository`, {}, name);
     }
     if (target.tag !== undefined || target.digest !== undefined) {
-      throw invalid(path, `alias "${name}" = "${value}" must not contain a tag or digest`);
+      throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} must not contain a tag or digest`, {}, name);
     }
     out[name] = target.name;
   }
@@ -163,12 +190,12 @@ function checkAliases(path: string, raw: unknown): Record<string, string> {
 }
 
 function readMirror(path: string, t: Record<string, unknown>, reg: string): RegistryMirror {
-  const where = `[[registry.mirror]] of "${reg}": `;
+  const where = `[[registry.mirror]] of ${quoteInput(reg)}: `;
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
-  if (location === '') throw invalid(path, `invalid location: a mirror of registry "${reg}" has no location`);
+  if (location === '') throw invalid(path, `invalid location: a mirror of registry ${quoteInput(reg)} has no location`, {}, '[[registry.mirror]]');
   const pfm = str(path, t, 'pull-from-mirror', where);
   if (pfm !== undefined && pfm !== '' && pfm !== 'all' && pfm !== 'digest-only' && pfm !== 'tag-only') {
-    throw invalid(path, `unsupported pull-from-mirror value "${pfm}" for mirror "${location}" (all, digest-only, tag-only)`);
+    throw invalid(path, `unsupported pull-from-mirror value ${quoteInput(pfm)} for mirror ${quoteInput(location)} (all, digest-only, tag-only)`, {}, pfm);
   }
   return {
     location,
@@ -182,20 +209,20 @@ function readRegistry(path: string, t: Record<string, unknown>): RegistryEntry {
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
   let prefix = str(path, t, 'prefix', where) ?? '';
   if (prefix === '') {
-    if (location === '') throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix');
+    if (location === '') throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix', {}, '[[registry]]');
     prefix = location;
   } else {
     prefix = parseLocation(path, prefix);
     if (prefix.startsWith('*.')) {
       if (/[/@:]/.test(prefix)) {
-        throw invalid(path, `wildcard prefix "${prefix}" must have the form *.example.com (no port or path)`);
+        throw invalid(path, `wildcard prefix ${quoteInput(prefix)} must have the form *.example.com (no port or path)`, {}, prefix);
       }
     } else if (location === '') {
-      throw invalid(path, `invalid location: registry with prefix "${prefix}" has no location (only *.domain prefixes may omit it)`);
+      throw invalid(path, `invalid location: registry with prefix ${quoteInput(prefix)} has no location (only *.domain prefixes may omit it)`, {}, prefix);
     }
   }
   if (t['pull-from-mirror'] !== undefined) {
-    throw invalid(path, `pull-from-mirror must not be set for a non-mirror registry "${prefix}"`);
+    throw invalid(path, `pull-from-mirror must not be set for a non-mirror registry ${quoteInput(prefix)}`, {}, 'pull-from-mirror');
   }
   const mirrorByDigestOnly = bool(path, t, 'mirror-by-digest-only', where);
   const mirrors = tableList(path, t, 'mirror', where).map((m) => readMirror(path, m, prefix));
@@ -203,7 +230,9 @@ function readRegistry(path: string, t: Record<string, unknown>): RegistryEntry {
     if (mirrorByDigestOnly && m.pullFromMirror !== undefined) {
       throw invalid(
         path,
-        `registry "${prefix}" sets mirror-by-digest-only and its mirror "${m.location}" sets pull-from-mirror: use one or the other`,
+        `registry ${quoteInput(prefix)} sets mirror-by-digest-only and its mirror ${quoteInput(m.location)} sets pull-from-mirror: use one or the other`,
+        {},
+        'mirror-by-digest-only',
       );
     }
   }
@@ -253,7 +282,7 @@ function checkSearchRegistries(path: string, list: string[]): string[] {
   return list.map((entry) => {
     const host = parseLocation(path, entry);
     if (host.includes('/')) {
-      throw invalid(path, `unqualified-search-registries entry "${entry}" must be a registry host, without a namespace`);
+      throw invalid(path, `unqualified-search-registries entry ${quoteInput(entry)} must be a registry host, without a namespace`, {}, entry);
     }
     return host;
   });
@@ -271,7 +300,7 @@ function checkAndDedupe(path: string, registries: RegistryEntry[]): RegistryEntr
     }
     for (const field of ['insecure', 'blocked'] as const) {
       if (other[field] !== reg[field]) {
-        throw invalid(path, `registry '${key}' is defined multiple times with conflicting '${field}' setting`);
+        throw invalid(path, `registry '${escapeControl(key)}' is defined multiple times with conflicting '${field}' setting`, {}, key);
       }
     }
   }
@@ -299,7 +328,8 @@ export function parseRegistriesConf(text: string, path: string, dropIn = false):
     doc = parseToml(text) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) {
-      const what = e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+      // Only the first line: the rest of smol-toml's message is a frame of the file's text.
+      const what = escapeControl(e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '').slice(0, 200));
       throw invalid(path, `invalid TOML at line ${e.line}, column ${e.column}: ${what}`, {
         line: e.line,
         column: e.column,
@@ -307,12 +337,20 @@ export function parseRegistriesConf(text: string, path: string, dropIn = false):
     }
     throw invalid(path, 'invalid TOML');
   }
+  try {
+    return validate(doc, path, dropIn);
+  } catch (e) {
+    throw withLines(e, text, path);
+  }
+}
 
+/** Checks a parsed file's tables and values (the errors carry `near` for withLines). */
+function validate(doc: Record<string, unknown>, path: string, dropIn: boolean): RegistriesConfFile {
   const v1 = readV1(path, doc);
   const v1Used = v1.search.length + v1.insecure.length + v1.block.length > 0;
   const mode = str(path, doc, 'short-name-mode', '');
   if (mode !== undefined && mode !== '' && mode !== 'enforcing' && mode !== 'permissive' && mode !== 'disabled') {
-    throw invalid(path, `invalid short-name-mode "${mode}" (enforcing, permissive, disabled)`);
+    throw invalid(path, `invalid short-name-mode ${quoteInput(mode)} (enforcing, permissive, disabled)`, {}, 'short-name-mode');
   }
   const search = strList(path, doc, 'unqualified-search-registries', '');
   const credentialHelpers = strList(path, doc, 'credential-helpers', '');
@@ -327,8 +365,8 @@ export function parseRegistriesConf(text: string, path: string, dropIn = false):
 
   let fromV1: Pick<RegistriesConfFile, 'registries' | 'unqualifiedSearchRegistries'> | undefined;
   if (v1Used) {
-    if (v2Used) throw invalid(path, 'mixing sysregistry v1/v2 is not supported');
-    if (dropIn) throw invalid(path, 'drop-in files must use the v2 format, not [registries.*] tables');
+    if (v2Used) throw invalid(path, 'mixing sysregistry v1/v2 is not supported', {}, '[registries');
+    if (dropIn) throw invalid(path, 'drop-in files must use the v2 format, not [registries.*] tables', {}, '[registries');
     fromV1 = v1AsV2(path, v1);
   }
   return {
@@ -359,8 +397,9 @@ function merge(into: RegistriesConf, file: RegistriesConfFile): void {
 
 async function readOptional(path: string, required: boolean): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return (await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`))).toString('utf8');
   } catch (e) {
+    if (e instanceof FerryError) throw e;
     if (isMissingFile(e) && !required) return undefined;
     throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
@@ -450,7 +489,7 @@ export function emptyRegistriesConf(): RegistriesConf {
     unqualifiedSearchRegistries: [],
     shortNameMode: undefined,
     credentialHelpers: [AUTH_FILE_HELPER],
-    aliases: {},
+    aliases: Object.create(null),
     registries: [],
     files: [],
   };
@@ -526,7 +565,7 @@ export interface PullSource {
 function rewrite(ref: DockerReference, prefix: string, location: string): DockerReference {
   const s = ref.toString();
   const n = prefixMatchLength(s, prefix);
-  if (n === -1) throw new FerryError('INVALID_CONFIG', `registries.conf prefix "${prefix}" does not match ${s}`);
+  if (n === -1) throw new FerryError('INVALID_CONFIG', `registries.conf prefix ${quoteInput(prefix)} does not match ${s}`);
   if (location === '') return ref;
   const rewritten = location + s.slice(n);
   try {
@@ -534,7 +573,7 @@ function rewrite(ref: DockerReference, prefix: string, location: string): Docker
   } catch (e) {
     throw new FerryError(
       'INVALID_CONFIG',
-      `registries.conf rewrites ${s} (prefix "${prefix}", location "${location}") to "${rewritten}", which is not a valid reference`,
+      `registries.conf rewrites ${s} (prefix ${quoteInput(prefix)}, location ${quoteInput(location)}) to ${quoteInput(rewritten)}, which is not a valid reference`,
       { cause: e },
     );
   }

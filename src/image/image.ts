@@ -22,6 +22,7 @@ import {
   Schema1Manifest,
 } from '../manifest/index.js';
 import type { ImageOptions, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
+import { quoteMediaType } from '../util/quote.js';
 import { configFacts, parseConfigObject, schema1ConfigBytes } from './config.js';
 
 /** One layer as `inspect` lists it (skopeo's LayersData entries). */
@@ -73,7 +74,7 @@ function parseRaw(raw: RawManifest): Manifest {
 
 function artifactError(manifest: ImageManifest): FerryError {
   const type = manifest.configInfo()?.mediaType ?? '';
-  return new FerryError('UNSUPPORTED_OPERATION', `unsupported image-specific operation on artifact with type "${type}"`, {
+  return new FerryError('UNSUPPORTED_OPERATION', `unsupported image-specific operation on artifact with type ${quoteMediaType(type)}`, {
     details: { configMediaType: type },
   });
 }

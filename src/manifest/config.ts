@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type Digest, digestHex } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 import { field, goMarshal, isJSONObject, type JSONObject, sortedMap } from './json.js';
 import { marshalRawObject, rawObjectMembers } from './rawjson.js';
 import type { Schema1Entry } from './schema1.js';
@@ -20,7 +21,7 @@ const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 /** A timestamp as Go's time.Time marshals it (RFC 3339 with trailing fractional zeros dropped). */
 export function goTime(s: string, where: string): string {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s);
-  if (!m) throw invalidConfig(`${where} "${s}" is not an RFC 3339 time`);
+  if (!m) throw invalidConfig(`${where} is not an RFC 3339 time`);
   const fraction = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
   const zone = m[3] === '+00:00' ? 'Z' : (m[3] as string);
   return `${m[1]}${fraction ? `.${fraction}` : ''}${zone}`;
@@ -59,14 +60,10 @@ function bool(o: JSONObject, name: string, where: string): boolean {
 }
 
 function parseConfigObject(config: Buffer): JSONObject {
-  let v: unknown;
-  try {
-    v = JSON.parse(config.toString('utf8'));
-  } catch (e) {
-    throw invalidConfig(`not JSON: ${(e as Error).message}`);
-  }
-  if (!isJSONObject(v)) throw invalidConfig('not a JSON object');
-  return v;
+  const parsed = parseJSONText(config.toString('utf8'));
+  if (!parsed.ok) throw invalidConfig(describeJSONSyntaxProblem(parsed.problem));
+  if (!isJSONObject(parsed.value)) throw invalidConfig('not a JSON object');
+  return parsed.value;
 }
 
 /** One `history` entry of a v2 config (Docker and OCI use the same fields). */

@@ -5,6 +5,7 @@
  */
 import { type Digest, digestOf } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
+import { quoteMediaType } from '../util/quote.js';
 import type { BlobInfo } from '../transports/types.js';
 import {
   fakeV1Compatibility,
@@ -75,8 +76,8 @@ const OCI_TO_SCHEMA2_LAYER: Readonly<Record<string, string>> = {
 function schema2ToOCI(m: Schema2Manifest, config: Buffer): ConversionResult {
   const ociConfig = ociConfigFromDockerConfig(config);
   const layers = m.layers.map((l): Descriptor => {
-    const mediaType = SCHEMA2_TO_OCI_LAYER[l.mediaType];
-    if (!mediaType) throw unsupported(`layer ${l.digest} has media type "${l.mediaType}", which has no OCI equivalent`);
+    const mediaType = Object.hasOwn(SCHEMA2_TO_OCI_LAYER, l.mediaType) ? SCHEMA2_TO_OCI_LAYER[l.mediaType] : undefined;
+    if (!mediaType) throw unsupported(`layer ${l.digest} has media type ${quoteMediaType(l.mediaType)}, which has no OCI equivalent`);
     return l.urls ? { mediaType, digest: l.digest, size: l.size, urls: l.urls } : { mediaType, digest: l.digest, size: l.size };
   });
   const manifest = OCIManifest.fromComponents({
@@ -88,16 +89,17 @@ function schema2ToOCI(m: Schema2Manifest, config: Buffer): ConversionResult {
 
 function ociToSchema2(m: OCIManifest, config: Buffer): ConversionResult {
   if (m.isArtifact()) {
-    throw unsupported(`manifest ${m.digest} is an OCI artifact (config type "${m.config.mediaType}"), not an image: it cannot be converted`);
+    throw unsupported(`manifest ${m.digest} is an OCI artifact (config type ${quoteMediaType(m.config.mediaType)}), not an image: it cannot be converted`);
   }
   const layers = m.layers.map((l): Descriptor => {
-    if (isEncryptedLayerMediaType(l.mediaType)) throw unsupported(`encrypted layer ${l.digest} ("${l.mediaType}") cannot be used in a Docker image`);
-    const mediaType = OCI_TO_SCHEMA2_LAYER[l.mediaType];
+    if (isEncryptedLayerMediaType(l.mediaType)) throw unsupported(`encrypted layer ${l.digest} (${quoteMediaType(l.mediaType)}) cannot be used in a Docker image`);
+    // hasOwn: a layer whose media type is `constructor` must not find Object.prototype's.
+    const mediaType = Object.hasOwn(OCI_TO_SCHEMA2_LAYER, l.mediaType) ? OCI_TO_SCHEMA2_LAYER[l.mediaType] : undefined;
     if (!mediaType) {
       throw unsupported(
         l.mediaType.endsWith('+zstd')
-          ? `layer ${l.digest} is zstd-compressed ("${l.mediaType}"): zstd is not supported in Docker images`
-          : `layer ${l.digest} has media type "${l.mediaType}", which has no Docker equivalent`,
+          ? `layer ${l.digest} is zstd-compressed (${quoteMediaType(l.mediaType)}): zstd is not supported in Docker images`
+          : `layer ${l.digest} has media type ${quoteMediaType(l.mediaType)}, which has no Docker equivalent`,
       );
     }
     return l.urls ? { mediaType, digest: l.digest, size: l.size, urls: l.urls } : { mediaType, digest: l.digest, size: l.size };

@@ -6,6 +6,7 @@
 import { type Digest, parseDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import type { Platform } from '../transports/types.js';
+import { describeValue, quoteMediaType } from '../util/quote.js';
 import { field, isJSONObject, type JSONObject, sortedMap } from './json.js';
 
 export interface Descriptor {
@@ -75,7 +76,7 @@ export function checkSchemaVersion(obj: JSONObject, expected: number, mimeType: 
   if (v !== expected) {
     throw new FerryError(
       'INVALID_MANIFEST',
-      `invalid manifest: schemaVersion is ${JSON.stringify(v ?? null)}, ${mimeType} needs ${expected}`,
+      `invalid manifest: schemaVersion is ${describeValue(v)}, ${mimeType} needs ${expected}`,
       { details: { field: 'schemaVersion' } },
     );
   }
@@ -85,7 +86,7 @@ export function checkSchemaVersion(obj: JSONObject, expected: number, mimeType: 
 export function checkMediaType(obj: JSONObject, expected: string): string | undefined {
   const mt = readString(obj, 'mediaType', 'manifest', false);
   if (mt !== undefined && mt !== expected) {
-    throw new FerryError('INVALID_MANIFEST', `invalid manifest: mediaType is "${mt}", expected "${expected}"`, {
+    throw new FerryError('INVALID_MANIFEST', `invalid manifest: mediaType is ${quoteMediaType(mt)}, expected "${expected}"`, {
       details: { field: 'mediaType' },
     });
   }
@@ -97,10 +98,12 @@ export function readDigest(obj: JSONObject, name: string, where: string): Digest
   try {
     return parseDigest(s);
   } catch (e) {
-    throw new FerryError('INVALID_MANIFEST', `invalid manifest: ${where}.${name}: ${(e as Error).message}`, {
-      cause: e,
-      details: { field: `${where}.${name}` },
-    });
+    // parseDigest's message repeats the value: name the field and the rule instead.
+    throw new FerryError(
+      'INVALID_MANIFEST',
+      `invalid manifest: ${where}.${name} is not a digest Ferry can verify (algorithm:hex, algorithm sha256, sha384 or sha512)`,
+      { details: { field: `${where}.${name}`, digestError: e instanceof FerryError ? e.code : undefined } },
+    );
   }
 }
 

@@ -61,8 +61,8 @@ export function guessMIMETypeLenient(bytes: Buffer): string {
  * GuessMIMEType). Non-JSON is INVALID_MANIFEST; a document carrying the fields of more than one
  * format (an OCI manifest with `manifests`, an index with `layers`...) is AMBIGUOUS_MANIFEST.
  */
-export function guessMIMEType(bytes: Buffer): string {
-  const obj = parseJSONObject(bytes, 'manifest');
+export function guessMIMEType(bytes: Buffer, what = 'manifest'): string {
+  const obj = parseJSONObject(bytes, what);
   const guessed = guessFromObject(obj);
   const allowed = ALLOWED_FORMAT_FIELDS[guessed];
   if (allowed !== undefined) rejectAmbiguous(obj, guessed, allowed);

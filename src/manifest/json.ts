@@ -4,6 +4,7 @@
  * `<`, `>`, `&`, U+2028 and U+2029 escaped, maps in sorted key order, struct fields in declaration order.
  */
 import { FerryError } from '../errors.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 
 export type JSONObject = { [key: string]: unknown };
 
@@ -11,16 +12,18 @@ export function isJSONObject(v: unknown): v is JSONObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses bytes as a JSON object; anything else is INVALID_MANIFEST naming `what`. */
+/**
+ * Parses bytes as a JSON object; anything else is INVALID_MANIFEST naming `what`, the line and the
+ * rule (never the text). Duplicate member names: the last one wins, as in Go's encoding/json.
+ */
 export function parseJSONObject(bytes: Buffer, what: string): JSONObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new FerryError('INVALID_MANIFEST', `${what} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  const parsed = parseJSONText(bytes.toString('utf8'));
+  if (!parsed.ok) {
+    const { line, column } = parsed.problem;
+    throw new FerryError('INVALID_MANIFEST', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, { details: { line, column } });
   }
-  if (!isJSONObject(value)) throw new FerryError('INVALID_MANIFEST', `${what} is not a JSON object`);
-  return value;
+  if (!isJSONObject(parsed.value)) throw new FerryError('INVALID_MANIFEST', `${what} is not a JSON object`);
+  return parsed.value;
 }
 
 /** Like JSON.parse but returns undefined for anything that is not an object. */

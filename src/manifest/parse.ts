@@ -1,5 +1,6 @@
 /** Turning manifest bytes into the typed view: one class per format, chosen by MIME type. */
 import { FerryError } from '../errors.js';
+import { quoteMediaType } from '../util/quote.js';
 import { guessMIMEType } from './guess.js';
 import { DockerManifestList } from './list.js';
 import { MediaType } from './mediatypes.js';
@@ -37,7 +38,7 @@ export function parseManifest(bytes: Buffer, mimeType?: string): Manifest {
     default:
       throw new FerryError(
         'UNSUPPORTED_MANIFEST_TYPE',
-        type === '' ? 'manifest format not recognised' : `unsupported manifest type "${type}"`,
+        type === '' ? 'manifest format not recognised' : `unsupported manifest type ${quoteMediaType(type)}`,
         { details: { mimeType: type } },
       );
   }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FerryError } from '../errors.js';
+import { escapeControl } from '../util/quote.js';
 import type { Platform } from '../transports/types.js';
 import { MediaType } from './mediatypes.js';
 import { ZSTD_INSTANCE_ANNOTATION } from './oci-index.js';
@@ -72,10 +73,13 @@ function runtimeVariant(os: string, arch: string): string {
   return runtimeVariantCache;
 }
 
-/** Known variants per architecture, most capable first. */
-const VARIANT_ORDER: Readonly<Record<string, readonly string[]>> = { arm: ['v7', 'v6', 'v5'], arm64: ['v8'] };
+/** Known variants per architecture, most capable first (Maps: `--override-arch constructor` must find nothing). */
+const VARIANT_ORDER: ReadonlyMap<string, readonly string[]> = new Map([
+  ['arm', ['v7', 'v6', 'v5']],
+  ['arm64', ['v8']],
+]);
 /** A variant every machine of the architecture supports. */
-const BASE_VARIANT: Readonly<Record<string, string>> = { arm64: 'v8' };
+const BASE_VARIANT: ReadonlyMap<string, string> = new Map([['arm64', 'v8']]);
 
 /**
  * The platforms acceptable for `w`, best first. Unset fields come from the running machine; the
@@ -88,12 +92,12 @@ export function wantedPlatforms(w: PlatformWanted = {}): Platform[] {
   const os = w.os || goOS();
   let variants: string[];
   if (variant) {
-    const order = VARIANT_ORDER[arch];
+    const order = VARIANT_ORDER.get(arch);
     const at = order ? order.indexOf(variant) : -1;
     variants = order && at >= 0 ? [...order.slice(at), ''] : [variant, ''];
   } else {
     variants = [''];
-    const base = BASE_VARIANT[arch];
+    const base = BASE_VARIANT.get(arch);
     if (base) variants.push(base);
   }
   return variants.map((v) => (v ? { os, architecture: arch, variant: v } : { os, architecture: arch }));
@@ -103,9 +107,18 @@ function matches(image: Platform, wanted: Platform): boolean {
   return image.architecture === wanted.architecture && image.os === wanted.os && (image.variant ?? '') === (wanted.variant ?? '');
 }
 
+/** `os/arch[/variant]` for messages: fields come from the manifest, so escaped and cut. */
 function platformString(p: Platform | undefined): string {
   if (!p) return '(no platform)';
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+  const f = (s: string): string => escapeControl(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+  return `${f(p.os)}/${f(p.architecture)}${p.variant ? `/${f(p.variant)}` : ''}`;
+}
+
+/** The platforms of a list for a message: at most 20, then how many more. */
+function platformList(instances: readonly ListInstance[]): string {
+  if (instances.length === 0) return 'none';
+  const shown = instances.slice(0, 20).map((i) => platformString(i.platform)).join(', ');
+  return instances.length > 20 ? `${shown} and ${instances.length - 20} more` : shown;
 }
 
 function isZstdInstance(i: ListInstance): boolean {
@@ -149,7 +162,7 @@ export function chooseInstance(list: ListManifest, w: PlatformWanted = {}, optio
   const first = wanted[0] as Platform;
   throw new FerryError(
     'NO_MATCHING_PLATFORM',
-    `no image found in ${list.mimeType === MediaType.OCI_INDEX ? 'image index' : 'manifest list'} for platform ${platformString(first)}; available: ${instances.map((i) => platformString(i.platform)).join(', ') || 'none'}`,
+    `no image found in ${list.mimeType === MediaType.OCI_INDEX ? 'image index' : 'manifest list'} for platform ${platformString(first)}; available: ${platformList(instances)}`,
     { details: { wanted, available: instances.map((i) => i.platform) } },
   );
 }

@@ -4,6 +4,7 @@
  * and the object is written back with sorted keys.
  */
 import { FerryError } from '../errors.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 
 function bad(what: string, why: string): FerryError {
   return new FerryError('INVALID_MANIFEST', `${what} is not a valid JSON object: ${why}`);
@@ -40,11 +41,9 @@ export function compactJSON(text: string): string {
 
 /** The members of a JSON object as [key, raw value text] (later duplicates replace earlier ones). */
 export function rawObjectMembers(text: string, what: string): Map<string, string> {
-  try {
-    if (typeof JSON.parse(text) !== 'object') throw new Error('not an object');
-  } catch (e) {
-    throw bad(what, (e as Error).message);
-  }
+  const parsed = parseJSONText(text);
+  if (!parsed.ok) throw bad(what, describeJSONSyntaxProblem(parsed.problem));
+  if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw bad(what, 'not an object');
   const members = new Map<string, string>();
   let i = 0;
   const skip = (): void => {

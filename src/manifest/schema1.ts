@@ -5,6 +5,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 import type { BlobInfo } from '../transports/types.js';
 import { checkSchemaVersion, invalid, readArray, readDigest, readString } from './descriptor.js';
 import { manifestDigest } from './digest.js';
@@ -34,15 +35,12 @@ export interface Schema1Entry {
 
 function readV1Compatibility(raw: unknown, where: string): V1Compatibility {
   if (typeof raw !== 'string') throw invalid(`${where}.v1Compatibility`, 'must be a string');
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw invalid(`${where}.v1Compatibility`, 'is not JSON');
-  }
+  const parsed = parseJSONText(raw);
+  if (!parsed.ok) throw invalid(`${where}.v1Compatibility`, `is ${describeJSONSyntaxProblem(parsed.problem)}`);
+  const v = parsed.value;
   if (!isJSONObject(v)) throw invalid(`${where}.v1Compatibility`, 'is not a JSON object');
   const id = readString(v, 'id', `${where}.v1Compatibility`, false) ?? '';
-  if (!/^[a-f0-9]{64}$/.test(id)) throw invalid(`${where}.v1Compatibility.id`, `"${id}" is not a valid v1 image ID (64 lowercase hex)`);
+  if (!/^[a-f0-9]{64}$/.test(id)) throw invalid(`${where}.v1Compatibility.id`, 'is not a valid v1 image ID (64 lowercase hex)');
   const out: V1Compatibility = { id, throwaway: field(v, 'throwaway') === true };
   const parent = readString(v, 'parent', where, false);
   if (parent) out.parent = parent;
@@ -78,7 +76,7 @@ function fixLayers(entries: Schema1Entry[]): Schema1Entry[] {
     const next = out[i + 1] as Schema1Entry;
     if (cur.v1.id === next.v1.id) out.splice(i, 1);
     else if ((cur.v1.parent ?? '') !== next.v1.id) {
-      throw invalid(`history[${i}]`, `has parent ID ${cur.v1.parent ?? '""'}, expected ${next.v1.id}`);
+      throw invalid(`history[${i}]`, `has a parent ID other than the next entry's ID ${next.v1.id}`);
     }
   }
   return out;

@@ -4,6 +4,7 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
+import { quoteMediaType } from '../util/quote.js';
 import type { BlobInfo } from '../transports/types.js';
 import {
   checkMediaType,
@@ -60,7 +61,7 @@ export class Schema2Manifest implements ImageManifest {
     this.config = readDescriptor(readObject(obj, 'config', 'manifest'), 'config');
     this.layers = readArray(obj, 'layers', 'manifest', true).map((l, i) => {
       const d = readDescriptor(l, `layers[${i}]`);
-      if (!SCHEMA2_MEDIA_TYPES.has(d.mediaType)) throw invalid(`layers[${i}].mediaType`, `"${d.mediaType}" is not a Docker schema2 media type`);
+      if (!SCHEMA2_MEDIA_TYPES.has(d.mediaType)) throw invalid(`layers[${i}].mediaType`, `${quoteMediaType(d.mediaType)} is not a Docker schema2 media type`);
       return d;
     });
     this.digest = manifestDigest(bytes);

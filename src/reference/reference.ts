@@ -5,7 +5,8 @@
  * Grammar: https://github.com/distribution/reference/blob/main/reference.go (package comment).
  */
 import { type Digest, parseDigest } from '../digest/digest.js';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
+import { escapeControl, quoteInput } from '../util/quote.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
@@ -22,9 +23,14 @@ const DOMAIN =
 const TAG = /^\w[\w.-]{0,127}$/;
 /** A bare image ID: ambiguous with a repository name, so refused as one. */
 const IMAGE_ID = /^[a-f0-9]{64}$/;
+/**
+ * Longer input is refused before any pattern runs (bounded time): the longest valid reference is a
+ * 255-character name, a 128-character tag and a sha512 digest, well under this.
+ */
+export const REFERENCE_LENGTH_MAX = 1024;
 
 function invalid(input: string, rule: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid reference "${input}": ${rule}`, {
+  return new FerryError('INVALID_REFERENCE', `invalid reference ${quoteInput(input)}: ${rule}`, {
     cause,
     details: { reference: input },
   });
@@ -32,7 +38,7 @@ function invalid(input: string, rule: string, cause?: unknown): FerryError {
 
 function checkTag(input: string, tag: string): void {
   if (!TAG.test(tag)) {
-    throw invalid(input, `invalid reference format: tag "${tag}" must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
+    throw invalid(input, `invalid reference format: tag ${quoteInput(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
   }
 }
 
@@ -40,8 +46,13 @@ function checkDigest(input: string, digest: string): Digest {
   try {
     return parseDigest(digest);
   } catch (e) {
+    // parseDigest's message repeats the digest raw: keep its rule, with control characters escaped.
     const why = e instanceof Error ? e.message : String(e);
-    throw invalid(input, `invalid reference format: ${why}`, e);
+    const prefix = `invalid digest "${digest}": `;
+    const rule = why.startsWith(prefix) ? why.slice(prefix.length) : 'malformed digest';
+    const err = invalid(input, `invalid reference format: invalid digest ${quoteInput(digest)}: ${escapeControl(rule)}`);
+    err.details.digestError = isFerryError(e) ? e.code : undefined;
+    throw err;
   }
 }
 
@@ -79,6 +90,10 @@ export class DockerReference {
   /** The repository name as Docker shows it: `fedora`, `user/app`, `quay.io/org/app` (FamiliarName). */
   get familiarName(): string {
     if (this.domain !== DEFAULT_DOMAIN) return this.name;
+    // `docker.io/er.io/x` shown as `er.io/x` would name another registry: keep the domain then.
+    const slash = this.path.indexOf('/');
+    const first = slash === -1 ? '' : this.path.slice(0, slash);
+    if (first.includes('.') || first === 'localhost') return this.name;
     if (this.path.startsWith(OFFICIAL_REPO_PREFIX) && this.path.indexOf('/', OFFICIAL_REPO_PREFIX.length) === -1) {
       return this.path.slice(OFFICIAL_REPO_PREFIX.length);
     }
@@ -171,8 +186,9 @@ interface ReferenceParts {
 
 function parseParts(s: string): ReferenceParts {
   if (s === '') throw invalid(s, 'repository name must have at least one component');
+  if (s.length > REFERENCE_LENGTH_MAX) throw invalid(s, `a reference must not be longer than ${REFERENCE_LENGTH_MAX} characters`);
   if (IMAGE_ID.test(s)) {
-    throw invalid(s, `invalid repository name (${s}), cannot specify 64-byte hexadecimal strings`);
+    throw invalid(s, 'invalid repository name: cannot specify 64-byte hexadecimal strings');
   }
 
   const at = s.indexOf('@');
@@ -183,14 +199,14 @@ function parseParts(s: string): ReferenceParts {
 
   if (remainder.toLowerCase() !== remainder) throw invalid(s, 'repository name must be lowercase');
   if (nameText === '') throw invalid(s, 'repository name must have at least one component');
-  if (!DOMAIN.test(domain)) throw invalid(s, `invalid reference format: malformed registry domain "${domain}"`);
+  if (!DOMAIN.test(domain)) throw invalid(s, `invalid reference format: malformed registry domain ${quoteInput(domain)}`);
   for (const component of remainder.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
       throw invalid(
         s,
         component === ''
           ? 'invalid reference format: empty path component'
-          : `invalid reference format: path component "${component}" must be [a-z0-9]+ joined by ".", "_", "__" or "-"`,
+          : `invalid reference format: path component ${quoteInput(component)} must be [a-z0-9]+ joined by ".", "_", "__" or "-"`,
       );
     }
   }

@@ -5,6 +5,7 @@
  * rather than "unknown".
  */
 import { FerryError } from '../errors.js';
+import { quoteInput } from '../util/quote.js';
 import type { ImageReference, ImageTransport } from './types.js';
 
 const transports = new Map<string, ImageTransport>();
@@ -28,7 +29,7 @@ export function placeholderTransport(name: string, plannedFor: string): ImageTra
     parseReference(within: string): ImageReference {
       throw new FerryError(
         'NOT_IMPLEMENTED',
-        `transport "${name}" (in "${name}:${within}") is not implemented yet: it arrives with ${plannedFor}`,
+        `transport ${quoteInput(name)} (in ${quoteInput(`${name}:${within}`)}) is not implemented yet: it arrives with ${plannedFor}`,
       );
     },
   };
@@ -43,7 +44,7 @@ export function parseImageReference(s: string): ImageReference {
   if (colon <= 0) {
     throw new FerryError(
       'INVALID_REFERENCE',
-      `invalid image name "${s}": expected transport:details (known transports: ${transportNames().join(', ')})`,
+      `invalid image name ${quoteInput(s)}: expected transport:details (known transports: ${transportNames().join(', ')})`,
     );
   }
   const name = s.slice(0, colon);
@@ -51,7 +52,7 @@ export function parseImageReference(s: string): ImageReference {
   if (transport === undefined) {
     throw new FerryError(
       'UNKNOWN_TRANSPORT',
-      `invalid image name "${s}": unknown transport "${name}" (known transports: ${transportNames().join(', ')})`,
+      `invalid image name ${quoteInput(s)}: unknown transport ${quoteInput(name)} (known transports: ${transportNames().join(', ')})`,
     );
   }
   return transport.parseReference(s.slice(colon + 1));

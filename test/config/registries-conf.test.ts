@@ -89,7 +89,7 @@ describe('registries.conf: valid files', () => {
   test('reads aliases (normalised, empty ones dropped) and short-name-mode', async () => {
     const conf = await load('aliases.conf');
     assert.equal(conf.shortNameMode, 'enforcing');
-    assert.deepEqual(conf.aliases, {
+    assert.deepEqual({ ...conf.aliases }, {
       docker: 'docker.io/library/foo',
       'quay/foo': 'quay.io/library/foo',
       example: 'example.com/library/foo',
@@ -274,7 +274,7 @@ describe('registries.conf: drop-in directories', () => {
     const base = findRegistry(conf, 'base.com/x');
     assert.equal(base?.blocked, true);
     assert.equal(base?.insecure, false, 'the drop-in entry replaces the whole base entry');
-    assert.deepEqual(conf.aliases, {
+    assert.deepEqual({ ...conf.aliases }, {
       docker: 'docker.io/library/config1',
       config1: 'config1.com/image',
       barz: 'barz.com/config2',
@@ -300,7 +300,7 @@ describe('registries.conf: drop-in directories', () => {
       await mkdir(join(dir, 'd'));
       await writeFile(join(dir, 'd', '10.conf'), '[aliases]\nfoo = ""\n');
       const conf = await loadRegistriesConf({ path: join(dir, 'main.conf'), dir: join(dir, 'd'), env: {} });
-      assert.deepEqual(conf.aliases, { bar: 'quay.io/org/bar' });
+      assert.deepEqual({ ...conf.aliases }, { bar: 'quay.io/org/bar' });
     });
   });
 

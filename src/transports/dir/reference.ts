@@ -1,6 +1,7 @@
 /** `dir:PATH` references (containers/image directory/directory_transport.go). */
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
@@ -12,7 +13,8 @@ export class DirReference extends BaseImageReference {
 
   constructor(path: string) {
     super();
-    if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference: the path is empty');
+    if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference "": the path is empty');
+    if (path.includes('\0')) throw new FerryError('INVALID_REFERENCE', `invalid dir: reference ${quoteInput(path)}: a path cannot contain a NUL character`);
     this.path = resolve(path);
   }
 

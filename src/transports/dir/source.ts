@@ -35,7 +35,14 @@ export class DirImageSource implements ImageSource {
     if (bytes === undefined) {
       throw new FerryError('IMAGE_NOT_FOUND', `${this.reference.toString()}: ${path} does not exist`, { details: { path } });
     }
-    return { bytes, mimeType: guessMIMEType(bytes) };
+    const mimeType = guessMIMEType(bytes, `manifest ${path}`);
+    // JSON that is no manifest (manifest.json may be a symlink to any file): never handed out, not even raw.
+    if (mimeType === '') {
+      throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `manifest ${path} is JSON but not a manifest of a format Ferry knows`, {
+        details: { path },
+      });
+    }
+    return { bytes, mimeType };
   }
 
   async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {

@@ -227,11 +227,12 @@ export class DockerArchiveDestination implements ImageDestination {
       repoTags: this.#repoTags.map((t) => `${t.familiarName}:${t.tag}`),
       layers: image.layerDigests.map(layerFileName),
     };
-    const repositories: Record<string, Record<string, string>> = {};
+    // Null prototypes: an image named `constructor` must not reach Object (and add a member to it).
+    const repositories: Record<string, Record<string, string>> = Object.create(null);
     const top = image.legacy.at(-1);
     // Go marshals maps with sorted keys.
     for (const t of top === undefined ? [] : [...this.#repoTags].sort(byNameThenTag)) {
-      const tags = repositories[t.familiarName] ?? {};
+      const tags: Record<string, string> = repositories[t.familiarName] ?? Object.create(null);
       tags[t.tag as string] = (top as LegacyLayer).id;
       repositories[t.familiarName] = tags;
     }

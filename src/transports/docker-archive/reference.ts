@@ -5,6 +5,7 @@
  * With neither, a source needs an archive holding exactly one image, and a destination records no tag.
  */
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
@@ -13,7 +14,7 @@ import { BaseImageReference } from '../reference-base.js';
 export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
 
 function invalid(within: string, rule: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid docker-archive: reference "${within}": ${rule}`, {
+  return new FerryError('INVALID_REFERENCE', `invalid docker-archive: reference ${quoteInput(within)}: ${rule}`, {
     cause,
     details: { reference: within },
   });
@@ -32,7 +33,8 @@ export class DockerArchiveReference extends BaseImageReference {
     super();
     const within = path + (ref ? `:${ref}` : sourceIndex !== undefined ? `:@${sourceIndex}` : '');
     if (path === '') throw invalid(within, 'the archive path is empty');
-    if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
+    if (path.includes('\0')) throw invalid(within, 'a path cannot contain a NUL character');
+    if (path.includes(':')) throw invalid(within, `a colon in the path ${quoteInput(path)} is not supported`);
     if (ref !== undefined && sourceIndex !== undefined) throw invalid(within, 'cannot use both a tag and a source index');
     if (ref !== undefined && ref.digest !== undefined) throw invalid(within, 'digest references are not supported');
     if (ref !== undefined && ref.tag === undefined) throw invalid(within, 'the reference has no tag');
@@ -75,12 +77,15 @@ export class DockerArchiveReference extends BaseImageReference {
 export function parseDockerArchiveReference(within: string): DockerArchiveReference {
   if (within === '') throw invalid(within, 'expected PATH[:NAME[:TAG]|:@N]');
   const colon = within.indexOf(':');
+  const path = colon < 0 ? within : within.slice(0, colon);
+  if (path === '') throw invalid(within, 'the archive path is empty');
+  if (path.includes('\0')) throw invalid(within, 'a path cannot contain a NUL character');
   if (colon < 0) return new DockerArchiveReference(within);
-  const path = within.slice(0, colon);
   const rest = within.slice(colon + 1);
   if (rest.startsWith('@')) {
-    if (!/^[0-9]+$/.test(rest.slice(1))) throw invalid(within, `source index "${rest}" is not a non-negative integer`);
-    return new DockerArchiveReference(path, undefined, Number.parseInt(rest.slice(1), 10));
+    const n = Number.parseInt(rest.slice(1), 10);
+    if (!/^[0-9]+$/.test(rest.slice(1)) || !Number.isSafeInteger(n)) throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
+    return new DockerArchiveReference(path, undefined, n);
   }
   let ref: DockerReference;
   try {

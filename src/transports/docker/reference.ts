@@ -3,6 +3,7 @@
  * Parsing lives here; registry access is in source.ts / destination.ts over src/registry-client/.
  */
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
@@ -92,7 +93,7 @@ export class DockerImageReference extends BaseImageReference {
 function bothTagAndDigest(input: string): FerryError {
   return new FerryError(
     'INVALID_REFERENCE',
-    `invalid reference "${input}": docker: references with both a tag and digest are currently not supported`,
+    `invalid reference ${quoteInput(input)}: docker: references with both a tag and digest are currently not supported`,
     { details: { reference: input } },
   );
 }
@@ -101,7 +102,7 @@ function bothTagAndDigest(input: string): FerryError {
 export function parseDockerImageReference(within: string): DockerImageReference {
   const input = `${DOCKER_TRANSPORT_NAME}:${within}`;
   if (!within.startsWith('//')) {
-    throw new FerryError('INVALID_REFERENCE', `invalid reference "${input}": docker: image reference must begin with //`, {
+    throw new FerryError('INVALID_REFERENCE', `invalid reference ${quoteInput(input)}: docker: image reference must begin with //`, {
       details: { reference: input },
     });
   }

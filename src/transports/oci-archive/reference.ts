@@ -5,6 +5,7 @@
  * private temp dir and delegating to the `oci:` transport through the transport registry.
  */
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
@@ -17,7 +18,7 @@ const REF_COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
 const REF_NAME = new RegExp(`^${REF_COMPONENT}(?:/${REF_COMPONENT})*$`);
 
 function invalid(within: string, rule: string): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid oci-archive: reference "${within}": ${rule}`, {
+  return new FerryError('INVALID_REFERENCE', `invalid oci-archive: reference ${quoteInput(within)}: ${rule}`, {
     details: { reference: within },
   });
 }
@@ -33,11 +34,12 @@ export class OciArchiveReference extends BaseImageReference {
     super();
     const within = image === undefined ? path : `${path}:${image}`;
     if (path === '') throw invalid(within, 'the archive path is empty');
-    if (path.includes(':')) throw invalid(within, `a colon in the path "${path}" is not supported`);
+    if (path.includes('\0')) throw invalid(within, 'a path cannot contain a NUL character');
+    if (path.includes(':')) throw invalid(within, `a colon in the path ${quoteInput(path)} is not supported`);
     if (image !== undefined && image !== '' && !REF_NAME.test(image)) {
       throw invalid(
         within,
-        `"${image}" is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
+        `${quoteInput(image)} is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
       );
     }
     this.path = path;

@@ -8,6 +8,8 @@ import { FerryError, isFerryError } from '../../errors.js';
 import { isJSONObject, type JSONObject } from '../../manifest/json.js';
 import { MAX_MANIFEST_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
+import { describeValue, quoteMediaType } from '../../util/quote.js';
 import { readFileLimited } from '../shared/files.js';
 
 export const LAYOUT_FILE = 'oci-layout';
@@ -93,17 +95,13 @@ export function blobPathIn(root: string, digest: Digest): string {
 export async function checkLayoutFile(paths: LayoutPaths): Promise<'ok' | 'missing'> {
   const bytes = await readFileLimited(paths.layoutFile, MAX_MANIFEST_SIZE, paths.layoutFile);
   if (bytes === undefined) return 'missing';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new FerryError('INVALID_LAYOUT', `${paths.layoutFile} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
+  const parsed = parseLayoutJSON(bytes, paths.layoutFile);
   const version = isJSONObject(parsed) ? parsed.imageLayoutVersion : undefined;
   if (version !== LAYOUT_VERSION) {
+    const shown = typeof version === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(version) ? `"${version}"` : describeValue(version);
     throw new FerryError(
       'INVALID_LAYOUT',
-      `${paths.layoutFile}: unsupported imageLayoutVersion ${JSON.stringify(version)} (Ferry reads ${LAYOUT_VERSION})`,
+      `${paths.layoutFile}: unsupported imageLayoutVersion ${shown} (Ferry reads ${LAYOUT_VERSION})`,
       { details: { path: paths.layoutFile } },
     );
   }
@@ -128,21 +126,24 @@ export async function readIndexFile(paths: LayoutPaths): Promise<IndexFile | und
   return parseIndexFile(bytes, paths.indexFile);
 }
 
+/** Parses a layout's JSON file; the error names the file, line and rule, never the text (it may be a symlink to a secret). */
+function parseLayoutJSON(bytes: Buffer, what: string): unknown {
+  const parsed = parseJSONText(bytes.toString('utf8'));
+  if (parsed.ok) return parsed.value;
+  const { line, column } = parsed.problem;
+  throw new FerryError('INVALID_LAYOUT', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, { details: { path: what, line, column } });
+}
+
 export function parseIndexFile(bytes: Buffer, what: string): IndexFile {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new FerryError('INVALID_LAYOUT', `${what} is not valid JSON: ${(e as Error).message}`, { cause: e, details: { path: what } });
-  }
+  const parsed = parseLayoutJSON(bytes, what);
   if (!isJSONObject(parsed)) throw new FerryError('INVALID_LAYOUT', `${what} is not a JSON object`, { details: { path: what } });
   const manifests = parsed.manifests ?? [];
   if (!Array.isArray(manifests)) {
     throw new FerryError('INVALID_LAYOUT', `${what}: "manifests" is not an array`, { details: { path: what } });
   }
   manifests.forEach((d: unknown, i: number) => {
-    if (!isJSONObject(d) || typeof d.digest !== 'string' || (d.size !== undefined && typeof d.size !== 'number')) {
-      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}] is not a descriptor with a digest and a numeric size`, {
+    if (!isJSONObject(d) || typeof d.digest !== 'string' || (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0))) {
+      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}] is not a descriptor with a digest and a non-negative integer size`, {
         details: { path: what },
       });
     }
@@ -165,7 +166,9 @@ export function descriptorDigest(d: IndexDescriptor, what: string): Digest {
   try {
     return parseDigest(d.digest);
   } catch (e) {
-    throw new FerryError('INVALID_LAYOUT', `${what}: invalid digest ${JSON.stringify(d.digest)}`, { cause: e });
+    throw new FerryError('INVALID_LAYOUT', `${what}: a manifest digest is not a digest Ferry can verify (algorithm:hex, algorithm sha256, sha384 or sha512)`, {
+      details: { path: what, digestError: isFerryError(e) ? e.code : undefined },
+    });
   }
 }
 
@@ -191,7 +194,7 @@ export function selectDescriptor(index: IndexFile, image: string | undefined, so
     for (const [position, descriptor] of index.manifests.entries()) {
       if (refNameOf(descriptor) !== image) continue;
       if (isImageEntryMediaType(descriptor.mediaType)) return { descriptor, position };
-      unsupported.push(descriptor.mediaType ?? '(none)');
+      unsupported.push(descriptor.mediaType === undefined ? '(none)' : quoteMediaType(descriptor.mediaType));
     }
     if (unsupported.length > 0) {
       throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `${what}: reference "${image}" only matches entries of unsupported media types ${unsupported.join(', ')}`);

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
@@ -30,18 +31,19 @@ export class OciReference extends BaseImageReference {
   constructor(dir: string, image?: string, sourceIndex?: number) {
     super();
     if (dir === '') throw new FerryError('INVALID_REFERENCE', 'invalid oci: reference: the layout path is empty');
-    if (dir.includes(':')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path "${dir}" contains a colon`);
+    if (dir.includes('\0')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path ${quoteInput(dir)} contains a NUL character`);
+    if (dir.includes(':')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path ${quoteInput(dir)} contains a colon`);
     if (image !== undefined && image !== '' && !isValidOciRefName(image)) {
       throw new FerryError(
         'INVALID_REFERENCE',
-        `invalid oci: reference "${dir}:${image}": "${image}" is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
+        `invalid oci: reference ${quoteInput(`${dir}:${image}`)}: ${quoteInput(image)} is not a valid org.opencontainers.image.ref.name (alphanumeric components joined by one of -._:@+ or --, and by /)`,
       );
     }
     if (sourceIndex !== undefined && (!Number.isSafeInteger(sourceIndex) || sourceIndex < 0)) {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference "${dir}:@${sourceIndex}": the index must be a non-negative integer`);
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(`${dir}:@${sourceIndex}`)}: the index must be a non-negative integer`);
     }
     if (sourceIndex !== undefined && image !== undefined && image !== '') {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: cannot use both an image name "${image}" and a source index @${sourceIndex}`);
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: cannot use both an image name ${quoteInput(image)} and a source index @${sourceIndex}`);
     }
     this.dir = resolve(dir);
     this.image = image === '' ? undefined : image;
@@ -77,10 +79,11 @@ export function parseOciReference(within: string): OciReference {
   const colon = within.indexOf(':');
   const dir = colon < 0 ? within : within.slice(0, colon);
   const rest = colon < 0 ? '' : within.slice(colon + 1);
+  if (dir === '') throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: the layout path is empty`);
   if (rest.startsWith('@')) {
     const n = rest.slice(1);
-    if (!/^[0-9]+$/.test(n)) {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference "${within}": source index "@${n}" is not a non-negative integer`);
+    if (!/^[0-9]+$/.test(n) || !Number.isSafeInteger(Number(n))) {
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: source index ${quoteInput(`@${n}`)} is not a non-negative integer`);
     }
     return new OciReference(dir, undefined, Number.parseInt(n, 10));
   }

@@ -87,7 +87,7 @@ export class OciImageSource implements ImageSource {
     } else {
       mimeType = this.#index.manifests.find((d) => d.digest === instanceDigest)?.mediaType;
     }
-    return { bytes, mimeType: mimeType || guessMIMEType(bytes) };
+    return { bytes, mimeType: mimeType || guessMIMEType(bytes, `manifest ${path}`) };
   }
 
   async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {

@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors.js';
+import { quoteInput } from '../../util/quote.js';
 import { isJSONObject } from '../../manifest/json.js';
 import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
 // The source (tar reading, decompression) loads on first use: parsing a reference stays cheap.
@@ -40,24 +41,27 @@ export class TarballReference extends BaseImageReference {
     if (files.length === 0) throw new FerryError('INVALID_REFERENCE', 'invalid tarball reference: no layer files given');
     for (const file of files) {
       if (file === '') {
-        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference "${text}": empty file name`);
+        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: empty file name`);
+      }
+      if (file.includes('\0')) {
+        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: file name ${quoteInput(file)} contains a NUL character`);
       }
       if (file.includes(SEPARATOR)) {
         throw new FerryError(
           'INVALID_REFERENCE',
-          `invalid tarball reference: file name "${file}" contains "${SEPARATOR}", which separates files`,
+          `invalid tarball reference: file name ${quoteInput(file)} contains ${quoteInput(SEPARATOR)}, which separates files`,
         );
       }
     }
     if (files.filter((f) => f === '-').length > 1) {
-      throw new FerryError('INVALID_REFERENCE', `invalid tarball reference "${text}": stdin ("-") can only be read once`);
+      throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: stdin ("-") can only be read once`);
     }
     if (options.config !== undefined && !isJSONObject(options.config)) {
       throw new FerryError('INVALID_ARGUMENT', 'tarball config template must be a JSON object');
     }
     for (const [key, value] of Object.entries(options.annotations ?? {})) {
       if (typeof value !== 'string') {
-        throw new FerryError('INVALID_ARGUMENT', `tarball annotation "${key}" must be a string`);
+        throw new FerryError('INVALID_ARGUMENT', `tarball annotation ${quoteInput(key)} must be a string`);
       }
     }
     this.files = Object.freeze([...files]);
