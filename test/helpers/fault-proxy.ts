@@ -258,17 +258,22 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
 
   function plan(cls: RequestClass, path: string): Planned | undefined {
     if (total() >= maxFaults) return undefined;
+    // Every rule counts every request it matches, so `nth` means the same with or without other rules.
+    let chosen: FaultRule | undefined;
     for (const r of rules) {
       const on = r.rule.on === undefined ? FAULT_TARGETS[r.rule.kind] : Array.isArray(r.rule.on) ? r.rule.on : [r.rule.on];
       if (!on.includes(cls) || (r.rule.path !== undefined && !r.rule.path.test(path))) continue;
       r.seen++;
-      if (r.seen < (r.rule.nth ?? 1) || r.fired >= (r.rule.times ?? 1)) continue;
+      if (chosen !== undefined || r.seen < (r.rule.nth ?? 1) || r.fired >= (r.rule.times ?? 1)) continue;
       r.fired++;
+      chosen = r.rule;
+    }
+    if (chosen !== undefined) {
       return {
-        kind: r.rule.kind,
-        ...(r.rule.offset === undefined ? {} : { offset: r.rule.offset }),
+        kind: chosen.kind,
+        ...(chosen.offset === undefined ? {} : { offset: chosen.offset }),
         fraction: 0.5,
-        retryAfterSeconds: r.rule.retryAfterSeconds ?? 1,
+        retryAfterSeconds: chosen.retryAfterSeconds ?? 1,
       };
     }
     if (random === undefined) return undefined;
