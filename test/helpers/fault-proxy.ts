@@ -210,7 +210,8 @@ function resetSocket(socket: Socket | null | undefined): void {
 }
 
 function bodyOffset(plan: Planned, length: number | undefined): number {
-  if (plan.offset !== undefined) return plan.offset;
+  // An offset past the end falls on the last byte, so a rule always fires on a non-empty body.
+  if (plan.offset !== undefined) return length === undefined || length <= 0 ? plan.offset : Math.min(plan.offset, length - 1);
   if (length === undefined || length <= 0) return Math.floor(plan.fraction * 65536);
   return Math.min(length - 1, Math.floor(plan.fraction * length));
 }
