@@ -16,6 +16,7 @@ import { MAX_CONFIG_SIZE, readAllLimited } from '../manifest/index.js';
 import type { BlobInfo, ImageDestination, ImageSource } from '../transports/types.js';
 import { type CompressionPlan, resultingCompression } from './compression-plan.js';
 import type { ProgressReporter } from './progress.js';
+import type { RedriveBudget } from './redrive.js';
 
 export interface BlobContext {
   source: ImageSource;
@@ -24,6 +25,8 @@ export interface BlobContext {
   progress: ProgressReporter;
   /** The copy's blob-info cache (reuse candidates, and what this copy verified). */
   cache: BlobInfoCache;
+  /** The copy's re-drive budget; without one a broken transfer fails at once. */
+  redrive?: RedriveBudget;
 }
 
 export interface StreamBlobOptions {
@@ -48,8 +51,24 @@ export interface StreamedBlob {
   uncompressedDigest?: Digest;
 }
 
-/** Copies one blob from source to destination through the pipeline. */
-export async function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
+/**
+ * Runs one whole transfer of a blob, again from the start (source re-opened, new upload) after a
+ * transient failure, while the copy's budget lasts.
+ */
+function redriven<T>(ctx: BlobContext, info: BlobInfo, what: string, transfer: () => Promise<T>): Promise<T> {
+  if (ctx.redrive === undefined) return transfer();
+  return ctx.redrive.run(`${what} ${info.digest}`, ctx.signal, ctx.source.blobsCrossNetwork === true, (attempt) => {
+    if (attempt > 1) ctx.progress.emit({ kind: 'message', text: `Retrying ${what} ${info.digest} (attempt ${attempt})` });
+    return transfer();
+  });
+}
+
+/** Copies one blob from source to destination through the pipeline, re-driven on transient failures. */
+export function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
+  return redriven(ctx, info, options.isConfig ? 'copying config' : 'copying blob', () => streamBlobOnce(ctx, info, options));
+}
+
+async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
   const { signal } = ctx;
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
   const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal, ctx.cache);
@@ -255,6 +274,10 @@ export async function readBlobBytes(ctx: BlobContext, info: BlobInfo, what: stri
   if (info.size > MAX_CONFIG_SIZE) {
     throw new FerryError('TOO_LARGE', `${what} ${info.digest} is ${info.size} bytes, more than the ${MAX_CONFIG_SIZE}-byte limit`);
   }
+  return redriven(ctx, info, `reading ${what}`, () => readBlobBytesOnce(ctx, info, what));
+}
+
+async function readBlobBytesOnce(ctx: BlobContext, info: BlobInfo, what: string): Promise<Buffer> {
   const { stream, size } = await ctx.source.getBlob(info, ctx.signal, ctx.cache);
   const verifier = new DigestVerifier(info.digest, info.size >= 0 ? info.size : size);
   pipelineCb(stream, verifier, () => {});
@@ -272,10 +295,12 @@ export async function putBytes(ctx: BlobContext, bytes: Buffer, mediaType: strin
   }
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig });
   // The digest was just computed from these very bytes.
-  const written = await ctx.destination.putBlob(
-    Readable.from([bytes]),
-    { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) },
-    { isConfig, signal: ctx.signal, cache: ctx.cache, callerVerifiesDigest: true },
+  const written = await redriven(ctx, info, isConfig ? 'writing config' : 'writing blob', () =>
+    ctx.destination.putBlob(
+      Readable.from([bytes]),
+      { digest: info.digest, size: info.size, ...(mediaType === undefined ? {} : { mediaType }) },
+      { isConfig, signal: ctx.signal, cache: ctx.cache, callerVerifiesDigest: true },
+    ),
   );
   ctx.progress.emit({ kind: 'blob-bytes', blob: info, isConfig, bytes: bytes.length, total: bytes.length });
   ctx.progress.emit({ kind: 'blob-done', blob: info, isConfig, written });

@@ -13,6 +13,7 @@ import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest } from './list.js';
 import { ProgressReporter } from './progress.js';
+import { RedriveBudget, redrivePolicy } from './redrive.js';
 import type { CopySession } from './session.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
 import type { CopyOptions, CopyResult } from './types.js';
@@ -44,6 +45,7 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
       layerCache: new Map(),
       blobSlots: new Semaphore(maxParallelBlobs(source, destination, options)),
       blobInfoCache: cache.cache,
+      redrive: new RedriveBudget(redrivePolicy(options)),
     };
     const result = await copyTopLevel(session, signal);
     throwIfAborted(userSignal);
@@ -79,7 +81,7 @@ async function closeQuietly(closable: { close(): Promise<void> } | undefined, fa
 }
 
 async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<CopyResult> {
-  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress, cache: session.blobInfoCache };
+  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress, cache: session.blobInfoCache, redrive: session.redrive };
   const raw = await session.source.getManifest(undefined, signal);
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';

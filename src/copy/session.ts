@@ -4,6 +4,7 @@ import type { ImageDestination, ImageSource } from '../transports/types.js';
 import type { LayerResult } from './layers.js';
 import type { Semaphore } from './limit.js';
 import type { ProgressReporter } from './progress.js';
+import type { RedriveBudget } from './redrive.js';
 import type { CopyOptions } from './types.js';
 
 export interface CopySession {
@@ -19,4 +20,6 @@ export interface CopySession {
   blobSlots: Semaphore;
   /** The blob-info cache: reuse candidates in, verified facts out. */
   blobInfoCache: BlobInfoCache;
+  /** Blob re-drives this call may still spend. */
+  redrive: RedriveBudget;
 }

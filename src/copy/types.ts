@@ -61,6 +61,13 @@ export interface CopyOptions {
    * cannot be opened.
    */
   blobInfoCache?: BlobInfoCache | BlobInfoCacheSpec;
+  /**
+   * Re-driving a blob transfer after a transient failure (reset, stall, 408/429/5xx, bytes damaged
+   * in transit). Defaults: `retryTimes` of the source/destination options (else 4) + 1 tries per
+   * blob; max(20, 4 × retries per blob) re-drives per copy; `retryDelayMs` as a fixed delay, else
+   * exponential backoff with jitter from 1 s up to 30 s; a registry's Retry-After wins.
+   */
+  blobRetry?: { attemptsPerBlob?: number; retriesPerCopy?: number; initialDelayMs?: number; maxDelayMs?: number };
 }
 
 export interface CopyResult {

@@ -42,7 +42,11 @@ export interface RegistryClientOptions {
   noCreds?: boolean;
   retry?: RetryOptions;
   userAgent?: string;
-  /** Time to wait for response headers / between body chunks (undici defaults: 300 s). */
+  /**
+   * Time to wait for response headers (default 120 s: a registry may take a while to complete a
+   * large upload) and between two chunks of a body (default 60 s). FERRY_REGISTRY_TIMEOUT_MS in
+   * `env` sets both when these are not given. A stall past them is a network error (re-driven).
+   */
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
   /** How many times a broken blob read is resumed with `Range` (default 5). */
@@ -109,6 +113,19 @@ const MAX_PAGES = 100_000;
 /** Registry error codes on a manifest PUT that mean "not this format": the copy engine tries the next. */
 const REJECTION_CODES = new Set(['MANIFEST_INVALID', 'TAG_INVALID', 'UNSUPPORTED']);
 
+export const DEFAULT_HEADERS_TIMEOUT_MS = 120_000;
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+
+/** The timeouts the options ask for, else FERRY_REGISTRY_TIMEOUT_MS (both), else the defaults. */
+function registryTimeouts(options: RegistryClientOptions): { headersTimeoutMs: number; bodyTimeoutMs: number } {
+  const text = (options.env ?? process.env).FERRY_REGISTRY_TIMEOUT_MS;
+  const fromEnv = text !== undefined && /^[0-9]{1,9}$/.test(text.trim()) && Number(text) > 0 ? Number(text) : undefined;
+  return {
+    headersTimeoutMs: options.headersTimeoutMs ?? fromEnv ?? DEFAULT_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? fromEnv ?? DEFAULT_BODY_TIMEOUT_MS,
+  };
+}
+
 /** The API host of a registry domain (`docker.io` is served by `registry-1.docker.io`). */
 export function registryAPIHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
@@ -147,8 +164,7 @@ export class RegistryClient {
       ...(options.noCreds === undefined ? {} : { noCreds: options.noCreds }),
       retry: retryPolicy(options.retry),
       userAgent: options.userAgent ?? USER_AGENT,
-      ...(options.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: options.headersTimeoutMs }),
-      ...(options.bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs: options.bodyTimeoutMs }),
+      ...registryTimeouts(options),
     });
     return new RegistryClient(host, http, options);
   }
@@ -302,7 +318,10 @@ export class RegistryClient {
       const range = /^bytes ([0-9]+)-/.exec(header(r, 'content-range') ?? '');
       if (r.status !== 206 || range === null || Number(range[1]) !== offset) {
         await r.body.dump().catch(() => {});
-        throw new FerryError('REGISTRY_ERROR', `resuming ${what} at byte ${offset}: the server answered ${r.status} without that range`);
+        // Still a broken read: the copy engine starts the blob again from byte 0.
+        throw new FerryError('REGISTRY_UNREACHABLE', `reading ${what} broke at byte ${offset}, and the registry cannot resume it (HTTP ${r.status} without that range)`, {
+          details: { offset },
+        });
       }
       return r.body;
     };

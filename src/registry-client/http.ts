@@ -168,6 +168,11 @@ export class RegistryHTTP {
         }
         throw networkError(`${req.method} ${printableURL(url)}`, e);
       }
+      if ((res.status === 401 || res.status === 403) && res.url.origin !== base.origin) {
+        // Challenges come from the registry's own origin only: a storage host never gets credentials or tokens.
+        await res.body.dump().catch(() => {});
+        throw foreignRefusal(req.method, url, res);
+      }
       if (res.status === 401 && replayable && !authRetried) {
         const challenges = parseChallenges(res.headers['www-authenticate']);
         if (challenges.length > 0) {
@@ -297,6 +302,8 @@ export class RegistryHTTP {
     }
     const err = registryError({ what, status: res.status, body, operation });
     if (res.status === 401 && this.auth.hasCredentials) err.details.credentialsRejected = true;
+    const retryAfter = parseRetryAfter(res.headers['retry-after']);
+    if (retryAfter !== undefined) err.details.retryAfterMs = retryAfter;
     return err;
   }
 
@@ -372,6 +379,15 @@ function describeNetworkError(e: unknown): string {
   const code = typeof err.code === 'string' ? err.code : typeof err.cause?.code === 'string' ? err.cause.code : undefined;
   const message = typeof err.cause?.message === 'string' && err.cause.message !== '' ? err.cause.message : String(err.message ?? e);
   return code === undefined ? message : `${message} (${code})`;
+}
+
+/** A 401/403 from a host the registry redirected to: the registry's credentials cannot help there. */
+function foreignRefusal(method: HTTPMethod, requested: URL, res: RegistryResponse): FerryError {
+  return new FerryError(
+    'REGISTRY_ERROR',
+    `${method} ${printableURL(requested)}: the storage host ${res.url.host} the registry redirected to refused the request (HTTP ${res.status}); registry credentials are not sent to other hosts`,
+    { details: { status: res.status, host: res.url.host } },
+  );
 }
 
 function networkError(what: string, e: unknown): FerryError {

@@ -1,5 +1,5 @@
 /**
- * When and how long to retry a registry request: 429 and 502–504 answers, connection resets and
+ * When and how long to retry a registry request: 408, 429, 500 and 502–504 answers, connection resets and
  * timeouts; exponential backoff, `Retry-After` honoured, bounded in tries and in delay.
  */
 import { abortError } from '../errors.js';
@@ -31,7 +31,8 @@ export function retryPolicy(o: RetryOptions = {}): RetryPolicy {
   };
 }
 
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+// 500 too: a registry's storage back end fails briefly (S3 resets); every request retried is idempotent.
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status);
@@ -39,6 +40,7 @@ export function isRetryableStatus(status: number): boolean {
 
 const RETRYABLE_ERROR_CODES = new Set([
   'ECONNRESET',
+  'ECONNREFUSED',
   'ECONNABORTED',
   'EPIPE',
   'ETIMEDOUT',

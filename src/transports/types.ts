@@ -143,6 +143,8 @@ export interface ImageSource {
   getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]>;
   /** Whether getBlob may be called concurrently. */
   readonly hasThreadSafeGetBlob: boolean;
+  /** Blobs come over a network, where bytes can be damaged in transit: a digest mismatch is worth a re-fetch. */
+  readonly blobsCrossNetwork?: boolean;
   close(): Promise<void>;
 }
 

@@ -114,6 +114,7 @@ export function manifestRef(ref: DockerReference): string {
 
 export class DockerImageSource implements ImageSource {
   readonly hasThreadSafeGetBlob = true;
+  readonly blobsCrossNetwork = true;
   readonly #client: RegistryClient;
   readonly #repository: string;
   readonly #topLevel: FetchedManifest;
