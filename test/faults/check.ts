@@ -228,3 +228,9 @@ export async function skopeoDigest(ref: string): Promise<string> {
   if (r.code !== 0) return `skopeo failed: ${r.stderr.trim()}`;
   return sha256(Buffer.from(r.stdout, 'utf8'));
 }
+
+/** Has skopeo copy every image of `from` (it verifies each blob's digest); the error it printed, or undefined. */
+export async function skopeoCopyProblem(from: string, to: string): Promise<string | undefined> {
+  const r = await runSkopeo(['copy', '--all', '--quiet', '--src-tls-verify=false', from, to], { timeoutMs: 60_000 });
+  return r.code === 0 ? undefined : `skopeo copy ${from}: ${r.stderr.trim()}`;
+}

@@ -12,7 +12,7 @@ import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { checkLayout, checkRegistryTag, copyWithin, describeError, isTypedFailure, skopeoDigest } from './check.js';
+import { checkLayout, checkRegistryTag, copyWithin, describeError, isTypedFailure, skopeoCopyProblem, skopeoDigest } from './check.js';
 
 export type Direction = 'push' | 'pull' | 'copy';
 export type Verdict = 'success' | 'clean' | 'corrupt' | 'untyped' | 'hang';
@@ -39,6 +39,8 @@ export interface StageOptions {
   registryOptions?: ImageOptions;
   /** Run `skopeo inspect` of every successful destination (default true). */
   skopeo?: boolean;
+  /** Also `skopeo copy` every successful destination (skopeo reads and verifies every blob; default false). */
+  skopeoCopy?: boolean;
 }
 
 type StageSettings = Required<Omit<StageOptions, 'registryOptions'>> & { registryOptions: ImageOptions };
@@ -95,6 +97,7 @@ export class FaultStage {
       copyTimeoutMs: options.copyTimeoutMs ?? 30_000,
       stallMs: options.stallMs ?? 3000,
       skopeo: options.skopeo ?? true,
+      skopeoCopy: options.skopeoCopy ?? false,
       registryOptions: { tlsVerify: false, ...options.registryOptions },
     };
     const dir = await makeTempDir('ferry-faults-');
@@ -189,8 +192,7 @@ export class FaultStage {
       if (!tag.present) problems.push(`${repo}:v1 missing after a copy that succeeded`);
       if (out.result.manifestDigest !== want) problems.push(`copy returned ${out.result.manifestDigest}, want ${want}`);
       if (problems.length === 0 && this.#o.skopeo) {
-        const seen = await skopeoDigest(`docker://${reg.host}/${repo}:v1`);
-        if (seen !== want) problems.push(`skopeo inspect: ${seen}`);
+        problems.push(...(await this.#skopeoCheck(`docker://${reg.host}/${repo}:v1`, want)));
       }
       return problems.length === 0 ? { verdict: 'success', detail: '', ms: out.ms } : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
     }
@@ -208,12 +210,24 @@ export class FaultStage {
       if (got === undefined) problems.push(`${tag} missing after a copy that succeeded`);
       if (out.result.manifestDigest !== want) problems.push(`copy returned ${out.result.manifestDigest}, want ${want}`);
       if (problems.length === 0 && this.#o.skopeo) {
-        const seen = await skopeoDigest(`oci:${layout}:${tag}`);
-        if (seen !== want) problems.push(`skopeo inspect: ${seen}`);
+        problems.push(...(await this.#skopeoCheck(`oci:${layout}:${tag}`, want)));
       }
       return problems.length === 0 ? { verdict: 'success', detail: '', ms: out.ms } : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
     }
     return this.#judgeFailure(out.error, problems, out.ms);
+  }
+
+  async #skopeoCheck(ref: string, want: string): Promise<string[]> {
+    const seen = await skopeoDigest(ref);
+    if (seen !== want) return [`skopeo inspect ${ref}: ${seen}`];
+    if (!this.#o.skopeoCopy) return [];
+    const out = join(this.dir, `skopeo-${this.#n}`);
+    try {
+      const problem = await skopeoCopyProblem(ref, `oci:${out}:x`);
+      return problem === undefined ? [] : [problem];
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   }
 
   #judgeFailure(error: unknown, problems: string[], ms: number): Judged {
