@@ -12,7 +12,7 @@ import { type Direction, FaultStage, type StagedImage } from './scenario.js';
 
 /** Registry requests idle this long fail (the stall fault holds a request longer). */
 const CLIENT_TIMEOUT_MS = 1000;
-const STALL_MS = 2500;
+const STALL_MS = 5000;
 
 interface Case {
   direction: Direction;
@@ -110,6 +110,12 @@ const cases: Record<string, Case> = {
     todo: MANIFEST_BODY_NOT_RETRIED,
   },
   'pull recovers from a stalled blob GET': { direction: 'pull', rules: [{ kind: 'stall', on: 'blob-get' }], expect: 'recover' },
+  'pull of a multi-arch image recovers from a blob body that stalls halfway': {
+    direction: 'pull',
+    multi: true,
+    rules: [{ kind: 'stall-body', on: 'blob-get', nth: 2 }],
+    expect: 'recover',
+  },
   'pull recovers from 429 with Retry-After on the manifest': {
     direction: 'pull',
     rules: [{ kind: 'too-many-requests-retry-after', on: 'manifest-get' }],
@@ -150,6 +156,12 @@ const cases: Record<string, Case> = {
     expect: 'recover',
   },
   'copy recovers from a stalled source blob GET': { direction: 'copy', rules: [{ kind: 'stall', on: 'blob-get' }], expect: 'recover' },
+  'copy recovers from a source manifest body that stalls halfway': {
+    direction: 'copy',
+    rules: [{ kind: 'stall-body', on: 'manifest-get' }],
+    expect: 'recover',
+    todo: MANIFEST_BODY_NOT_RETRIED,
+  },
 };
 
 describe('fault matrix', () => {
@@ -183,6 +195,8 @@ describe('fault matrix', () => {
       assert.equal(injected, (c.rules?.length ?? 0) + (c.direction === 'copy' ? (c.destRules?.length ?? 0) : 0), `faults injected (${report})`);
       assert.ok(judged.verdict === 'success' || judged.verdict === 'clean', report);
       if (c.expect === 'recover') assert.equal(judged.verdict, 'success', report);
+      // A stalled request must end by the client's idle timeout, long before the proxy gives up on it.
+      if ([...(c.rules ?? []), ...(c.destRules ?? [])].some((r) => r.kind === 'stall' || r.kind === 'stall-body')) assert.ok(judged.ms < STALL_MS - 1000, `took ${judged.ms} ms`);
     });
   }
 });

@@ -132,6 +132,15 @@ describe('fault proxy', () => {
     assert.equal(p.counts.stall, 1);
   });
 
+  test('a body stall sends the first bytes, holds the rest, then resets', async () => {
+    const p = await proxy({ stallMs: 300, rules: [{ kind: 'stall-body', on: 'blob-get', offset: 10_000 }] });
+    const started = Date.now();
+    const r = await get(`${p.url}/v2/p/blob/blobs/${digest}`, false);
+    assert.ok(r instanceof Error || r.body.length < blob.length);
+    assert.ok(Date.now() - started >= 250);
+    assert.equal(p.counts['stall-body'], 1);
+  });
+
   test('stops injecting after maxFaults', async () => {
     const p = await proxy({ maxFaults: 3, rules: [{ kind: 'unavailable', on: 'blob-head', times: 100 }] });
     const statuses: number[] = [];

@@ -27,6 +27,8 @@ export type FaultKind =
   | 'corrupt'
   /** No answer for `stallMs`, then the connection is reset. */
   | 'stall'
+  /** The response stops for `stallMs` after `offset` body bytes, then the connection is reset. */
+  | 'stall-body'
   | 'too-many-requests'
   | 'too-many-requests-retry-after'
   | 'unavailable'
@@ -42,6 +44,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'truncate',
   'corrupt',
   'stall',
+  'stall-body',
   'too-many-requests',
   'too-many-requests-retry-after',
   'unavailable',
@@ -91,6 +94,7 @@ export const FAULT_TARGETS: Record<FaultKind, readonly RequestClass[]> = {
   'reset-response': ['blob-get', 'manifest-get'],
   truncate: ['blob-get', 'manifest-get'],
   corrupt: ['blob-get'],
+  'stall-body': ['blob-get', 'manifest-get'],
   stall: ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'upload-put', 'manifest-get', 'manifest-head', 'manifest-put'],
   'too-many-requests': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'upload-put', 'manifest-get', 'manifest-head', 'manifest-put'],
   'too-many-requests-retry-after': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'manifest-get', 'manifest-put'],
@@ -439,7 +443,9 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     const length = up.headers['content-length'] === undefined ? undefined : Number(up.headers['content-length']);
     const hasBody = req.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304 && (length === undefined || length > 0);
     const bodyFault =
-      hasBody && (up.statusCode ?? 0) < 300 && (fault?.kind === 'reset-response' || fault?.kind === 'truncate' || (fault?.kind === 'corrupt' && cls === 'blob-get'))
+      hasBody &&
+      (up.statusCode ?? 0) < 300 &&
+      (fault?.kind === 'reset-response' || fault?.kind === 'truncate' || fault?.kind === 'stall-body' || (fault?.kind === 'corrupt' && cls === 'blob-get'))
         ? fault
         : undefined;
     const at = bodyFault === undefined ? undefined : bodyOffset(bodyFault, length);
@@ -468,8 +474,17 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
         }
         cutOff = true;
         upstream.destroy();
-        // Truncation closes cleanly (FIN) after the bytes sent; a reset drops the connection.
-        const after = (): void => (bodyFault.kind === 'truncate' ? void client.end() : resetSocket(client));
+        // Truncation closes cleanly (FIN) after the bytes sent; a reset drops the connection; a stall waits first.
+        const after = (): void => {
+          if (bodyFault.kind === 'truncate') client.end();
+          else if (bodyFault.kind === 'stall-body') {
+            const timer = setTimeout(() => {
+              timers.delete(timer);
+              resetSocket(client);
+            }, stallMs);
+            timers.add(timer);
+          } else resetSocket(client);
+        };
         write(chunk.subarray(0, cut), after);
         return;
       }
