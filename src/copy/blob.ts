@@ -57,9 +57,13 @@ export interface StreamedBlob {
  */
 function redriven<T>(ctx: BlobContext, info: BlobInfo, what: string, transfer: () => Promise<T>): Promise<T> {
   if (ctx.redrive === undefined) return transfer();
-  return ctx.redrive.run(`${what} ${info.digest}`, ctx.signal, ctx.source.blobsCrossNetwork === true, (attempt) => {
-    if (attempt > 1) ctx.progress.emit({ kind: 'message', text: `Retrying ${what} ${info.digest} (attempt ${attempt})` });
-    return transfer();
+  const budget = ctx.redrive;
+  return budget.run(`${what} ${info.digest}`, ctx.signal, ctx.source.blobsCrossNetwork === true, transfer, (next, delayMs, e) => {
+    const reason = e instanceof Error ? e.message.slice(0, 300) : String(e);
+    ctx.progress.emit({
+      kind: 'message',
+      text: `Warning: ${what} ${info.digest} failed, retrying in ${Math.round(delayMs / 100) / 10}s (attempt ${next} of ${budget.policy.attemptsPerBlob}): ${reason}`,
+    });
   });
 }
 

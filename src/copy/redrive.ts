@@ -62,10 +62,16 @@ export class RedriveBudget {
    * Runs `transfer` until it succeeds, fails for good, or the budget is spent. `damageInTransit`:
    * a digest or size mismatch may be bytes damaged on the way (a network source), worth a re-fetch.
    */
-  async run<T>(what: string, signal: AbortSignal, damageInTransit: boolean, transfer: (attempt: number) => Promise<T>): Promise<T> {
+  async run<T>(
+    what: string,
+    signal: AbortSignal,
+    damageInTransit: boolean,
+    transfer: () => Promise<T>,
+    onRetry?: (next: number, delayMs: number, error: unknown) => void,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await transfer(attempt);
+        return await transfer();
       } catch (e) {
         if (signal.aborted) throw abortError(signal);
         if (!isTransientTransferFailure(e, damageInTransit)) throw e;
@@ -76,7 +82,9 @@ export class RedriveBudget {
           throw gaveUp(what, why, e, attempt);
         }
         this.#used++;
-        await sleep(this.#delay(attempt, retryAfterOf(e)), signal);
+        const delay = this.#delay(attempt, retryAfterOf(e));
+        onRetry?.(attempt + 1, delay, e);
+        await sleep(delay, signal);
       }
     }
   }

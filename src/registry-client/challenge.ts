@@ -60,7 +60,8 @@ function parseOneHeader(s: string): AuthChallenge[] {
       i++;
       skipSpace();
       const value = s[i] === '"' ? readQuoted() : readToken();
-      current.params[token.toLowerCase()] = value;
+      // Defined, not assigned: a parameter named `__proto__` must stay a parameter, not a prototype.
+      Object.defineProperty(current.params, token.toLowerCase(), { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     if (s[i] === '=' && current === undefined) {

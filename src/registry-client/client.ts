@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, isDigest } from '../digest/digest.js';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { manifestDigest, manifestMatchesDigest } from '../manifest/digest.js';
 import { MAX_MANIFEST_SIZE } from '../manifest/limits.js';
 import { ACCEPTED_MANIFEST_TYPES } from '../manifest/mediatypes.js';
@@ -17,7 +17,7 @@ import { nextLink } from './link.js';
 import { checkManifestDigests, manifestMIMEType } from './manifest-check.js';
 import { blobPath, checkRepository, manifestPath, pageQuery, pull, push, repositoryPath } from './paths.js';
 import { resumableStream } from './resumable.js';
-import { type RetryOptions, retryPolicy } from './retry.js';
+import { type RetryOptions, retryDelay, retryPolicy, sleep } from './retry.js';
 import { loadTLSFilesFor, type TLSFiles } from '../config/certs.js';
 import { hashingBody } from './upload-body.js';
 
@@ -102,14 +102,19 @@ export interface UploadedBlob {
 export interface ListOptions {
   /** `n=` page size; the registry may ignore it (Distribution 2.8 does for tags). */
   pageSize?: number;
+  /** Most pages followed (default 10 000) and entries kept (default 1 000 000); past them TOO_LARGE. */
+  maxPages?: number;
+  maxEntries?: number;
   signal?: AbortSignal;
 }
 
-const USER_AGENT = 'ferry/0.1.0';
+export const USER_AGENT = 'ferry/0.1.0';
 const MANIFEST_ACCEPT = ACCEPTED_MANIFEST_TYPES.join(', ');
 /** Largest tags-list or catalog page read into memory. */
 const MAX_LIST_PAGE = 32 * 1024 * 1024;
-const MAX_PAGES = 100_000;
+/** Most pages and entries of one tag list or catalog: a registry cannot keep a listing going forever. */
+const MAX_PAGES = 10_000;
+const MAX_LIST_ENTRIES = 1_000_000;
 /** Registry error codes on a manifest PUT that mean "not this format": the copy engine tries the next. */
 const REJECTION_CODES = new Set(['MANIFEST_INVALID', 'TAG_INVALID', 'UNSUPPORTED']);
 
@@ -117,7 +122,7 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 120_000;
 export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
 
 /** The timeouts the options ask for, else FERRY_REGISTRY_TIMEOUT_MS (both), else the defaults. */
-function registryTimeouts(options: RegistryClientOptions): { headersTimeoutMs: number; bodyTimeoutMs: number } {
+export function registryTimeouts(options: RegistryClientOptions): { headersTimeoutMs: number; bodyTimeoutMs: number } {
   const text = (options.env ?? process.env).FERRY_REGISTRY_TIMEOUT_MS;
   const fromEnv = text !== undefined && /^[0-9]{1,9}$/.test(text.trim()) && Number(text) > 0 ? Number(text) : undefined;
   return {
@@ -192,7 +197,20 @@ export class RegistryClient {
     throw err;
   }
 
+  /** A manifest; a body cut short (a reset mid-answer) is asked for again, within the retry policy. */
   async getManifest(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const policy = this.#http.retryPolicy;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#getManifestOnce(repository, ref, signal);
+      } catch (e) {
+        if (signal?.aborted || attempt >= policy.maxAttempts || !isFerryError(e, 'REGISTRY_UNREACHABLE') || e.details.cutShort !== true) throw e;
+        await sleep(retryDelay(policy, attempt), signal);
+      }
+    }
+  }
+
+  async #getManifestOnce(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const path = manifestPath(repository, ref);
     const what = `reading manifest ${this.#imageName(repository, ref)}`;
     const res = await this.#http.send({ method: 'GET', url: path, scopes: [pull(repository)], headers: { accept: MANIFEST_ACCEPT }, signal });
@@ -423,26 +441,35 @@ export class RegistryClient {
   /** Every tag of a repository, following `Link` pagination. */
   async listTags(repository: string, options: ListOptions = {}): Promise<string[]> {
     const first = `${repositoryPath(repository)}/tags/list${pageQuery(options.pageSize)}`;
-    return this.#paginate(first, [pull(repository)], 'tags', `listing tags of ${this.host}/${repository}`, options.signal);
+    return this.#paginate(first, [pull(repository)], 'tags', `listing tags of ${this.host}/${repository}`, options);
   }
 
   /** Every repository name of the registry (`/v2/_catalog`), following `Link` pagination. */
   async catalog(options: ListOptions = {}): Promise<string[]> {
-    return this.#paginate(`/v2/_catalog${pageQuery(options.pageSize)}`, [CATALOG_SCOPE], 'repositories', `listing repositories of ${this.host}`, options.signal);
+    return this.#paginate(`/v2/_catalog${pageQuery(options.pageSize)}`, [CATALOG_SCOPE], 'repositories', `listing repositories of ${this.host}`, options);
   }
 
   async close(): Promise<void> {
     await this.#http.close();
   }
 
-  async #paginate(first: string, scopes: string[], field: 'tags' | 'repositories', what: string, signal?: AbortSignal): Promise<string[]> {
+  async #paginate(first: string, scopes: string[], field: 'tags' | 'repositories', what: string, options: ListOptions): Promise<string[]> {
+    const { signal } = options;
+    const maxPages = options.maxPages ?? MAX_PAGES;
+    const maxEntries = options.maxEntries ?? MAX_LIST_ENTRIES;
     const out: string[] = [];
     let url = first;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const visited = new Set<string>();
+    for (let page = 0; page < maxPages; page++) {
+      visited.add(url);
       const res = await this.#http.send({ method: 'GET', url, scopes, signal });
       if (res.status !== 200) throw await this.#http.failure(res, what, 'other');
       const body = await this.#http.readBody(res, MAX_LIST_PAGE, what);
-      out.push(...parseListPage(body, field, what));
+      const entries = parseListPage(body, field, what);
+      if (out.length + entries.length > maxEntries) {
+        throw new FerryError('TOO_LARGE', `${what}: more than ${maxEntries} entries`, { details: { limit: maxEntries } });
+      }
+      for (const entry of entries) out.push(entry);
       const next = nextLink(res.headers.link);
       if (next === undefined) return out;
       const nextURL = new URL(next, res.url);
@@ -453,8 +480,11 @@ export class RegistryClient {
         });
       }
       url = nextURL.pathname + nextURL.search;
+      if (visited.has(url)) {
+        throw new FerryError('REGISTRY_ERROR', `${what}: the Link header of page ${page + 1} leads back to an earlier page`, { details: { page: page + 1 } });
+      }
     }
-    throw new FerryError('REGISTRY_ERROR', `${what}: more than ${MAX_PAGES} pages`);
+    throw new FerryError('TOO_LARGE', `${what}: more than ${maxPages} pages`, { details: { limit: maxPages } });
   }
 
   /**

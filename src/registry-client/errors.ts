@@ -28,20 +28,36 @@ export function parseRegistryErrors(body: Buffer): RegistryErrorEntry[] {
     if (typeof e !== 'object' || e === null) continue;
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code !== 'string') continue;
-    out.push({ code, message: typeof message === 'string' ? message : '' });
+    out.push({ code: printableText(code, MAX_CODE_LENGTH), message: typeof message === 'string' ? printableText(message, MAX_MESSAGE_LENGTH) : '' });
+    if (out.length >= MAX_ENTRIES) break;
   }
   return out;
 }
 
-const CODE_MAP: Readonly<Record<string, FerryErrorCode>> = {
-  MANIFEST_UNKNOWN: 'MANIFEST_UNKNOWN',
-  NAME_UNKNOWN: 'NAME_UNKNOWN',
-  BLOB_UNKNOWN: 'BLOB_UNKNOWN',
-  BLOB_UPLOAD_UNKNOWN: 'BLOB_UNKNOWN',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  DENIED: 'DENIED',
-  TOOMANYREQUESTS: 'TOOMANYREQUESTS',
-};
+const MAX_CODE_LENGTH = 64;
+const MAX_MESSAGE_LENGTH = 512;
+const MAX_ENTRIES = 8;
+
+/**
+ * Text a server sent, made safe to print: control characters (terminal escapes, `\r`, bidi
+ * overrides) become spaces, and past `max` characters it is cut with an ellipsis.
+ */
+export function printableText(text: string, max: number): string {
+  // C0, DEL, C1, and the Unicode bidi controls that can reorder what a terminal shows.
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, ' ');
+  return clean.length <= max ? clean : `${clean.slice(0, max)}…`;
+}
+
+// A Map: the registry's code is untrusted and must never reach Object.prototype ("constructor", "__proto__").
+const CODE_MAP: ReadonlyMap<string, FerryErrorCode> = new Map([
+  ['MANIFEST_UNKNOWN', 'MANIFEST_UNKNOWN'],
+  ['NAME_UNKNOWN', 'NAME_UNKNOWN'],
+  ['BLOB_UNKNOWN', 'BLOB_UNKNOWN'],
+  ['BLOB_UPLOAD_UNKNOWN', 'BLOB_UNKNOWN'],
+  ['UNAUTHORIZED', 'UNAUTHORIZED'],
+  ['DENIED', 'DENIED'],
+  ['TOOMANYREQUESTS', 'TOOMANYREQUESTS'],
+]);
 
 /** What a request was for, so a bare status can be given a meaningful code. */
 export type RegistryOperation = 'manifest' | 'blob' | 'other';
@@ -67,7 +83,7 @@ export interface RegistryErrorInput {
 export function registryError(input: RegistryErrorInput): FerryError {
   const entries = parseRegistryErrors(input.body);
   const first = entries[0];
-  const code = (first !== undefined ? CODE_MAP[first.code] : undefined) ?? codeForStatus(input.status, input.operation);
+  const code = (first !== undefined ? CODE_MAP.get(first.code) : undefined) ?? codeForStatus(input.status, input.operation);
   const reason =
     first !== undefined
       ? entries.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join('; ')
@@ -84,24 +100,24 @@ export function registryError(input: RegistryErrorInput): FerryError {
  * What an answer without a body means (a HEAD answer never has one): a push with wrong
  * credentials used to read "HTTP 401: status 401".
  */
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'bad request',
-  401: 'unauthorized (the registry wants other credentials, or some)',
-  403: 'forbidden (the credentials do not allow this)',
-  404: 'not found',
-  405: 'method not allowed (the registry does not support this operation)',
-  409: 'conflict',
-  413: 'request too large',
-  416: 'range not satisfiable',
-  429: 'too many requests',
-  500: 'internal server error',
-  502: 'bad gateway',
-  503: 'service unavailable',
-  504: 'gateway timeout',
-};
+const STATUS_TEXT: ReadonlyMap<number, string> = new Map([
+  [400, 'bad request'],
+  [401, 'unauthorized (the registry wants other credentials, or some)'],
+  [403, 'forbidden (the credentials do not allow this)'],
+  [404, 'not found'],
+  [405, 'method not allowed (the registry does not support this operation)'],
+  [409, 'conflict'],
+  [413, 'request too large'],
+  [416, 'range not satisfiable'],
+  [429, 'too many requests'],
+  [500, 'internal server error'],
+  [502, 'bad gateway'],
+  [503, 'service unavailable'],
+  [504, 'gateway timeout'],
+]);
 
 function statusText(status: number): string {
-  return `${STATUS_TEXT[status] ?? 'no details'}, without a message from the registry`;
+  return `${STATUS_TEXT.get(status) ?? 'no details'}, without a message from the registry`;
 }
 
 // A short, printable piece of a non-JSON error body (proxies answer HTML).

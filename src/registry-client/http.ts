@@ -93,6 +93,11 @@ export class RegistryHTTP {
     this.auth = new Authenticator(options, (url, init, signal) => this.#fetchToken(url, init, signal));
   }
 
+  /** How requests are retried (`--retry-times`, `--retry-delay`). */
+  get retryPolicy(): RetryPolicy {
+    return this.#options.retry;
+  }
+
   /** `https://HOST` or `http://HOST`, found by pinging `/v2/` once. */
   async base(signal?: AbortSignal): Promise<URL> {
     if (this.#base !== undefined) return this.#base;
@@ -218,6 +223,31 @@ export class RegistryHTTP {
     }
   }
 
+  /**
+   * A GET of a URL outside the registry API (a foreign layer's `urls`): this connection pool's TLS,
+   * proxy and timeouts, no Authorization ever, redirects followed (bounded). The caller consumes the body.
+   */
+  async getWithoutCredentials(start: URL, signal?: AbortSignal): Promise<RegistryResponse> {
+    let url = start;
+    for (let hop = 0; ; hop++) {
+      let res: RegistryResponse;
+      try {
+        res = await this.#raw('GET', url, {}, undefined, signal);
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        throw networkError(`GET ${printableURL(url)}`, e);
+      }
+      const location = res.headers.location;
+      if (!isRedirect(res.status) || typeof location !== 'string') return res;
+      await res.body.dump();
+      const next = new URL(location, url);
+      if (hop >= MAX_REDIRECTS || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
+        throw new FerryError('REGISTRY_ERROR', `GET ${printableURL(start)}: too many redirects, or one to a non-http(s) URL`);
+      }
+      url = next;
+    }
+  }
+
   /** Retries 429/502–504 answers of a body-less request (the ping), network errors excluded. */
   async #withStatusRetries(send: () => Promise<RegistryResponse>, signal?: AbortSignal): Promise<RegistryResponse> {
     const policy = this.#options.retry;
@@ -288,7 +318,10 @@ export class RegistryHTTP {
       return await readAllLimited(res.body, limit, what);
     } catch (e) {
       if (e instanceof FerryError) throw e;
-      throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, { cause: e });
+      throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, {
+        cause: e,
+        details: { cutShort: true },
+      });
     }
   }
 

@@ -11,5 +11,6 @@ export {
 } from './client.js';
 export { type AuthOptions, CATALOG_SCOPE, type Credentials, repositoryScope } from './auth.js';
 export { type AuthChallenge, parseChallenges } from './challenge.js';
-export { parseRegistryErrors, type RegistryErrorEntry } from './errors.js';
+export { parseRegistryErrors, printableText, type RegistryErrorEntry } from './errors.js';
+export { type ForeignURLOptions, openForeignURL } from './foreign-url.js';
 export type { RetryOptions } from './retry.js';

@@ -75,12 +75,17 @@ export interface ImageOptions {
   registriesConfPath?: string;
   /** registries.conf.d drop-in directory to read. */
   registriesConfDir?: string;
-  /** Retries per registry request after the first try (`--retry-times`); default 4. */
+  /** Retries per registry request, and per blob transfer, after the first try (`--retry-times`); default 4. */
   retryTimes?: number;
   /** Fixed delay between retries in ms (`--retry-delay`); default exponential backoff from 1 s. */
   retryDelayMs?: number;
   /** Upload blobs in PATCHes of this many bytes (Content-Range); default one PATCH, chunks after a 413. */
   uploadChunkSize?: number;
+  /**
+   * Longest wait for a registry's response headers and between two body chunks, in ms (default
+   * 120 s / 60 s, or FERRY_REGISTRY_TIMEOUT_MS); a stall past it is re-driven like a reset.
+   */
+  registryTimeoutMs?: number;
   // --- on-disk settings ---
   /** oci: a blob directory shared between layouts (`--src/--dest-shared-blob-dir`). */
   sharedBlobDir?: string;

@@ -140,6 +140,16 @@ describe('downloads', () => {
     assert.ok(reg.requests.filter(isLayerGet(layer)).length >= 3);
   });
 
+  it('the registryTimeoutMs option cuts a stalled body short too', async () => {
+    const reg = await seeded();
+    const layer = layerDigests()[1]!;
+    reg.fault = firstN(1, isLayerGet(layer), { stallResponseAt: 100_000 });
+    const started = Date.now();
+    const out = await pull(reg, { sourceOptions: { ...fast, registryTimeoutMs: 300 } });
+    await assertLayoutIntact(out);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
   it('bytes damaged in transit (a digest mismatch) are fetched again', async () => {
     const reg = await seeded();
     const layer = layerDigests()[0]!;
@@ -175,6 +185,23 @@ describe('downloads', () => {
     reg.blobs.delete(layer);
     await assert.rejects(pull(reg), (e: unknown) => isFerryError(e, 'BLOB_UNKNOWN'));
     assert.equal(reg.requests.filter(isLayerGet(layer)).length, 1);
+  });
+});
+
+describe('manifests', () => {
+  it('a manifest GET cut short is asked for again', async () => {
+    const reg = await seeded();
+    reg.fault = firstN(1, (r) => r.method === 'GET' && r.path.includes('/manifests/'), { resetResponseAt: 50 });
+    const out = await pull(reg);
+    await assertLayoutIntact(out);
+    assert.ok(reg.requests.filter((r) => r.method === 'GET' && r.path.includes('/manifests/')).length >= 2);
+  });
+
+  it('a 500 on the manifest PUT is retried', async () => {
+    const reg = await registry();
+    reg.fault = firstN(2, (r) => r.method === 'PUT' && r.path.includes('/manifests/'), { status: 500 });
+    await push(reg);
+    assertRegistryIntact(reg);
   });
 });
 

@@ -23,6 +23,7 @@ export function registryClientOptions(options: ImageOptions): RegistryClientOpti
     ...(options.noCreds === undefined ? {} : { noCreds: options.noCreds }),
     ...(Object.keys(retry).length === 0 ? {} : { retry }),
     ...(options.uploadChunkSize === undefined ? {} : { uploadChunkSize: options.uploadChunkSize }),
+    ...(options.registryTimeoutMs === undefined ? {} : { headersTimeoutMs: options.registryTimeoutMs, bodyTimeoutMs: options.registryTimeoutMs }),
   };
 }
 

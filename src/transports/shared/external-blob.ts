@@ -1,10 +1,10 @@
 /**
  * Fetching a foreign (non-distributable) layer from the `urls` of its descriptor
- * (image-spec descriptor.md#properties: `urls`). Only http(s) URLs are tried, in order.
+ * (image-spec descriptor.md#properties: `urls`). Only http(s) URLs are tried, in order, through the
+ * registry client's HTTP layer (TLS, proxy, timeouts; never credentials).
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { abortError, FerryError } from '../../errors.js';
+import { abortError, FerryError, isFerryError } from '../../errors.js';
+import { openForeignURL, printableText } from '../../registry-client/index.js';
 import type { BlobInfo, BlobStream } from '../types.js';
 
 export async function fetchExternalBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
@@ -14,33 +14,26 @@ export async function fetchExternalBlob(info: BlobInfo, signal?: AbortSignal): P
     try {
       parsed = new URL(url);
     } catch {
-      failures.push(`${url}: not a URL`);
+      failures.push(`${printable(url)}: not a URL`);
       continue;
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      failures.push(`${url}: unsupported scheme`);
+      failures.push(`${printable(url)}: unsupported scheme`);
       continue;
     }
-    let response: Response;
     try {
-      response = await fetch(parsed, { signal });
+      return await openForeignURL(parsed, signal === undefined ? {} : { signal });
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      failures.push(`${url}: ${(e as Error).message}`);
-      continue;
+      failures.push(isFerryError(e) ? e.message : `${printable(url)}: ${(e as Error).message}`);
     }
-    if (response.status !== 200 || response.body === null) {
-      await response.body?.cancel().catch(() => {});
-      failures.push(`${url}: HTTP ${response.status}`);
-      continue;
-    }
-    const length = Number.parseInt(response.headers.get('content-length') ?? '', 10);
-    return {
-      stream: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-      size: Number.isSafeInteger(length) && length >= 0 ? length : -1,
-    };
   }
   throw new FerryError('BLOB_NOT_FOUND', `blob ${info.digest} is not stored locally and could not be fetched from its urls (${failures.join('; ')})`, {
     details: { digest: info.digest, urls: info.urls ?? [] },
   });
+}
+
+/** A URL from a manifest, safe to quote in an error. */
+function printable(url: string): string {
+  return printableText(url, 200);
 }
