@@ -166,15 +166,16 @@ const cases: Record<string, Case> = {
 
 describe('fault matrix', () => {
   let stage: FaultStage;
-  const oldTimeout = process.env.FERRY_REGISTRY_TIMEOUT_MS;
 
   before(async () => {
-    process.env.FERRY_REGISTRY_TIMEOUT_MS = String(CLIENT_TIMEOUT_MS);
-    stage = await FaultStage.start({ stallMs: STALL_MS, copyTimeoutMs: 30_000, skopeoCopy: true, registryOptions: { retryDelayMs: 100 } });
+    stage = await FaultStage.start({
+      stallMs: STALL_MS,
+      copyTimeoutMs: 30_000,
+      skopeoCopy: true,
+      registryOptions: { retryDelayMs: 100, registryTimeoutMs: CLIENT_TIMEOUT_MS },
+    });
   });
   after(async () => {
-    if (oldTimeout === undefined) delete process.env.FERRY_REGISTRY_TIMEOUT_MS;
-    else process.env.FERRY_REGISTRY_TIMEOUT_MS = oldTimeout;
     await stage?.stop();
   });
 

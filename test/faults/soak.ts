@@ -50,13 +50,12 @@ function injectedSince(p: FaultProxy, from: number): FaultKind[] {
 
 async function main(): Promise<number> {
   console.log(`soak: seed ${seed} (replay: npm run soak -- --seed ${seed})`);
-  process.env.FERRY_REGISTRY_TIMEOUT_MS = String(CLIENT_TIMEOUT_MS);
   const stage = await FaultStage.start({
     single: 4,
     multi: 2,
     stallMs: STALL_MS,
     copyTimeoutMs: COPY_TIMEOUT_MS,
-    registryOptions: { retryDelayMs: 200 },
+    registryOptions: { retryDelayMs: 200, registryTimeoutMs: CLIENT_TIMEOUT_MS },
   });
   const started = Date.now();
   const verdicts: Record<Verdict, number> = { success: 0, clean: 0, corrupt: 0, untyped: 0, hang: 0 };
