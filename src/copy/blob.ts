@@ -69,12 +69,13 @@ function redriven<T>(ctx: BlobContext, info: BlobInfo, what: string, transfer: (
 
 /** Copies one blob from source to destination through the pipeline, re-driven on transient failures. */
 export function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
+  // Announced once: a re-driven blob is the same blob starting over, not one more.
+  ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
   return redriven(ctx, info, options.isConfig ? 'copying config' : 'copying blob', () => streamBlobOnce(ctx, info, options));
 }
 
 async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
   const { signal } = ctx;
-  ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
   const { stream: raw, size: sourceSize } = await ctx.source.getBlob(info, signal, ctx.cache);
   const expectedSize = info.size >= 0 ? info.size : sourceSize;
   const verifier = new DigestVerifier(info.digest, expectedSize);

@@ -113,8 +113,11 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** Registry codes of an upload whose bytes arrived damaged (the source verified them). */
-const DAMAGED_UPLOAD_CODES = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'BLOB_UPLOAD_INVALID']);
+/**
+ * Registry codes that a new upload session cures: bytes that arrived damaged (the source verified
+ * them), or a session the registry lost (a restart, a retried PUT whose first try completed it).
+ */
+const UPLOAD_AGAIN_CODES = new Set(['DIGEST_INVALID', 'SIZE_INVALID', 'BLOB_UPLOAD_INVALID', 'BLOB_UPLOAD_UNKNOWN']);
 
 function transientStatus(status: unknown): boolean {
   return typeof status === 'number' && (status === 408 || status === 429 || (status >= 500 && status <= 599));
@@ -131,7 +134,7 @@ export function isTransientTransferFailure(e: unknown, damageInTransit: boolean)
     if (e.code === 'REGISTRY_UNREACHABLE' || e.code === 'TOOMANYREQUESTS') return true;
     if (transientStatus(e.details.status)) return true;
     const registryCode = e.details.registryCode;
-    if (typeof registryCode === 'string' && DAMAGED_UPLOAD_CODES.has(registryCode)) return true;
+    if (typeof registryCode === 'string' && UPLOAD_AGAIN_CODES.has(registryCode)) return true;
     return damageInTransit && (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH');
   }
   for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {

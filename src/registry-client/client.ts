@@ -197,14 +197,16 @@ export class RegistryClient {
     throw err;
   }
 
-  /** A manifest; a body cut short (a reset mid-answer) is asked for again, within the retry policy. */
+  /** A manifest; a body cut short or damaged (a digest mismatch) is asked for again, within the retry policy. */
   async getManifest(repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
     const policy = this.#http.retryPolicy;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#getManifestOnce(repository, ref, signal);
       } catch (e) {
-        if (signal?.aborted || attempt >= policy.maxAttempts || !isFerryError(e, 'REGISTRY_UNREACHABLE') || e.details.cutShort !== true) throw e;
+        // A digest mismatch may be bytes damaged in transit: asked for again too.
+        const transient = (isFerryError(e, 'REGISTRY_UNREACHABLE') && e.details.cutShort === true) || isFerryError(e, 'DIGEST_MISMATCH');
+        if (signal?.aborted || attempt >= policy.maxAttempts || !transient) throw e;
         await sleep(retryDelay(policy, attempt), signal);
       }
     }

@@ -248,11 +248,21 @@ export class RegistryHTTP {
     }
   }
 
-  /** Retries 429/502–504 answers of a body-less request (the ping), network errors excluded. */
+  /**
+   * Retries retryable answers and connection resets of a body-less request (the ping); a refused
+   * connection is not retried here, so a registry that is not running is reported at once.
+   */
   async #withStatusRetries(send: () => Promise<RegistryResponse>, signal?: AbortSignal): Promise<RegistryResponse> {
     const policy = this.#options.retry;
     for (let attempt = 1; ; attempt++) {
-      const res = await send();
+      let res: RegistryResponse;
+      try {
+        res = await send();
+      } catch (e) {
+        if (signal?.aborted || attempt >= policy.maxAttempts || !isRetryableNetworkError(e) || isConnectionRefused(e)) throw e;
+        await sleep(retryDelay(policy, attempt), signal);
+        continue;
+      }
       if (attempt >= policy.maxAttempts || !isRetryableStatus(res.status)) return res;
       await res.body.dump();
       await sleep(retryDelay(policy, attempt, parseRetryAfter(res.headers['retry-after'])), signal);
@@ -308,7 +318,12 @@ export class RegistryHTTP {
         await sleep(retryDelay(policy, attempt, parseRetryAfter(res.headers['retry-after'])), signal);
         continue;
       }
-      return { status: res.status, body: await this.readBody(res, MAX_SMALL_BODY, `token response from ${printableURL(url)}`) };
+      try {
+        return { status: res.status, body: await this.readBody(res, MAX_SMALL_BODY, `token response from ${printableURL(url)}`) };
+      } catch (e) {
+        if (signal?.aborted || attempt >= policy.maxAttempts || !(e instanceof FerryError) || e.details.cutShort !== true) throw e;
+        await sleep(retryDelay(policy, attempt), signal);
+      }
     }
   }
 
@@ -401,6 +416,11 @@ function lazyTLSConnector(verify: { rejectUnauthorized: boolean }, files: TLSFil
 function tlsOptions(verify: { rejectUnauthorized: boolean }, files: TLSFiles | undefined): tls.ConnectionOptions {
   const context = tlsSecureContext(files, verify.rejectUnauthorized);
   return { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
+}
+
+function isConnectionRefused(e: unknown): boolean {
+  const err = e as { code?: unknown; cause?: { code?: unknown } };
+  return err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED';
 }
 
 function isRedirect(status: number): boolean {

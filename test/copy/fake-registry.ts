@@ -15,10 +15,12 @@ export type Fault =
   | { stallResponseAt: number }
   /** Close the connection after this many bytes of the request body were received. */
   | { resetRequestAt: number }
-  /** Answer this status (the request body is read first). */
-  | { status: number; headers?: Record<string, string> }
-  /** Serve the blob with one byte changed. */
-  | { corrupt: true };
+  /** Answer this status with a Distribution error of `code` (default UNKNOWN); the request body is read first. */
+  | { status: number; headers?: Record<string, string>; code?: string }
+  /** Serve the blob (or manifest) with one byte changed. */
+  | { corrupt: true }
+  /** Close the connection without answering. */
+  | { drop: true };
 
 export interface FakeRequest {
   method: string;
@@ -92,8 +94,13 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const fault = reg.fault(seen);
     const body = await readBody(req, fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined);
     if (body === undefined) return;
+    if (fault !== undefined && 'drop' in fault) {
+      req.socket.destroy();
+      return;
+    }
     if (fault !== undefined && 'status' in fault) {
-      send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from('{"errors":[{"code":"UNKNOWN","message":"injected"}]}'));
+      const error = { errors: [{ code: fault.code ?? 'UNKNOWN', message: 'injected' }] };
+      send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from(JSON.stringify(error)));
       return;
     }
     const resetAt = fault !== undefined && 'resetResponseAt' in fault ? fault.resetResponseAt : undefined;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { copyImage, isFerryError, parseImageReference } from '../../src/index.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
+import { runFerry } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { type FakeRegistry, type FakeRequest, startFakeRegistry } from './fake-registry.js';
 
@@ -188,7 +189,33 @@ describe('downloads', () => {
   });
 });
 
+describe('the CLI', () => {
+  it('ferry copy --retry-times re-drives a reset blob, says so on stderr, and --retry-times 0 does not', async () => {
+    const reg = await seeded();
+    reg.ranges = false;
+    const layer = layerDigests()[0]!;
+    reg.fault = firstN(1, isLayerGet(layer), { resetResponseAt: 100_000 });
+    const out = join(work, `cli-${++outputs}`);
+    const r = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '2', '--retry-delay', '10ms', `docker://${reg.host}/app/x:t1`, `oci:${out}:t1`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Warning: copying blob sha256:[0-9a-f]{64} failed, retrying in 0s \(attempt 2 of 3\)/);
+    await assertLayoutIntact(out);
+    reg.fault = (q) => (isLayerGet(layer)(q) ? { resetResponseAt: 100_000 } : undefined);
+    const failed = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '0', `docker://${reg.host}/app/x:t1`, `oci:${join(work, `cli-${++outputs}`)}:t1`]);
+    assert.equal(failed.code, 1);
+    assert.doesNotMatch(failed.stderr, /retrying/);
+  });
+});
+
 describe('manifests', () => {
+  it('a ping whose connection is dropped is tried again', async () => {
+    const reg = await seeded();
+    reg.fault = firstN(1, (r) => r.path === '/v2/', { drop: true });
+    const out = await pull(reg);
+    await assertLayoutIntact(out);
+    assert.ok(reg.requests.filter((r) => r.path === '/v2/').length >= 2);
+  });
+
   it('a manifest GET cut short is asked for again', async () => {
     const reg = await seeded();
     reg.fault = firstN(1, (r) => r.method === 'GET' && r.path.includes('/manifests/'), { resetResponseAt: 50 });
@@ -226,6 +253,13 @@ describe('uploads', () => {
     await push(reg, { maxParallelBlobs: 1 });
     assertRegistryIntact(reg);
     assert.ok(reg.requests.filter(isPost).length > 1 + layerDigests().length);
+  });
+
+  it('an upload session the registry lost (BLOB_UPLOAD_UNKNOWN) is started again', async () => {
+    const reg = await registry();
+    reg.fault = firstN(1, isPatch, { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' });
+    await push(reg);
+    assertRegistryIntact(reg);
   });
 
   it('429 with Retry-After on a PATCH is honoured before the upload is redone', async () => {
