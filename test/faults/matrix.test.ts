@@ -23,11 +23,7 @@ interface Case {
   destRules?: FaultRule[];
   /** 'recover': the copy must succeed; 'either': success or a clean, typed failure. */
   expect: 'recover' | 'either';
-  /** A known gap: the case runs and reports, but does not fail the suite. */
-  todo?: string;
 }
-
-const MANIFEST_BODY_NOT_RETRIED = 'a manifest GET whose body breaks is not retried (registry-client getManifest → readBody)';
 
 const cases: Record<string, Case> = {
   'push recovers from a reset in the middle of a blob upload PATCH': {
@@ -100,14 +96,12 @@ const cases: Record<string, Case> = {
     direction: 'pull',
     rules: [{ kind: 'reset-response', on: 'manifest-get', offset: 100 }],
     expect: 'recover',
-    todo: MANIFEST_BODY_NOT_RETRIED,
   },
   'pull of a multi-arch image recovers from a truncated instance manifest': {
     direction: 'pull',
     multi: true,
     rules: [{ kind: 'truncate', on: 'manifest-get', nth: 2 }],
     expect: 'recover',
-    todo: MANIFEST_BODY_NOT_RETRIED,
   },
   'pull recovers from a stalled blob GET': { direction: 'pull', rules: [{ kind: 'stall', on: 'blob-get' }], expect: 'recover' },
   'pull of a multi-arch image recovers from a blob body that stalls halfway': {
@@ -160,7 +154,6 @@ const cases: Record<string, Case> = {
     direction: 'copy',
     rules: [{ kind: 'stall-body', on: 'manifest-get' }],
     expect: 'recover',
-    todo: MANIFEST_BODY_NOT_RETRIED,
   },
 };
 
@@ -180,7 +173,7 @@ describe('fault matrix', () => {
   });
 
   for (const [name, c] of Object.entries(cases)) {
-    test(name, c.todo === undefined ? {} : { todo: c.todo }, async () => {
+    test(name, async () => {
       const img = stage.images.find((i: StagedImage) => i.multi === (c.multi === true));
       assert.ok(img !== undefined);
       stage.calm();
