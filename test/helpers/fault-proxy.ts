@@ -131,7 +131,7 @@ export interface RandomFaults {
 export interface FaultProxyOptions {
   rules?: FaultRule[];
   random?: RandomFaults;
-  /** No more faults after this many (default 1000). */
+  /** No faults are planned once this many were injected (default 1000); body faults already planned may still land. */
   maxFaults?: number;
   /** How long a stall holds the request before resetting it (default 3000 ms). */
   stallMs?: number;
@@ -283,7 +283,7 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     }
     if (random === undefined) return undefined;
     const rnd = random.next;
-    // Draws happen for every targetable request, so a seed replays the same faults for the same traffic.
+    // Three draws for every request, fault or not, so a seed replays the same faults for the same requests in the same order.
     const roll = rnd();
     const fraction = rnd();
     const pick = rnd();
