@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copyImage, type CopyOptions, type CopyResult, FerryError, parseImageReference } from '../../src/index.js';
 import { runSkopeo } from '../helpers/run.js';
@@ -219,7 +219,31 @@ export async function checkLayout(dir: string): Promise<LayoutState> {
     if (name !== undefined) tags.set(name, entry.digest);
     await walk(fetcher, entry, problems);
   }
+  problems.push(...(await strayOrDamagedFiles(dir)));
   return { tags, problems };
+}
+
+const LAYOUT_ROOT = new Set(['oci-layout', 'index.json', 'blobs']);
+
+/**
+ * Files a copy must not leave: anything beside oci-layout, index.json and blobs/ (temp files), and
+ * any blob, referenced or not, whose bytes do not match its name (a later copy would reuse it).
+ */
+async function strayOrDamagedFiles(dir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const name of await readdir(dir)) if (!LAYOUT_ROOT.has(name)) problems.push(`stray file ${name}`);
+  const blobs = join(dir, 'blobs');
+  for (const alg of await readdir(blobs).catch(() => [])) {
+    for (const name of await readdir(join(blobs, alg)).catch(() => [])) {
+      if (alg !== 'sha256' || !/^[0-9a-f]{64}$/.test(name)) {
+        problems.push(`stray file blobs/${alg}/${name}`);
+        continue;
+      }
+      const got = await hashFile(join(blobs, alg, name));
+      if (got?.digest !== `sha256:${name}`) problems.push(`blob file ${name} holds ${got?.digest ?? 'unreadable bytes'}`);
+    }
+  }
+  return problems;
 }
 
 /** skopeo's view of an image: the digest of its raw manifest, or the error it printed. */
