@@ -135,7 +135,8 @@ export function isTransientTransferFailure(e: unknown, damageInTransit: boolean)
     if (transientStatus(e.details.status)) return true;
     const registryCode = e.details.registryCode;
     if (typeof registryCode === 'string' && UPLOAD_AGAIN_CODES.has(registryCode)) return true;
-    return damageInTransit && (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH');
+    // Damaged bytes show as a digest or size mismatch at the end, or earlier as data a decompressor refuses.
+    return damageInTransit && (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'CORRUPT_COMPRESSED_DATA');
   }
   for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;

@@ -619,9 +619,14 @@ function prefixed(head: Buffer, source: Readable): Readable {
   return Readable.from(chunks(), { objectMode: false });
 }
 
+/**
+ * A response header's first value. The headers read here are ASCII by their specs; one with other
+ * bytes (obs-text, which can hold C1 terminal controls) is ignored rather than quoted anywhere.
+ */
 function header(res: RegistryResponse, name: string): string | undefined {
-  const v = res.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  const raw = res.headers[name];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return v === undefined || /^[\t\x20-\x7e]*$/.test(v) ? v : undefined;
 }
 
 function contentLength(res: RegistryResponse): number {

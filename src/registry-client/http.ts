@@ -250,7 +250,7 @@ export class RegistryHTTP {
 
   /**
    * Retries retryable answers and connection resets of a body-less request (the ping); a refused
-   * connection is not retried here, so a registry that is not running is reported at once.
+   * or timed-out connection is not retried here, so a registry that is down is reported at once.
    */
   async #withStatusRetries(send: () => Promise<RegistryResponse>, signal?: AbortSignal): Promise<RegistryResponse> {
     const policy = this.#options.retry;
@@ -259,7 +259,7 @@ export class RegistryHTTP {
       try {
         res = await send();
       } catch (e) {
-        if (signal?.aborted || attempt >= policy.maxAttempts || !isRetryableNetworkError(e) || isConnectionRefused(e)) throw e;
+        if (signal?.aborted || attempt >= policy.maxAttempts || !isRetryableNetworkError(e) || isDownOrSilent(e)) throw e;
         await sleep(retryDelay(policy, attempt), signal);
         continue;
       }
@@ -418,9 +418,12 @@ function tlsOptions(verify: { rejectUnauthorized: boolean }, files: TLSFiles | u
   return { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
 }
 
-function isConnectionRefused(e: unknown): boolean {
+const DOWN_OR_SILENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** A refused or timed-out connection: nothing listening, or nothing answering. */
+function isDownOrSilent(e: unknown): boolean {
   const err = e as { code?: unknown; cause?: { code?: unknown } };
-  return err.code === 'ECONNREFUSED' || err.cause?.code === 'ECONNREFUSED';
+  return DOWN_OR_SILENT.has(String(err.code)) || DOWN_OR_SILENT.has(String(err.cause?.code));
 }
 
 function isRedirect(status: number): boolean {

@@ -59,7 +59,8 @@ const RETRYABLE_ERROR_CODES = new Set([
 export function isRetryableNetworkError(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_ERROR_CODES.has(code)) return true;
+    // HPE_*: an answer that is not valid HTTP (bytes damaged on the way, a proxy cutting it).
+    if (typeof code === 'string' && (RETRYABLE_ERROR_CODES.has(code) || code.startsWith('HPE_'))) return true;
     cur = (cur as { cause?: unknown }).cause;
   }
   return false;

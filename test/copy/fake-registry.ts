@@ -17,10 +17,12 @@ export type Fault =
   | { resetRequestAt: number }
   /** Answer this status with a Distribution error of `code` (default UNKNOWN); the request body is read first. */
   | { status: number; headers?: Record<string, string>; code?: string }
-  /** Serve the blob (or manifest) with one byte changed. */
-  | { corrupt: true }
+  /** Serve the blob with one byte changed (at `at`, default the middle). */
+  | { corrupt: true; at?: number }
   /** Close the connection without answering. */
-  | { drop: true };
+  | { drop: true }
+  /** Stop reading the request and never answer (the connection stays open). */
+  | { stallRequest: true };
 
 export interface FakeRequest {
   method: string;
@@ -92,6 +94,10 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const seen: FakeRequest = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, at: Date.now() };
     reg.requests.push(seen);
     const fault = reg.fault(seen);
+    if (fault !== undefined && 'stallRequest' in fault) {
+      req.pause();
+      return;
+    }
     const body = await readBody(req, fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined);
     if (body === undefined) return;
     if (fault !== undefined && 'drop' in fault) {
@@ -169,7 +175,8 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     let served = blob;
     if (fault !== undefined && 'corrupt' in fault) {
       served = Buffer.from(blob);
-      served[served.length >> 1] = (served[served.length >> 1]! + 1) & 0xff;
+      const at = fault.at ?? served.length >> 1;
+      served[at] = (served[at]! ^ 0xff) & 0xff;
     }
     const range = /^bytes=([0-9]+)-$/.exec(req.headers.range ?? '');
     if (range !== null && reg.ranges) {

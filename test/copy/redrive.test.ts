@@ -160,6 +160,22 @@ describe('downloads', () => {
     assert.equal(reg.requests.filter(isLayerGet(layer)).length, 2);
   });
 
+  it('a damaged gzip layer that a decompression step refuses is fetched again', async () => {
+    const reg = await seeded();
+    const layer = layerDigests()[0]!;
+    // Early in the deflate data: the decompressor fails long before the digest is known.
+    reg.fault = firstN(1, isLayerGet(layer), { corrupt: true, at: 12 });
+    const dest = join(work, `out-${++outputs}`);
+    await copyImage(parseImageReference(`docker://${reg.host}/app/x:t1`), parseImageReference(`oci:${dest}:t1`), {
+      sourceOptions: fast,
+      blobInfoCache: 'memory',
+      destinationCompression: { decompress: true },
+    });
+    assert.equal(reg.requests.filter(isLayerGet(layer)).length, 2);
+    const names = await readdir(join(dest, 'blobs', 'sha256'));
+    for (const name of names) assert.equal(sha256(await readFile(join(dest, 'blobs', 'sha256', name))), `sha256:${name}`);
+  });
+
   it('a server that always resets ends in a typed error after the per-blob budget, counted', async () => {
     const reg = await seeded();
     const layer = layerDigests()[0]!;
@@ -253,6 +269,20 @@ describe('uploads', () => {
     await push(reg, { maxParallelBlobs: 1 });
     assertRegistryIntact(reg);
     assert.ok(reg.requests.filter(isPost).length > 1 + layerDigests().length);
+  });
+
+  it('an upload the registry stops reading and never answers is cut off by the timeout and redone', async () => {
+    const reg = await registry();
+    reg.fault = firstN(1, isPatch, { stallRequest: true });
+    process.env.FERRY_REGISTRY_TIMEOUT_MS = '300';
+    try {
+      const started = Date.now();
+      await push(reg);
+      assert.ok(Date.now() - started < 10_000);
+    } finally {
+      delete process.env.FERRY_REGISTRY_TIMEOUT_MS;
+    }
+    assertRegistryIntact(reg);
   });
 
   it('an upload session the registry lost (BLOB_UPLOAD_UNKNOWN) is started again', async () => {

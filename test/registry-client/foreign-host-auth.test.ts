@@ -16,14 +16,15 @@ import { makeTempDir } from '../helpers/tmp.js';
 
 interface Recorder {
   url: string;
-  seen: IncomingMessage['headers'][];
+  /** Each request's URL and headers. */
+  seen: { url: string; headers: IncomingMessage['headers'] }[];
   close(): Promise<void>;
 }
 
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Recorder> {
-  const seen: IncomingMessage['headers'][] = [];
+  const seen: Recorder['seen'] = [];
   const server: Server = createServer((req, res) => {
-    seen.push(req.headers);
+    seen.push({ url: req.url ?? '', headers: req.headers });
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -107,9 +108,9 @@ describe('credentials and redirected storage hosts', () => {
       ['storage', storage],
       ['realm', realm],
     ] as const) {
-      for (const headers of server.seen) {
+      for (const { url, headers } of server.seen) {
         assert.equal(headers.authorization, undefined, `the ${name} server received an Authorization header`);
-        const all = JSON.stringify(headers);
+        const all = decodeURIComponent(url) + JSON.stringify(headers);
         for (const form of secretForms) assert.ok(!all.includes(form), `the ${name} server received the password`);
       }
     }

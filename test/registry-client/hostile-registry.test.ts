@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterEach, describe, test } from 'node:test';
 import type { Digest } from '../../src/digest/digest.js';
 import { FerryError, isFerryError } from '../../src/errors.js';
@@ -90,6 +90,42 @@ describe('credentials stay with the registry and its token realm', () => {
   });
 });
 
+describe('upload sessions on another host', () => {
+  test('a 401 with a Bearer realm from an upload Location on another host sends no credentials and is a typed error', async () => {
+    const realm = await fake((_req, res) => json(res, 200, { token: 'stolen' }));
+    const storage = await fake((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token"`, 'content-length': '0' });
+        res.end();
+      });
+    });
+    const registry = await startFakeServer((req, res) => {
+      if (req.url === '/v2/') {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="reg"', 'content-length': '0' });
+        return res.end();
+      }
+      res.writeHead(202, { location: `${storage.url}/upload/1`, 'content-length': '0' });
+      res.end();
+    }, true);
+    servers.push(registry);
+    const c = await RegistryClient.create(registry.host, {
+      tlsVerify: false,
+      retry: { maxAttempts: 1 },
+      credentials: { username: 'user', password: 'secret-marker' },
+    });
+    clients.push(c);
+    await assert.rejects(c.uploadBlob('x/y', Readable.from([Buffer.from('abc')])), (e: unknown) => {
+      assert.ok(isFerryError(e, 'REGISTRY_ERROR'), String(e));
+      assert.match(e.message, /credentials are not sent to other hosts/);
+      return true;
+    });
+    assert.ok(storage.requests.length > 0);
+    for (const r of storage.requests) assert.equal(r.headers.authorization, undefined);
+    assert.equal(realm.requests.length, 0);
+  });
+});
+
 describe('registry error text is printable', () => {
   test('terminal escapes and carriage returns in an error message are stripped, and a long one is cut', async () => {
     const message = `denied\u001b[2J\u001b]0;owned\u0007\rfake prompt$ ${'A'.repeat(100_000)}`;
@@ -103,6 +139,28 @@ describe('registry error text is printable', () => {
       assert.doesNotMatch(JSON.stringify(e.details), /\\u001b|\\r/);
       return true;
     });
+  });
+});
+
+describe('registry header values are printable', () => {
+  test('a Content-Type holding a C1 terminal control is not taken as the manifest type', async () => {
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1 },
+        layers: [],
+      }),
+    );
+    const s = await fake((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-evil\u009b2J', 'content-length': String(manifest.length) });
+      res.end(manifest);
+    });
+    const c = await clientFor(s);
+    const m = await c.getManifest('x/y', 'latest');
+    assert.equal(m.mimeType, 'application/vnd.oci.image.manifest.v1+json');
+    const head = await c.headManifest('x/y', 'latest');
+    assert.equal(head?.mimeType, undefined);
   });
 });
 
@@ -167,15 +225,19 @@ describe('foreign-layer URLs go through the registry HTTP layer', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const address = proxy.address();
-    const saved = process.env.HTTP_PROXY;
+    const names = ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+    const saved = names.map((n) => process.env[n]);
+    for (const n of names) delete process.env[n];
     process.env.HTTP_PROXY = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     try {
       const { stream, size } = await fetchExternalBlob({ digest, size: blob.length, urls: ['http://127.0.0.1:9/layer.tar'] });
       assert.equal(size, blob.length);
       assert.ok((await readAll(stream)).equals(blob));
     } finally {
-      if (saved === undefined) delete process.env.HTTP_PROXY;
-      else process.env.HTTP_PROXY = saved;
+      for (const [i, n] of names.entries()) {
+        if (saved[i] === undefined) delete process.env[n];
+        else process.env[n] = saved[i];
+      }
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
