@@ -190,6 +190,15 @@ interface Planned {
   retryAfterSeconds: number;
 }
 
+/** The faults that answer in the registry's place, with its error body (distribution registry/api/errcode). */
+const STATUS_FAULTS = {
+  'too-many-requests': { status: 429, code: 'TOOMANYREQUESTS', message: 'too many requests', retryAfter: false },
+  'too-many-requests-retry-after': { status: 429, code: 'TOOMANYREQUESTS', message: 'too many requests', retryAfter: true },
+  unavailable: { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: false },
+  'unavailable-retry-after': { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: true },
+  'upload-500': { status: 500, code: 'UNKNOWN', message: 'upload completion failed', retryAfter: false },
+} as const;
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
 
 function forwardHeaders(raw: string[]): Record<string, string | string[]> {
@@ -329,23 +338,16 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     const fault = plan(cls, path);
     switch (fault?.kind) {
       case 'too-many-requests':
-      case 'too-many-requests-retry-after': {
-        record(fault.kind, req);
-        const retry: Record<string, string> = fault.kind === 'too-many-requests-retry-after' ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
-        answer(req, res, 429, retry, errorBody('TOOMANYREQUESTS', 'injected: too many requests'));
-        return;
-      }
+      case 'too-many-requests-retry-after':
       case 'unavailable':
-      case 'unavailable-retry-after': {
+      case 'unavailable-retry-after':
+      case 'upload-500': {
         record(fault.kind, req);
-        const retry: Record<string, string> = fault.kind === 'unavailable-retry-after' ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
-        answer(req, res, 503, retry, errorBody('UNAVAILABLE', 'injected: service unavailable'));
+        const a = STATUS_FAULTS[fault.kind];
+        const retry: Record<string, string> = a.retryAfter ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+        answer(req, res, a.status, retry, errorBody(a.code, `injected: ${a.message}`));
         return;
       }
-      case 'upload-500':
-        record(fault.kind, req);
-        answer(req, res, 500, {}, errorBody('UNKNOWN', 'injected: upload completion failed'));
-        return;
       case 'stall': {
         record(fault.kind, req);
         req.resume();
