@@ -207,4 +207,8 @@ describe('fault matrix', () => {
       if ([...(c.rules ?? []), ...(c.destRules ?? [])].some((r) => r.kind === 'stall' || r.kind === 'stall-body')) assert.ok(judged.ms < STALL_MS - 1000, `took ${judged.ms} ms`);
     });
   }
+
+  test('the images already in the source registry survive every fault above, restarts included', async () => {
+    assert.deepEqual(await stage.sourceProblems(), []);
+  });
 });

@@ -237,6 +237,15 @@ export class FaultStage {
     return { verdict: 'clean', detail, ms, code: error.code };
   }
 
+  /** Problems with the images staged in registry a before any fault (each read back whole); [] when all are intact. */
+  async sourceProblems(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const img of this.images) {
+      problems.push(...(await checkRegistryTag(this.a.url, `src/${img.name}`, 'v1', img.made.digest)).problems);
+    }
+    return problems;
+  }
+
   /** Removes every rule and random setting from both proxies. */
   calm(): void {
     for (const p of [this.pa, this.pb]) {

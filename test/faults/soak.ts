@@ -89,6 +89,8 @@ async function main(): Promise<number> {
       }
     }
     stage.calm();
+    // The images staged before the faults (registry a was restarted under them) must still be whole.
+    const lost = await stage.sourceProblems();
     const byKind = FAULT_KINDS.map((k) => [k, stage.pa.counts[k] + stage.pb.counts[k]] as const);
     const total = faults();
     const rate = copies === 0 ? 0 : verdicts.success / copies;
@@ -103,6 +105,7 @@ async function main(): Promise<number> {
     console.log(`failed untyped:       ${verdicts.untyped}`);
     console.log(`corrupt:              ${verdicts.corrupt}`);
     console.log(`hangs:                ${verdicts.hang}`);
+    console.log(`staged images intact: ${lost.length === 0 ? 'yes' : `no: ${lost.join('; ')}`}`);
     console.log(`duration:             ${Math.round((Date.now() - started) / 1000)} s`);
     if (codes.size > 0) console.log(`failure codes:        ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
     for (const f of failures.slice(0, 30)) {
@@ -110,6 +113,7 @@ async function main(): Promise<number> {
     }
     const problems: string[] = [];
     if (verdicts.corrupt > 0) problems.push(`${verdicts.corrupt} corrupt`);
+    if (lost.length > 0) problems.push('staged images damaged');
     if (verdicts.hang > 0) problems.push(`${verdicts.hang} hangs`);
     if (verdicts.untyped > 0) problems.push(`${verdicts.untyped} untyped failures`);
     if (rate < 0.9) problems.push(`success ${(rate * 100).toFixed(1)} % < 90 %`);
