@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
@@ -13,6 +14,24 @@ function canBind(port: number): Promise<boolean> {
 }
 
 describe('test registry helper', () => {
+  test('restart() brings the registry back on the same port with its storage and upload sessions', async () => {
+    const reg = await startRegistry();
+    try {
+      const body = Buffer.from('kept across a restart');
+      const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+      const start = await fetch(`${reg.url}/v2/keep/blobs/uploads/`, { method: 'POST' });
+      assert.equal(start.status, 202);
+      const location = new URL(start.headers.get('location') ?? '', reg.url);
+      await reg.restart();
+      location.searchParams.set('digest', digest);
+      const put = await fetch(location, { method: 'PUT', body });
+      assert.equal(put.status, 201);
+      assert.equal((await probe(`${reg.url}/v2/keep/blobs/${digest}`, { method: 'HEAD' })).status, 200);
+    } finally {
+      await reg.stop();
+    }
+  });
+
   test('a plain registry answers 200 on /v2/ over http', async () => {
     const reg = await startRegistry();
     try {

@@ -73,6 +73,11 @@ export interface TestRegistry {
   username?: string;
   password?: string;
   logPath: string;
+  /**
+   * Stops the registry process (SIGTERM, as a crash-free restart would) and starts a new one on the
+   * same port with the same config and storage; resolves when `/v2/` answers again.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -327,6 +332,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       const outcome = await Promise.race([startOnce(child, url, marker, ca, logPath), spawnError]);
       if (outcome.ok) {
         let stopped = false;
+        const kill = async (): Promise<void> => {
+          child.kill('SIGTERM');
+          if (!(await waitForExit(child, 5000))) {
+            child.kill('SIGKILL');
+            await waitForExit(child, 5000);
+          }
+          running.delete(child);
+        };
         return {
           host: `127.0.0.1:${port}`,
           port,
@@ -336,15 +349,24 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
           ...(tls === undefined ? {} : { caPath: tls.caPath, certDir: tls.certDir }),
           ...(username === undefined ? {} : { username, password }),
           logPath,
+          async restart(): Promise<void> {
+            if (stopped) throw new Error('restart: the registry was stopped');
+            await kill();
+            const appendFd = openSync(logPath, 'a');
+            try {
+              child = spawn('docker-registry', ['serve', configPath], { stdio: ['ignore', appendFd, appendFd] });
+            } finally {
+              closeSync(appendFd);
+            }
+            child.unref();
+            running.set(child, dir);
+            const again = await startOnce(child, url, marker, ca, logPath);
+            if (!again.ok) throw new Error(`test registry did not restart on port ${port}:\n${again.log}`);
+          },
           async stop(): Promise<void> {
             if (stopped) return;
             stopped = true;
-            child.kill('SIGTERM');
-            if (!(await waitForExit(child, 5000))) {
-              child.kill('SIGKILL');
-              await waitForExit(child, 5000);
-            }
-            running.delete(child);
+            await kill();
             await rm(dir, { recursive: true, force: true });
           },
         };
