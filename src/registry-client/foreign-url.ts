@@ -1,15 +1,15 @@
 /**
  * Reading a blob from a URL that is not a registry (a foreign layer's `urls`, image-spec
- * descriptor.md): the registry client's HTTP layer (certs.d of that host, proxy variables,
- * timeouts), never any credentials.
+ * descriptor.md): the connection layer (certs.d of that host, proxy variables, timeouts) and the
+ * redirect layer, never the auth layer: no credentials.
  */
 import type { Readable } from 'node:stream';
 import { loadTLSFilesFor } from '../config/certs.js';
 import { FerryError } from '../errors.js';
-import { USER_AGENT, registryTimeouts } from './client.js';
+import { Connection } from './connection.js';
 import { printableURL } from './errors.js';
-import { RegistryHTTP } from './http.js';
-import { retryPolicy } from './retry.js';
+import { registryTimeouts, USER_AGENT } from './options.js';
+import { getWithoutCredentials } from './redirects.js';
 
 export interface ForeignURLOptions {
   /** Environment for certs.d, proxies and FERRY_REGISTRY_TIMEOUT_MS (default process.env). */
@@ -20,15 +20,14 @@ export interface ForeignURLOptions {
 /** A GET of `url` (http or https): its body and size (-1 when unknown); REGISTRY_ERROR unless it answers 200. */
 export async function openForeignURL(url: URL, options: ForeignURLOptions = {}): Promise<{ stream: Readable; size: number }> {
   const tls = await loadTLSFilesFor(url.host, options.env === undefined ? {} : { env: options.env });
-  const http = new RegistryHTTP(url.host, {
+  const http = new Connection({
     tls,
     ...(options.env === undefined ? {} : { env: options.env }),
-    retry: retryPolicy({ maxAttempts: 1 }),
     userAgent: USER_AGENT,
     ...registryTimeouts(options.env === undefined ? {} : { env: options.env }),
   });
   try {
-    const res = await http.getWithoutCredentials(url, options.signal);
+    const res = await getWithoutCredentials(http.send, url, options.signal);
     if (res.status !== 200) {
       await res.body.dump().catch(() => {});
       throw new FerryError('REGISTRY_ERROR', `GET ${printableURL(url)}: HTTP ${res.status}`, { details: { status: res.status } });

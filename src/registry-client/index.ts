@@ -1,14 +1,17 @@
-/** The Distribution registry HTTP client (auth, retries, uploads, mounts, tags, catalog). */
-export {
-  type FetchedManifest,
-  type ListOptions,
-  type ManifestHead,
-  RegistryClient,
-  type RegistryClientOptions,
-  registryAPIHost,
-  type UploadBlobOptions,
-  type UploadedBlob,
-} from './client.js';
+/**
+ * The Distribution registry HTTP client, in layers; each file has one job, so a fix lands in one:
+ *   1. connection.ts — the pool: undici (loaded lazily), proxy dispatcher, shared TLS context, timeouts.
+ *   2. auth.ts, challenge.ts, auth-round.ts — challenges (from the registry's own origin only), tokens, scopes, redaction.
+ *   3. redirects.ts, retrying.ts (+ retry.ts policy) — redirects without credentials to other origins; retries, Retry-After.
+ *   transport.ts composes 1–3 (with ping.ts, response.ts) into a `RegistryTransport`;
+ *   4. manifests.ts, blobs.ts, uploads.ts (+ upload-patch.ts), listing.ts — the distribution API over that interface.
+ *   client.ts is the facade; foreign-url.ts uses layers 1 and 3 only (no credentials at all).
+ */
+export { RegistryClient } from './client.js';
+export type { FetchedManifest, ManifestHead } from './manifests.js';
+export type { ListOptions } from './listing.js';
+export { type RegistryClientOptions, registryAPIHost } from './options.js';
+export type { UploadBlobOptions, UploadedBlob } from './uploads.js';
 export { type AuthOptions, CATALOG_SCOPE, type Credentials, repositoryScope } from './auth.js';
 export { type AuthChallenge, parseChallenges } from './challenge.js';
 export { parseRegistryErrors, printableText, type RegistryErrorEntry } from './errors.js';

@@ -1,0 +1,131 @@
+/**
+ * The registry transport: layers 1–3 composed for one registry host. A request goes
+ * retries (retrying.ts) → auth round (auth-round.ts) → redirects (redirects.ts) → connection
+ * (connection.ts). The distribution API (manifests, blobs, uploads, listing) is written against
+ * the `RegistryTransport` interface only.
+ */
+import type { Readable } from 'node:stream';
+import type { TLSFiles } from '../config/certs.js';
+import type { FerryError } from '../errors.js';
+import { type AuthOptions, Authenticator } from './auth.js';
+import { authorizedAttempt } from './auth-round.js';
+import { Connection, type HTTPMethod, type RawSend, type RegistryResponse } from './connection.js';
+import { printableURL, type RegistryOperation } from './errors.js';
+import { pingBase } from './ping.js';
+import { sendFollowingRedirects } from './redirects.js';
+import { readSmallBody, responseFailure } from './response.js';
+import type { RetryPolicy } from './retry.js';
+import { fetchSmallRetrying, sendRetrying } from './retrying.js';
+
+export type { HTTPMethod, RegistryResponse };
+
+export interface RegistryRequest {
+  method: HTTPMethod;
+  /** A path with query on the registry (`/v2/...`), or an absolute URL on it (an upload location). */
+  url: string;
+  scopes: readonly string[];
+  headers?: Record<string, string>;
+  /** A Buffer can be re-sent (retries, auth); a stream is sent once. */
+  body?: Buffer | Readable;
+  /** Default: true for GET and HEAD. */
+  followRedirects?: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** What the distribution API needs of the layers below it. */
+export interface RegistryTransport {
+  readonly host: string;
+  /** How requests are retried (`--retry-times`, `--retry-delay`). */
+  readonly retryPolicy: RetryPolicy;
+  /** `https://HOST` or `http://HOST`, found by pinging `/v2/` once. */
+  base(signal?: AbortSignal): Promise<URL>;
+  /** Sends a request with auth, redirects and retries; the caller consumes the body. */
+  send(req: RegistryRequest): Promise<RegistryResponse>;
+  /** Reads a small body whole: past `limit` TOO_LARGE, cut short REGISTRY_UNREACHABLE. */
+  readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer>;
+  /** Reads a failed response's body (secrets redacted) and turns it into a typed error. */
+  failure(res: RegistryResponse, what: string, operation: RegistryOperation): Promise<FerryError>;
+  close(): Promise<void>;
+}
+
+export interface RegistryTransportOptions extends AuthOptions {
+  /** false: accept any certificate and fall back to plain http. */
+  tlsVerify?: boolean;
+  /** CAs and a client certificate for this registry (certs.d or `certDir`). */
+  tls?: TLSFiles;
+  /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY (default process.env). */
+  env?: Record<string, string | undefined>;
+  retry: RetryPolicy;
+  userAgent: string;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+export class HTTPTransport implements RegistryTransport {
+  readonly host: string;
+  readonly auth: Authenticator;
+  readonly #options: RegistryTransportOptions;
+  readonly #connection: Connection | undefined;
+  readonly #send: RawSend;
+  #base: URL | undefined;
+  #pinging: Promise<URL> | undefined;
+
+  /** `send` replaces the connection pool (a test seam). */
+  constructor(host: string, options: RegistryTransportOptions, send?: RawSend) {
+    this.host = host;
+    this.#options = options;
+    this.#connection = send === undefined ? new Connection(options) : undefined;
+    this.#send = send ?? this.#connection!.send;
+    this.auth = new Authenticator(options, (url, init, signal) => fetchSmallRetrying(this.#send, options.retry, url, init, signal));
+  }
+
+  get retryPolicy(): RetryPolicy {
+    return this.#options.retry;
+  }
+
+  async base(signal?: AbortSignal): Promise<URL> {
+    if (this.#base !== undefined) return this.#base;
+    this.#pinging ??= pingBase(
+      {
+        host: this.host,
+        tlsVerify: this.#options.tlsVerify !== false,
+        send: this.#send,
+        policy: this.#options.retry,
+        auth: this.auth,
+        failure: (res, what) => this.failure(res, what, 'other'),
+      },
+      signal,
+    )
+      .then((base) => {
+        this.#base = base;
+        return base;
+      })
+      .finally(() => {
+        this.#pinging = undefined;
+      });
+    return this.#pinging;
+  }
+
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const base = await this.base(req.signal);
+    // An upload Location may name another host; the redirect layer sends credentials to the registry's origin only.
+    const url = new URL(req.url, base);
+    const replayable = req.body === undefined || Buffer.isBuffer(req.body);
+    const attempt = authorizedAttempt(this.auth, { method: req.method, url, scopes: req.scopes, replayable, signal: req.signal }, base.origin, (authorization) =>
+      sendFollowingRedirects(this.#send, req, url, base.origin, authorization),
+    );
+    return sendRetrying({ policy: this.#options.retry, replayable, what: `${req.method} ${printableURL(url)}`, signal: req.signal }, attempt);
+  }
+
+  readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer> {
+    return readSmallBody(res, limit, what);
+  }
+
+  failure(res: RegistryResponse, what: string, operation: RegistryOperation): Promise<FerryError> {
+    return responseFailure(res, what, operation, this.auth);
+  }
+
+  async close(): Promise<void> {
+    await this.#connection?.close();
+  }
+}
