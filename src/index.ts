@@ -10,8 +10,10 @@ import { dockerTransport } from './transports/docker/reference.js';
 import { ociTransport } from './transports/oci-layout/reference.js';
 import { dockerArchiveTransport } from './transports/docker-archive/reference.js';
 import { ociArchiveTransport } from './transports/oci-archive/reference.js';
+import { setImageOpener } from './transports/reference-base.js';
 import { registerTransport } from './transports/registry.js';
 import { tarballTransport } from './transports/tarball/reference.js';
+import { openImage as openImageView } from './image/image.js';
 
 export { FerryError, isFerryError, abortError, throwIfAborted } from './errors.js';
 export type { FerryErrorCode, FerryErrorOptions } from './errors.js';
@@ -29,10 +31,18 @@ export type { Digest, DigestAlgorithm } from './digest/digest.js';
 
 export { DEFAULT_DESTINATION_CAPABILITIES, destinationCapabilities } from './transports/types.js';
 export type {
+  BlobCallOptions,
   BlobInfo,
   BlobStream,
+  CallOptions,
   CompressionAlgorithmName,
   DestinationCapabilities,
+  DirOptions,
+  DockerArchiveDestinationOptions,
+  DockerArchiveSourceOptions,
+  DockerArchiveWriteBehaviour,
+  DockerDestinationOptions,
+  DockerSourceOptions,
   ImageDestination,
   ImageOptions,
   ImageReference,
@@ -40,10 +50,26 @@ export type {
   ImageTransport,
   ImageView,
   LayerCompressionDesire,
+  OciArchiveDestinationOptions,
+  OciArchiveSourceOptions,
+  OciLayoutDestinationOptions,
+  OciLayoutSourceOptions,
+  OciLayoutWriteBehaviour,
   Platform,
+  PlatformChoiceOptions,
   PutBlobOptions,
   RawManifest,
+  RegistriesConfOptions,
+  RegistryAccessOptions,
+  RegistryAuthOptions,
+  RegistryRetryOptions,
+  RegistryTLSOptions,
+  RegistryUploadOptions,
   ReusedBlob,
+  SharedBlobDirOptions,
+  TarballSourceOptions,
+  TempDirOptions,
+  TryReusingBlobOptions,
 } from './transports/types.js';
 
 export { getTransport, parseImageReference, registerTransport, transportNames } from './transports/registry.js';
@@ -107,11 +133,18 @@ registerTransport(tarballTransport);
 registerTransport(containersStorageTransport);
 registerTransport(ociArchiveTransport);
 registerTransport(dockerArchiveTransport);
+// Every reference's newImage opens src/image/'s typed view (the image floor sits above the transports).
+setImageOpener(openImageView);
 
 // image, copy
 export { Image, openImage, goTimeJSON, goTimeString, ociConfigView, parseConfigObject } from './image/index.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image/index.js';
 export { copyImage } from './copy/index.js';
+
+// For the CLI (src/cli/ imports Ferry only from here): NODE_EXTRA_CA_CERTS handed over by bin/ferry,
+// and the removal of this process's temp files on a second Ctrl-C.
+export { deferExtraCACertificates } from './config/extra-ca.js';
+export { removeOwnTempsSync } from './util/temp.js';
 export type {
   CopyOptions,
   CopyResult,

@@ -8,27 +8,17 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
-import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, PutBlobOptions, ReusedBlob } from '../transports/types.js';
+import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, ReusedBlob, TryReusingBlobOptions } from '../transports/types.js';
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
-import type { CopySession } from './session.js';
+import type { CopySession, LayerResult } from './session.js';
 import type { CopyOptions } from './types.js';
+
+export type { LayerResult } from './session.js';
 
 /** Default number of blobs copied at once (upstream's value). */
 export const DEFAULT_MAX_PARALLEL_BLOBS = 6;
-
-export interface LayerResult {
-  /** The layer as stored (digest and size may differ from the source's after a compression change). */
-  written: BlobInfo;
-  /** Compression of the stored bytes; undefined when unknown (a reused or passed-through layer of unknown type). */
-  compression: DetectedCompression | undefined;
-  /** Whether the stored bytes differ from the source's. */
-  changed: boolean;
-  /** True when a foreign layer was left at its URLs (not copied). */
-  foreignPassedThrough: boolean;
-  diffID?: Digest;
-}
 
 export interface LayerCopyPlan {
   policy: CompressionPolicy;
@@ -103,7 +93,7 @@ function decide(detected: DetectedCompression, plan: LayerCopyPlan, layer: BlobI
  * reuse is pointless: the declared compression is unknown, or it must change and no substitute
  * can be known.
  */
-function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<PutBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
+function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<TryReusingBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
   if (plan.keepBytes) return { canSubstitute: false };
   if (declared === undefined) return undefined;
   const decision = decide(declared, plan, layer);

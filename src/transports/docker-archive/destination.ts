@@ -22,9 +22,10 @@ import {
   type BlobInfo,
   type DestinationCapabilities,
   destinationCapabilities,
+  type DockerArchiveDestinationOptions,
   type ImageDestination,
-  type ImageOptions,
   type PutBlobOptions,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import {
   LEGACY_CONFIG_FILE,
@@ -35,7 +36,7 @@ import {
   legacyLayers,
 } from './legacy.js';
 import { type ManifestItem, MANIFEST_FILE, REPOSITORIES_FILE } from './reader.js';
-import type { DockerArchiveReference } from './reference.js';
+import type { DockerArchiveLocation } from './location.js';
 
 /** Archive members are read-only, as docker and containers/image write them. */
 const MEMBER_MODE = 0o444;
@@ -85,7 +86,7 @@ function byNameThenTag(a: DockerReference, b: DockerReference): number {
 }
 
 export class DockerArchiveDestination implements ImageDestination {
-  readonly reference: DockerArchiveReference;
+  readonly reference: DockerArchiveLocation;
   readonly capabilities: DestinationCapabilities = destinationCapabilities({
     supportedManifestMIMETypes: [MediaType.DOCKER_V2_SCHEMA2],
     desiredLayerCompression: 'decompress',
@@ -103,13 +104,13 @@ export class DockerArchiveDestination implements ImageDestination {
   #spooled = 0;
   #closed = false;
 
-  private constructor(reference: DockerArchiveReference, spoolDir: string, repoTags: DockerReference[]) {
+  private constructor(reference: DockerArchiveLocation, spoolDir: string, repoTags: DockerReference[]) {
     this.reference = reference;
     this.#spoolDir = spoolDir;
     this.#repoTags = repoTags;
   }
 
-  static async open(reference: DockerArchiveReference, options: ImageOptions = {}): Promise<DockerArchiveDestination> {
+  static async open(reference: DockerArchiveLocation, options: DockerArchiveDestinationOptions = {}): Promise<DockerArchiveDestination> {
     if (reference.sourceIndex !== undefined) {
       throw new FerryError(
         'INVALID_REFERENCE',
@@ -165,7 +166,7 @@ export class DockerArchiveDestination implements ImageDestination {
     return { digest, size };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#checkOpen();
     throwIfAborted(options.signal);
     const blob = this.#blobs.get(info.digest);

@@ -25,8 +25,9 @@ import {
   type DestinationCapabilities,
   destinationCapabilities,
   type ImageDestination,
-  type ImageOptions,
+  type OciLayoutDestinationOptions,
   type PutBlobOptions,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import {
   addDescriptor,
@@ -39,7 +40,7 @@ import {
   readIndexFile,
   serializeIndex,
 } from './layout.js';
-import type { OciReference } from './reference.js';
+import type { OciLocation } from './location.js';
 
 export class OciImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities;
@@ -50,9 +51,9 @@ export class OciImageDestination implements ImageDestination {
   #pending: IndexDescriptor | undefined;
 
   private constructor(
-    readonly reference: OciReference,
+    readonly reference: OciLocation,
     paths: LayoutPaths,
-    options: ImageOptions,
+    options: OciLayoutDestinationOptions,
   ) {
     this.#paths = paths;
     this.#session = new WriteSession(reference.toString());
@@ -65,7 +66,7 @@ export class OciImageDestination implements ImageDestination {
     });
   }
 
-  static async open(ref: OciReference, options: ImageOptions): Promise<OciImageDestination> {
+  static async open(ref: OciLocation, options: OciLayoutDestinationOptions): Promise<OciImageDestination> {
     throwIfAborted(options.signal);
     if (ref.sourceIndex !== undefined) {
       throw new FerryError('INVALID_REFERENCE', `${ref.toString()}: a destination reference must not contain a manifest index @${ref.sourceIndex}`);
@@ -98,7 +99,7 @@ export class OciImageDestination implements ImageDestination {
     return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     const size = await fileSize(this.#paths.blobPath(info.digest));

@@ -15,7 +15,7 @@ import { Digester, digestStream } from '../../digest/verify.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageReference, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, ImageReference, ImageSource, RawManifest, TarballSourceOptions } from '../types.js';
 import { goPlatform } from './platform.js';
 import { type SynthesisedImage, synthesiseImage, type TarballLayer } from './synthesise.js';
 
@@ -42,7 +42,7 @@ interface OpenedLayer extends TarballLayer {
 export async function openTarballSource(
   reference: ImageReference,
   input: TarballSourceInput,
-  options: ImageOptions = {},
+  options: TarballSourceOptions = {},
 ): Promise<TarballImageSource> {
   const { signal } = options;
   let tempDir: string | undefined;
