@@ -17,13 +17,14 @@ import {
   manifestDigest,
   manifestMatchesDigest,
   type Manifest,
+  parseImageConfig,
   parseManifest,
   readAllLimited,
   Schema1Manifest,
+  schema1ConfigBytes,
 } from '../manifest/index.js';
 import type { ImageOptions, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import { quoteMediaType } from '../util/quote.js';
-import { configFacts, parseConfigObject, schema1ConfigBytes } from './config.js';
 
 /** One layer as `inspect` lists it (skopeo's LayersData entries). */
 export interface InspectLayer {
@@ -193,19 +194,19 @@ export class Image {
     const { manifest } = await this.resolve();
     if (manifest.isArtifact()) throw artifactError(manifest);
     const bytes = await this.config();
-    const facts = configFacts(bytes === undefined ? {} : parseConfigObject(bytes, 'image config'));
+    const config = parseImageConfig(bytes ?? Buffer.from('{}'), `config of ${this.reference.toString()}`);
     const layers = manifest.layerInfos();
     const name = this.reference.dockerReference()?.name;
     const info: InspectInfo = {
       ...(name === undefined ? {} : { Name: name }),
       Digest: digest,
       RepoTags: options.repoTags ?? [],
-      Created: facts.created,
-      DockerVersion: facts.dockerVersion,
-      Labels: facts.labels,
-      Architecture: facts.architecture,
-      ...(facts.variant === '' ? {} : { Variant: facts.variant }),
-      Os: facts.os,
+      Created: config.created ?? null,
+      DockerVersion: config.dockerVersion,
+      Labels: config.config.Labels ?? null,
+      Architecture: config.architecture,
+      ...(config.variant === undefined ? {} : { Variant: config.variant }),
+      Os: config.os,
       Layers: layers.map((l) => l.digest),
       LayersData: layers.map((l) => ({
         MIMEType: l.mediaType ?? '',
@@ -213,7 +214,7 @@ export class Image {
         Size: l.size,
         Annotations: l.annotations ?? null,
       })),
-      Env: facts.env,
+      Env: config.config.Env ?? null,
     };
     return info;
   }
