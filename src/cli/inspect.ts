@@ -115,7 +115,7 @@ export function registerInspect(program: Command): void {
     const image = await openImage(ref, options);
     try {
       if (flags.config === true) {
-        const config = await image.config();
+        const config = flags.raw === true ? await image.rawConfig() : await image.config();
         if (config === undefined) {
           throw new FerryError('INVALID_MANIFEST', `image ${ref.toString()} has no config`);
         }

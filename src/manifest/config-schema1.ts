@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { type Digest, digestHex } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { type ConfigHistory, goTime, historyJSON, parseImageConfig } from './config.js';
-import { goMarshal, type JSONObject, parseJSONObject } from './json.js';
+import { goMarshal, type JSONObject } from './json.js';
 import { marshalRawObject, rawObjectMembers } from './rawjson.js';
 import type { Schema1Entry } from './schema1.js';
 
@@ -80,11 +80,10 @@ export function topV1Compatibility(config: Buffer, id: string, parent: string, t
 
 
 /**
- * The config of a schema1 image, from the newest history entry's v1Compatibility (which holds the
- * image's config fields); the v1 chain fields (`id`, `parent`, `throwaway`, `Size`) are dropped.
+ * The config of a schema1 image as containers/image's OCIConfig() derives it: converted as to
+ * schema2, with an empty diff ID for each non-empty layer (unknown without reading the layers).
  */
-export function schema1ConfigBytes(v1Compatibility: string): Buffer {
-  const v = parseJSONObject(Buffer.from(v1Compatibility), 'schema1 v1Compatibility');
-  const { id: _id, parent: _parent, throwaway: _throwaway, Size: _size, ...rest } = v;
-  return Buffer.from(JSON.stringify(rest));
+export function schema1Config(entries: readonly Schema1Entry[]): Buffer {
+  const nonEmpty = entries.filter((e) => !e.v1.throwaway).length;
+  return schema2ConfigFromSchema1(entries, new Array<Digest>(nonEmpty).fill('' as Digest));
 }

@@ -29,4 +29,4 @@ export {
   ociImageConfig,
   parseImageConfig,
 } from './config.js';
-export { schema1ConfigBytes } from './config-schema1.js';
+export { schema1Config } from './config-schema1.js';
