@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -203,6 +203,22 @@ describe('inspect prints what skopeo prints', () => {
     const schema1 = path.join(work, 'schema1');
     ok(await runSkopeo(['copy', '-q', '--format', 'v2s1', `dir:${path.join(work, 'rich')}`, `dir:${schema1}`]), 'skopeo copy to schema1');
     await assertSameAsSkopeo([], `dir:${schema1}`);
+  });
+
+  it('conversion to OCI writes the config skopeo writes (the same OCI view: variant before os)', async () => {
+    const ours = path.join(work, 'converted-ferry');
+    const theirs = path.join(work, 'converted-skopeo');
+    const rich = `dir:${path.join(work, 'rich')}`;
+    ok(await runFerry(['copy', '-q', '--format', 'oci', rich, `oci:${ours}:t`]), 'ferry copy --format oci');
+    ok(await runSkopeo(['copy', '-q', '--format', 'oci', rich, `oci:${theirs}:t`]), 'skopeo copy --format oci');
+    const configOf = async (layout: string): Promise<string> =>
+      ok(await runSkopeo(['inspect', '--config', '--raw', `oci:${layout}:t`]), 'skopeo inspect').stdout;
+    const config = await configOf(ours);
+    assert.match(config, /"architecture":"arm64","variant":"v8","os":"linux"/);
+    assert.equal(config, await configOf(theirs));
+    const manifestDigest = async (layout: string): Promise<string> =>
+      (JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]?.digest ?? '';
+    assert.equal(await manifestDigest(ours), await manifestDigest(theirs), 'the converted manifests are the same bytes');
   });
 
   it('on docker-archive: written by skopeo, with and without a variant', async () => {
