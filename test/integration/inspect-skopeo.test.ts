@@ -1,12 +1,13 @@
 /**
  * `ferry inspect`, `inspect --config`, `inspect --raw` and `inspect --config --raw` print what the
- * real skopeo prints, byte for byte, over oci:, dir:, docker-archive: and docker:// (a real
+ * real skopeo prints, byte for byte, over oci:, oci-archive:, dir:, docker-archive: and docker:// (a real
  * registry), for single- and multi-arch images with and without a variant, instances chosen with
  * `--override-arch`/`--override-variant`. Known differences, undone before comparing: the default
  * output's `LayersData`, which upstream skopeo prints since 1.5 and Debian's 1.9.3 build does not;
  * and for docker-archive:, the synthesised manifest, whose uncompressed layers containers/image
  * labels `rootfs.diff.tar.gzip` and Ferry `rootfs.diff.tar` (its copy engine trusts the declared
- * type), so the manifest bytes and the Digest differ by exactly that.
+ * type), so the manifest bytes and the Digest differ by exactly that. skopeo's default output has
+ * no `Variant` (neither this build nor upstream's Output struct): the variant shows in `--config`.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -174,6 +175,12 @@ describe('inspect prints what skopeo prints', () => {
     await assertSameAsSkopeo([], `oci:${layout}:single`);
     await assertSameAsSkopeo([], `oci:${layout}:armv7`);
     for (const globals of INSTANCES) await assertSameAsSkopeo(globals, `oci:${layout}:multi`);
+  });
+
+  it('on oci-archive: written by skopeo, multi-arch', async () => {
+    const archive = path.join(work, 'multi-oci.tar');
+    ok(await runSkopeo(['copy', '-q', '--all', `oci:${layout}:multi`, `oci-archive:${archive}:multi`]), 'skopeo copy oci-archive');
+    for (const globals of INSTANCES) await assertSameAsSkopeo(globals, `oci-archive:${archive}`);
   });
 
   it('on dir: for a Docker config with every field kind (Docker-only fields dropped by --config)', async () => {
