@@ -137,7 +137,7 @@ registerTransport(dockerArchiveTransport);
 setImageOpener(openImageView);
 
 // image, copy
-export { Image, openImage, goTimeJSON, goTimeString, ociConfigView, parseConfigObject } from './image/index.js';
+export { Image, openImage } from './image/index.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image/index.js';
 export { copyImage } from './copy/index.js';
 

@@ -1,8 +1,9 @@
 /**
- * `ferry inspect IMAGE`: skopeo's inspect. Default output is the InspectInfo JSON indented with
- * 4 spaces plus a newline (Go's json.MarshalIndent, HTML characters escaped); `--raw` prints the
- * exact top-level manifest bytes (no newline added), `--config` the config (`--raw`: exact bytes),
- * `--format` a Go template (src/cli/template.ts) whose output always ends with a newline.
+ * `ferry inspect IMAGE`: skopeo's inspect. Default output is skopeo's inspect Output struct
+ * indented with 4 spaces plus a newline (Go's json.MarshalIndent, HTML characters escaped);
+ * `--raw` prints the exact top-level manifest bytes (no newline added), `--config` the config
+ * through the OCI `Image` struct, indented (`--raw`: exact bytes), `--format` a Go template
+ * (src/cli/template.ts) whose output always ends with a newline.
  */
 import type { Command } from 'commander';
 import type { InspectInfo } from '../index.js';
@@ -25,6 +26,25 @@ export function goIndentedJSON(value: unknown): string {
   );
 }
 
+/**
+ * skopeo's inspect Output struct, in its field order: Name only when set, and no Variant (skopeo
+ * prints none, though containers/image's ImageInspectInfo has one). Upstream prints LayersData.
+ */
+function skopeoOutput(info: InspectInfo, repoTags: string[] | null): Record<string, unknown> {
+  return {
+    ...(info.Name === undefined ? {} : { Name: info.Name }),
+    Digest: info.Digest,
+    RepoTags: repoTags,
+    Created: info.Created,
+    DockerVersion: info.DockerVersion,
+    Labels: info.Labels,
+    Architecture: info.Architecture,
+    Os: info.Os,
+    Layers: info.Layers,
+    LayersData: info.LayersData,
+    Env: info.Env,
+  };
+}
 
 /** The inspect data as Go templates see it: every field present, nil maps/slices as empty ones. */
 function templateView(info: InspectInfo, goTimeString: (s: string) => string, maps: WeakSet<object>): Record<string, unknown> {
@@ -72,9 +92,9 @@ export function registerInspect(program: Command): void {
       getRepositoryTags,
       goTimeString,
       isFerryError,
-      ociConfigView,
+      ociImageConfig,
       openImage,
-      parseConfigObject,
+      parseImageConfig,
       parseImageReference,
     } = await import('../index.js');
     const { Template, isWholeJSONFormat, normalizeFormat } = await import('./template.js');
@@ -95,7 +115,7 @@ export function registerInspect(program: Command): void {
     const image = await openImage(ref, options);
     try {
       if (flags.config === true) {
-        const config = await image.config();
+        const config = flags.raw === true ? await image.rawConfig() : await image.config();
         if (config === undefined) {
           throw new FerryError('INVALID_MANIFEST', `image ${ref.toString()} has no config`);
         }
@@ -104,7 +124,7 @@ export function registerInspect(program: Command): void {
           return;
         }
         await image.assertNotArtifact();
-        await writeStdout(`${goIndentedJSON(ociConfigView(parseConfigObject(config, `config of ${ref.toString()}`)))}\n`);
+        await writeStdout(`${goIndentedJSON(ociImageConfig(parseImageConfig(config, `config of ${ref.toString()}`)))}\n`);
         return;
       }
       if (flags.raw === true) {
@@ -128,7 +148,7 @@ export function registerInspect(program: Command): void {
       }
       const info = await image.inspect({ repoTags: repoTags ?? [] });
       if (template === undefined) {
-        await writeStdout(`${goIndentedJSON(repoTags === null ? { ...info, RepoTags: null } : info)}\n`);
+        await writeStdout(`${goIndentedJSON(skopeoOutput(info, repoTags === null ? null : info.RepoTags))}\n`);
         return;
       }
       const maps = new WeakSet<object>();

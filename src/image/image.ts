@@ -15,15 +15,19 @@ import {
   type ListManifest,
   MAX_CONFIG_SIZE,
   manifestDigest,
+  OCIManifest,
   manifestMatchesDigest,
   type Manifest,
+  parseImageConfig,
   parseManifest,
   readAllLimited,
   Schema1Manifest,
+  schema1Config,
 } from '../manifest/index.js';
 import type { ImageOptions, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import { quoteMediaType } from '../util/quote.js';
-import { configFacts, parseConfigObject, schema1ConfigBytes } from './config.js';
+
+const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /** One layer as `inspect` lists it (skopeo's LayersData entries). */
 export interface InspectLayer {
@@ -34,8 +38,8 @@ export interface InspectLayer {
 }
 
 /**
- * skopeo's `inspect` JSON, keys in skopeo's order. `Created` is Go's RFC 3339 form (null when the
- * config has none); `Labels`/`Env` are null when the config has none, as Go prints nil. `Variant`
+ * skopeo's `inspect` JSON, keys in skopeo's order. `Created` is Go's RFC 3339 form (for a config
+ * without one: null for OCI, Go's zero time for Docker); `Labels`/`Env` are null when the config has none, as Go prints nil. `Variant`
  * appears only when set and `LayersData` always (newer skopeo; Debian's 1.9.3 prints neither).
  */
 export interface InspectInfo {
@@ -144,8 +148,8 @@ export class Image {
 
   /**
    * The config blob of the resolved image: read with the 4 MiB limit and verified against the
-   * manifest's digest and size. Schema1 has no config blob: one is built from its newest
-   * v1Compatibility entry. Undefined only for a manifest without any config.
+   * manifest's digest and size. Schema1 has no config blob: one is derived from its history
+   * (see `rawConfig`). Undefined only for a manifest without any config.
    */
   config(): Promise<Buffer | undefined> {
     this.configBytes ??= this.readConfig();
@@ -155,8 +159,7 @@ export class Image {
   private async readConfig(): Promise<Buffer | undefined> {
     const { manifest } = await this.resolve();
     if (manifest instanceof Schema1Manifest) {
-      const newest = manifest.entries[0];
-      return newest === undefined ? undefined : schema1ConfigBytes(newest.v1Compatibility);
+      return manifest.entries.length === 0 ? undefined : schema1Config(manifest.entries);
     }
     const info = manifest.configInfo();
     if (info === undefined) return undefined;
@@ -182,6 +185,12 @@ export class Image {
     return bytes;
   }
 
+  /** The config blob exactly as stored; empty for schema1, which has none (as containers/image's ConfigBlob). */
+  async rawConfig(): Promise<Buffer | undefined> {
+    const { manifest } = await this.resolve();
+    return manifest instanceof Schema1Manifest ? Buffer.alloc(0) : this.config();
+  }
+
   /** Layers of the resolved image, base first. */
   async layerInfos(): Promise<LayerInfo[]> {
     return (await this.resolve()).manifest.layerInfos();
@@ -193,19 +202,20 @@ export class Image {
     const { manifest } = await this.resolve();
     if (manifest.isArtifact()) throw artifactError(manifest);
     const bytes = await this.config();
-    const facts = configFacts(bytes === undefined ? {} : parseConfigObject(bytes, 'image config'));
+    const config = parseImageConfig(bytes ?? Buffer.from('{}'), `config of ${this.reference.toString()}`);
     const layers = manifest.layerInfos();
     const name = this.reference.dockerReference()?.name;
     const info: InspectInfo = {
       ...(name === undefined ? {} : { Name: name }),
       Digest: digest,
       RepoTags: options.repoTags ?? [],
-      Created: facts.created,
-      DockerVersion: facts.dockerVersion,
-      Labels: facts.labels,
-      Architecture: facts.architecture,
-      ...(facts.variant === '' ? {} : { Variant: facts.variant }),
-      Os: facts.os,
+      // Docker's config structs hold a time.Time, so a missing time prints as Go's zero time; OCI's a pointer (null).
+      Created: config.created ?? (manifest instanceof OCIManifest ? null : GO_ZERO_TIME),
+      DockerVersion: config.dockerVersion,
+      Labels: config.config.Labels ?? null,
+      Architecture: config.architecture,
+      ...(config.variant === undefined ? {} : { Variant: config.variant }),
+      Os: config.os,
       Layers: layers.map((l) => l.digest),
       LayersData: layers.map((l) => ({
         MIMEType: l.mediaType ?? '',
@@ -213,7 +223,7 @@ export class Image {
         Size: l.size,
         Annotations: l.annotations ?? null,
       })),
-      Env: facts.env,
+      Env: config.config.Env ?? null,
     };
     return info;
   }

@@ -1,4 +1,3 @@
 /** The typed view of an image over a source: manifest, instance choice, config, layers, inspect. */
 export { Image, openImage } from './image.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image.js';
-export { goTimeJSON, goTimeString, ociConfigView, parseConfigObject } from './config.js';

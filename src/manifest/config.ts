@@ -1,30 +1,90 @@
 /**
- * Image config rewriting that manifest conversion needs: Docker config → OCI config (through the
- * OCI `Image` struct, dropping Docker-only fields), schema1 history → a schema2 config, and a
- * schema2 config → schema1 v1Compatibility entries. Output follows Go's json.Marshal, as upstream.
+ * The image config, one model for every reader: the OCI image config (image-spec config.md) with
+ * Docker's extra fields, read as Go's encoding/json reads it into containers/image's structs (names
+ * match case-insensitively, a known field of the wrong type is refused, unknown fields are kept in
+ * `raw`: the bytes stay the truth), and the OCI `Image` struct view that conversion and
+ * `inspect --config` write (Go's field order and omitempty).
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md
  */
-import { createHash } from 'node:crypto';
-import { type Digest, digestHex } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
-import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
-import { field, goMarshal, isJSONObject, type JSONObject, sortedMap } from './json.js';
-import { marshalRawObject, rawObjectMembers } from './rawjson.js';
-import type { Schema1Entry } from './schema1.js';
+import { field, goMarshal, isJSONObject, type JSONObject, parseJSONObject } from './json.js';
 
 function invalidConfig(rule: string): FerryError {
   return new FerryError('INVALID_MANIFEST', `invalid image config: ${rule}`);
 }
 
-const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
-
-/** A timestamp as Go's time.Time marshals it (RFC 3339 with trailing fractional zeros dropped). */
+/** A timestamp as Go's time.Time marshals it (RFC 3339, trailing fractional zeros dropped, `Z` for a zero offset). */
 export function goTime(s: string, where: string): string {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(s);
   if (!m) throw invalidConfig(`${where} is not an RFC 3339 time`);
   const fraction = (m[2] ?? '').slice(0, 9).replace(/0+$/, '');
-  const zone = m[3] === '+00:00' ? 'Z' : (m[3] as string);
+  const zone = m[3] === '+00:00' || m[3] === '-00:00' ? 'Z' : (m[3] as string);
   return `${m[1]}${fraction ? `.${fraction}` : ''}${zone}`;
+}
+
+/** A Go-normalised time as Go's `time.Time.String()` prints it (what a template's `{{.Created}}` shows). */
+export function goTimeString(goRFC3339: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(goRFC3339);
+  if (m === null) return goRFC3339;
+  const offset = m[4] === 'Z' || m[4] === undefined ? undefined : m[4].replace(':', '');
+  return `${m[1]} ${m[2]}${m[3] ?? ''} ${offset === undefined ? '+0000 UTC' : `${offset} ${offset}`}`;
+}
+
+/** One `history` entry (Docker and OCI use the same fields). */
+export interface ConfigHistory {
+  created?: string;
+  createdBy?: string;
+  author?: string;
+  comment?: string;
+  emptyLayer: boolean;
+}
+
+/** The `config` member: the OCI ImageConfig fields, then the Docker-only ones Ferry reads. */
+export interface ContainerConfig {
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Env?: string[];
+  Entrypoint?: string[];
+  Cmd?: string[];
+  Volumes?: Record<string, Record<string, never>>;
+  WorkingDir?: string;
+  Labels?: Record<string, string>;
+  StopSignal?: string;
+  ArgsEscaped?: boolean;
+  Memory?: number;
+  MemorySwap?: number;
+  CpuShares?: number;
+  /** Docker: the health check as written. */
+  Healthcheck?: JSONObject;
+  /** Docker: ONBUILD triggers. */
+  OnBuild?: string[];
+  /** Docker: the SHELL instruction. */
+  Shell?: string[];
+}
+
+/**
+ * An image config (OCI, plus Docker's fields) as written: empty lists and maps are kept (Go tells
+ * them from absent ones), strings except `created` (Go's form) are the written ones, maps sorted.
+ */
+export interface ImageConfig {
+  created?: string;
+  author?: string;
+  architecture: string;
+  os: string;
+  osVersion?: string;
+  osFeatures?: string[];
+  variant?: string;
+  config: ContainerConfig;
+  rootfs: { type: string; diffIDs: string[] | null };
+  history: ConfigHistory[];
+  /** Docker: the engine version that built the image ('' when absent). */
+  dockerVersion: string;
+  /** Docker: the build container's ID. */
+  container?: string;
+  /** Docker: the build container's config, as written. */
+  containerConfig?: JSONObject;
+  /** Every member as parsed, unknown ones included. */
+  raw: JSONObject;
 }
 
 function str(o: JSONObject, name: string, where: string): string | undefined {
@@ -34,22 +94,29 @@ function str(o: JSONObject, name: string, where: string): string | undefined {
   return v;
 }
 
+/** A string member, with Go's omitempty: '' reads as absent. */
+const nonEmpty = (o: JSONObject, name: string, where: string): string | undefined => str(o, name, where) || undefined;
+
 function strArray(o: JSONObject, name: string, where: string): string[] | undefined {
   const v = field(o, name);
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalidConfig(`${where}.${name} must be an array of strings`);
-  return v.length > 0 ? (v as string[]) : undefined;
+  return v as string[];
 }
 
-function emptySet(o: JSONObject, name: string, where: string): Record<string, Record<string, never>> | undefined {
+function object(o: JSONObject, name: string, where: string): JSONObject | undefined {
   const v = field(o, name);
   if (v === undefined) return undefined;
   if (!isJSONObject(v)) throw invalidConfig(`${where}.${name} must be an object`);
-  const keys = Object.keys(v).sort();
-  if (keys.length === 0) return undefined;
-  const out: Record<string, Record<string, never>> = {};
-  for (const k of keys) out[k] = {};
-  return out;
+  return v;
+}
+
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A Go `map[string]struct{}`, keys sorted as Go marshals a map. */
+function emptySet(o: JSONObject, name: string, where: string): Record<string, Record<string, never>> | undefined {
+  const v = object(o, name, where);
+  return v === undefined ? undefined : Object.fromEntries(Object.keys(v).sort().map((k) => [k, {}]));
 }
 
 function bool(o: JSONObject, name: string, where: string): boolean {
@@ -59,23 +126,14 @@ function bool(o: JSONObject, name: string, where: string): boolean {
   return v;
 }
 
-function parseConfigObject(config: Buffer): JSONObject {
-  const parsed = parseJSONText(config.toString('utf8'));
-  if (!parsed.ok) throw invalidConfig(describeJSONSyntaxProblem(parsed.problem));
-  if (!isJSONObject(parsed.value)) throw invalidConfig('not a JSON object');
-  return parsed.value;
+function num(o: JSONObject, name: string, where: string): number | undefined {
+  const v = field(o, name);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw invalidConfig(`${where}.${name} must be a number`);
+  return v === 0 ? undefined : v;
 }
 
-/** One `history` entry of a v2 config (Docker and OCI use the same fields). */
-export interface ConfigHistory {
-  created?: string;
-  createdBy?: string;
-  author?: string;
-  comment?: string;
-  emptyLayer: boolean;
-}
-
-export function readHistory(config: JSONObject): ConfigHistory[] {
+function readHistory(config: JSONObject): ConfigHistory[] {
   const h = field(config, 'history');
   if (h === undefined) return [];
   if (!Array.isArray(h)) throw invalidConfig('history must be an array');
@@ -85,18 +143,78 @@ export function readHistory(config: JSONObject): ConfigHistory[] {
     const created = str(e, 'created', where);
     const out: ConfigHistory = { emptyLayer: bool(e, 'empty_layer', where) };
     if (created !== undefined) out.created = goTime(created, `${where}.created`);
-    const createdBy = str(e, 'created_by', where);
+    const createdBy = nonEmpty(e, 'created_by', where);
     if (createdBy) out.createdBy = createdBy;
-    const author = str(e, 'author', where);
+    const author = nonEmpty(e, 'author', where);
     if (author) out.author = author;
-    const comment = str(e, 'comment', where);
+    const comment = nonEmpty(e, 'comment', where);
     if (comment) out.comment = comment;
     return out;
   });
 }
 
+function readContainerConfig(c: JSONObject): ContainerConfig {
+  const w = 'config.config';
+  const out: ContainerConfig = {};
+  const set = <K extends keyof ContainerConfig>(k: K, v: ContainerConfig[K] | undefined): void => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('User', nonEmpty(c, 'User', w));
+  set('ExposedPorts', emptySet(c, 'ExposedPorts', w));
+  set('Env', strArray(c, 'Env', w));
+  set('Entrypoint', strArray(c, 'Entrypoint', w));
+  set('Cmd', strArray(c, 'Cmd', w));
+  set('Volumes', emptySet(c, 'Volumes', w));
+  set('WorkingDir', nonEmpty(c, 'WorkingDir', w));
+  const labels = object(c, 'Labels', w);
+  if (labels !== undefined) {
+    if (!Object.values(labels).every((s) => typeof s === 'string')) throw invalidConfig(`${w}.Labels must be an object of strings`);
+    set('Labels', Object.fromEntries(Object.entries(labels as Record<string, string>).sort(byKey)));
+  }
+  set('StopSignal', nonEmpty(c, 'StopSignal', w));
+  if (bool(c, 'ArgsEscaped', w)) out.ArgsEscaped = true;
+  set('Memory', num(c, 'Memory', w));
+  set('MemorySwap', num(c, 'MemorySwap', w));
+  set('CpuShares', num(c, 'CpuShares', w));
+  set('Healthcheck', object(c, 'Healthcheck', w));
+  set('OnBuild', strArray(c, 'OnBuild', w));
+  set('Shell', strArray(c, 'Shell', w));
+  return out;
+}
+
+/** Parses config bytes; INVALID_MANIFEST naming `what` and the rule (the config is part of the image's metadata). */
+export function parseImageConfig(bytes: Buffer, what = 'image config'): ImageConfig {
+  const c = parseJSONObject(bytes, what);
+  const created = str(c, 'created', 'config');
+  const rootfs = object(c, 'rootfs', 'config') ?? {};
+  const ids = field(rootfs, 'diff_ids');
+  if (ids !== undefined && (!Array.isArray(ids) || !ids.every((s) => typeof s === 'string'))) {
+    throw invalidConfig('rootfs.diff_ids must be an array of strings');
+  }
+  const out: ImageConfig = {
+    architecture: str(c, 'architecture', 'config') ?? '',
+    os: str(c, 'os', 'config') ?? '',
+    config: readContainerConfig(object(c, 'config', 'config') ?? {}),
+    rootfs: { type: str(rootfs, 'type', 'rootfs') ?? '', diffIDs: ids === undefined ? null : (ids as string[]) },
+    history: readHistory(c),
+    dockerVersion: str(c, 'docker_version', 'config') ?? '',
+    raw: c,
+  };
+  if (created !== undefined) out.created = goTime(created, 'created');
+  const optional = { author: 'author', osVersion: 'os.version', variant: 'variant', container: 'container' } as const;
+  for (const [key, name] of Object.entries(optional)) {
+    const v = nonEmpty(c, name, 'config');
+    if (v !== undefined) out[key as keyof typeof optional] = v;
+  }
+  const osFeatures = strArray(c, 'os.features', 'config');
+  if (osFeatures) out.osFeatures = osFeatures;
+  const containerConfig = object(c, 'container_config', 'config');
+  if (containerConfig) out.containerConfig = containerConfig;
+  return out;
+}
+
 /** OCI `History` struct order: created, created_by, author, comment, empty_layer. */
-function historyJSON(h: ConfigHistory, created: string | undefined): JSONObject {
+export function historyJSON(h: ConfigHistory, created: string | undefined = h.created): JSONObject {
   const o: JSONObject = {};
   if (created !== undefined) o.created = created;
   if (h.createdBy) o.created_by = h.createdBy;
@@ -106,138 +224,35 @@ function historyJSON(h: ConfigHistory, created: string | undefined): JSONObject 
   return o;
 }
 
+/** Go's omitempty for the kinds the config has: absent, false, an empty slice or map. */
+function isEmpty(v: unknown): boolean {
+  if (v === undefined || v === false) return true;
+  return typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+}
+
 /**
- * A Docker image config re-serialised through the OCI `Image` struct: Docker-only fields
- * (container, container_config, docker_version, Hostname, ...) are dropped.
+ * The config through the OCI `Image` struct, as containers/image's `OCIConfig()` returns it and
+ * conversion to OCI writes it: Docker-only fields dropped, `config` and `rootfs` always present.
+ * Field order is that of the image-spec skopeo 1.9.3 is built with (variant between architecture and os).
  */
-export function ociConfigFromDockerConfig(config: Buffer): Buffer {
-  const c = parseConfigObject(config);
+export function ociImageConfig(c: ImageConfig): JSONObject {
   const out: JSONObject = {};
-  const created = str(c, 'created', 'config');
-  if (created !== undefined) out.created = goTime(created, 'created');
-  const author = str(c, 'author', 'config');
-  if (author) out.author = author;
-  out.architecture = str(c, 'architecture', 'config') ?? '';
-  out.os = str(c, 'os', 'config') ?? '';
-  const osVersion = str(c, 'os.version', 'config');
-  if (osVersion) out['os.version'] = osVersion;
-  const osFeatures = strArray(c, 'os.features', 'config');
-  if (osFeatures) out['os.features'] = osFeatures;
-  const variant = str(c, 'variant', 'config');
-  if (variant) out.variant = variant;
-
-  const ic: JSONObject = {};
-  const rawIC = field(c, 'config');
-  if (rawIC !== undefined) {
-    if (!isJSONObject(rawIC)) throw invalidConfig('config.config must be an object');
-    const w = 'config.config';
-    const user = str(rawIC, 'User', w);
-    if (user) ic.User = user;
-    const ports = emptySet(rawIC, 'ExposedPorts', w);
-    if (ports) ic.ExposedPorts = ports;
-    for (const name of ['Env', 'Entrypoint', 'Cmd'] as const) {
-      const a = strArray(rawIC, name, w);
-      if (a) ic[name] = a;
-    }
-    const volumes = emptySet(rawIC, 'Volumes', w);
-    if (volumes) ic.Volumes = volumes;
-    const workingDir = str(rawIC, 'WorkingDir', w);
-    if (workingDir) ic.WorkingDir = workingDir;
-    const labels = field(rawIC, 'Labels');
-    if (labels !== undefined) {
-      if (!isJSONObject(labels) || !Object.values(labels).every((s) => typeof s === 'string')) {
-        throw invalidConfig('config.config.Labels must be an object of strings');
-      }
-      const sorted = sortedMap(labels as Record<string, string>);
-      if (sorted) ic.Labels = sorted;
-    }
-    const stopSignal = str(rawIC, 'StopSignal', w);
-    if (stopSignal) ic.StopSignal = stopSignal;
-    if (bool(rawIC, 'ArgsEscaped', w)) ic.ArgsEscaped = true;
-  }
-  out.config = ic;
-
-  const rootfs = field(c, 'rootfs');
-  let type = '';
-  let diffIDs: string[] | null = null;
-  if (rootfs !== undefined) {
-    if (!isJSONObject(rootfs)) throw invalidConfig('rootfs must be an object');
-    type = str(rootfs, 'type', 'rootfs') ?? '';
-    const ids = field(rootfs, 'diff_ids');
-    if (ids !== undefined) {
-      if (!Array.isArray(ids) || !ids.every((s) => typeof s === 'string')) throw invalidConfig('rootfs.diff_ids must be an array of strings');
-      diffIDs = ids as string[];
-    }
-  }
-  out.rootfs = { type, diff_ids: diffIDs };
-  const history = readHistory(c);
-  if (history.length > 0) out.history = history.map((h) => historyJSON(h, h.created));
-  return goMarshal(out);
+  if (c.created !== undefined) out.created = c.created;
+  if (c.author) out.author = c.author;
+  out.architecture = c.architecture;
+  if (c.variant) out.variant = c.variant;
+  out.os = c.os;
+  if (c.osVersion) out['os.version'] = c.osVersion;
+  if (!isEmpty(c.osFeatures)) out['os.features'] = c.osFeatures;
+  const { User, ExposedPorts, Env, Entrypoint, Cmd, Volumes, WorkingDir, Labels, StopSignal, ArgsEscaped } = c.config;
+  const ic = { User, ExposedPorts, Env, Entrypoint, Cmd, Volumes, WorkingDir, Labels, StopSignal, ArgsEscaped };
+  out.config = Object.fromEntries(Object.entries(ic).filter(([, v]) => !isEmpty(v)));
+  out.rootfs = { type: c.rootfs.type, diff_ids: c.rootfs.diffIDs };
+  if (c.history.length > 0) out.history = c.history.map((h) => historyJSON(h));
+  return out;
 }
 
-/**
- * The schema2 config for a schema1 image: the newest v1Compatibility with the v1-only fields
- * removed, plus `history` built from every entry and `rootfs.diff_ids` (non-empty layers, base first).
- */
-export function schema2ConfigFromSchema1(entries: readonly Schema1Entry[], diffIDs: readonly Digest[]): Buffer {
-  const newest = entries[0];
-  if (!newest) throw new FerryError('CONVERSION_UNSUPPORTED', 'cannot convert a schema1 image with no history entries');
-  const members = rawObjectMembers(newest.v1Compatibility, 'history[0].v1Compatibility');
-  for (const k of ['id', 'parent', 'parent_id', 'layer_id', 'throwaway', 'Size']) members.delete(k);
-  const history = [...entries].reverse().map((e, i) =>
-    historyJSON(
-      {
-        createdBy: (e.v1.cmd ?? []).join(' ') || undefined,
-        author: e.v1.author,
-        comment: e.v1.comment,
-        emptyLayer: e.v1.throwaway,
-      },
-      e.v1.created === undefined ? GO_ZERO_TIME : goTime(e.v1.created, `history[${entries.length - 1 - i}].created`),
-    ),
-  );
-  members.set('rootfs', goMarshal({ type: 'layers', diff_ids: diffIDs }).toString('utf8'));
-  members.set('history', goMarshal(history).toString('utf8'));
-  return marshalRawObject(members);
+/** A Docker (or OCI) config re-serialised through the OCI `Image` struct, as conversion to OCI writes it. */
+export function ociConfigFromDockerConfig(config: Buffer): Buffer {
+  return goMarshal(ociImageConfig(parseImageConfig(config)));
 }
-
-/** What schema2→schema1 conversion needs from a v2 config. */
-export interface V2ConfigSummary {
-  architecture: string;
-  history: ConfigHistory[];
-}
-
-export function summariseV2Config(config: Buffer): V2ConfigSummary {
-  const c = parseConfigObject(config);
-  return { architecture: str(c, 'architecture', 'config') ?? '', history: readHistory(c) };
-}
-
-/** Docker's v1 image ID: sha256 of the blob's hex digest and the other parts, space-separated. */
-export function v1ID(blob: Digest, ...others: string[]): string {
-  return createHash('sha256')
-    .update([digestHex(blob), ...others].join(' '))
-    .digest('hex');
-}
-
-/** The v1Compatibility of a non-top entry (Schema1V1Compatibility struct order). */
-export function fakeV1Compatibility(id: string, parent: string, h: ConfigHistory): string {
-  const o: JSONObject = { id };
-  if (parent) o.parent = parent;
-  if (h.comment) o.comment = h.comment;
-  o.created = h.created ?? GO_ZERO_TIME;
-  o.container_config = { Cmd: [h.createdBy ?? ''] };
-  if (h.author) o.author = h.author;
-  if (h.emptyLayer) o.throwaway = true;
-  return goMarshal(o).toString('utf8');
-}
-
-/** The top entry's v1Compatibility: the whole config without rootfs/history, plus id/parent/throwaway. */
-export function topV1Compatibility(config: Buffer, id: string, parent: string, throwaway: boolean): string {
-  const members = rawObjectMembers(config.toString('utf8'), 'image config');
-  members.delete('rootfs');
-  members.delete('history');
-  members.set('id', JSON.stringify(id));
-  if (parent) members.set('parent', JSON.stringify(parent));
-  if (throwaway) members.set('throwaway', 'true');
-  return marshalRawObject(members).toString('utf8');
-}
-

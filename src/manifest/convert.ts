@@ -9,12 +9,12 @@ import { quoteMediaType } from '../util/quote.js';
 import type { BlobInfo } from './blob-info.js';
 import {
   fakeV1Compatibility,
-  ociConfigFromDockerConfig,
   schema2ConfigFromSchema1,
   summariseV2Config,
   topV1Compatibility,
   v1ID,
-} from './config.js';
+} from './config-schema1.js';
+import { ociConfigFromDockerConfig } from './config.js';
 import type { Descriptor } from './descriptor.js';
 import { DockerManifestList } from './list.js';
 import { isEncryptedLayerMediaType, MediaType } from './mediatypes.js';

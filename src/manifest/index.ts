@@ -20,3 +20,13 @@ export {
   type ConvertOptions,
   type ConversionResult,
 } from './convert.js';
+export {
+  type ConfigHistory,
+  type ContainerConfig,
+  goTime,
+  goTimeString,
+  type ImageConfig,
+  ociImageConfig,
+  parseImageConfig,
+} from './config.js';
+export { schema1Config } from './config-schema1.js';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { Digest } from '../../src/digest/digest.js';
 import { digestOf } from '../../src/digest/digest.js';
 import { isFerryError } from '../../src/errors.js';
-import { goTimeJSON, goTimeString, ociConfigView, openImage } from '../../src/image/index.js';
+import { openImage } from '../../src/image/index.js';
 import type { ImageReference, ImageSource, RawManifest } from '../../src/transports/types.js';
 import { blobPath, makeImage } from '../helpers/make-image.js';
 import { withTempDir } from '../helpers/tmp.js';
@@ -146,26 +146,5 @@ describe('Image', () => {
         await image.close();
       }
     });
-  });
-});
-
-describe('config views', () => {
-  it('formats times as Go does', () => {
-    assert.equal(goTimeJSON('2024-01-01T00:00:00.500000000Z'), '2024-01-01T00:00:00.5Z');
-    assert.equal(goTimeJSON('2024-01-01T00:00:00+00:00'), '2024-01-01T00:00:00Z');
-    assert.equal(goTimeJSON('2024-01-01T01:00:00+01:00'), '2024-01-01T01:00:00+01:00');
-    assert.equal(goTimeString('2024-01-01T00:00:00Z'), '2024-01-01 00:00:00 +0000 UTC');
-  });
-
-  it('keeps only OCI config fields, in the OCI struct order', () => {
-    const view = ociConfigView({
-      os: 'linux',
-      architecture: 'amd64',
-      docker_version: '20.10',
-      config: { Labels: { z: '1', a: '2' }, Env: ['A=1'] },
-      rootfs: { type: 'layers', diff_ids: ['sha256:x'] },
-    });
-    assert.deepEqual(Object.keys(view), ['architecture', 'os', 'config', 'rootfs']);
-    assert.deepEqual(Object.keys((view['config'] as Record<string, unknown>)['Labels'] as object), ['a', 'z']);
   });
 });
