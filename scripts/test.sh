@@ -2,7 +2,8 @@
 # The test command (`npm test`): system packages, typecheck, lint, build, then every test.
 #   1. the Debian packages the integration tests use must be there: as root they are installed
 #      (scripts/install-system-deps.sh); otherwise this stops and prints the apt-get line.
-#   2. tsc --noEmit   3. biome lint src test   4. build (tsc)   5. node --test over dist/test
+#   2. tsc --noEmit   3. biome lint src test   4. build (tsc, then the CLI bundle the CLI tests run)
+#   5. node --test over dist/test
 # The exit code is the first failing step's, or the test runner's.
 # Environment: FERRY_TEST_CONCURRENCY (files run at once, default 2),
 #              FERRY_TEST_TIMEOUT_MS (per test, default 300000).
@@ -39,8 +40,9 @@ step "typecheck (tsc --noEmit)"
 step "lint (biome lint src test)"
 "$bin/biome" lint src test
 
-step "build (tsc)"
+step "build (tsc, CLI bundle)"
 "$bin/tsc" -p tsconfig.json
+node scripts/bundle.mjs
 
 step "tests (node --test)"
 # Only compiled tests whose source still exists (dist/ may hold tests of deleted files).
