@@ -1,22 +1,20 @@
 /**
  * Writing a docker archive (`docker save` format, loadable by `docker load`, podman and skopeo).
  * A tar needs each member's size before its data, so blobs are spooled to a private temp dir as they
- * arrive, and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
+ * arrive (through the shared blob store, hashed at most once), and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
  */
-import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { type Digest, digestHex } from '../../digest/digest.js';
-import { Digester, DigestVerifier } from '../../digest/verify.js';
-import { abortError, FerryError, throwIfAborted } from '../../errors.js';
+import { FerryError, throwIfAborted } from '../../errors.js';
 import { goMarshal, isJSONObject } from '../../manifest/json.js';
 import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { Schema2Manifest } from '../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
+import { storeBlob } from '../shared/blob-store.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
 import {
   type BlobInfo,
@@ -100,7 +98,6 @@ export class DockerArchiveDestination implements ImageDestination {
   readonly #blobs = new Map<Digest, SpooledBlob>();
   readonly #configs = new Map<Digest, Buffer>();
   #image: PendingImage | undefined;
-  #spooled = 0;
   #closed = false;
 
   private constructor(reference: DockerArchiveReference, spoolDir: string, repoTags: DockerReference[]) {
@@ -134,28 +131,16 @@ export class DockerArchiveDestination implements ImageDestination {
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
     this.#checkOpen();
-    const tmp = join(this.#spoolDir, `incoming-${this.#spooled++}`);
-    // Digest what arrives: after the copy engine decompressed a layer, that is its diffID.
-    const digester: Digester =
-      info.digest === undefined ? new Digester() : new DigestVerifier(info.digest, info.size);
-    try {
-      await pipeline(stream, digester as Transform, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), {
-        signal: options.signal,
-      });
-    } catch (e) {
-      await rm(tmp, { force: true });
-      if (options.signal?.aborted) throw abortError(options.signal);
-      throw e;
-    }
-    const digest = digester.digest();
-    const size = digester.size();
-    if (this.#blobs.has(digest)) {
-      await rm(tmp, { force: true });
-    } else {
-      const path = join(this.#spoolDir, `${digest.replace(':', '-')}`);
-      await rename(tmp, path);
-      this.#blobs.set(digest, { path, size });
-    }
+    // One pass at most: none when the caller verifies, else digest what arrives (after the copy engine decompressed a layer, that is its diffID).
+    const { digest, size, path } = await storeBlob(stream, {
+      tempDir: this.#spoolDir,
+      pathFor: (d) => join(this.#spoolDir, d.replace(':', '-')),
+      expectedDigest: info.digest,
+      expectedSize: info.size,
+      callerVerifiesDigest: options.callerVerifiesDigest === true,
+      signal: options.signal,
+    });
+    if (!this.#blobs.has(digest)) this.#blobs.set(digest, { path, size });
     if (options.isConfig && !this.#configs.has(digest)) {
       if (size > MAX_CONFIG_SIZE) {
         throw new FerryError('TOO_LARGE', `image config ${digest} is larger than the ${MAX_CONFIG_SIZE}-byte limit`);
