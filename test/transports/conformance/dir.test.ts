@@ -11,6 +11,7 @@ describeTransportConformance({
   freshReference: async () => dirTransport.parseReference(root.fresh('dir-')),
   siblingReference: (ref) => dirTransport.parseReference((ref as DirReference).path),
   concurrentWriters: 'replace',
+  trustsCallerDigest: true,
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
   tempRoots: () => [root.dir],

@@ -11,6 +11,7 @@ describeTransportConformance({
   freshReference: async () => dockerArchiveTransport.parseReference(`${root.fresh('archive-')}.tar:conformance/app:latest`),
   siblingReference: (ref) => dockerArchiveTransport.parseReference(`${(ref as DockerArchiveReference).path}:conformance/app:latest`),
   concurrentWriters: 'replace',
+  trustsCallerDigest: true,
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
   tempRoots: () => [root.dir],

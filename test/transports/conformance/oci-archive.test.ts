@@ -13,6 +13,7 @@ describeTransportConformance({
   freshReference: async () => ociArchiveTransport.parseReference(`${root.fresh('archive-')}.tar:app`),
   siblingReference: (ref) => ociArchiveTransport.parseReference(`${(ref as OciArchiveReference).path}:app`),
   concurrentWriters: 'replace',
+  trustsCallerDigest: true,
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
   tempRoots: () => [root.dir],

@@ -12,6 +12,7 @@ describeTransportConformance({
   freshReference: async () => ociTransport.parseReference(`${root.fresh('layout-')}:t${tag++}`),
   siblingReference: (ref) => ociTransport.parseReference(`${(ref as OciReference).dir}:t${tag++}`),
   concurrentWriters: 'shared',
+  trustsCallerDigest: true,
   reusesCommittedBlobs: true,
   visibleAt: 'commit',
   tempRoots: () => [root.dir],
