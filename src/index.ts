@@ -10,8 +10,10 @@ import { dockerTransport } from './transports/docker/reference.js';
 import { ociTransport } from './transports/oci-layout/reference.js';
 import { dockerArchiveTransport } from './transports/docker-archive/reference.js';
 import { ociArchiveTransport } from './transports/oci-archive/reference.js';
+import { setImageOpener } from './transports/reference-base.js';
 import { registerTransport } from './transports/registry.js';
 import { tarballTransport } from './transports/tarball/reference.js';
+import { openImage as openImageView } from './image/image.js';
 
 export { FerryError, isFerryError, abortError, throwIfAborted } from './errors.js';
 export type { FerryErrorCode, FerryErrorOptions } from './errors.js';
@@ -107,11 +109,18 @@ registerTransport(tarballTransport);
 registerTransport(containersStorageTransport);
 registerTransport(ociArchiveTransport);
 registerTransport(dockerArchiveTransport);
+// Every reference's newImage opens src/image/'s typed view (the image floor sits above the transports).
+setImageOpener(openImageView);
 
 // image, copy
 export { Image, openImage, goTimeJSON, goTimeString, ociConfigView, parseConfigObject } from './image/index.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image/index.js';
 export { copyImage } from './copy/index.js';
+
+// For the CLI (src/cli/ imports Ferry only from here): NODE_EXTRA_CA_CERTS handed over by bin/ferry,
+// and the removal of this process's temp files on a second Ctrl-C.
+export { deferExtraCACertificates } from './config/extra-ca.js';
+export { removeOwnTempsSync } from './util/temp.js';
 export type {
   CopyOptions,
   CopyResult,

@@ -19,9 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { deferExtraCACertificates } from '../config/extra-ca.js';
-// The same module instance as the library's (one bundle): it knows this process's temp files.
-import { removeOwnTempsSync } from '../util/temp.js';
+import type * as Ferry from '../index.js';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
 
 /**
@@ -87,7 +85,24 @@ export async function buildProgram(): Promise<Command> {
       outputError: (text, write) => write(text.replace(/^error: /, 'ferry: ')),
     });
   for (const register of registers) register(program);
+  // Every command's action loads the library anyway: load it just before, and hand it what start-up deferred.
+  program.hook('preAction', async () => {
+    await loadLibrary();
+  });
   return program;
+}
+
+/** The library once a command is about to run (undefined for --version/--help): the stop handlers use it. */
+let library: typeof Ferry | undefined;
+/** The NODE_EXTRA_CA_CERTS path bin/ferry deferred, for the library's TLS settings. */
+let deferredCAPath: string | undefined;
+
+async function loadLibrary(): Promise<typeof Ferry> {
+  if (library !== undefined) return library;
+  const lib = await import('../index.js');
+  if (deferredCAPath !== undefined) lib.deferExtraCACertificates(deferredCAPath);
+  library = lib;
+  return lib;
 }
 
 function debugRequested(program: Command, argv: readonly string[]): boolean {
@@ -117,7 +132,9 @@ function takeDeferredExtraCACertificates(): void {
   if (path === undefined) return;
   delete process.env.FERRY_NODE_EXTRA_CA_CERTS;
   process.env.NODE_EXTRA_CA_CERTS = path;
-  deferExtraCACertificates(path);
+  deferredCAPath = path;
+  // A library loaded already (main() called twice in one process) takes it now.
+  library?.deferExtraCACertificates(path);
 }
 
 /** How a stop signal ends the process: 128 + the signal's number, and one line on stderr. */
@@ -137,7 +154,8 @@ function exitStopped(stop: Stop): never {
 const STOP_GRACE_MS = 10_000;
 
 function exitNow(stop: Stop): never {
-  removeOwnTempsSync();
+  // The same module instance as the commands' (one bundle): it knows this process's temp files.
+  library?.removeOwnTempsSync();
   process.stderr.write(stop.line);
   // A thread blocked in the OS (opening a FIFO no one writes) would hold process.exit() forever:
   // die of the signal itself, as without a handler (a shell sees 128 + its number all the same).

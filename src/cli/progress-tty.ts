@@ -7,8 +7,7 @@
  */
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { Digest, ProgressEvent } from '../index.js';
-import type { CopyProgress, ProgressStream } from './progress.js';
-import { progressPrinter } from './progress.js';
+import { type CopyProgress, type ProgressStream, progressPrinter } from './progress-lines.js';
 import { CopyTally, formatBytes, formatDuration, formatRate, shortDigest } from './progress-format.js';
 
 interface BlobBar {

@@ -12,23 +12,13 @@ import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource,
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
-import type { CopySession } from './session.js';
+import type { CopySession, LayerResult } from './session.js';
 import type { CopyOptions } from './types.js';
+
+export type { LayerResult } from './session.js';
 
 /** Default number of blobs copied at once (upstream's value). */
 export const DEFAULT_MAX_PARALLEL_BLOBS = 6;
-
-export interface LayerResult {
-  /** The layer as stored (digest and size may differ from the source's after a compression change). */
-  written: BlobInfo;
-  /** Compression of the stored bytes; undefined when unknown (a reused or passed-through layer of unknown type). */
-  compression: DetectedCompression | undefined;
-  /** Whether the stored bytes differ from the source's. */
-  changed: boolean;
-  /** True when a foreign layer was left at its URLs (not copied). */
-  foreignPassedThrough: boolean;
-  diffID?: Digest;
-}
 
 export interface LayerCopyPlan {
   policy: CompressionPolicy;

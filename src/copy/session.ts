@@ -1,7 +1,8 @@
 /** What one copyImage call shares between its single-image and list steps. */
 import type { BlobInfoCache } from '../blobinfocache/index.js';
-import type { ImageDestination, ImageSource } from '../transports/types.js';
-import type { LayerResult } from './layers.js';
+import type { DetectedCompression } from '../compression/detect.js';
+import type { Digest } from '../digest/digest.js';
+import type { BlobInfo, ImageDestination, ImageSource } from '../transports/types.js';
 import type { Semaphore } from './limit.js';
 import type { ProgressReporter } from './progress.js';
 import type { RedriveBudget } from './redrive.js';
@@ -22,4 +23,17 @@ export interface CopySession {
   blobInfoCache: BlobInfoCache;
   /** Blob re-drives this call may still spend. */
   redrive: RedriveBudget;
+}
+
+/** What copying one layer gave (copy/layers.ts); kept here, with the session that caches it. */
+export interface LayerResult {
+  /** The layer as stored (digest and size may differ from the source's after a compression change). */
+  written: BlobInfo;
+  /** Compression of the stored bytes; undefined when unknown (a reused or passed-through layer of unknown type). */
+  compression: DetectedCompression | undefined;
+  /** Whether the stored bytes differ from the source's. */
+  changed: boolean;
+  /** True when a foreign layer was left at its URLs (not copied). */
+  foreignPassedThrough: boolean;
+  diffID?: Digest;
 }

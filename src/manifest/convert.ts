@@ -6,7 +6,7 @@
 import { type Digest, digestOf } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { quoteMediaType } from '../util/quote.js';
-import type { BlobInfo } from '../transports/types.js';
+import type { BlobInfo } from './blob-info.js';
 import {
   fakeV1Compatibility,
   ociConfigFromDockerConfig,

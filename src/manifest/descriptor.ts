@@ -5,7 +5,7 @@
  */
 import { type Digest, parseDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
-import type { Platform } from '../transports/types.js';
+import type { Platform } from './blob-info.js';
 import { describeValue, quoteMediaType } from '../util/quote.js';
 import { field, isJSONObject, type JSONObject, sortedMap } from './json.js';
 

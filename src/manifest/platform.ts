@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FerryError } from '../errors.js';
 import { escapeControl } from '../util/quote.js';
-import type { Platform } from '../transports/types.js';
+import type { Platform } from './blob-info.js';
 import { MediaType } from './mediatypes.js';
 import { ZSTD_INSTANCE_ANNOTATION } from './oci-index.js';
 import type { ListInstance, ListManifest, PlatformWanted } from './types.js';

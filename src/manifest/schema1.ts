@@ -6,7 +6,7 @@
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
-import type { BlobInfo } from '../transports/types.js';
+import type { BlobInfo } from './blob-info.js';
 import { checkSchemaVersion, invalid, readArray, readDigest, readString } from './descriptor.js';
 import { manifestDigest } from './digest.js';
 import { field, goMarshal, isJSONObject, type JSONObject, parseJSONObject, rejectAmbiguous } from './json.js';

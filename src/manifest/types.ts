@@ -4,7 +4,7 @@
  * parsed from, and `serialize()` of an unmodified manifest returns those same bytes.
  */
 import type { Digest } from '../digest/digest.js';
-import type { BlobInfo, Platform } from '../transports/types.js';
+import type { BlobInfo, Platform } from './blob-info.js';
 
 /** A layer or config as a manifest lists it, with the facts conversion needs. */
 export interface LayerInfo extends BlobInfo {

@@ -4,9 +4,28 @@
  * view over the reference's source. A transport's reference class extends this and states only
  * what differs.
  */
-import { type Image, openImage } from '../image/image.js';
+import { FerryError } from '../errors.js';
 import type { DockerReference } from '../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from './types.js';
+import type {
+  ImageDestination,
+  ImageOptions,
+  ImageReference,
+  ImageSource,
+  ImageTransport,
+  ImageView,
+} from './types.js';
+
+/** Opens the typed view of an image over a reference's source (src/image/'s openImage). */
+export type ImageOpener = (ref: ImageReference, options: ImageOptions) => Promise<ImageView>;
+
+// The image floor sits above the transports: it hands its opener down (index.ts wires it) instead
+// of being imported from here.
+let imageOpener: ImageOpener | undefined;
+
+/** Sets how `newImage` opens a view; index.ts registers src/image/'s openImage. */
+export function setImageOpener(open: ImageOpener): void {
+  imageOpener = open;
+}
 
 export abstract class BaseImageReference implements ImageReference {
   abstract readonly transport: ImageTransport;
@@ -24,7 +43,10 @@ export abstract class BaseImageReference implements ImageReference {
   }
 
   /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  newImage(options: ImageOptions = {}): Promise<Image> {
-    return openImage(this, options);
+  async newImage(options: ImageOptions = {}): Promise<ImageView> {
+    if (imageOpener === undefined) {
+      throw new FerryError('NOT_IMPLEMENTED', `${this.toString()}: newImage needs the image module; import Ferry through its public entry point`);
+    }
+    return imageOpener(this, options);
   }
 }

@@ -15,20 +15,13 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfoCache } from '../blobinfocache/types.js';
 import type { Digest } from '../digest/digest.js';
+import type { BlobInfo } from '../manifest/blob-info.js';
 import type { DockerReference } from '../reference/reference.js';
+
+export type { BlobInfo, Platform } from '../manifest/blob-info.js';
 
 /** Compression algorithms Ferry can write; `bzip2`/`xz` are only ever detected (and refused). */
 export type CompressionAlgorithmName = 'gzip' | 'zstd';
-
-/** What is known about a blob. `size` is -1 when unknown. */
-export interface BlobInfo {
-  digest: Digest;
-  size: number;
-  mediaType?: string;
-  /** Foreign (non-distributable) layer locations. */
-  urls?: string[];
-  annotations?: Record<string, string>;
-}
 
 /** A blob being read: a stream and its size (-1 when the source does not know). */
 export interface BlobStream {
@@ -40,15 +33,6 @@ export interface BlobStream {
 export interface RawManifest {
   bytes: Buffer;
   mimeType: string;
-}
-
-/** A platform as the OCI image-spec writes it (Go names: amd64, arm64, linux, ...). */
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-  osVersion?: string;
-  osFeatures?: string[];
 }
 
 /**

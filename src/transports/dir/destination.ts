@@ -23,7 +23,7 @@ import {
   type PutBlobOptions,
 } from '../types.js';
 import { blobPath, DIR_VERSION, manifestPath, readVersion, signaturePath, versionPath } from './layout.js';
-import type { DirReference } from './reference.js';
+import type { DirLocation } from './location.js';
 
 /** What is at the target path now: nothing, an empty directory, or a previous dir: image. */
 async function targetState(target: string, what: string): Promise<'absent' | 'empty' | 'image'> {
@@ -70,7 +70,7 @@ export class DirImageDestination implements ImageDestination {
   readonly #session: WriteSession;
 
   private constructor(
-    readonly reference: DirReference,
+    readonly reference: DirLocation,
     target: string,
     tempDir: string,
     dirs: CreatedDirs,
@@ -81,7 +81,7 @@ export class DirImageDestination implements ImageDestination {
     this.#session = new WriteSession(reference.toString());
   }
 
-  static async open(ref: DirReference, options: ImageOptions): Promise<DirImageDestination> {
+  static async open(ref: DirLocation, options: ImageOptions): Promise<DirImageDestination> {
     throwIfAborted(options.signal);
     // Write where a symlinked PATH points, so that the swap replaces the directory, not the link.
     let target = ref.path;

@@ -7,14 +7,14 @@ import { openFileStream, readFileLimited, requireImageDirectory } from '../share
 import { readManifestFile } from '../shared/manifest-file.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
 import { blobPath, DIR_VERSION, manifestPath, readVersion, signaturePath, versionPath } from './layout.js';
-import type { DirReference } from './reference.js';
+import type { DirLocation } from './location.js';
 
 export class DirImageSource implements ImageSource {
   readonly hasThreadSafeGetBlob = true;
 
-  private constructor(readonly reference: DirReference) {}
+  private constructor(readonly reference: DirLocation) {}
 
-  static async open(ref: DirReference, options: ImageOptions): Promise<DirImageSource> {
+  static async open(ref: DirLocation, options: ImageOptions): Promise<DirImageSource> {
     throwIfAborted(options.signal);
     await requireImageDirectory(ref.path, ref.toString());
     const version = await readVersion(ref.path);

@@ -33,7 +33,7 @@ import {
   legacyLayers,
 } from './legacy.js';
 import { type ManifestItem, MANIFEST_FILE, REPOSITORIES_FILE } from './reader.js';
-import type { DockerArchiveReference } from './reference.js';
+import type { DockerArchiveLocation } from './location.js';
 
 /** Archive members are read-only, as docker and containers/image write them. */
 const MEMBER_MODE = 0o444;
@@ -83,7 +83,7 @@ function byNameThenTag(a: DockerReference, b: DockerReference): number {
 }
 
 export class DockerArchiveDestination implements ImageDestination {
-  readonly reference: DockerArchiveReference;
+  readonly reference: DockerArchiveLocation;
   readonly capabilities: DestinationCapabilities = destinationCapabilities({
     supportedManifestMIMETypes: [MediaType.DOCKER_V2_SCHEMA2],
     desiredLayerCompression: 'decompress',
@@ -100,13 +100,13 @@ export class DockerArchiveDestination implements ImageDestination {
   #image: PendingImage | undefined;
   #closed = false;
 
-  private constructor(reference: DockerArchiveReference, spoolDir: string, repoTags: DockerReference[]) {
+  private constructor(reference: DockerArchiveLocation, spoolDir: string, repoTags: DockerReference[]) {
     this.reference = reference;
     this.#spoolDir = spoolDir;
     this.#repoTags = repoTags;
   }
 
-  static async open(reference: DockerArchiveReference, options: ImageOptions = {}): Promise<DockerArchiveDestination> {
+  static async open(reference: DockerArchiveLocation, options: ImageOptions = {}): Promise<DockerArchiveDestination> {
     if (reference.sourceIndex !== undefined) {
       throw new FerryError(
         'INVALID_REFERENCE',

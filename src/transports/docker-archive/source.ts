@@ -14,7 +14,7 @@ import { safeEntryName } from '../tar/paths.js';
 import type { TarEntry } from '../tar/tar-index.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
 import { DockerArchiveReader, type ManifestItem } from './reader.js';
-import type { DockerArchiveReference } from './reference.js';
+import type { DockerArchiveLocation } from './location.js';
 
 interface LayerData {
   entry: TarEntry;
@@ -23,7 +23,7 @@ interface LayerData {
 }
 
 export class DockerArchiveSource implements ImageSource {
-  readonly reference: DockerArchiveReference;
+  readonly reference: DockerArchiveLocation;
   readonly hasThreadSafeGetBlob = true;
   readonly #reader: DockerArchiveReader;
   readonly #config: Buffer;
@@ -32,7 +32,7 @@ export class DockerArchiveSource implements ImageSource {
   readonly #manifest: Buffer;
 
   private constructor(
-    reference: DockerArchiveReference,
+    reference: DockerArchiveLocation,
     reader: DockerArchiveReader,
     config: Buffer,
     layers: Map<Digest, LayerData>,
@@ -46,7 +46,7 @@ export class DockerArchiveSource implements ImageSource {
     this.#manifest = manifest;
   }
 
-  static async open(reference: DockerArchiveReference, options: ImageOptions = {}): Promise<DockerArchiveSource> {
+  static async open(reference: DockerArchiveLocation, options: ImageOptions = {}): Promise<DockerArchiveSource> {
     const reader = await DockerArchiveReader.open(reference.path, options.tmpDir, options.signal);
     try {
       const item = reader.chooseItem(reference.ref, reference.sourceIndex);

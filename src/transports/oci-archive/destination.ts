@@ -17,7 +17,7 @@ import type {
   PutBlobOptions,
 } from '../types.js';
 import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
-import type { OciArchiveReference } from './reference.js';
+import type { OciArchiveLocation } from './location.js';
 
 /** Members that lead the archive, as the layout spec lists them. */
 const FIRST_MEMBERS = ['oci-layout', 'index.json'];
@@ -56,14 +56,14 @@ async function packLayout(dir: string, target: string, signal?: AbortSignal): Pr
 }
 
 export class OciArchiveDestination extends OverTempLayout<ImageDestination> implements ImageDestination {
-  readonly reference: OciArchiveReference;
+  readonly reference: OciArchiveLocation;
 
-  private constructor(reference: OciArchiveReference, inner: ImageDestination, layout: TempLayout) {
+  private constructor(reference: OciArchiveLocation, inner: ImageDestination, layout: TempLayout) {
     super(inner, layout);
     this.reference = reference;
   }
 
-  static async open(reference: OciArchiveReference, options: ImageOptions = {}): Promise<OciArchiveDestination> {
+  static async open(reference: OciArchiveLocation, options: ImageOptions = {}): Promise<OciArchiveDestination> {
     await checkArchiveTarget(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {

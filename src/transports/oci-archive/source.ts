@@ -6,7 +6,7 @@ import { extractTarSafely } from '../tar/extract.js';
 import { readArchive, statArchive } from '../tar/plain.js';
 import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
 import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
-import type { OciArchiveReference } from './reference.js';
+import type { OciArchiveLocation } from './location.js';
 
 /** The layout's complaint, about the archive rather than the temp dir it was extracted to. */
 function notALayout(archive: string, dir: string, e: FerryError): FerryError {
@@ -15,14 +15,14 @@ function notALayout(archive: string, dir: string, e: FerryError): FerryError {
 }
 
 export class OciArchiveSource extends OverTempLayout<ImageSource> implements ImageSource {
-  readonly reference: OciArchiveReference;
+  readonly reference: OciArchiveLocation;
 
-  private constructor(reference: OciArchiveReference, inner: ImageSource, layout: TempLayout) {
+  private constructor(reference: OciArchiveLocation, inner: ImageSource, layout: TempLayout) {
     super(inner, layout);
     this.reference = reference;
   }
 
-  static async open(reference: OciArchiveReference, options: ImageOptions = {}): Promise<OciArchiveSource> {
+  static async open(reference: OciArchiveLocation, options: ImageOptions = {}): Promise<OciArchiveSource> {
     const st = await statArchive(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {

@@ -39,7 +39,7 @@ import {
   readIndexFile,
   serializeIndex,
 } from './layout.js';
-import type { OciReference } from './reference.js';
+import type { OciLocation } from './location.js';
 
 export class OciImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities;
@@ -50,7 +50,7 @@ export class OciImageDestination implements ImageDestination {
   #pending: IndexDescriptor | undefined;
 
   private constructor(
-    readonly reference: OciReference,
+    readonly reference: OciLocation,
     paths: LayoutPaths,
     options: ImageOptions,
   ) {
@@ -65,7 +65,7 @@ export class OciImageDestination implements ImageDestination {
     });
   }
 
-  static async open(ref: OciReference, options: ImageOptions): Promise<OciImageDestination> {
+  static async open(ref: OciLocation, options: ImageOptions): Promise<OciImageDestination> {
     throwIfAborted(options.signal);
     if (ref.sourceIndex !== undefined) {
       throw new FerryError('INVALID_REFERENCE', `${ref.toString()}: a destination reference must not contain a manifest index @${ref.sourceIndex}`);

@@ -15,10 +15,10 @@ import {
   readIndexFile,
   selectDescriptor,
 } from './layout.js';
-import type { OciReference } from './reference.js';
+import type { OciLocation } from './location.js';
 
 /** Opens the layout named by `ref` and reads its index.json (shared with deleteImage). */
-export async function openLayout(ref: OciReference, options: ImageOptions): Promise<{ paths: LayoutPaths; index: IndexFile }> {
+export async function openLayout(ref: OciLocation, options: ImageOptions): Promise<{ paths: LayoutPaths; index: IndexFile }> {
   const paths = new LayoutPaths(ref.dir, options.sharedBlobDir);
   await requireImageDirectory(ref.dir, ref.toString());
   if ((await checkLayoutFile(paths)) === 'missing') {
@@ -41,7 +41,7 @@ export class OciImageSource implements ImageSource {
   readonly #digest: Digest;
 
   private constructor(
-    readonly reference: OciReference,
+    readonly reference: OciLocation,
     paths: LayoutPaths,
     index: IndexFile,
     descriptor: IndexDescriptor,
@@ -52,7 +52,7 @@ export class OciImageSource implements ImageSource {
     this.#digest = descriptorDigest(descriptor, paths.indexFile);
   }
 
-  static async open(ref: OciReference, options: ImageOptions): Promise<OciImageSource> {
+  static async open(ref: OciLocation, options: ImageOptions): Promise<OciImageSource> {
     throwIfAborted(options.signal);
     const { paths, index } = await openLayout(ref, options);
     const { descriptor } = selectDescriptor(index, ref.image, ref.sourceIndex, ref.toString());
