@@ -13,7 +13,8 @@ import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
 import { makeTempDirIn, removeStaleTemps, tempName } from '../../util/temp.js';
 import { storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
-import { CreatedDirs, fileSize, isNotFound, pathExists } from '../shared/files.js';
+import { reuseStoredFile } from '../shared/defaults.js';
+import { CreatedDirs, isNotFound, pathExists } from '../shared/files.js';
 import {
   type BlobInfo,
   type DestinationCapabilities,
@@ -126,9 +127,7 @@ export class DirImageDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     // Only blobs written by this destination: the previous image at PATH is replaced as a whole.
-    const size = await fileSize(blobPath(this.#tempDir, info.digest));
-    if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
-    return { ...info, size };
+    return reuseStoredFile(blobPath(this.#tempDir, info.digest), info);
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {

@@ -15,6 +15,7 @@ import { Schema2Manifest } from '../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
 import { storeBlob } from '../shared/blob-store.js';
+import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
 import {
   type BlobInfo,
@@ -34,6 +35,8 @@ import {
 } from './legacy.js';
 import { type ManifestItem, MANIFEST_FILE, REPOSITORIES_FILE } from './reader.js';
 import type { DockerArchiveLocation } from './location.js';
+
+const NO_LISTS = 'docker archives cannot hold manifest lists';
 
 /** Archive members are read-only, as docker and containers/image write them. */
 const MEMBER_MODE = 0o444;
@@ -161,9 +164,7 @@ export class DockerArchiveDestination implements ImageDestination {
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     this.#checkOpen();
     throwIfAborted(signal);
-    if (instanceDigest !== undefined) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot hold manifest lists`);
-    }
+    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
     let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
@@ -193,12 +194,8 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async putSignatures(signatures: Buffer[], instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    if (instanceDigest !== undefined) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot hold manifest lists`);
-    }
-    if (signatures.length > 0) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot store signatures`);
-    }
+    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
+    refuseSignatures(this.reference.toString(), signatures, 'docker archives cannot store signatures');
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
