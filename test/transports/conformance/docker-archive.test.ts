@@ -14,5 +14,6 @@ describeTransportConformance({
   trustsCallerDigest: true,
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
+  abortLeavesNothing: true,
   tempRoots: () => [root.dir],
 });

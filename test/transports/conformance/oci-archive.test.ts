@@ -16,5 +16,6 @@ describeTransportConformance({
   trustsCallerDigest: true,
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
+  abortLeavesNothing: true,
   tempRoots: () => [root.dir],
 });
