@@ -8,7 +8,7 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
-import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, PutBlobOptions, ReusedBlob } from '../transports/types.js';
+import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, ReusedBlob, TryReusingBlobOptions } from '../transports/types.js';
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
@@ -93,7 +93,7 @@ function decide(detected: DetectedCompression, plan: LayerCopyPlan, layer: BlobI
  * reuse is pointless: the declared compression is unknown, or it must change and no substitute
  * can be known.
  */
-function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<PutBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
+function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<TryReusingBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
   if (plan.keepBytes) return { canSubstitute: false };
   if (declared === undefined) return undefined;
   const decision = decide(declared, plan, layer);

@@ -39,9 +39,12 @@ export type ProgressEvent =
 
 export interface CopyOptions {
   signal?: AbortSignal;
-  /** Settings for opening the source (TLS, credentials, platform overrides, tmpDir ...). */
+  /**
+   * Settings for opening the source, every concern at once (TLS, credentials, platform overrides,
+   * tmpDir ...): the source's transport reads its part (see the options in transports/types.ts).
+   */
   sourceOptions?: ImageOptions;
-  /** Settings for opening the destination. */
+  /** Settings for opening the destination, read the same way. */
   destinationOptions?: ImageOptions;
   imageListSelection?: ImageListSelection;
   /** Force the written manifest's MIME type (`-f oci|v2s2|v2s1` → the matching MediaType). */

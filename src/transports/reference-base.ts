@@ -2,17 +2,19 @@
  * What every ImageReference does the same way, in one place (containers/image's stubs): the
  * `transport:within` string, no Docker name unless the transport has one, and the typed image
  * view over the reference's source. A transport's reference class extends this and states only
- * what differs.
+ * what differs; `SourceOptions` (what its source reads) also types its `newImage`.
  */
 import { FerryError } from '../errors.js';
 import type { DockerReference } from '../reference/reference.js';
 import type {
+  CallOptions,
   ImageDestination,
   ImageOptions,
   ImageReference,
   ImageSource,
   ImageTransport,
   ImageView,
+  PlatformChoiceOptions,
 } from './types.js';
 
 /** Opens the typed view of an image over a reference's source (src/image/'s openImage). */
@@ -27,10 +29,10 @@ export function setImageOpener(open: ImageOpener): void {
   imageOpener = open;
 }
 
-export abstract class BaseImageReference implements ImageReference {
+export abstract class BaseImageReference<SourceOptions extends CallOptions = ImageOptions> implements ImageReference {
   abstract readonly transport: ImageTransport;
   abstract stringWithinTransport(): string;
-  abstract newImageSource(options?: ImageOptions): Promise<ImageSource>;
+  abstract newImageSource(options?: SourceOptions): Promise<ImageSource>;
   abstract newImageDestination(options?: ImageOptions): Promise<ImageDestination>;
   abstract deleteImage(options?: ImageOptions): Promise<void>;
 
@@ -43,10 +45,11 @@ export abstract class BaseImageReference implements ImageReference {
   }
 
   /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
-  async newImage(options: ImageOptions = {}): Promise<ImageView> {
+  async newImage(options?: SourceOptions & PlatformChoiceOptions): Promise<ImageView> {
     if (imageOpener === undefined) {
       throw new FerryError('NOT_IMPLEMENTED', `${this.toString()}: newImage needs the image module; import Ferry through its public entry point`);
     }
-    return imageOpener(this, options);
+    // The view passes the options on to this reference's newImageSource, which reads its part.
+    return imageOpener(this, options ?? {});
   }
 }

@@ -9,7 +9,7 @@
  * - Every operation that touches disk or network takes an AbortSignal.
  * - The copy engine asks a destination's `capabilities`, never its transport name.
  *   Defaults for every capability live in one place: DEFAULT_DESTINATION_CAPABILITIES.
- * - The copy's blob-info cache reaches transports through getBlob and PutBlobOptions; using it is
+ * - The copy's blob-info cache reaches transports through getBlob and BlobCallOptions; using it is
  *   optional (only docker:// does: known locations, mounts, substitutes).
  */
 import type { Readable } from 'node:stream';
@@ -35,49 +35,129 @@ export interface RawManifest {
   mimeType: string;
 }
 
-/**
- * The per-call settings bag (containers/image's SystemContext): each transport reads what it needs
- * and ignores the rest. Secrets here never reach logs or error messages.
+/*
+ * Options, split by concern (containers/image's SystemContext, cut into the parts a reader needs).
+ * Each transport's open methods take only the concerns it reads, named below (`OciLayoutSourceOptions`,
+ * `DockerSourceOptions`, ...): an object literal with an option the transport would ignore does not
+ * compile (`ociRef.newImageSource({ tlsVerify: false })`). The generic ImageReference — what
+ * parseImageReference returns, what the copy engine and the CLI hold — accepts `ImageOptions`, every
+ * concern at once; each transport picks its own part of it. So the CLI builds one ImageOptions per
+ * side, `copyImage(src, dst, { sourceOptions, destinationOptions })` passes it on, and no layer
+ * between them needs to know which transport reads what.
+ * Secrets here never reach logs or error messages.
  */
-export interface ImageOptions {
+
+/** Every call: cancellation. */
+export interface CallOptions {
   signal?: AbortSignal;
-  /** Directory for big temp files (archives are extracted / assembled there); default `$TMPDIR`, else containers.conf's image_copy_tmp_dir, else /var/tmp. */
+}
+
+/** Local temp files: where archives are extracted or assembled. */
+export interface TempDirOptions {
+  /** Directory for big temp files; default `$TMPDIR`, else containers.conf's image_copy_tmp_dir, else /var/tmp. */
   tmpDir?: string;
-  /** Platform override for choosing an instance of a list (`--override-os/arch/variant`). */
+}
+
+/** Platform choice: which instance of a list an image view or a copy picks (`--override-os/arch/variant`). */
+export interface PlatformChoiceOptions {
   os?: string;
   architecture?: string;
   variant?: string;
-  // --- registry settings (used by docker://, ignored by on-disk transports) ---
+}
+
+/** Registry TLS. */
+export interface RegistryTLSOptions {
   /** false: skip TLS verification and allow plain http for this call's registries. */
   tlsVerify?: boolean;
+  /** certs.d-style directory of CA certificates and client keys to use instead of the registries'. */
   certDir?: string;
+}
+
+/** Registry credentials. */
+export interface RegistryAuthOptions {
   authFile?: string;
   credentials?: { username: string; password: string };
   registryToken?: string;
   noCreds?: boolean;
+}
+
+/** Which registries.conf a registry reference is resolved with (mirrors, blocked registries, insecure ones). */
+export interface RegistriesConfOptions {
   /** registries.conf to read instead of CONTAINERS_REGISTRIES_CONF / the user's / the system's (no drop-ins unless registriesConfDir). */
   registriesConfPath?: string;
   /** registries.conf.d drop-in directory to read. */
   registriesConfDir?: string;
+}
+
+/** Registry retries and timeouts. */
+export interface RegistryRetryOptions {
   /** Retries per registry request, and per blob transfer, after the first try (`--retry-times`); default 4. */
   retryTimes?: number;
   /** Fixed delay between retries in ms (`--retry-delay`); default exponential backoff from 1 s. */
   retryDelayMs?: number;
-  /** Upload blobs in PATCHes of this many bytes (Content-Range); default one PATCH, chunks after a 413. */
-  uploadChunkSize?: number;
   /**
    * Longest wait for a registry's response headers and between two body chunks, in ms (default
    * 120 s / 60 s, or FERRY_REGISTRY_TIMEOUT_MS); a stall past it is re-driven like a reset.
    */
   registryTimeoutMs?: number;
-  // --- on-disk settings ---
+}
+
+/** Registry uploads. */
+export interface RegistryUploadOptions {
+  /** Upload blobs in PATCHes of this many bytes (Content-Range); default one PATCH, chunks after a 413. */
+  uploadChunkSize?: number;
+}
+
+/** Everything reading from a registry needs: TLS, credentials, registries.conf, retries. */
+export interface RegistryAccessOptions
+  extends CallOptions,
+    RegistryTLSOptions,
+    RegistryAuthOptions,
+    RegistriesConfOptions,
+    RegistryRetryOptions {}
+
+/** Local paths of an OCI layout. */
+export interface SharedBlobDirOptions {
   /** oci: a blob directory shared between layouts (`--src/--dest-shared-blob-dir`). */
   sharedBlobDir?: string;
-  /** docker-archive destination: extra `name:tag` references to record (`--additional-tag`). */
-  additionalTags?: string[];
-  /** oci destination: accept uncompressed layers instead of asking for compression. */
+}
+
+/** Copy behaviour an OCI layout destination offers. */
+export interface OciLayoutWriteBehaviour {
+  /** Accept uncompressed layers instead of asking for compression. */
   ociAcceptUncompressedLayers?: boolean;
 }
+
+/** Copy behaviour a docker-archive destination offers. */
+export interface DockerArchiveWriteBehaviour {
+  /** Extra `name:tag` references to record (`--additional-tag`). */
+  additionalTags?: string[];
+}
+
+// What each built-in transport reads; its reference's open methods take these.
+export interface DockerSourceOptions extends RegistryAccessOptions {}
+export interface DockerDestinationOptions extends RegistryAccessOptions, RegistryUploadOptions {}
+export interface OciLayoutSourceOptions extends CallOptions, SharedBlobDirOptions {}
+export interface OciLayoutDestinationOptions extends OciLayoutSourceOptions, OciLayoutWriteBehaviour {}
+export interface OciArchiveSourceOptions extends CallOptions, TempDirOptions {}
+export interface OciArchiveDestinationOptions extends OciArchiveSourceOptions, OciLayoutWriteBehaviour {}
+export interface DockerArchiveSourceOptions extends CallOptions, TempDirOptions {}
+export interface DockerArchiveDestinationOptions extends DockerArchiveSourceOptions, DockerArchiveWriteBehaviour {}
+export interface DirOptions extends CallOptions {}
+export interface TarballSourceOptions extends CallOptions, TempDirOptions {}
+
+/**
+ * Every concern at once: what a reference of unknown transport accepts (and what the CLI builds).
+ * A transport reads its part and ignores the rest.
+ */
+export interface ImageOptions
+  extends RegistryAccessOptions,
+    RegistryUploadOptions,
+    TempDirOptions,
+    PlatformChoiceOptions,
+    SharedBlobDirOptions,
+    OciLayoutWriteBehaviour,
+    DockerArchiveWriteBehaviour {}
 
 export interface ImageTransport {
   /** The prefix before the first `:`, e.g. `oci`, `docker` (written `docker://`). */
@@ -176,7 +256,8 @@ export function destinationCapabilities(overrides: Partial<DestinationCapabiliti
   return { ...DEFAULT_DESTINATION_CAPABILITIES, ...overrides };
 }
 
-export interface PutBlobOptions {
+/** What putBlob and tryReusingBlob are both told. */
+export interface BlobCallOptions {
   /** True for the image config (some destinations store it apart from layers). */
   isConfig: boolean;
   signal?: AbortSignal;
@@ -185,17 +266,11 @@ export interface PutBlobOptions {
    * (tryReusingBlob) and record where blobs now are. Absent: no cache (look at the primary digest only).
    */
   cache?: BlobInfoCache;
+}
+
+export interface PutBlobOptions extends BlobCallOptions {
   /**
-   * tryReusingBlob only: whether a blob with the same uncompressed content but another digest may
-   * be returned (the copy engine allows it only when the manifest may change). Default false.
-   */
-  canSubstitute?: boolean;
-  /** tryReusingBlob only: the compression a reused blob must have (the primary digest included); undefined = any. */
-  requiredCompression?: CompressionAlgorithmName;
-  /** tryReusingBlob only: manifest MIME types the copy may write (a zstd substitute needs one that can express zstd). */
-  possibleManifestFormats?: readonly string[];
-  /**
-   * putBlob only: the caller itself checks the stream's bytes against `info.digest` and `info.size`
+   * The caller itself checks the stream's bytes against `info.digest` and `info.size`
    * (the copy engine's DigestVerifier) and makes the stream fail — an error, never a normal end —
    * when they differ. The destination then need not hash the same bytes a second time, on one rule:
    * it must not keep or commit a blob unless the stream ended normally (a stream that errored leaves
@@ -203,6 +278,18 @@ export interface PutBlobOptions {
    * digest itself and checks it against `info.digest` when given.
    */
   callerVerifiesDigest?: boolean;
+}
+
+export interface TryReusingBlobOptions extends BlobCallOptions {
+  /**
+   * Whether a blob with the same uncompressed content but another digest may be returned (the copy
+   * engine allows it only when the manifest may change). Default false.
+   */
+  canSubstitute?: boolean;
+  /** The compression a reused blob must have (the primary digest included); undefined = any. */
+  requiredCompression?: CompressionAlgorithmName;
+  /** Manifest MIME types the copy may write (a zstd substitute needs one that can express zstd). */
+  possibleManifestFormats?: readonly string[];
 }
 
 /**
@@ -228,7 +315,7 @@ export interface ImageDestination {
    * and, with `canSubstitute`, another blob of the same uncompressed content (a `ReusedBlob` with
    * another digest). Destinations that ignore the cache just check the primary digest.
    */
-  tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined>;
+  tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined>;
   /** Stores a manifest: the top-level one, or an instance of a list (`instanceDigest`). */
   putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
   putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;

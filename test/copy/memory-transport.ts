@@ -20,6 +20,7 @@ import {
   type PutBlobOptions,
   type RawManifest,
   type ReusedBlob,
+  type TryReusingBlobOptions,
 } from '../../src/transports/types.js';
 import { guessMIMEType } from '../../src/manifest/index.js';
 import { type Image, openImage } from '../../src/image/image.js';
@@ -45,7 +46,7 @@ export interface MemoryBehaviour {
 export interface ReuseCall {
   image: string;
   digest: Digest;
-  options: Omit<PutBlobOptions, 'signal' | 'cache'> & { hasCache: boolean };
+  options: Omit<TryReusingBlobOptions, 'signal' | 'cache'> & { hasCache: boolean };
 }
 
 const TOP = 'top';
@@ -178,7 +179,7 @@ class MemoryDestination implements ImageDestination {
     this.#staged.blobs.set(digest, bytes);
     return { digest, size: bytes.length };
   }
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined> {
     const { signal: _signal, cache, ...rest } = options;
     this.reference.transport.reuseCalls.push({ image: this.reference.name, digest: info.digest, options: { ...rest, hasCache: cache !== undefined } });
     const bytes = this.#staged.blobs.get(info.digest) ?? this.#existing()?.blobs.get(info.digest);

@@ -19,9 +19,10 @@ import {
   type BlobInfo,
   type DestinationCapabilities,
   destinationCapabilities,
+  type DirOptions,
   type ImageDestination,
-  type ImageOptions,
   type PutBlobOptions,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import { blobPath, DIR_VERSION, manifestPath, readVersion, signaturePath, versionPath } from './layout.js';
 import type { DirLocation } from './location.js';
@@ -82,7 +83,7 @@ export class DirImageDestination implements ImageDestination {
     this.#session = new WriteSession(reference.toString());
   }
 
-  static async open(ref: DirLocation, options: ImageOptions): Promise<DirImageDestination> {
+  static async open(ref: DirLocation, options: DirOptions): Promise<DirImageDestination> {
     throwIfAborted(options.signal);
     // Write where a symlinked PATH points, so that the swap replaces the directory, not the link.
     let target = ref.path;
@@ -123,7 +124,7 @@ export class DirImageDestination implements ImageDestination {
     return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     // Only blobs written by this destination: the previous image at PATH is replaced as a whole.

@@ -2,11 +2,11 @@
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
-import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
+import type { DirOptions, ImageDestination, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
-export class DirReference extends BaseImageReference {
+export class DirReference extends BaseImageReference<DirOptions> {
   readonly transport: ImageTransport = dirTransport;
   /** Absolute path of the image directory. */
   readonly path: string;
@@ -25,12 +25,12 @@ export class DirReference extends BaseImageReference {
 
 
 
-  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: DirOptions = {}): Promise<ImageSource> {
     const { DirImageSource } = await import('./source.js');
     return DirImageSource.open(this, options);
   }
 
-  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: DirOptions = {}): Promise<ImageDestination> {
     const { DirImageDestination } = await import('./destination.js');
     return DirImageDestination.open(this, options);
   }

@@ -5,7 +5,7 @@ import { guessMIMEType } from '../../manifest/guess.js';
 import { MAX_MANIFEST_SIZE } from '../../manifest/limits.js';
 import { openFileStream, readFileLimited, requireImageDirectory } from '../shared/files.js';
 import { readManifestFile } from '../shared/manifest-file.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, DirOptions, ImageSource, RawManifest } from '../types.js';
 import { blobPath, DIR_VERSION, manifestPath, readVersion, signaturePath, versionPath } from './layout.js';
 import type { DirLocation } from './location.js';
 
@@ -14,7 +14,7 @@ export class DirImageSource implements ImageSource {
 
   private constructor(readonly reference: DirLocation) {}
 
-  static async open(ref: DirLocation, options: ImageOptions): Promise<DirImageSource> {
+  static async open(ref: DirLocation, options: DirOptions): Promise<DirImageSource> {
     throwIfAborted(options.signal);
     await requireImageDirectory(ref.path, ref.toString());
     const version = await readVersion(ref.path);

@@ -21,9 +21,10 @@ import {
   type BlobInfo,
   type DestinationCapabilities,
   destinationCapabilities,
+  type DockerArchiveDestinationOptions,
   type ImageDestination,
-  type ImageOptions,
   type PutBlobOptions,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import {
   LEGACY_CONFIG_FILE,
@@ -109,7 +110,7 @@ export class DockerArchiveDestination implements ImageDestination {
     this.#repoTags = repoTags;
   }
 
-  static async open(reference: DockerArchiveLocation, options: ImageOptions = {}): Promise<DockerArchiveDestination> {
+  static async open(reference: DockerArchiveLocation, options: DockerArchiveDestinationOptions = {}): Promise<DockerArchiveDestination> {
     if (reference.sourceIndex !== undefined) {
       throw new FerryError(
         'INVALID_REFERENCE',
@@ -153,7 +154,7 @@ export class DockerArchiveDestination implements ImageDestination {
     return { digest, size };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#checkOpen();
     throwIfAborted(options.signal);
     const blob = this.#blobs.get(info.digest);

@@ -7,7 +7,14 @@
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
+import type {
+  CallOptions,
+  DockerArchiveDestinationOptions,
+  DockerArchiveSourceOptions,
+  ImageDestination,
+  ImageSource,
+  ImageTransport,
+} from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
@@ -20,7 +27,7 @@ function invalid(within: string, rule: string, cause?: unknown): FerryError {
   });
 }
 
-export class DockerArchiveReference extends BaseImageReference {
+export class DockerArchiveReference extends BaseImageReference<DockerArchiveSourceOptions> {
   readonly transport: ImageTransport = dockerArchiveTransport;
   /** The archive file, as given. */
   readonly path: string;
@@ -58,17 +65,17 @@ export class DockerArchiveReference extends BaseImageReference {
   }
 
 
-  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: DockerArchiveSourceOptions = {}): Promise<ImageSource> {
     const { DockerArchiveSource } = await import('./source.js');
     return DockerArchiveSource.open(this, options);
   }
 
-  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: DockerArchiveDestinationOptions = {}): Promise<ImageDestination> {
     const { DockerArchiveDestination } = await import('./destination.js');
     return DockerArchiveDestination.open(this, options);
   }
 
-  async deleteImage(_options?: ImageOptions): Promise<void> {
+  async deleteImage(_options?: CallOptions): Promise<void> {
     throw new FerryError('UNSUPPORTED_OPERATION', `deleting images is not supported for ${this.toString()}`);
   }
 }

@@ -13,7 +13,7 @@ import { MediaType } from '../../manifest/mediatypes.js';
 import { safeEntryName } from '../tar/paths.js';
 import type { TarEntry } from '../tar/tar-index.js';
 import { noSignatures } from '../shared/defaults.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, DockerArchiveSourceOptions, ImageSource, RawManifest } from '../types.js';
 import { DockerArchiveReader, type ManifestItem } from './reader.js';
 import type { DockerArchiveLocation } from './location.js';
 
@@ -47,7 +47,7 @@ export class DockerArchiveSource implements ImageSource {
     this.#manifest = manifest;
   }
 
-  static async open(reference: DockerArchiveLocation, options: ImageOptions = {}): Promise<DockerArchiveSource> {
+  static async open(reference: DockerArchiveLocation, options: DockerArchiveSourceOptions = {}): Promise<DockerArchiveSource> {
     const reader = await DockerArchiveReader.open(reference.path, options.tmpDir, options.signal);
     try {
       const item = reader.chooseItem(reference.ref, reference.sourceIndex);

@@ -12,11 +12,12 @@ import {
   type BlobInfo,
   type DestinationCapabilities,
   destinationCapabilities,
+  type DockerDestinationOptions,
   type ImageDestination,
-  type ImageOptions,
   type ImageReference,
   type PutBlobOptions,
   type ReusedBlob,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import { refuseSignatures } from '../shared/defaults.js';
 import { manifestRef, openRegistryClient } from './source.js';
@@ -47,7 +48,7 @@ export class DockerImageDestination implements ImageDestination {
     this.#repository = reference.ref.path;
   }
 
-  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: ImageOptions = {}): Promise<DockerImageDestination> {
+  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: DockerDestinationOptions = {}): Promise<DockerImageDestination> {
     throwIfAborted(options.signal);
     return new DockerImageDestination(reference, await openRegistryClient(reference.ref, options));
   }
@@ -73,7 +74,7 @@ export class DockerImageDestination implements ImageDestination {
    * another repository of this registry is mounted (a 202 means it is gone there: next candidate),
    * one in this repository or of unknown location is checked with HEAD.
    */
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<ReusedBlob | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined> {
     const { cache, signal } = options;
     const required = options.requiredCompression;
     const primaryAcceptable = required === undefined || (info.mediaType !== undefined && layerCompressionOfMediaType(info.mediaType) === required);

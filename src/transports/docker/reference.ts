@@ -5,14 +5,20 @@
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
+import type {
+  DockerDestinationOptions,
+  DockerSourceOptions,
+  ImageDestination,
+  ImageSource,
+  ImageTransport,
+} from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
 
 /** A reference to an image in a registry: a name with exactly one of a tag or a digest. */
-export class DockerImageReference extends BaseImageReference {
+export class DockerImageReference extends BaseImageReference<DockerSourceOptions> {
   readonly transport: ImageTransport = dockerTransport;
   /** The image's name; always has a tag or a digest, never both. */
   readonly ref: DockerReference;
@@ -68,18 +74,18 @@ export class DockerImageReference extends BaseImageReference {
   }
 
 
-  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: DockerSourceOptions = {}): Promise<ImageSource> {
     const { DockerImageSource } = await import('./source.js');
     return DockerImageSource.open(this, options);
   }
 
-  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: DockerDestinationOptions = {}): Promise<ImageDestination> {
     const { DockerImageDestination } = await import('./destination.js');
     return DockerImageDestination.open(this, options);
   }
 
   /** Deletes the manifest the reference names (a tag is resolved to its digest first). */
-  async deleteImage(options: ImageOptions = {}): Promise<void> {
+  async deleteImage(options: DockerSourceOptions = {}): Promise<void> {
     const { manifestRef, openRegistryClient } = await import('./source.js');
     const client = await openRegistryClient(this.ref, options);
     try {

@@ -8,10 +8,19 @@ import type { DockerReference } from '../../reference/reference.js';
 import { type FetchedManifest, RegistryClient, type RegistryClientOptions, registryAPIHost } from '../../registry-client/index.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
 import { noSignatures } from '../shared/defaults.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageReference, ImageSource, RawManifest } from '../types.js';
+import type {
+  BlobInfo,
+  BlobStream,
+  DockerDestinationOptions,
+  DockerSourceOptions,
+  ImageReference,
+  ImageSource,
+  RawManifest,
+  RegistriesConfOptions,
+} from '../types.js';
 
-/** The registry settings of an ImageOptions bag that do not depend on the registry. */
-export function registryClientOptions(options: ImageOptions): RegistryClientOptions {
+/** The registry settings of a docker: reference's options that do not depend on the registry. */
+export function registryClientOptions(options: DockerDestinationOptions): RegistryClientOptions {
   const retry = {
     ...(options.retryTimes === undefined ? {} : { maxAttempts: Math.max(0, Math.trunc(options.retryTimes)) + 1 }),
     ...(options.retryDelayMs === undefined ? {} : { initialDelayMs: options.retryDelayMs, fixedDelay: true }),
@@ -29,7 +38,7 @@ export function registryClientOptions(options: ImageOptions): RegistryClientOpti
 }
 
 /** registries.conf as the options name it (explicit path / dir, else CONTAINERS_REGISTRIES_CONF and the usual files). */
-export function registriesConfFor(options: ImageOptions): Promise<RegistriesConf> {
+export function registriesConfFor(options: RegistriesConfOptions): Promise<RegistriesConf> {
   return loadRegistriesConf({
     ...(options.registriesConfPath === undefined ? {} : { path: options.registriesConfPath }),
     ...(options.registriesConfDir === undefined ? {} : { dir: options.registriesConfDir }),
@@ -42,7 +51,7 @@ export function registriesConfFor(options: ImageOptions): Promise<RegistriesConf
  * (or `certDir`); credentials from the options (`credentials`, `registryToken`, `noCreds`), else from
  * the auth files and credential helpers (registries.conf `credential-helpers`).
  */
-async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, options: ImageOptions): Promise<RegistryClient> {
+async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, options: DockerDestinationOptions): Promise<RegistryClient> {
   const ref = endpoint.reference;
   const base = registryClientOptions(options);
   let credentials: Credentials | undefined = base.credentials;
@@ -65,7 +74,7 @@ async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, opt
  * A client for the registry holding `ref` as written (pushes, deletes, tag lists: no mirrors, no
  * rewrite, as containers/image does). REGISTRY_BLOCKED when registries.conf blocks it.
  */
-export async function openRegistryClient(ref: DockerReference, options: ImageOptions): Promise<RegistryClient> {
+export async function openRegistryClient(ref: DockerReference, options: DockerDestinationOptions): Promise<RegistryClient> {
   const conf = await registriesConfFor(options);
   return clientForEndpoint(pushDestination(conf, ref), conf, options);
 }
@@ -82,7 +91,7 @@ interface PullEndpoint {
  * allows for this reference (in order), then the primary location. REGISTRY_BLOCKED when blocked;
  * when every endpoint fails, the last error, naming every endpoint's failure.
  */
-async function openPullEndpoint(ref: DockerReference, options: ImageOptions): Promise<PullEndpoint> {
+async function openPullEndpoint(ref: DockerReference, options: DockerSourceOptions): Promise<PullEndpoint> {
   const conf = await registriesConfFor(options);
   const sources = pullSources(conf, ref);
   const failures: { endpoint: string; error: unknown }[] = [];
@@ -140,7 +149,7 @@ export class DockerImageSource implements ImageSource {
    * here. registries.conf mirrors are tried first, then the primary location; blobs and instances
    * are then read from the endpoint that served the manifest.
    */
-  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: ImageOptions = {}): Promise<DockerImageSource> {
+  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: DockerSourceOptions = {}): Promise<DockerImageSource> {
     throwIfAborted(options.signal);
     return new DockerImageSource(reference, await openPullEndpoint(reference.ref, options));
   }

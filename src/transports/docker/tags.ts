@@ -4,10 +4,10 @@
  * inspect's `RepoTags` see what a pull would see.
  */
 import { FerryError } from '../../errors.js';
-import type { ImageOptions, ImageReference } from '../types.js';
+import type { DockerSourceOptions, ImageReference } from '../types.js';
 import { DOCKER_TRANSPORT_NAME, DockerImageReference } from './reference.js';
 
-export interface RepositoryTagsOptions extends ImageOptions {
+export interface RepositoryTagsOptions extends DockerSourceOptions {
   /** `n=` page size asked of the registry (it may ignore it); the whole list is returned either way. */
   pageSize?: number;
 }

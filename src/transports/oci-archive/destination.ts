@@ -13,8 +13,9 @@ import type {
   BlobInfo,
   DestinationCapabilities,
   ImageDestination,
-  ImageOptions,
+  OciArchiveDestinationOptions,
   PutBlobOptions,
+  TryReusingBlobOptions,
 } from '../types.js';
 import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
 import type { OciArchiveLocation } from './location.js';
@@ -63,7 +64,7 @@ export class OciArchiveDestination extends OverTempLayout<ImageDestination> impl
     this.reference = reference;
   }
 
-  static async open(reference: OciArchiveLocation, options: ImageOptions = {}): Promise<OciArchiveDestination> {
+  static async open(reference: OciArchiveLocation, options: OciArchiveDestinationOptions = {}): Promise<OciArchiveDestination> {
     await checkArchiveTarget(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {
@@ -87,7 +88,7 @@ export class OciArchiveDestination extends OverTempLayout<ImageDestination> impl
     return this.inner.putBlob(stream, info, options);
   }
 
-  tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     return this.inner.tryReusingBlob(info, options);
   }
 

@@ -6,7 +6,13 @@ import { rm } from 'node:fs/promises';
 import { FerryError } from '../../errors.js';
 import { getTransport } from '../registry.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
-import type { ImageOptions, ImageReference } from '../types.js';
+import type {
+  ImageReference,
+  OciArchiveDestinationOptions,
+  OciLayoutDestinationOptions,
+  SharedBlobDirOptions,
+  TempDirOptions,
+} from '../types.js';
 
 export interface TempLayout {
   dir: string;
@@ -15,7 +21,7 @@ export interface TempLayout {
   remove(): Promise<void>;
 }
 
-export async function makeTempLayout(image: string | undefined, options: ImageOptions): Promise<TempLayout> {
+export async function makeTempLayout(image: string | undefined, options: TempDirOptions): Promise<TempLayout> {
   const oci = getTransport('oci');
   if (oci === undefined) {
     throw new FerryError('UNKNOWN_TRANSPORT', 'oci-archive: needs the "oci" transport, which is not registered');
@@ -31,9 +37,12 @@ export async function makeTempLayout(image: string | undefined, options: ImageOp
   }
 }
 
-/** Options for the inner layout: a shared blob dir would keep blobs out of the archive, so it is dropped. */
-export function layoutOptions(options: ImageOptions): ImageOptions {
-  const { sharedBlobDir: _ignored, ...rest } = options;
+/**
+ * Options for the inner layout: a shared blob dir would keep blobs out of the archive, so it is
+ * dropped (a caller holding a generic reference may have set it).
+ */
+export function layoutOptions(options: OciArchiveDestinationOptions): OciLayoutDestinationOptions {
+  const { sharedBlobDir: _ignored, ...rest }: OciArchiveDestinationOptions & SharedBlobDirOptions = options;
   return rest;
 }
 

@@ -6,7 +6,14 @@
  */
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
-import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
+import type {
+  CallOptions,
+  ImageDestination,
+  ImageSource,
+  ImageTransport,
+  OciArchiveDestinationOptions,
+  OciArchiveSourceOptions,
+} from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
@@ -23,7 +30,7 @@ function invalid(within: string, rule: string): FerryError {
   });
 }
 
-export class OciArchiveReference extends BaseImageReference {
+export class OciArchiveReference extends BaseImageReference<OciArchiveSourceOptions> {
   readonly transport: ImageTransport = ociArchiveTransport;
   /** The archive file, as given. */
   readonly path: string;
@@ -53,17 +60,17 @@ export class OciArchiveReference extends BaseImageReference {
 
 
 
-  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: OciArchiveSourceOptions = {}): Promise<ImageSource> {
     const { OciArchiveSource } = await import('./source.js');
     return OciArchiveSource.open(this, options);
   }
 
-  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: OciArchiveDestinationOptions = {}): Promise<ImageDestination> {
     const { OciArchiveDestination } = await import('./destination.js');
     return OciArchiveDestination.open(this, options);
   }
 
-  async deleteImage(_options?: ImageOptions): Promise<void> {
+  async deleteImage(_options?: CallOptions): Promise<void> {
     throw new FerryError('UNSUPPORTED_OPERATION', `deleting images is not supported for ${this.toString()}`);
   }
 }

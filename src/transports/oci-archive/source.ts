@@ -4,7 +4,7 @@ import { type FerryError, isFerryError } from '../../errors.js';
 import { invalidArchive } from '../tar/archive-error.js';
 import { extractTarSafely } from '../tar/extract.js';
 import { readArchive, statArchive } from '../tar/plain.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, ImageSource, OciArchiveSourceOptions, RawManifest } from '../types.js';
 import { layoutOptions, makeTempLayout, OverTempLayout, type TempLayout } from './layout.js';
 import type { OciArchiveLocation } from './location.js';
 
@@ -22,7 +22,7 @@ export class OciArchiveSource extends OverTempLayout<ImageSource> implements Ima
     this.reference = reference;
   }
 
-  static async open(reference: OciArchiveLocation, options: ImageOptions = {}): Promise<OciArchiveSource> {
+  static async open(reference: OciArchiveLocation, options: OciArchiveSourceOptions = {}): Promise<OciArchiveSource> {
     const st = await statArchive(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {

@@ -9,19 +9,19 @@ import { rm } from 'node:fs/promises';
 import { throwIfAborted } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { withFileLock } from '../../util/lock.js';
-import type { ImageOptions } from '../types.js';
+import type { OciLayoutSourceOptions } from '../types.js';
 import { selectDescriptor, serializeIndex } from './layout.js';
 import type { OciLocation } from './location.js';
 import { type BlobCounts, countDescriptor } from './references.js';
 import { openLayout } from './source.js';
 
-export async function deleteOciImage(ref: OciLocation, options: ImageOptions): Promise<void> {
+export async function deleteOciImage(ref: OciLocation, options: OciLayoutSourceOptions): Promise<void> {
   throwIfAborted(options.signal);
   const { paths } = await openLayout(ref, options);
   await withFileLock(paths.indexFile, () => deleteLocked(ref, options), options.signal);
 }
 
-async function deleteLocked(ref: OciLocation, options: ImageOptions): Promise<void> {
+async function deleteLocked(ref: OciLocation, options: OciLayoutSourceOptions): Promise<void> {
   const { paths, index } = await openLayout(ref, options);
   const { descriptor, position } = selectDescriptor(index, ref.image, ref.sourceIndex, ref.toString());
 

@@ -26,8 +26,9 @@ import {
   type DestinationCapabilities,
   destinationCapabilities,
   type ImageDestination,
-  type ImageOptions,
+  type OciLayoutDestinationOptions,
   type PutBlobOptions,
+  type TryReusingBlobOptions,
 } from '../types.js';
 import {
   addDescriptor,
@@ -53,7 +54,7 @@ export class OciImageDestination implements ImageDestination {
   private constructor(
     readonly reference: OciLocation,
     paths: LayoutPaths,
-    options: ImageOptions,
+    options: OciLayoutDestinationOptions,
   ) {
     this.#paths = paths;
     this.#session = new WriteSession(reference.toString());
@@ -66,7 +67,7 @@ export class OciImageDestination implements ImageDestination {
     });
   }
 
-  static async open(ref: OciLocation, options: ImageOptions): Promise<OciImageDestination> {
+  static async open(ref: OciLocation, options: OciLayoutDestinationOptions): Promise<OciImageDestination> {
     throwIfAborted(options.signal);
     if (ref.sourceIndex !== undefined) {
       throw new FerryError('INVALID_REFERENCE', `${ref.toString()}: a destination reference must not contain a manifest index @${ref.sourceIndex}`);
@@ -99,7 +100,7 @@ export class OciImageDestination implements ImageDestination {
     return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
   }
 
-  async tryReusingBlob(info: BlobInfo, options: PutBlobOptions): Promise<BlobInfo | undefined> {
+  async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     const found = await reuseStoredFile(this.#paths.blobPath(info.digest), info);

@@ -6,7 +6,13 @@
 import { resolve } from 'node:path';
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
-import type { ImageDestination, ImageOptions, ImageSource, ImageTransport } from '../types.js';
+import type {
+  ImageDestination,
+  ImageSource,
+  ImageTransport,
+  OciLayoutDestinationOptions,
+  OciLayoutSourceOptions,
+} from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
@@ -19,7 +25,7 @@ export function isValidOciRefName(name: string): boolean {
   return REF_NAME.test(name);
 }
 
-export class OciReference extends BaseImageReference {
+export class OciReference extends BaseImageReference<OciLayoutSourceOptions> {
   readonly transport: ImageTransport = ociTransport;
   /** Absolute path of the layout directory. */
   readonly dir: string;
@@ -58,17 +64,17 @@ export class OciReference extends BaseImageReference {
 
 
 
-  async newImageSource(options: ImageOptions = {}): Promise<ImageSource> {
+  async newImageSource(options: OciLayoutSourceOptions = {}): Promise<ImageSource> {
     const { OciImageSource } = await import('./source.js');
     return OciImageSource.open(this, options);
   }
 
-  async newImageDestination(options: ImageOptions = {}): Promise<ImageDestination> {
+  async newImageDestination(options: OciLayoutDestinationOptions = {}): Promise<ImageDestination> {
     const { OciImageDestination } = await import('./destination.js');
     return OciImageDestination.open(this, options);
   }
 
-  async deleteImage(options: ImageOptions = {}): Promise<void> {
+  async deleteImage(options: OciLayoutSourceOptions = {}): Promise<void> {
     const { deleteOciImage } = await import('./delete.js');
     return deleteOciImage(this, options);
   }

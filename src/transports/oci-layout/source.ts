@@ -6,7 +6,7 @@ import { fetchExternalBlob } from '../shared/external-blob.js';
 import { openFileStream, requireImageDirectory } from '../shared/files.js';
 import { checkManifestDigest, readManifestFile } from '../shared/manifest-file.js';
 import { noSignatures } from '../shared/defaults.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, ImageSource, OciLayoutSourceOptions, RawManifest } from '../types.js';
 import {
   checkLayoutFile,
   descriptorDigest,
@@ -19,7 +19,7 @@ import {
 import type { OciLocation } from './location.js';
 
 /** Opens the layout named by `ref` and reads its index.json (shared with deleteImage). */
-export async function openLayout(ref: OciLocation, options: ImageOptions): Promise<{ paths: LayoutPaths; index: IndexFile }> {
+export async function openLayout(ref: OciLocation, options: OciLayoutSourceOptions): Promise<{ paths: LayoutPaths; index: IndexFile }> {
   const paths = new LayoutPaths(ref.dir, options.sharedBlobDir);
   await requireImageDirectory(ref.dir, ref.toString());
   if ((await checkLayoutFile(paths)) === 'missing') {
@@ -53,7 +53,7 @@ export class OciImageSource implements ImageSource {
     this.#digest = descriptorDigest(descriptor, paths.indexFile);
   }
 
-  static async open(ref: OciLocation, options: ImageOptions): Promise<OciImageSource> {
+  static async open(ref: OciLocation, options: OciLayoutSourceOptions): Promise<OciImageSource> {
     throwIfAborted(options.signal);
     const { paths, index } = await openLayout(ref, options);
     const { descriptor } = selectDescriptor(index, ref.image, ref.sourceIndex, ref.toString());

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
 import { isJSONObject } from '../../manifest/json.js';
-import type { ImageDestination, ImageOptions, ImageReference, ImageSource, ImageTransport } from '../types.js';
+import type { ImageDestination, ImageReference, ImageSource, ImageTransport, TarballSourceOptions } from '../types.js';
 // The source (tar reading, decompression) loads on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
 
@@ -28,7 +28,7 @@ export const tarballTransport: ImageTransport = {
   },
 };
 
-export class TarballReference extends BaseImageReference {
+export class TarballReference extends BaseImageReference<TarballSourceOptions> {
   readonly transport: ImageTransport = tarballTransport;
   readonly files: readonly string[];
   readonly #config: Record<string, unknown>;
@@ -77,7 +77,7 @@ export class TarballReference extends BaseImageReference {
 
 
 
-  async newImageSource(options?: ImageOptions): Promise<ImageSource> {
+  async newImageSource(options?: TarballSourceOptions): Promise<ImageSource> {
     const { openTarballSource } = await import('./source.js');
     return openTarballSource(
       this,

@@ -16,7 +16,7 @@ import { abortError, FerryError, isFerryError, throwIfAborted } from '../../erro
 import { MediaType } from '../../manifest/mediatypes.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
 import { noSignatures } from '../shared/defaults.js';
-import type { BlobInfo, BlobStream, ImageOptions, ImageReference, ImageSource, RawManifest } from '../types.js';
+import type { BlobInfo, BlobStream, ImageReference, ImageSource, RawManifest, TarballSourceOptions } from '../types.js';
 import { goPlatform } from './platform.js';
 import { type SynthesisedImage, synthesiseImage, type TarballLayer } from './synthesise.js';
 
@@ -43,7 +43,7 @@ interface OpenedLayer extends TarballLayer {
 export async function openTarballSource(
   reference: ImageReference,
   input: TarballSourceInput,
-  options: ImageOptions = {},
+  options: TarballSourceOptions = {},
 ): Promise<TarballImageSource> {
   const { signal } = options;
   let tempDir: string | undefined;
