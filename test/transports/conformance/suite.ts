@@ -19,6 +19,12 @@
  * capability a destination claims is checked (what it says it stores, it stores). A source-only
  * transport (tarball:) gives `sourceFrom` instead of `freshReference`, and only the source half runs.
  * Images come from test/helpers/make-image.ts and go in through the real copy engine.
+ *
+ * Checked: supportedManifestMIMETypes, desiredLayerCompression, supportedCompressionAlgorithms (none),
+ * supportsMultipleImages, supportsSignatures, acceptsForeignLayerURLs (when true), hasThreadSafePutBlob,
+ * mustMatchRuntimeOS (when false). Not here: ignoresEmbeddedDockerReference (schema1 names only; the
+ * copy engine's schema1 tests cover it). A fixture's flags are facts about the transport that the
+ * capabilities do not state (where reuse reaches, when an image becomes visible).
  */
 import assert from 'node:assert/strict';
 import { mkdir, readdir, rm } from 'node:fs/promises';
@@ -372,6 +378,23 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         const src = await to.newImageSource(options());
         try {
           assert.deepEqual(await src.getSignatures(), signatures);
+        } finally {
+          await src.close();
+        }
+      });
+
+      it('mustMatchRuntimeOS: a destination that does not claim it stores an image for another OS and architecture', async (t) => {
+        const to = await freshReference();
+        const probe = await openDest(to);
+        const must = probe.capabilities.mustMatchRuntimeOS;
+        await probe.close();
+        // Only a daemon claims it; the copy engine then logs a mismatch rather than refuse.
+        if (must) return t.skip('destination runs images: it may refuse a foreign OS');
+        const { ref: from } = await made({ platforms: ['windows/s390x'] });
+        await copyImage(from, to, copyOptions());
+        const src = await to.newImageSource(options());
+        try {
+          assert.equal((await imageIdentity(src, (await src.getManifest()).bytes)).platform, 'windows/s390x');
         } finally {
           await src.close();
         }
