@@ -22,8 +22,8 @@
  *
  * Checked: supportedManifestMIMETypes, desiredLayerCompression, supportedCompressionAlgorithms (none),
  * supportsMultipleImages, supportsSignatures, acceptsForeignLayerURLs (when true), hasThreadSafePutBlob,
- * mustMatchRuntimeOS (when false). Not here: ignoresEmbeddedDockerReference (schema1 names only; the
- * copy engine's schema1 tests cover it). A fixture's flags are facts about the transport that the
+ * mustMatchRuntimeOS (when false). Not here: ignoresEmbeddedDockerReference (no transport sets it and
+ * the copy engine does not read it yet; a test belongs here when one does). A fixture's flags are facts about the transport that the
  * capabilities do not state (where reuse reaches, when an image becomes visible).
  */
 import assert from 'node:assert/strict';
