@@ -142,6 +142,8 @@ export class DockerArchiveDestination implements ImageDestination {
       expectedDigest: info.digest,
       expectedSize: info.size,
       callerVerifiesDigest: options.callerVerifiesDigest === true,
+      // Spool files only feed the archive, which is written (and synced) at commit.
+      durable: false,
       signal: options.signal,
     });
     if (!this.#blobs.has(digest)) this.#blobs.set(digest, { path, size });
