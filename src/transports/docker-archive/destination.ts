@@ -17,6 +17,7 @@ import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
 import { storeBlob } from '../shared/blob-store.js';
 import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
+import { WriteSession } from '../shared/write-session.js';
 import {
   type BlobInfo,
   type DestinationCapabilities,
@@ -102,12 +103,13 @@ export class DockerArchiveDestination implements ImageDestination {
   readonly #blobs = new Map<Digest, SpooledBlob>();
   readonly #configs = new Map<Digest, Buffer>();
   #image: PendingImage | undefined;
-  #closed = false;
+  readonly #session: WriteSession;
 
   private constructor(reference: DockerArchiveLocation, spoolDir: string, repoTags: DockerReference[]) {
     this.reference = reference;
     this.#spoolDir = spoolDir;
     this.#repoTags = repoTags;
+    this.#session = new WriteSession(reference.toString());
   }
 
   static async open(reference: DockerArchiveLocation, options: DockerArchiveDestinationOptions = {}): Promise<DockerArchiveDestination> {
@@ -123,29 +125,25 @@ export class DockerArchiveDestination implements ImageDestination {
     return new DockerArchiveDestination(reference, spoolDir, repoTags);
   }
 
-  #checkOpen(): void {
-    if (this.#closed) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: the destination is closed`);
-    }
-  }
-
   async putBlob(
     stream: Readable,
     info: { digest?: Digest; size: number; mediaType?: string },
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
-    this.#checkOpen();
+    this.#session.assertOpen();
     // One pass at most: none when the caller verifies, else digest what arrives (after the copy engine decompressed a layer, that is its diffID).
-    const { digest, size, path } = await storeBlob(stream, {
-      tempDir: this.#spoolDir,
-      pathFor: (d) => join(this.#spoolDir, d.replace(':', '-')),
-      expectedDigest: info.digest,
-      expectedSize: info.size,
-      callerVerifiesDigest: options.callerVerifiesDigest === true,
-      // Spool files only feed the archive, which is written (and synced) at commit.
-      durable: false,
-      signal: options.signal,
-    });
+    const { digest, size, path } = await this.#session.track(
+      storeBlob(stream, {
+        tempDir: this.#spoolDir,
+        pathFor: (d) => join(this.#spoolDir, d.replace(':', '-')),
+        expectedDigest: info.digest,
+        expectedSize: info.size,
+        callerVerifiesDigest: options.callerVerifiesDigest === true,
+        // Spool files only feed the archive, which is written (and synced) at commit.
+        durable: false,
+        signal: options.signal,
+      }),
+    );
     if (!this.#blobs.has(digest)) this.#blobs.set(digest, { path, size });
     if (options.isConfig && !this.#configs.has(digest)) {
       if (size > MAX_CONFIG_SIZE) {
@@ -157,7 +155,7 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
-    this.#checkOpen();
+    this.#session.assertOpen();
     throwIfAborted(options.signal);
     const blob = this.#blobs.get(info.digest);
     if (blob === undefined || (options.isConfig && !this.#configs.has(info.digest))) return undefined;
@@ -165,7 +163,7 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
-    this.#checkOpen();
+    this.#session.assertOpen();
     throwIfAborted(signal);
     refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
     let parsed: unknown;
@@ -202,7 +200,8 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
-    this.#checkOpen();
+    this.#session.assertOpen();
+    await this.#session.settle();
     const image = this.#image;
     if (image === undefined) {
       throw new FerryError('INVALID_ARGUMENT', `${this.reference.toString()}: commit called before putManifest`);
@@ -249,11 +248,12 @@ export class DockerArchiveDestination implements ImageDestination {
       },
       signal,
     );
+    this.#session.markCommitted();
   }
 
+  /** Waits for writes in flight, then removes the spool dir (committed or not: the archive holds the image). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    await this.#session.close();
     await rm(this.#spoolDir, { recursive: true, force: true });
   }
 }
