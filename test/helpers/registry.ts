@@ -46,6 +46,8 @@ export interface RegistryOptions {
   accessLog?: boolean;
   /** Accept Docker schema1 manifest PUTs (Distribution 2.8 answers 500 to them otherwise). */
   schema1?: boolean;
+  /** Accept manifests naming foreign (non-distributable) layers by https URL without the blob (Distribution refuses them by default). */
+  foreignLayerURLs?: boolean;
   /** Registry log level (default warn). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
 }
@@ -226,6 +228,9 @@ function configYaml(c: ConfigInput): string {
     lines.push('  tls:', `    certificate: ${q(c.tls.certPath)}`, `    key: ${q(c.tls.keyPath)}`);
   }
   if (c.options.schema1 === true) lines.push('compatibility:', '  schema1:', '    enabled: true');
+  if (c.options.foreignLayerURLs === true) {
+    lines.push('validation:', '  manifests:', '    urls:', '      allow:', `        - ${q('^https://')}`);
+  }
   if (c.htpasswdPath !== undefined) {
     lines.push('auth:', '  htpasswd:', '    realm: ferry-test', `    path: ${q(c.htpasswdPath)}`);
   }

@@ -13,7 +13,8 @@ import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
 import { makeTempDirIn, removeStaleTemps, tempName } from '../../util/temp.js';
 import { storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
-import { CreatedDirs, fileSize, isNotFound, pathExists } from '../shared/files.js';
+import { reuseStoredFile } from '../shared/defaults.js';
+import { CreatedDirs, isNotFound, pathExists } from '../shared/files.js';
 import {
   type BlobInfo,
   type DestinationCapabilities,
@@ -45,6 +46,15 @@ async function targetState(target: string, what: string): Promise<'absent' | 'em
     `${what}: ${target} is not empty and is not a dir: image (no ${JSON.stringify(DIR_VERSION.trim())} version file); refusing to overwrite it`,
     { details: { path: target } },
   );
+}
+
+/** Commits racing on one PATH retry the swap this many times before giving up. */
+const MAX_SWAP_ATTEMPTS = 8;
+
+/** rename() onto a directory another writer has just filled. */
+function isTaken(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST';
 }
 
 export class DirImageDestination implements ImageDestination {
@@ -118,9 +128,7 @@ export class DirImageDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     // Only blobs written by this destination: the previous image at PATH is replaced as a whole.
-    const size = await fileSize(blobPath(this.#tempDir, info.digest));
-    if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
-    return { ...info, size };
+    return reuseStoredFile(blobPath(this.#tempDir, info.digest), info);
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
@@ -145,21 +153,44 @@ export class DirImageDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(signal);
     await this.#session.settle();
-    const state = await targetState(this.#target, this.reference.toString());
-    if (state === 'absent') {
-      await rename(this.#tempDir, this.#target);
-    } else {
+    await this.#swapIntoPlace();
+    this.#session.markCommitted();
+  }
+
+  /**
+   * Puts the temp directory at PATH. Another writer may commit to the same PATH meanwhile: its
+   * image then counts as the previous one and is replaced whole (the last commit wins).
+   */
+  async #swapIntoPlace(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const retry = attempt < MAX_SWAP_ATTEMPTS;
+      if ((await targetState(this.#target, this.reference.toString())) === 'absent') {
+        try {
+          await rename(this.#tempDir, this.#target);
+          return;
+        } catch (e) {
+          if (retry && isTaken(e)) continue;
+          throw e;
+        }
+      }
       const aside = join(dirname(this.#target), tempName(`.${basename(this.#target)}.ferry-old-`));
-      await rename(this.#target, aside);
+      try {
+        await rename(this.#target, aside);
+      } catch (e) {
+        if (retry && isNotFound(e)) continue;
+        throw e;
+      }
       try {
         await rename(this.#tempDir, this.#target);
       } catch (e) {
-        await rename(aside, this.#target);
+        // Put the previous image back, unless another writer's is there by now.
+        await rename(aside, this.#target).catch(() => rm(aside, { recursive: true, force: true }));
+        if (retry && isTaken(e)) continue;
         throw e;
       }
       await rm(aside, { recursive: true, force: true });
+      return;
     }
-    this.#session.markCommitted();
   }
 
   async close(): Promise<void> {

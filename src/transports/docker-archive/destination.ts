@@ -1,23 +1,23 @@
 /**
  * Writing a docker archive (`docker save` format, loadable by `docker load`, podman and skopeo).
  * A tar needs each member's size before its data, so blobs are spooled to a private temp dir as they
- * arrive, and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
+ * arrive (through the shared blob store, hashed at most once), and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
  */
-import { createWriteStream } from 'node:fs';
-import { readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { type Digest, digestHex } from '../../digest/digest.js';
-import { Digester, DigestVerifier } from '../../digest/verify.js';
-import { abortError, FerryError, throwIfAborted } from '../../errors.js';
+import { FerryError, throwIfAborted } from '../../errors.js';
 import { goMarshal, isJSONObject } from '../../manifest/json.js';
 import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { Schema2Manifest } from '../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
+import { storeBlob } from '../shared/blob-store.js';
+import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
+import { WriteSession } from '../shared/write-session.js';
 import {
   type BlobInfo,
   type DestinationCapabilities,
@@ -37,6 +37,8 @@ import {
 } from './legacy.js';
 import { type ManifestItem, MANIFEST_FILE, REPOSITORIES_FILE } from './reader.js';
 import type { DockerArchiveLocation } from './location.js';
+
+const NO_LISTS = 'docker archives cannot hold manifest lists';
 
 /** Archive members are read-only, as docker and containers/image write them. */
 const MEMBER_MODE = 0o444;
@@ -101,13 +103,13 @@ export class DockerArchiveDestination implements ImageDestination {
   readonly #blobs = new Map<Digest, SpooledBlob>();
   readonly #configs = new Map<Digest, Buffer>();
   #image: PendingImage | undefined;
-  #spooled = 0;
-  #closed = false;
+  readonly #session: WriteSession;
 
   private constructor(reference: DockerArchiveLocation, spoolDir: string, repoTags: DockerReference[]) {
     this.reference = reference;
     this.#spoolDir = spoolDir;
     this.#repoTags = repoTags;
+    this.#session = new WriteSession(reference.toString());
   }
 
   static async open(reference: DockerArchiveLocation, options: DockerArchiveDestinationOptions = {}): Promise<DockerArchiveDestination> {
@@ -123,40 +125,26 @@ export class DockerArchiveDestination implements ImageDestination {
     return new DockerArchiveDestination(reference, spoolDir, repoTags);
   }
 
-  #checkOpen(): void {
-    if (this.#closed) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: the destination is closed`);
-    }
-  }
-
   async putBlob(
     stream: Readable,
     info: { digest?: Digest; size: number; mediaType?: string },
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
-    this.#checkOpen();
-    const tmp = join(this.#spoolDir, `incoming-${this.#spooled++}`);
-    // Digest what arrives: after the copy engine decompressed a layer, that is its diffID.
-    const digester: Digester =
-      info.digest === undefined ? new Digester() : new DigestVerifier(info.digest, info.size);
-    try {
-      await pipeline(stream, digester as Transform, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), {
+    this.#session.assertOpen();
+    // One pass at most: none when the caller verifies, else digest what arrives (after the copy engine decompressed a layer, that is its diffID).
+    const { digest, size, path } = await this.#session.track(
+      storeBlob(stream, {
+        tempDir: this.#spoolDir,
+        pathFor: (d) => join(this.#spoolDir, d.replace(':', '-')),
+        expectedDigest: info.digest,
+        expectedSize: info.size,
+        callerVerifiesDigest: options.callerVerifiesDigest === true,
+        // Spool files only feed the archive, which is written (and synced) at commit.
+        durable: false,
         signal: options.signal,
-      });
-    } catch (e) {
-      await rm(tmp, { force: true });
-      if (options.signal?.aborted) throw abortError(options.signal);
-      throw e;
-    }
-    const digest = digester.digest();
-    const size = digester.size();
-    if (this.#blobs.has(digest)) {
-      await rm(tmp, { force: true });
-    } else {
-      const path = join(this.#spoolDir, `${digest.replace(':', '-')}`);
-      await rename(tmp, path);
-      this.#blobs.set(digest, { path, size });
-    }
+      }),
+    );
+    if (!this.#blobs.has(digest)) this.#blobs.set(digest, { path, size });
     if (options.isConfig && !this.#configs.has(digest)) {
       if (size > MAX_CONFIG_SIZE) {
         throw new FerryError('TOO_LARGE', `image config ${digest} is larger than the ${MAX_CONFIG_SIZE}-byte limit`);
@@ -167,7 +155,7 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
-    this.#checkOpen();
+    this.#session.assertOpen();
     throwIfAborted(options.signal);
     const blob = this.#blobs.get(info.digest);
     if (blob === undefined || (options.isConfig && !this.#configs.has(info.digest))) return undefined;
@@ -175,11 +163,9 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
-    this.#checkOpen();
+    this.#session.assertOpen();
     throwIfAborted(signal);
-    if (instanceDigest !== undefined) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot hold manifest lists`);
-    }
+    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
     let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
@@ -209,16 +195,13 @@ export class DockerArchiveDestination implements ImageDestination {
   }
 
   async putSignatures(signatures: Buffer[], instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    if (instanceDigest !== undefined) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot hold manifest lists`);
-    }
-    if (signatures.length > 0) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: docker archives cannot store signatures`);
-    }
+    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
+    refuseSignatures(this.reference.toString(), signatures, 'docker archives cannot store signatures');
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
-    this.#checkOpen();
+    this.#session.assertOpen();
+    await this.#session.settle();
     const image = this.#image;
     if (image === undefined) {
       throw new FerryError('INVALID_ARGUMENT', `${this.reference.toString()}: commit called before putManifest`);
@@ -265,11 +248,12 @@ export class DockerArchiveDestination implements ImageDestination {
       },
       signal,
     );
+    this.#session.markCommitted();
   }
 
+  /** Waits for writes in flight, then removes the spool dir (committed or not: the archive holds the image). */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    await this.#session.close();
     await rm(this.#spoolDir, { recursive: true, force: true });
   }
 }

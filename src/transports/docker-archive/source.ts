@@ -12,6 +12,7 @@ import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { safeEntryName } from '../tar/paths.js';
 import type { TarEntry } from '../tar/tar-index.js';
+import { noSignatures } from '../shared/defaults.js';
 import type { BlobInfo, BlobStream, DockerArchiveSourceOptions, ImageSource, RawManifest } from '../types.js';
 import { DockerArchiveReader, type ManifestItem } from './reader.js';
 import type { DockerArchiveLocation } from './location.js';
@@ -88,9 +89,8 @@ export class DockerArchiveSource implements ImageSource {
     return { stream: pipeline(data, verifier, () => {}), size: layer.size };
   }
 
-  async getSignatures(_instanceDigest?: Digest, _signal?: AbortSignal): Promise<Buffer[]> {
-    return [];
-  }
+  /** No signatures are stored here (the shared default). */
+  readonly getSignatures = noSignatures;
 
   async close(): Promise<void> {
     await this.#reader.close();

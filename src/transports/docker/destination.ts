@@ -19,6 +19,7 @@ import {
   type ReusedBlob,
   type TryReusingBlobOptions,
 } from '../types.js';
+import { refuseSignatures } from '../shared/defaults.js';
 import { manifestRef, openRegistryClient } from './source.js';
 
 const DOCKER_DESTINATION_CAPABILITIES: DestinationCapabilities = Object.freeze(
@@ -154,8 +155,7 @@ export class DockerImageDestination implements ImageDestination {
   }
 
   async putSignatures(signatures: Buffer[], _instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    if (signatures.length === 0) return;
-    throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: storing signatures in a registry is not supported yet`);
+    refuseSignatures(this.reference.toString(), signatures, 'storing signatures in a registry is not supported yet');
   }
 
   async commit(_signal?: AbortSignal): Promise<void> {

@@ -7,6 +7,7 @@ import { FerryError, throwIfAborted } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { type FetchedManifest, RegistryClient, type RegistryClientOptions, registryAPIHost } from '../../registry-client/index.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
+import { noSignatures } from '../shared/defaults.js';
 import type {
   BlobInfo,
   BlobStream,
@@ -187,9 +188,8 @@ export class DockerImageSource implements ImageSource {
     return { stream, size: size >= 0 ? size : info.size };
   }
 
-  async getSignatures(_instanceDigest?: Digest, _signal?: AbortSignal): Promise<Buffer[]> {
-    return [];
-  }
+  /** No signatures are stored here (the shared default). */
+  readonly getSignatures = noSignatures;
 
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -18,6 +18,7 @@ import { withFileLock } from '../../util/lock.js';
 import { removeStaleTemps } from '../../util/temp.js';
 import { BLOB_TEMP_PREFIX, storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
+import { reuseStoredFile, refuseSignatures } from '../shared/defaults.js';
 import { fileSize } from '../shared/files.js';
 import { checkManifestDigest } from '../shared/manifest-file.js';
 import {
@@ -102,10 +103,9 @@ export class OciImageDestination implements ImageDestination {
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
-    const size = await fileSize(this.#paths.blobPath(info.digest));
-    if (size === undefined || (info.size >= 0 && size !== info.size)) return undefined;
-    this.#used.add(info.digest);
-    return { ...info, size };
+    const found = await reuseStoredFile(this.#paths.blobPath(info.digest), info);
+    if (found !== undefined) this.#used.add(info.digest);
+    return found;
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
@@ -145,9 +145,7 @@ export class OciImageDestination implements ImageDestination {
   async putSignatures(signatures: Buffer[], _instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     throwIfAborted(signal);
-    if (signatures.length > 0) {
-      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: oci layouts cannot store signatures`);
-    }
+    refuseSignatures(this.reference.toString(), signatures, 'oci layouts cannot store signatures');
   }
 
   async commit(signal?: AbortSignal): Promise<void> {

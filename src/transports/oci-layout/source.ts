@@ -5,6 +5,7 @@ import { guessMIMEType } from '../../manifest/guess.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
 import { openFileStream, requireImageDirectory } from '../shared/files.js';
 import { checkManifestDigest, readManifestFile } from '../shared/manifest-file.js';
+import { noSignatures } from '../shared/defaults.js';
 import type { BlobInfo, BlobStream, ImageSource, OciLayoutSourceOptions, RawManifest } from '../types.js';
 import {
   checkLayoutFile,
@@ -101,9 +102,8 @@ export class OciImageSource implements ImageSource {
     });
   }
 
-  async getSignatures(): Promise<Buffer[]> {
-    return [];
-  }
+  /** No signatures are stored here (the shared default). */
+  readonly getSignatures = noSignatures;
 
   async close(): Promise<void> {}
 }

@@ -33,6 +33,8 @@ export interface StoreBlobOptions {
    * kept only when the stream ended normally.
    */
   callerVerifiesDigest?: boolean;
+  /** false: skip the fsync (a private spool file, deleted once the real output is written). Default true. */
+  durable?: boolean;
   signal?: AbortSignal;
 }
 
@@ -48,18 +50,20 @@ export interface StoredBlob {
  */
 const WRITE_BATCH = 1024 * 1024;
 
-/** Writes a stream into a new file in batches (one writev each) and fsyncs it before finishing. */
+/** Writes a stream into a new file in batches (one writev each) and, if durable, fsyncs it before finishing. */
 class FileSink extends Writable {
   readonly #path: string;
+  readonly #durable: boolean;
   #fh: FileHandle | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   /** Bytes accepted so far (all of them written once the stream has finished). */
   bytesWritten = 0;
 
-  constructor(path: string) {
+  constructor(path: string, durable: boolean) {
     super({ highWaterMark: WRITE_BATCH });
     this.#path = path;
+    this.#durable = durable;
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -85,7 +89,7 @@ class FileSink extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     this.#flush()
-      .then(() => this.#fh?.sync())
+      .then(() => (this.#durable ? this.#fh?.sync() : undefined))
       .then(() => callback(), callback);
   }
 
@@ -136,7 +140,7 @@ export async function storeBlob(stream: Readable, options: StoreBlobOptions): Pr
       ? new Digester()
       : new DigestVerifier(options.expectedDigest, options.expectedSize);
   try {
-    const out = new FileSink(tmp);
+    const out = new FileSink(tmp, options.durable !== false);
     try {
       // A stream that errors (the caller's verification failed) rejects here: the temp file is removed below.
       await (digester === undefined ? pipeline(stream, out, { signal: options.signal }) : pipeline(stream, digester, out, { signal: options.signal }));

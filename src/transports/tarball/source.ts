@@ -15,6 +15,7 @@ import { Digester, digestStream } from '../../digest/verify.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { makePrivateTempDir } from '../shared/temp-dir.js';
+import { noSignatures } from '../shared/defaults.js';
 import type { BlobInfo, BlobStream, ImageReference, ImageSource, RawManifest, TarballSourceOptions } from '../types.js';
 import { goPlatform } from './platform.js';
 import { type SynthesisedImage, synthesiseImage, type TarballLayer } from './synthesise.js';
@@ -165,9 +166,8 @@ export class TarballImageSource implements ImageSource {
     return { stream: handle.createReadStream({ highWaterMark: READ_HIGH_WATER_MARK, signal }), size };
   }
 
-  async getSignatures(): Promise<Buffer[]> {
-    return [];
-  }
+  /** No signatures are stored here (the shared default). */
+  readonly getSignatures = noSignatures;
 
   async close(): Promise<void> {
     const dir = this.#tempDir;

@@ -136,12 +136,6 @@ describe('docker-archive source', () => {
     );
   });
 
-  test('fails with IMAGE_NOT_FOUND for a missing archive file', async () => {
-    await assert.rejects(parseDockerArchiveReference(join(dir, 'nope.tar')).newImageSource(), (e) =>
-      isFerryError(e, 'IMAGE_NOT_FOUND'),
-    );
-  });
-
   test('lists the tags skopeo recorded', async () => {
     assert.deepEqual(await listArchiveTags(archive), ['docker.io/library/img:t']);
   });
@@ -263,20 +257,6 @@ describe('docker-archive source with hand-made archives', () => {
     try {
       const blob = await src.getBlob({ digest: sha256(layer) as Digest, size: -1 });
       await assert.rejects(digestStream(blob.stream), (e) => isFerryError(e, 'DIGEST_MISMATCH'));
-    } finally {
-      await src.close();
-    }
-  });
-
-  test('fails with BLOB_NOT_FOUND for a digest the image does not reference', async () => {
-    const { members } = dockerArchive([{ repoTags: ['n:1'], layers: [await layerTar({ f: 'n' })], label: 'n' }]);
-    const path = join(dir, 'blob.tar');
-    await writeTar(path, members);
-    const src = await parseDockerArchiveReference(path).newImageSource();
-    try {
-      await assert.rejects(src.getBlob({ digest: sha256('nothing') as Digest, size: -1 }), (e) =>
-        isFerryError(e, 'BLOB_NOT_FOUND'),
-      );
     } finally {
       await src.close();
     }

@@ -256,19 +256,6 @@ test('a truncated gzip layer is CORRUPT_COMPRESSED_DATA', async () => {
   });
 });
 
-test('asking for a blob the image does not have is BLOB_NOT_FOUND', async () => {
-  await withTempDir(async (dir) => {
-    const layers = await makeLayers(dir);
-    await withSource([layers.plain], async (src) => {
-      await assert.rejects(
-        src.getBlob({ digest: sha256(Buffer.from('other')), size: -1 }),
-        (e) => isFerryError(e, 'BLOB_NOT_FOUND'),
-      );
-      assert.deepEqual(await src.getSignatures(), []);
-    });
-  });
-});
-
 test('maps Node architectures and systems to Go names', () => {
   assert.deepEqual(goPlatform('x64', 'linux'), { os: 'linux', architecture: 'amd64' });
   assert.deepEqual(goPlatform('arm64', 'darwin'), { os: 'darwin', architecture: 'arm64' });
