@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CopyOptions, ImageListSelection } from '../index.js';
+import { unenforcedPolicy } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
@@ -71,6 +72,8 @@ export function registerCopy(program: Command): void {
     const { FerryError, MediaType, copyImage, parseImageReference } = await import('../index.js');
     const { createCopyProgress } = await import('./progress.js');
     const usage = (message: string): Error => new FerryError('INVALID_ARGUMENT', message);
+    const refusal = unenforcedPolicy(globalOptions(command));
+    if (refusal !== undefined) throw new FerryError('NOT_IMPLEMENTED', refusal);
 
     let selection: ImageListSelection = 'system';
     if (flags.all === true && flags.multiArch !== undefined) throw usage('cannot use --all and --multi-arch together');

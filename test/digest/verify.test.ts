@@ -64,9 +64,21 @@ test('DigestVerifier passes matching content through', async () => {
   assert.deepEqual(bytes(), data);
 });
 
-test('DigestVerifier accepts matching content of unknown size', async () => {
+test('DigestVerifier passes matching content of unknown size through unchanged', async () => {
   const data = randomBytes(5000);
-  await pipeline(chunked(data), new DigestVerifier(digestOf(data)), collector().sink);
+  const { sink, bytes } = collector();
+  await pipeline(chunked(data, 700), new DigestVerifier(digestOf(data)), sink);
+  assert.deepEqual(bytes(), data);
+});
+
+test('DigestVerifier fails content of unknown size with the wrong digest with DIGEST_MISMATCH', async () => {
+  const data = randomBytes(5000);
+  const expected = digestOf('other content');
+  await assert.rejects(pipeline(chunked(data, 700), new DigestVerifier(expected), collector().sink), (e) => {
+    assert.ok(isFerryError(e, 'DIGEST_MISMATCH'));
+    assert.deepEqual(e.details, { expected, actual: digestOf(data) });
+    return true;
+  });
 });
 
 test('DigestVerifier fails with DIGEST_MISMATCH naming both digests', async () => {

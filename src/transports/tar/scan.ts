@@ -66,7 +66,7 @@ class Member {
  */
 export const MAX_MEMBERS = 65536;
 
-export type TarHeader = tar.Header & { byteOffset?: number };
+export type TarHeader = tar.Header;
 
 /**
  * Calls `onEntry` for each member in order, with its header and data (the handler may leave the data

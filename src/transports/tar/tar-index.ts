@@ -10,6 +10,7 @@ import type tar from 'tar-stream';
 import { type DetectedCompression, detectCompression, MAGIC_LENGTH } from '../../compression/detect.js';
 import { readAllLimited } from '../../manifest/limits.js';
 import { ArchiveErrors, archiveError, invalidArchive } from './archive-error.js';
+import { MemberOffsets } from './offsets.js';
 import { hardlinkTarget, safeEntryName, symlinkTarget } from './paths.js';
 import { scanTar } from './scan.js';
 
@@ -65,27 +66,32 @@ export class TarIndex {
    */
   static async build(path: string, signal?: AbortSignal, archive: string = path): Promise<TarIndex> {
     const entries = new Map<string, TarEntry>();
-    await scanTar(
-      createReadStream(path),
-      archive,
-      async (header) => {
-        const name = safeEntryName(header.name, archive);
-        const type = entryType(header.type);
-        const offset = header.byteOffset;
-        if (typeof offset !== 'number') throw invalidArchive(archive, `no data offset for entry "${header.name}"`);
-        const entry: TarEntry = { name, type, size: header.size ?? 0, offset };
-        if (type === 'symlink' || type === 'hardlink') {
-          const linkname = header.linkname ?? '';
-          // Validate now so a hostile link fails the whole archive, whether or not it is used.
-          if (type === 'symlink') symlinkTarget(name, linkname, archive);
-          else hardlinkTarget(name, linkname, archive);
-          entry.linkname = linkname;
-        }
-        // The first member of a name wins, as in containers/image's reader.
-        if (name !== '' && !entries.has(name)) entries.set(name, entry);
-      },
-      signal,
-    );
+    const offsets = new MemberOffsets(path, archive);
+    try {
+      await scanTar(
+        createReadStream(path),
+        archive,
+        async (header) => {
+          const name = safeEntryName(header.name, archive);
+          const type = entryType(header.type);
+          const size = header.size ?? 0;
+          const offset = await offsets.next(header.name, size, header.type === 'directory');
+          const entry: TarEntry = { name, type, size, offset };
+          if (type === 'symlink' || type === 'hardlink') {
+            const linkname = header.linkname ?? '';
+            // Validate now so a hostile link fails the whole archive, whether or not it is used.
+            if (type === 'symlink') symlinkTarget(name, linkname, archive);
+            else hardlinkTarget(name, linkname, archive);
+            entry.linkname = linkname;
+          }
+          // The first member of a name wins, as in containers/image's reader.
+          if (name !== '' && !entries.has(name)) entries.set(name, entry);
+        },
+        signal,
+      );
+    } finally {
+      await offsets.close();
+    }
     return new TarIndex(archive, path, entries);
   }
 
