@@ -2,7 +2,7 @@
 # The test command (`npm test`): system packages, typecheck, lint, build, then every test.
 #   1. the Debian packages the integration tests use must be there: as root they are installed
 #      (scripts/install-system-deps.sh); otherwise this stops and prints the apt-get line.
-#   2. tsc --noEmit   3. biome lint src test   4. build (tsc, then the CLI bundle the CLI tests run)
+#   2. tsc --noEmit   3. lint: biome ci (format and lint rules, biome.json; `npm run format` fixes the format)   4. build (tsc, then the CLI bundle the CLI tests run)
 #   5. node --test over dist/test
 # The exit code is the first failing step's, or the test runner's.
 # Environment: FERRY_TEST_CONCURRENCY (files run at once, default 2),
@@ -37,8 +37,8 @@ fi
 step "typecheck (tsc --noEmit)"
 "$bin/tsc" -p tsconfig.json --noEmit
 
-step "lint (biome lint src test)"
-"$bin/biome" lint src test
+step "lint (biome ci: format and lint)"
+"$bin/biome" ci --colors=off
 
 step "build (tsc, CLI bundle)"
 "$bin/tsc" -p tsconfig.json
