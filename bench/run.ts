@@ -48,7 +48,13 @@ function usage(msg: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { runs: 5, scenarios: new Set(ALL_SCENARIOS), quick: false, tools: ['ferry', 'skopeo'], keep: false };
+  const o: Options = {
+    runs: 5,
+    scenarios: new Set(ALL_SCENARIOS),
+    quick: false,
+    tools: ['ferry', 'skopeo'],
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -65,14 +71,19 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case '--scenarios': {
-        const list = value().split(',').map((s) => Number(s.trim()));
+        const list = value()
+          .split(',')
+          .map((s) => Number(s.trim()));
         if (list.some((n) => !ALL_SCENARIOS.includes(n))) usage('--scenarios wants numbers from 1 to 7');
         o.scenarios = new Set(list);
         break;
       }
       case '--tools': {
-        const list = value().split(',').map((s) => s.trim());
-        if (list.length === 0 || list.some((t) => t !== 'ferry' && t !== 'skopeo')) usage('--tools wants ferry and/or skopeo');
+        const list = value()
+          .split(',')
+          .map((s) => s.trim());
+        if (list.length === 0 || list.some((t) => t !== 'ferry' && t !== 'skopeo'))
+          usage('--tools wants ferry and/or skopeo');
         o.tools = list as ToolName[];
         break;
       }
@@ -100,7 +111,9 @@ function parseArgs(argv: string[]): Options {
 function reexecInNamespace(): void {
   if (process.env[NS_ENV] !== undefined || process.geteuid?.() !== 0) return;
   if (spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status !== 0) {
-    process.stderr.write(`bench: unshare -m does not work here; skopeo's cache in ${SKOPEO_CACHE} cannot be isolated\n`);
+    process.stderr.write(
+      `bench: unshare -m does not work here; skopeo's cache in ${SKOPEO_CACHE} cannot be isolated\n`,
+    );
     process.exit(3);
   }
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', process.execPath, ...process.argv.slice(1)], {
@@ -211,9 +224,13 @@ async function blobBytes(layout: string): Promise<number> {
 
 /** Layer media types of the image an OCI layout's only tag points to. */
 async function layerMediaTypes(layout: string): Promise<string[]> {
-  const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const index = JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as {
+    manifests: { digest: string }[];
+  };
   const digest = index.manifests[0]?.digest ?? '';
-  const manifest = JSON.parse(await readFile(path.join(layout, 'blobs', 'sha256', digest.replace('sha256:', '')), 'utf8')) as {
+  const manifest = JSON.parse(
+    await readFile(path.join(layout, 'blobs', 'sha256', digest.replace('sha256:', '')), 'utf8'),
+  ) as {
     layers: { mediaType: string }[];
   };
   return manifest.layers.map((l) => l.mediaType);
@@ -320,7 +337,8 @@ async function startupTimes(tools: Tool[], work: string, n: number, overheadS: n
     }
   }
   const parts = tools.map(
-    (t) => `${t.name} --version: ${(median(walls.get(t.name)!) * 1000).toFixed(1)} ms, ${median(rss.get(t.name)!).toFixed(0)} MiB`,
+    (t) =>
+      `${t.name} --version: ${(median(walls.get(t.name)!) * 1000).toFixed(1)} ms, ${median(rss.get(t.name)!).toFixed(0)} MiB`,
   );
   const f = walls.get('ferry');
   const k = walls.get('skopeo');
@@ -334,8 +352,8 @@ async function main(): Promise<void> {
   reexecInNamespace();
   const started = new Date();
   const loadStart = os.loadavg();
-  const work = await mkdir(path.join(os.tmpdir(), `ferry-bench-${process.pid}`), { recursive: true }).then(
-    () => path.join(os.tmpdir(), `ferry-bench-${process.pid}`),
+  const work = await mkdir(path.join(os.tmpdir(), `ferry-bench-${process.pid}`), { recursive: true }).then(() =>
+    path.join(os.tmpdir(), `ferry-bench-${process.pid}`),
   );
   let reg: TestRegistry | undefined;
   try {
@@ -426,10 +444,14 @@ async function main(): Promise<void> {
         // warm the cache with one untimed copy: it learns where every blob lives
         setup: async (t) => {
           await clearCache(t);
-          execFileSync(t.command, [...t.prefix, ...copy(t, S, D, `docker://${R}/src/img:t`, `docker://${R}/xwarm/${t.name}-warmup:t`)], {
-            env: t.env,
-            stdio: ['ignore', 'ignore', 'pipe'],
-          });
+          execFileSync(
+            t.command,
+            [...t.prefix, ...copy(t, S, D, `docker://${R}/src/img:t`, `docker://${R}/xwarm/${t.name}-warmup:t`)],
+            {
+              env: t.env,
+              stdio: ['ignore', 'ignore', 'pipe'],
+            },
+          );
         },
         args: (t, i) => copy(t, S, D, `docker://${R}/src/img:t`, `docker://${R}/xwarm/${t.name}-r${i}:t`),
       },
@@ -500,7 +522,8 @@ async function main(): Promise<void> {
       t0 = Date.now();
       results.push(await runScenario(s, tools, options.runs, reg, work, overheadS));
       log(`scenario ${s.id} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      for (const t of tools) for (const what of ['pull', 'lpull', 'zstd']) await rm(pullDir(t, what), { recursive: true, force: true });
+      for (const t of tools)
+        for (const what of ['pull', 'lpull', 'zstd']) await rm(pullDir(t, what), { recursive: true, force: true });
     }
 
     const extra: string[] = [];
@@ -524,7 +547,9 @@ async function main(): Promise<void> {
       `Runs: ${options.runs} per tool per scenario, in turns (${tools.map((t) => t.name).join(', ')}, ...); medians.${q ? ' --quick (small images).' : ''}`,
       `Images: ${main.layers} × ${main.layerSize / MiB} MiB layers, entropy 0.5, gzip (${(imgBytes / 1e6).toFixed(1)} MB of blobs)` +
         (sel.has(5) ? `; large: 1 × ${largeSize / MiB} MiB` : '') +
-        (sel.has(6) ? `; multi-arch: 4 × ${multi.layers} × ${multi.layerSize / MiB} MiB (${(multiBytes / 1e6).toFixed(1)} MB)` : '') +
+        (sel.has(6)
+          ? `; multi-arch: 4 × ${multi.layers} × ${multi.layerSize / MiB} MiB (${(multiBytes / 1e6).toFixed(1)} MB)`
+          : '') +
         '.',
       `Blob-info caches: ${cacheNote}. Cold = emptied before each run; warm (3b) = kept after one untimed copy.`,
       `Wall: measured around the child by the harness, minus its own spawn cost (${(overheadS * 1000).toFixed(1)} ms, median of /usr/bin/time true); CPU = user+sys and RSS = peak, from /usr/bin/time. Requests: the last run of each tool, from the registry access log (HEAD/GET/POST/PATCH/PUT; POSTs with mount=).`,
@@ -535,7 +560,8 @@ async function main(): Promise<void> {
 
     const full = sel.size === ALL_SCENARIOS.length && !q && options.tools.length === 2;
     const out =
-      options.out ?? path.join(repoRoot, 'bench', 'results', `${dateStamp(started)}${full ? '' : q ? '-quick' : '-partial'}.md`);
+      options.out ??
+      path.join(repoRoot, 'bench', 'results', `${dateStamp(started)}${full ? '' : q ? '-quick' : '-partial'}.md`);
     await mkdir(path.dirname(out), { recursive: true });
     await writeFile(out, text);
     log(`wrote ${out}`);

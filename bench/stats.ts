@@ -28,7 +28,10 @@ export interface TimeOutput {
  * numbers (a failing command adds a "Command exited with non-zero status N" line before it).
  */
 export function parseTimeOutput(text: string): TimeOutput {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const last = lines[lines.length - 1];
   const parts = last?.split(/\s+/) ?? [];
   const nums = parts.map(Number);

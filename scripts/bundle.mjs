@@ -41,7 +41,9 @@ const noHttp2 = {
   name: 'ferry-no-http2',
   setup(build) {
     build.onResolve({ filter: /^node:http2$/ }, (args) =>
-      /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/.test(args.importer) ? { path: 'http2', namespace: 'ferry-no-http2' } : undefined,
+      /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/.test(args.importer)
+        ? { path: 'http2', namespace: 'ferry-no-http2' }
+        : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'ferry-no-http2' }, () => ({
       contents: "throw new Error('node:http2 is left out of the ferry bundle');",
@@ -76,7 +78,8 @@ if (result.errors.length > 0) process.exit(1);
 // non-ASCII characters, mostly in comments). esbuild escapes strings but leaves comments and regular
 // expression literals alone; \uXXXX means the same character in those, and in identifiers.
 const text = await readFile(`${out}.tmp`, 'utf8');
-if (/\\[^\x00-\x7f]/.test(text)) throw new Error('bundle: a backslash before a non-ASCII character cannot be escaped safely');
+if (/\\[^\x00-\x7f]/.test(text))
+  throw new Error('bundle: a backslash before a non-ASCII character cannot be escaped safely');
 const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 await writeFile(`${out}.tmp`, ascii);
 // Readers (bin/ferry) see the old bundle or the new one, never half of one.

@@ -122,9 +122,17 @@ export { DIR_VERSION } from './transports/dir/layout.js';
 export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/reference.js';
 export type { TarballOptions } from './transports/tarball/reference.js';
 export { containersStorageTransport } from './transports/containers-storage/index.js';
-export { dockerArchiveTransport, DockerArchiveReference, parseDockerArchiveReference } from './transports/docker-archive/reference.js';
+export {
+  dockerArchiveTransport,
+  DockerArchiveReference,
+  parseDockerArchiveReference,
+} from './transports/docker-archive/reference.js';
 export { listArchiveTags } from './transports/docker-archive/tags.js';
-export { ociArchiveTransport, OciArchiveReference, parseOciArchiveReference } from './transports/oci-archive/reference.js';
+export {
+  ociArchiveTransport,
+  OciArchiveReference,
+  parseOciArchiveReference,
+} from './transports/oci-archive/reference.js';
 
 registerTransport(dockerTransport);
 registerTransport(ociTransport);

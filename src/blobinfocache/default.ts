@@ -29,7 +29,10 @@ export interface DefaultCachePathOptions {
  * `${XDG_DATA_HOME:-$HOME/.local/share}/ferry/cache/blob-info-cache-v1.sqlite`
  * (a relative XDG_DATA_HOME is ignored, as the XDG base directory spec requires).
  */
-export function defaultBlobInfoCachePath(env: NodeJS.ProcessEnv = process.env, options: DefaultCachePathOptions = {}): string {
+export function defaultBlobInfoCachePath(
+  env: NodeJS.ProcessEnv = process.env,
+  options: DefaultCachePathOptions = {},
+): string {
   const uid = options.uid ?? process.geteuid?.();
   if (uid === 0) return join(SYSTEM_BLOB_INFO_CACHE_DIR, BLOB_INFO_CACHE_FILENAME);
   const xdg = env['XDG_DATA_HOME'];
@@ -67,7 +70,10 @@ export function openBlobInfoCache(spec?: BlobInfoCacheSpec, options: OpenBlobInf
   if (spec === 'memory') return new MemoryBlobInfoCache(cacheOptions);
   let path: string;
   try {
-    path = spec === undefined || spec === '' ? defaultBlobInfoCachePath(options.env ?? process.env, options) : cacheFileFor(resolve(spec));
+    path =
+      spec === undefined || spec === ''
+        ? defaultBlobInfoCachePath(options.env ?? process.env, options)
+        : cacheFileFor(resolve(spec));
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     return new SqliteBlobInfoCache(path, {
       ...cacheOptions,

@@ -11,7 +11,12 @@ export type {
 } from './types.js';
 export { NoneBlobInfoCache } from './none.js';
 export { MemoryBlobInfoCache } from './memory.js';
-export { BLOB_INFO_CACHE_SCHEMA_VERSION, DEFAULT_BUSY_TIMEOUT_MS, SqliteBlobInfoCache, type SqliteBlobInfoCacheOptions } from './sqlite.js';
+export {
+  BLOB_INFO_CACHE_SCHEMA_VERSION,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  SqliteBlobInfoCache,
+  type SqliteBlobInfoCacheOptions,
+} from './sqlite.js';
 export {
   BLOB_INFO_CACHE_FILENAME,
   type BlobInfoCacheSpec,

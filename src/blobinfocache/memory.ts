@@ -5,7 +5,13 @@
 import type { Digest } from '../digest/digest.js';
 import { monotonicNow } from './clock.js';
 import { type CacheLookups, candidateLocationsFrom, type SeenLocation, uncompressedDigestOf } from './prioritize.js';
-import type { BlobInfoCache, BlobInfoCacheOptions, Candidate, CandidateLocationOptions, CompressorName } from './types.js';
+import type {
+  BlobInfoCache,
+  BlobInfoCacheOptions,
+  Candidate,
+  CandidateLocationOptions,
+  CompressorName,
+} from './types.js';
 
 type KnownCompressor = Exclude<CompressorName, 'unknown'>;
 
@@ -65,7 +71,12 @@ export class MemoryBlobInfoCache implements BlobInfoCache {
     seen.set(location, Math.max(now, seen.get(location) ?? now));
   }
 
-  candidateLocations(transport: string, scope: string, primaryDigest: Digest, options: CandidateLocationOptions): Candidate[] {
+  candidateLocations(
+    transport: string,
+    scope: string,
+    primaryDigest: Digest,
+    options: CandidateLocationOptions,
+  ): Candidate[] {
     return candidateLocationsFrom(this.#lookups, transport, scope, primaryDigest, options);
   }
 

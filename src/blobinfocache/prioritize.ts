@@ -55,7 +55,10 @@ function formatAllowsZstd(mimeType: string): boolean {
 }
 
 /** Whether a blob compressed with `name` satisfies the required compression and the possible manifest formats. */
-export function compressionMatches(name: Exclude<CompressorName, 'unknown'>, options: CandidateLocationOptions): boolean {
+export function compressionMatches(
+  name: Exclude<CompressorName, 'unknown'>,
+  options: CandidateLocationOptions,
+): boolean {
   if (options.requiredCompression !== undefined && name !== options.requiredCompression) return false;
   const formats = options.possibleManifestFormats;
   if (name === 'zstd' && formats !== undefined && formats.length > 0 && !formats.some(formatAllowsZstd)) return false;
@@ -118,7 +121,11 @@ export function candidateLocationsFrom(
  * (most recent first). Then keeps at most MAX_KNOWN_LOCATION_CANDIDATES with a known location,
  * followed by at most MAX_UNKNOWN_LOCATION_CANDIDATES without one, MAX_CANDIDATES in all.
  */
-export function prioritizeCandidates(candidates: readonly TimedCandidate[], primaryDigest: Digest, uncompressedDigest: Digest | undefined): Candidate[] {
+export function prioritizeCandidates(
+  candidates: readonly TimedCandidate[],
+  primaryDigest: Digest,
+  uncompressedDigest: Digest | undefined,
+): Candidate[] {
   const rank = (c: TimedCandidate): number => {
     if (c.digest === primaryDigest) return 0;
     if (c.digest === uncompressedDigest) return 2;
@@ -134,7 +141,9 @@ export function prioritizeCandidates(candidates: readonly TimedCandidate[], prim
     const lb = b.location ?? '';
     return la < lb ? -1 : la > lb ? 1 : 0;
   });
-  const known = sorted.filter((c) => c.location !== undefined).slice(0, Math.min(MAX_KNOWN_LOCATION_CANDIDATES, MAX_CANDIDATES));
+  const known = sorted
+    .filter((c) => c.location !== undefined)
+    .slice(0, Math.min(MAX_KNOWN_LOCATION_CANDIDATES, MAX_CANDIDATES));
   const room = Math.min(MAX_UNKNOWN_LOCATION_CANDIDATES, MAX_CANDIDATES - known.length);
   const unknown = sorted.filter((c) => c.location === undefined).slice(0, Math.max(0, room));
   return [...known, ...unknown].map(toCandidate);

@@ -12,7 +12,14 @@ import { type Digest, isDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { monotonicNow } from './clock.js';
 import { type CacheLookups, candidateLocationsFrom, type SeenLocation, uncompressedDigestOf } from './prioritize.js';
-import type { BlobInfoCache, BlobInfoCacheOptions, BlobInfoCacheWarning, Candidate, CandidateLocationOptions, CompressorName } from './types.js';
+import type {
+  BlobInfoCache,
+  BlobInfoCacheOptions,
+  BlobInfoCacheWarning,
+  Candidate,
+  CandidateLocationOptions,
+  CompressorName,
+} from './types.js';
 
 /** The schema version this code reads and writes (`PRAGMA user_version`). */
 export const BLOB_INFO_CACHE_SCHEMA_VERSION = 1;
@@ -103,12 +110,22 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
     this.#db = db;
     this.#inTransaction = db.transaction((fn: () => unknown) => fn());
     this.#sql = {
-      pairOf: db.prepare<[string], string>('SELECT uncompressed_digest FROM digest_uncompressed_pairs WHERE any_digest = ?').pluck(),
-      isUncompressed: db.prepare<[string], number>('SELECT 1 FROM digest_uncompressed_pairs WHERE uncompressed_digest = ? LIMIT 1').pluck(),
-      withUncompressed: db.prepare<[string], string>('SELECT any_digest FROM digest_uncompressed_pairs WHERE uncompressed_digest = ?').pluck(),
+      pairOf: db
+        .prepare<[string], string>('SELECT uncompressed_digest FROM digest_uncompressed_pairs WHERE any_digest = ?')
+        .pluck(),
+      isUncompressed: db
+        .prepare<[string], number>('SELECT 1 FROM digest_uncompressed_pairs WHERE uncompressed_digest = ? LIMIT 1')
+        .pluck(),
+      withUncompressed: db
+        .prepare<[string], string>('SELECT any_digest FROM digest_uncompressed_pairs WHERE uncompressed_digest = ?')
+        .pluck(),
       compressorOf: db.prepare<[string], string>('SELECT compressor FROM digest_compressors WHERE digest = ?').pluck(),
-      locations: db.prepare('SELECT location, last_seen_us FROM known_locations WHERE transport = ? AND scope = ? AND digest = ?'),
-      putPair: db.prepare('INSERT OR REPLACE INTO digest_uncompressed_pairs (any_digest, uncompressed_digest) VALUES (?, ?)'),
+      locations: db.prepare(
+        'SELECT location, last_seen_us FROM known_locations WHERE transport = ? AND scope = ? AND digest = ?',
+      ),
+      putPair: db.prepare(
+        'INSERT OR REPLACE INTO digest_uncompressed_pairs (any_digest, uncompressed_digest) VALUES (?, ?)',
+      ),
       putCompressor: db.prepare('INSERT OR REPLACE INTO digest_compressors (digest, compressor) VALUES (?, ?)'),
       deleteCompressor: db.prepare('DELETE FROM digest_compressors WHERE digest = ?'),
       putLocation: db.prepare(
@@ -126,7 +143,9 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
         return name !== undefined && KNOWN_COMPRESSORS.has(name) ? (name as KnownCompressor) : undefined;
       },
       locations: (transport, scope, d) =>
-        sql.locations.all(transport, scope, d).map((r): SeenLocation => ({ location: r.location, lastSeen: Number(r.last_seen_us) / 1000 })),
+        sql.locations
+          .all(transport, scope, d)
+          .map((r): SeenLocation => ({ location: r.location, lastSeen: Number(r.last_seen_us) / 1000 })),
     };
   }
 
@@ -150,8 +169,15 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
     this.#write('recording a known location', () => this.#sql.putLocation.run(transport, scope, d, location, micros));
   }
 
-  candidateLocations(transport: string, scope: string, primaryDigest: Digest, options: CandidateLocationOptions): Candidate[] {
-    return this.#read('looking up candidate locations', [], () => candidateLocationsFrom(this.#lookups, transport, scope, primaryDigest, options));
+  candidateLocations(
+    transport: string,
+    scope: string,
+    primaryDigest: Digest,
+    options: CandidateLocationOptions,
+  ): Candidate[] {
+    return this.#read('looking up candidate locations', [], () =>
+      candidateLocationsFrom(this.#lookups, transport, scope, primaryDigest, options),
+    );
   }
 
   close(): void {
@@ -219,7 +245,10 @@ function openDatabase(path: string, busyTimeoutMs: number): BetterSqlite3.Databa
       // The open failure is the one worth reporting.
     }
     if (e instanceof FerryError) throw e;
-    throw new FerryError('CACHE_UNAVAILABLE', `cannot open the blob-info cache ${path}: ${message(e)}`, { cause: e, details: { path } });
+    throw new FerryError('CACHE_UNAVAILABLE', `cannot open the blob-info cache ${path}: ${message(e)}`, {
+      cause: e,
+      details: { path },
+    });
   }
 }
 
@@ -254,9 +283,13 @@ function ensureSchema(db: BetterSqlite3.Database, path: string): void {
   }
   const objects = Number(db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get());
   if (objects !== 0) {
-    throw new FerryError('CACHE_UNAVAILABLE', `${path} is an SQLite database, but not a Ferry blob-info cache (it has tables and no schema version)`, {
-      details: { path },
-    });
+    throw new FerryError(
+      'CACHE_UNAVAILABLE',
+      `${path} is an SQLite database, but not a Ferry blob-info cache (it has tables and no schema version)`,
+      {
+        details: { path },
+      },
+    );
   }
   db.exec(SCHEMA);
 }

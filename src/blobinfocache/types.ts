@@ -61,7 +61,12 @@ export interface BlobInfoCache {
    * Blobs that may stand in for `primaryDigest` within (`transport`, `scope`), best first, at
    * most 5 (see prioritize.ts). They may no longer exist: the caller checks each one.
    */
-  candidateLocations(transport: string, scope: string, primaryDigest: Digest, options: CandidateLocationOptions): Candidate[];
+  candidateLocations(
+    transport: string,
+    scope: string,
+    primaryDigest: Digest,
+    options: CandidateLocationOptions,
+  ): Candidate[];
   /** Releases the back end (database handle). Safe to call twice; afterwards the cache records and returns nothing. */
   close(): void;
 }

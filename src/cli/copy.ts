@@ -37,12 +37,18 @@ export function registerCopy(program: Command): void {
   const cmd = program
     .command('copy')
     .summary('Copy an IMAGE-NAME from one location to another')
-    .description('Copy an image from one location to another (SOURCE-IMAGE and DESTINATION-IMAGE are transport:details)')
+    .description(
+      'Copy an image from one location to another (SOURCE-IMAGE and DESTINATION-IMAGE are transport:details)',
+    )
     .argument('<source-image>', 'image to copy from')
     .argument('<destination-image>', 'image to copy to')
     .option('-a, --all', 'copy all images if SOURCE-IMAGE is a list')
     .addOption(
-      new Option('--multi-arch <which>', 'how to handle multi-architecture images').choices(['system', 'all', 'index-only']),
+      new Option('--multi-arch <which>', 'how to handle multi-architecture images').choices([
+        'system',
+        'all',
+        'index-only',
+      ]),
     )
     .option('-f, --format <manifest-type>', 'MANIFEST TYPE (oci, v2s1, or v2s2) to use in the destination')
     .option('--preserve-digests', 'preserve digests of images and lists')
@@ -60,7 +66,12 @@ export function registerCopy(program: Command): void {
     .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
     .option('--image-parallel-copies <n>', 'maximum number of layers copied at once')
     .option('--authfile <path>', 'path of the authentication file (both images)')
-    .addOption(new Option('--blob-cache <spec>', 'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)').hideHelp())
+    .addOption(
+      new Option(
+        '--blob-cache <spec>',
+        'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
+      ).hideHelp(),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  ferry copy oci:./layout:latest dir:./out\n  ferry copy --all oci:./multi:v1 oci-archive:./multi.tar:v1',

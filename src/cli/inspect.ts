@@ -47,7 +47,11 @@ function skopeoOutput(info: InspectInfo, repoTags: string[] | null): Record<stri
 }
 
 /** The inspect data as Go templates see it: every field present, nil maps/slices as empty ones. */
-function templateView(info: InspectInfo, goTimeString: (s: string) => string, maps: WeakSet<object>): Record<string, unknown> {
+function templateView(
+  info: InspectInfo,
+  goTimeString: (s: string) => string,
+  maps: WeakSet<object>,
+): Record<string, unknown> {
   const labels = info.Labels ?? {};
   maps.add(labels);
   const created = info.Created;
@@ -124,7 +128,9 @@ export function registerInspect(program: Command): void {
           return;
         }
         await image.assertNotArtifact();
-        await writeStdout(`${goIndentedJSON(ociImageConfig(parseImageConfig(config, `config of ${ref.toString()}`)))}\n`);
+        await writeStdout(
+          `${goIndentedJSON(ociImageConfig(parseImageConfig(config, `config of ${ref.toString()}`)))}\n`,
+        );
         return;
       }
       if (flags.raw === true) {
@@ -140,7 +146,11 @@ export function registerInspect(program: Command): void {
         } catch (e) {
           if (!isFerryError(e, 'UNAUTHORIZED') && !isFerryError(e, 'DENIED')) {
             const message = e instanceof Error ? e.message : String(e);
-            throw new FerryError(isFerryError(e) ? e.code : 'REGISTRY_ERROR', `determining repository tags: ${message}`, { cause: e });
+            throw new FerryError(
+              isFerryError(e) ? e.code : 'REGISTRY_ERROR',
+              `determining repository tags: ${message}`,
+              { cause: e },
+            );
           }
           process.stderr.write('ferry: warning: registry disallows tag list retrieval; skipping\n');
           repoTags = null;

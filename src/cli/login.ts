@@ -53,7 +53,8 @@ export async function credentialStore(
 ): Promise<{ fileOptions: AuthOptions; insecure: (registry: string) => boolean }> {
   const { isInsecure, loadRegistriesConf } = await import('../index.js');
   const conf = await loadRegistriesConf();
-  const fileOptions: AuthOptions = authfile === undefined ? { credentialHelpers: conf.credentialHelpers } : { authFile: authfile };
+  const fileOptions: AuthOptions =
+    authfile === undefined ? { credentialHelpers: conf.credentialHelpers } : { authFile: authfile };
   return { fileOptions, insecure: (registry) => isInsecure(conf, registry) };
 }
 
@@ -105,15 +106,28 @@ export function registerLogin(program: Command): void {
     .option('-u, --username <name>', 'username for registry')
     .option('-p, --password <password>', 'password for registry')
     .option('--password-stdin', 'take the password from stdin')
-    .option('--authfile <path>', 'path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override')
+    .option(
+      '--authfile <path>',
+      'path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override',
+    )
     .option('--cert-dir <path>', 'use certificates at the specified path to access the registry')
     .option('--get-login', 'return the current login user for the registry')
     .option('--tls-verify [bool]', 'require HTTPS and verify certificates when accessing the registry', parseBool)
     .option('--verbose', 'write more detailed information to stdout')
-    .addHelpText('after', '\nExamples:\n  ferry login quay.io\n  printf %s "$PASSWORD" | ferry login -u me --password-stdin 127.0.0.1:5000')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  ferry login quay.io\n  printf %s "$PASSWORD" | ferry login -u me --password-stdin 127.0.0.1:5000',
+    )
     .action(async (arg: string, flags: LoginFlags) => {
-      const { FerryError, RegistryClient, authFileForWrite, getCredentials, isFerryError, registryAPIHost, setCredentials } =
-        await import('../index.js');
+      const {
+        FerryError,
+        RegistryClient,
+        authFileForWrite,
+        getCredentials,
+        isFerryError,
+        registryAPIHost,
+        setCredentials,
+      } = await import('../index.js');
       const { key, registry } = await credentialsKey(arg);
       const { fileOptions, insecure } = await credentialStore(flags.authfile);
       const tlsVerify = flags.tlsVerify ?? (insecure(registry) ? false : undefined);
@@ -132,7 +146,8 @@ export function registerLogin(program: Command): void {
 
       let password = flags.password ?? '';
       if (flags.passwordStdin === true) {
-        if (flags.password !== undefined) throw new FerryError('INVALID_ARGUMENT', "Can't specify both --password-stdin and --password");
+        if (flags.password !== undefined)
+          throw new FerryError('INVALID_ARGUMENT', "Can't specify both --password-stdin and --password");
         if (flags.username === undefined || flags.username === '') {
           throw new FerryError('INVALID_ARGUMENT', 'Must provide --username with --password-stdin');
         }
@@ -155,7 +170,14 @@ export function registerLogin(program: Command): void {
 
       // No username and no password given: try the stored ones first, as skopeo does.
       const givenUser = flags.username ?? '';
-      if (givenUser === '' && password === '' && stored !== undefined && 'password' in stored && stored.username !== '' && stored.password !== '') {
+      if (
+        givenUser === '' &&
+        password === '' &&
+        stored !== undefined &&
+        'password' in stored &&
+        stored.username !== '' &&
+        stored.password !== ''
+      ) {
         await writeStdout(`Authenticating with existing credentials for ${key}\n`);
         try {
           await check(stored.username, stored.password);
@@ -169,10 +191,13 @@ export function registerLogin(program: Command): void {
       const username =
         givenUser !== ''
           ? givenUser
-          : (await prompt('username', storedName === '' ? 'Username: ' : `Username (${storedName}): `, false)) || storedName;
-      if (username === '') throw new FerryError('INVALID_ARGUMENT', 'getting username and password: username is required');
+          : (await prompt('username', storedName === '' ? 'Username: ' : `Username (${storedName}): `, false)) ||
+            storedName;
+      if (username === '')
+        throw new FerryError('INVALID_ARGUMENT', 'getting username and password: username is required');
       if (password === '') password = await prompt('password', 'Password: ', true);
-      if (password === '') throw new FerryError('INVALID_ARGUMENT', 'getting username and password: password is required');
+      if (password === '')
+        throw new FerryError('INVALID_ARGUMENT', 'getting username and password: password is required');
 
       try {
         await check(username, password);
@@ -181,11 +206,17 @@ export function registerLogin(program: Command): void {
           throw new FerryError('UNAUTHORIZED', `logging into "${key}": invalid username/password`, { cause: e });
         }
         const message = e instanceof Error ? e.message : String(e);
-        throw new FerryError(isFerryError(e) ? e.code : 'REGISTRY_ERROR', `authenticating creds for "${key}": ${message}`, { cause: e });
+        throw new FerryError(
+          isFerryError(e) ? e.code : 'REGISTRY_ERROR',
+          `authenticating creds for "${key}": ${message}`,
+          { cause: e },
+        );
       }
       const where = await setCredentials(key, { username, password }, fileOptions);
       if (flags.verbose === true) {
-        await writeStdout(`Used:  ${where.path ?? (where.helper === undefined ? authFileForWrite(process.env, fileOptions) : `docker-credential-${where.helper}`)}\n`);
+        await writeStdout(
+          `Used:  ${where.path ?? (where.helper === undefined ? authFileForWrite(process.env, fileOptions) : `docker-credential-${where.helper}`)}\n`,
+        );
       }
       await writeStdout('Login Succeeded!\n');
     });

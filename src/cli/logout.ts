@@ -14,7 +14,10 @@ export function registerLogout(program: Command): void {
     .description('Logout of a container registry on a specified server')
     .argument('[registry]', 'registry host[:port], or host[:port]/namespace/repository')
     .option('-a, --all', 'remove the cached credentials for all registries in the auth file')
-    .option('--authfile <path>', 'path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override')
+    .option(
+      '--authfile <path>',
+      'path of the authentication file. Use REGISTRY_AUTH_FILE environment variable to override',
+    )
     .option('--tls-verify [bool]', 'require HTTPS and verify certificates when accessing the registry', parseBool)
     .addHelpText('after', '\nExamples:\n  ferry logout quay.io\n  ferry logout --all')
     .action(async (arg: string | undefined, flags: { all?: boolean; authfile?: string }) => {

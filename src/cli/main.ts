@@ -75,7 +75,10 @@ export async function buildProgram(): Promise<Command> {
     .option('--tmpdir <dir>', 'directory used to store temporary files')
     .option('--override-os <os>', 'use OS instead of the running OS for choosing images')
     .option('--override-arch <arch>', 'use ARCH instead of the architecture of the machine for choosing images')
-    .option('--override-variant <variant>', 'use VARIANT instead of the running architecture variant for choosing images')
+    .option(
+      '--override-variant <variant>',
+      'use VARIANT instead of the running architecture variant for choosing images',
+    )
     .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false).hideHelp())
     .addOption(new Option('--policy <path>', 'path to a trust policy file').hideHelp())
     // Settings below are inherited by every command created afterwards with .command().

@@ -27,7 +27,10 @@ export function registerManifestDigest(program: Command): void {
         digest = manifestDigest(bytes);
       } catch (e) {
         if (isFerryError(e)) {
-          throw new FerryError(e.code, `computing the digest of "${file}": ${e.message}`, { cause: e, details: e.details });
+          throw new FerryError(e.code, `computing the digest of "${file}": ${e.message}`, {
+            cause: e,
+            details: e.details,
+          });
         }
         throw e;
       }

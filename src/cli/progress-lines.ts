@@ -45,7 +45,9 @@ export function progressPrinter(
   return (event) => {
     if (pendingSignatures) {
       pendingSignatures = false;
-      write(event.kind === 'signatures-getting' ? 'Getting image list signatures\n' : 'Getting image source signatures\n');
+      write(
+        event.kind === 'signatures-getting' ? 'Getting image list signatures\n' : 'Getting image source signatures\n',
+      );
     }
     switch (event.kind) {
       case 'signatures-getting':
@@ -74,7 +76,10 @@ export function progressPrinter(
         break;
       case 'blob-skipped':
         tally.blobSkipped();
-        if (blobLines) write(`Copying ${event.isConfig ? 'config' : 'blob'} ${shortDigest(event.blob.digest)} skipped: already exists\n`);
+        if (blobLines)
+          write(
+            `Copying ${event.isConfig ? 'config' : 'blob'} ${shortDigest(event.blob.digest)} skipped: already exists\n`,
+          );
         break;
       case 'manifest-writing':
         if (event.instanceDigest !== undefined) sawInstance = true;

@@ -60,7 +60,8 @@ export class TtyCopyProgress implements CopyProgress {
       case 'blob-done': {
         this.#tally.blobDone(event.blob.digest);
         const state = this.#bars.get(event.blob.digest);
-        if (state !== undefined) this.#progress(event.blob.digest, Math.max(state.bytes, state.total), state.total, true);
+        if (state !== undefined)
+          this.#progress(event.blob.digest, Math.max(state.bytes, state.total), state.total, true);
         break;
       }
       case 'blob-skipped':
@@ -176,7 +177,11 @@ export class TtyCopyProgress implements CopyProgress {
       if (oldest === undefined) return;
       const [digest, state] = oldest;
       const total = state.total > 0 ? state.total : state.bytes;
-      multibar.log(state.bytes === 0 && total === 0 ? `${state.label} skipped: already exists\n` : `${state.label} done ${formatBytes(total)}\n`);
+      multibar.log(
+        state.bytes === 0 && total === 0
+          ? `${state.label} skipped: already exists\n`
+          : `${state.label} done ${formatBytes(total)}\n`,
+      );
       multibar.remove(state.bar);
       this.#bars.delete(digest);
     }

@@ -39,7 +39,16 @@ export function addRetryFlags(command: Command): Command {
     .option('--retry-delay <duration>', 'delay between retries (e.g. 500ms, 2s); default: exponential backoff');
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Go's time.ParseDuration (`1h2m3.5s`, `250ms`, `0`), in milliseconds; undefined when malformed. */
 export function parseGoDuration(text: string): number | undefined {
@@ -117,7 +126,9 @@ export function registryOptions(
     const colon = creds.indexOf(':');
     if (creds === '' || colon === 0) throw fail(`--${prefix}creds: a username is required`);
     options.credentials =
-      colon < 0 ? { username: creds, password: '' } : { username: creds.slice(0, colon), password: creds.slice(colon + 1) };
+      colon < 0
+        ? { username: creds, password: '' }
+        : { username: creds.slice(0, colon), password: creds.slice(colon + 1) };
   } else if (username !== undefined || password !== undefined) {
     if (username === undefined || password === undefined) {
       throw fail(`--${prefix}username and --${prefix}password must be used together`);

@@ -112,7 +112,8 @@ function parseArg(w: string): Arg {
 
 function parsePipe(action: string): Pipe {
   const ws = words(action);
-  if (ws.includes('(') || ws.includes(')')) throw templateError(`parenthesised pipelines are not supported: "${action}"`);
+  if (ws.includes('(') || ws.includes(')'))
+    throw templateError(`parenthesised pipelines are not supported: "${action}"`);
   let vars: string[] = [];
   const assign = ws.indexOf(':=');
   if (assign >= 0) {
@@ -195,7 +196,10 @@ export function goString(v: unknown): string {
 
 /** Go's json.Marshal: compact, with <, >, & and U+2028/9 escaped. */
 export function goJSON(v: unknown): string {
-  return (JSON.stringify(v) ?? 'null').replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (JSON.stringify(v) ?? 'null').replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function truthy(v: unknown): boolean {

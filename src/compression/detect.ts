@@ -87,7 +87,9 @@ function nextReadable(readable: Readable): Promise<boolean> {
 }
 
 function prematureClose(): Error {
-  return Object.assign(new Error('the stream closed before its compression could be detected'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+  return Object.assign(new Error('the stream closed before its compression could be detected'), {
+    code: 'ERR_STREAM_PREMATURE_CLOSE',
+  });
 }
 
 function toBuffer(chunk: unknown): Buffer {

@@ -180,10 +180,18 @@ function memberLine(text: string, key: string): number | undefined {
 
 /** Adds the line of the member an INVALID_CONFIG error names (details.key) to its message. */
 function withMemberLine(e: unknown, text: string, path: string): unknown {
-  if (!(e instanceof FerryError) || e.code !== 'INVALID_CONFIG' || typeof e.details.key !== 'string' || e.details.line !== undefined) return e;
+  if (
+    !(e instanceof FerryError) ||
+    e.code !== 'INVALID_CONFIG' ||
+    typeof e.details.key !== 'string' ||
+    e.details.line !== undefined
+  )
+    return e;
   const line = memberLine(text, e.details.key);
   if (line === undefined) return e;
-  return new FerryError('INVALID_CONFIG', `auth file ${path}, line ${line}: ${String(e.details.rule)}`, { details: { ...e.details, line } });
+  return new FerryError('INVALID_CONFIG', `auth file ${path}, line ${line}: ${String(e.details.rule)}`, {
+    details: { ...e.details, line },
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -205,7 +213,8 @@ function stringMap(path: string, map: unknown, where: string): Map<string, strin
   if (!isObject(map)) throw invalidFile(path, `"${where}" is not an object`, { key: where });
   for (const [k, v] of Object.entries(map)) {
     if (typeof v !== 'string') throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a string`, { key: k });
-    if (v !== '' && !isHelperName(v)) throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a plain credential helper name`, { key: k });
+    if (v !== '' && !isHelperName(v))
+      throw invalidFile(path, `"${where}" entry ${quoteInput(k)} is not a plain credential helper name`, { key: k });
     out.set(k, v);
   }
   return out;
@@ -215,7 +224,9 @@ function stringMap(path: string, map: unknown, where: string): Map<string, strin
 async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefined> {
   let text: string;
   try {
-    text = (await readConfigFile(file.path, (limit) => invalidFile(file.path, `is larger than the ${limit}-byte limit`))).toString('utf8');
+    text = (
+      await readConfigFile(file.path, (limit) => invalidFile(file.path, `is larger than the ${limit}-byte limit`))
+    ).toString('utf8');
   } catch (e) {
     if (isFerryError(e)) throw e;
     if (isMissingFile(e)) return undefined;
@@ -231,12 +242,23 @@ async function readAuthFile(file: AuthFilePath): Promise<ParsedAuthFile | undefi
   const doc = parsed.value;
   if (!isObject(doc)) {
     const line = text.slice(0, Math.max(0, text.search(/\S/))).split('\n').length;
-    throw new FerryError('INVALID_CONFIG', `auth file ${file.path}, line ${line}: the top level is not a JSON object`, { details: { path: file.path, line } });
+    throw new FerryError('INVALID_CONFIG', `auth file ${file.path}, line ${line}: the top level is not a JSON object`, {
+      details: { path: file.path, line },
+    });
   }
   try {
-    if (file.legacyFormat) return { file, text, doc, auths: entriesOf(file.path, doc, '(top level)'), credHelpers: new Map(), credsStore: undefined };
+    if (file.legacyFormat)
+      return {
+        file,
+        text,
+        doc,
+        auths: entriesOf(file.path, doc, '(top level)'),
+        credHelpers: new Map(),
+        credsStore: undefined,
+      };
     const credsStore = doc.credsStore;
-    if (credsStore !== undefined && typeof credsStore !== 'string') throw invalidFile(file.path, '"credsStore" is not a string', { key: 'credsStore' });
+    if (credsStore !== undefined && typeof credsStore !== 'string')
+      throw invalidFile(file.path, '"credsStore" is not a string', { key: 'credsStore' });
     if (credsStore && !isHelperName(credsStore)) {
       throw invalidFile(file.path, '"credsStore" is not a plain credential helper name', { key: 'credsStore' });
     }
@@ -357,7 +379,11 @@ export interface StoredIn {
 }
 
 function sortedObject(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 /**
@@ -392,14 +418,24 @@ export async function setCredentials(
     try {
       if (source !== AUTH_FILE_HELPER) {
         if (namespaced) throw namespacedHelperError(key, source);
-        await helperStore(source, host, { username: creds.username, secret: creds.password }, { env, signal: opts.signal });
+        await helperStore(
+          source,
+          host,
+          { username: creds.username, secret: creds.password },
+          { env, signal: opts.signal },
+        );
         return { helper: source };
       }
       const path = authFileForWrite(env, opts);
       const parsed = await readAuthFile({ path, legacyFormat: false });
       const helper = parsed?.credHelpers.get(key);
       if (helper !== undefined) {
-        await helperStore(helper, key, { username: creds.username, secret: creds.password }, { env, signal: opts.signal });
+        await helperStore(
+          helper,
+          key,
+          { username: creds.username, secret: creds.password },
+          { env, signal: opts.signal },
+        );
         return { helper };
       }
       const doc = { ...(parsed?.doc ?? {}) };
@@ -438,7 +474,10 @@ export async function removeCredentials(key: string, opts: AuthOptions = {}): Pr
     if (parsed === undefined) continue;
     const helper = parsed.credHelpers.get(key);
     if (helper !== undefined && (await helperErase(helper, key, { env, signal: opts.signal }))) removed = true;
-    const auths: Record<string, unknown> = Object.assign(Object.create(null), isObject(parsed.doc.auths) ? parsed.doc.auths : {});
+    const auths: Record<string, unknown> = Object.assign(
+      Object.create(null),
+      isObject(parsed.doc.auths) ? parsed.doc.auths : {},
+    );
     if (Object.hasOwn(auths, key)) {
       delete auths[key];
       await writeAuthFile(path, { ...parsed.doc, auths });

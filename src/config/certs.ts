@@ -108,7 +108,8 @@ export async function loadTLSFiles(dir: string): Promise<TLSFiles> {
       }
       const cert = await readIfPresent(join(dir, name));
       const key = await readIfPresent(join(dir, keyName));
-      if (cert !== undefined && key !== undefined) out.clientCertificates.push({ cert, key, certPath: join(dir, name) });
+      if (cert !== undefined && key !== undefined)
+        out.clientCertificates.push({ cert, key, certPath: join(dir, name) });
     } else if (name.endsWith('.key')) {
       const certName = `${name.slice(0, -'.key'.length)}.cert`;
       if (!present.has(certName)) throw invalid(dir, `missing client certificate ${certName} for key ${name}`);
@@ -133,7 +134,11 @@ export async function loadTLSFilesFor(hostPort: string, opts: CertDirOptions = {
  * are added to the system roots (containers/image adds them to the system pool; a bare `ca` would
  * replace it). `{}` when node's defaults do.
  */
-export function tlsConnectOptions(files: TLSFiles | undefined): { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } {
+export function tlsConnectOptions(files: TLSFiles | undefined): {
+  ca?: (string | Buffer)[];
+  cert?: Buffer;
+  key?: Buffer;
+} {
   const out: { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer } = {};
   const extra = deferredExtraCACertificates();
   const ca = files?.ca ?? [];
@@ -181,9 +186,13 @@ function makeCheckedContext(files: TLSFiles, verify: boolean): SecureContext | u
   } catch (e) {
     const file = files.clientCertificates[0]?.certPath ?? 'the certificate directory';
     const code = (e as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new FerryError('INVALID_CONFIG', `certificate directory: ${file} and its key are not a usable PEM certificate and private key (${code})`, {
-      details: { path: file, opensslCode: code },
-    });
+    throw new FerryError(
+      'INVALID_CONFIG',
+      `certificate directory: ${file} and its key are not a usable PEM certificate and private key (${code})`,
+      {
+        details: { path: file, opensslCode: code },
+      },
+    );
   }
 }
 

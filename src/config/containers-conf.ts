@@ -57,7 +57,9 @@ async function dropIns(dir: string): Promise<string[]> {
 }
 
 /** The files to read, in order (missing ones are skipped, except the ones named by the environment). */
-export async function containersConfFiles(options: LoadContainersConfOptions = {}): Promise<{ path: string; required: boolean }[]> {
+export async function containersConfFiles(
+  options: LoadContainersConfOptions = {},
+): Promise<{ path: string; required: boolean }[]> {
   const env = options.env ?? process.env;
   const root = options.root ?? '/';
   const uid = options.uid ?? process.getuid?.() ?? 0;
@@ -109,7 +111,10 @@ export function parseContainersConf(text: string, path: string): { imageCopyTmpD
   } catch (e) {
     if (e instanceof TomlError) {
       const what = (e.message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
-      throw invalid(path, `invalid TOML at line ${e.line}, column ${e.column}: ${what}`, { line: e.line, column: e.column });
+      throw invalid(path, `invalid TOML at line ${e.line}, column ${e.column}: ${what}`, {
+        line: e.line,
+        column: e.column,
+      });
     }
     throw invalid(path, 'invalid TOML');
   }
@@ -120,7 +125,10 @@ export function parseContainersConf(text: string, path: string): { imageCopyTmpD
   if (value === undefined) return {};
   if (typeof value !== 'string') throw invalid(path, '[engine] image_copy_tmp_dir is not a string');
   if (value !== '' && value !== 'storage' && !isAbsolute(value)) {
-    throw invalid(path, `[engine] image_copy_tmp_dir must be an absolute path or "storage" (relative paths are not accepted)`);
+    throw invalid(
+      path,
+      `[engine] image_copy_tmp_dir must be an absolute path or "storage" (relative paths are not accepted)`,
+    );
   }
   return { imageCopyTmpDir: value };
 }

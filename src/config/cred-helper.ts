@@ -34,7 +34,10 @@ export function isHelperName(name: string): boolean {
 
 function checkHelperName(name: string): string {
   if (!isHelperName(name)) {
-    throw new FerryError('INVALID_CONFIG', `invalid credential helper name ${quoteInput(name)}: it must be a plain name`);
+    throw new FerryError(
+      'INVALID_CONFIG',
+      `invalid credential helper name ${quoteInput(name)}: it must be a plain name`,
+    );
   }
   return `docker-credential-${name}`;
 }
@@ -73,7 +76,8 @@ function runHelper(name: string, action: string, input: string, opts: HelperOpti
 function helperMessage(run: HelperRun, secrets: string[]): string {
   let text = `${run.stdout.trim()} ${run.stderr.trim()}`.trim();
   const known = secrets.filter((s) => s !== '');
-  for (const s of known) for (const form of [s, JSON.stringify(s).slice(1, -1)]) text = text.split(form).join('<redacted>');
+  for (const s of known)
+    for (const form of [s, JSON.stringify(s).slice(1, -1)]) text = text.split(form).join('<redacted>');
   if (text.startsWith('{')) return '(output withheld)'; // JSON on a failure may hold credentials
   // A helper that echoes its input may have re-escaped a secret beyond recognition: any piece of one withholds all.
   if (known.some((s) => quotesPieceOf(text, s))) return '(output withheld: it quotes the credentials)';

@@ -87,7 +87,9 @@ function linesOf(text: string, near: string): string {
     if (lines.length < 4 && line.includes(near)) lines.push(i + 1);
   });
   if (lines.length === 0) return '';
-  return lines.length === 1 ? `line ${lines[0]}` : `lines ${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''}`;
+  return lines.length === 1
+    ? `line ${lines[0]}`
+    : `lines ${lines.slice(0, 3).join(', ')}${lines.length > 3 ? ', …' : ''}`;
 }
 
 /** Adds the line(s) of a validation error's `near` to its message. */
@@ -96,7 +98,9 @@ function withLines(e: unknown, text: string, path: string): unknown {
   const where = linesOf(text, e.details.near);
   if (where === '') return e;
   const { near: _near, ...details } = e.details;
-  return new FerryError('INVALID_CONFIG', `registries configuration ${path}, ${where}: ${String(e.details.rule)}`, { details: { ...details, lines: where } });
+  return new FerryError('INVALID_CONFIG', `registries configuration ${path}, ${where}: ${String(e.details.rule)}`, {
+    details: { ...details, lines: where },
+  });
 }
 
 function isTable(v: unknown): v is Record<string, unknown> {
@@ -132,7 +136,8 @@ function strList(path: string, t: Record<string, unknown>, key: string, where: s
 function tableList(path: string, t: Record<string, unknown>, key: string, where: string): Record<string, unknown>[] {
   const v = t[key];
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every(isTable)) throw invalid(path, `${where}${quoteInput(key)} must be an array of tables`, {}, key);
+  if (!Array.isArray(v) || !v.every(isTable))
+    throw invalid(path, `${where}${quoteInput(key)} must be an array of tables`, {}, key);
   return v;
 }
 
@@ -179,10 +184,20 @@ function checkAliases(path: string, raw: unknown): Record<string, string> {
       throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} is not a valid image name`, {}, name);
     }
     if (!value.includes('/') || !explicitDomain(value.split('/')[0]!)) {
-      throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} must name a registry and a repository`, {}, name);
+      throw invalid(
+        path,
+        `alias ${quoteInput(name)} = ${quoteInput(value)} must name a registry and a repository`,
+        {},
+        name,
+      );
     }
     if (target.tag !== undefined || target.digest !== undefined) {
-      throw invalid(path, `alias ${quoteInput(name)} = ${quoteInput(value)} must not contain a tag or digest`, {}, name);
+      throw invalid(
+        path,
+        `alias ${quoteInput(name)} = ${quoteInput(value)} must not contain a tag or digest`,
+        {},
+        name,
+      );
     }
     out[name] = target.name;
   }
@@ -192,10 +207,21 @@ function checkAliases(path: string, raw: unknown): Record<string, string> {
 function readMirror(path: string, t: Record<string, unknown>, reg: string): RegistryMirror {
   const where = `[[registry.mirror]] of ${quoteInput(reg)}: `;
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
-  if (location === '') throw invalid(path, `invalid location: a mirror of registry ${quoteInput(reg)} has no location`, {}, '[[registry.mirror]]');
+  if (location === '')
+    throw invalid(
+      path,
+      `invalid location: a mirror of registry ${quoteInput(reg)} has no location`,
+      {},
+      '[[registry.mirror]]',
+    );
   const pfm = str(path, t, 'pull-from-mirror', where);
   if (pfm !== undefined && pfm !== '' && pfm !== 'all' && pfm !== 'digest-only' && pfm !== 'tag-only') {
-    throw invalid(path, `unsupported pull-from-mirror value ${quoteInput(pfm)} for mirror ${quoteInput(location)} (all, digest-only, tag-only)`, {}, pfm);
+    throw invalid(
+      path,
+      `unsupported pull-from-mirror value ${quoteInput(pfm)} for mirror ${quoteInput(location)} (all, digest-only, tag-only)`,
+      {},
+      pfm,
+    );
   }
   return {
     location,
@@ -209,20 +235,36 @@ function readRegistry(path: string, t: Record<string, unknown>): RegistryEntry {
   const location = parseLocation(path, str(path, t, 'location', where) ?? '');
   let prefix = str(path, t, 'prefix', where) ?? '';
   if (prefix === '') {
-    if (location === '') throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix', {}, '[[registry]]');
+    if (location === '')
+      throw invalid(path, 'invalid location: a [[registry]] sets neither location nor prefix', {}, '[[registry]]');
     prefix = location;
   } else {
     prefix = parseLocation(path, prefix);
     if (prefix.startsWith('*.')) {
       if (/[/@:]/.test(prefix)) {
-        throw invalid(path, `wildcard prefix ${quoteInput(prefix)} must have the form *.example.com (no port or path)`, {}, prefix);
+        throw invalid(
+          path,
+          `wildcard prefix ${quoteInput(prefix)} must have the form *.example.com (no port or path)`,
+          {},
+          prefix,
+        );
       }
     } else if (location === '') {
-      throw invalid(path, `invalid location: registry with prefix ${quoteInput(prefix)} has no location (only *.domain prefixes may omit it)`, {}, prefix);
+      throw invalid(
+        path,
+        `invalid location: registry with prefix ${quoteInput(prefix)} has no location (only *.domain prefixes may omit it)`,
+        {},
+        prefix,
+      );
     }
   }
   if (t['pull-from-mirror'] !== undefined) {
-    throw invalid(path, `pull-from-mirror must not be set for a non-mirror registry ${quoteInput(prefix)}`, {}, 'pull-from-mirror');
+    throw invalid(
+      path,
+      `pull-from-mirror must not be set for a non-mirror registry ${quoteInput(prefix)}`,
+      {},
+      'pull-from-mirror',
+    );
   }
   const mirrorByDigestOnly = bool(path, t, 'mirror-by-digest-only', where);
   const mirrors = tableList(path, t, 'mirror', where).map((m) => readMirror(path, m, prefix));
@@ -262,7 +304,10 @@ function readV1(path: string, doc: Record<string, unknown>): { search: string[];
 }
 
 /** A v1 file as v2: searched hosts, and one entry per blocked or insecure host (in first-seen order). */
-function v1AsV2(path: string, v1: { search: string[]; insecure: string[]; block: string[] }): Pick<RegistriesConfFile, 'registries' | 'unqualifiedSearchRegistries'> {
+function v1AsV2(
+  path: string,
+  v1: { search: string[]; insecure: string[]; block: string[] },
+): Pick<RegistriesConfFile, 'registries' | 'unqualifiedSearchRegistries'> {
   const byLocation = new Map<string, RegistryEntry>();
   const get = (input: string): RegistryEntry => {
     const location = parseLocation(path, input);
@@ -282,7 +327,12 @@ function checkSearchRegistries(path: string, list: string[]): string[] {
   return list.map((entry) => {
     const host = parseLocation(path, entry);
     if (host.includes('/')) {
-      throw invalid(path, `unqualified-search-registries entry ${quoteInput(entry)} must be a registry host, without a namespace`, {}, entry);
+      throw invalid(
+        path,
+        `unqualified-search-registries entry ${quoteInput(entry)} must be a registry host, without a namespace`,
+        {},
+        entry,
+      );
     }
     return host;
   });
@@ -300,7 +350,12 @@ function checkAndDedupe(path: string, registries: RegistryEntry[]): RegistryEntr
     }
     for (const field of ['insecure', 'blocked'] as const) {
       if (other[field] !== reg[field]) {
-        throw invalid(path, `registry '${escapeControl(key)}' is defined multiple times with conflicting '${field}' setting`, {}, key);
+        throw invalid(
+          path,
+          `registry '${escapeControl(key)}' is defined multiple times with conflicting '${field}' setting`,
+          {},
+          key,
+        );
       }
     }
   }
@@ -329,7 +384,12 @@ export function parseRegistriesConf(text: string, path: string, dropIn = false):
   } catch (e) {
     if (e instanceof TomlError) {
       // Only the first line: the rest of smol-toml's message is a frame of the file's text.
-      const what = escapeControl(e.message.split('\n')[0]!.replace(/^Invalid TOML document: /, '').slice(0, 200));
+      const what = escapeControl(
+        e.message
+          .split('\n')[0]!
+          .replace(/^Invalid TOML document: /, '')
+          .slice(0, 200),
+      );
       throw invalid(path, `invalid TOML at line ${e.line}, column ${e.column}: ${what}`, {
         line: e.line,
         column: e.column,
@@ -350,7 +410,12 @@ function validate(doc: Record<string, unknown>, path: string, dropIn: boolean): 
   const v1Used = v1.search.length + v1.insecure.length + v1.block.length > 0;
   const mode = str(path, doc, 'short-name-mode', '');
   if (mode !== undefined && mode !== '' && mode !== 'enforcing' && mode !== 'permissive' && mode !== 'disabled') {
-    throw invalid(path, `invalid short-name-mode ${quoteInput(mode)} (enforcing, permissive, disabled)`, {}, 'short-name-mode');
+    throw invalid(
+      path,
+      `invalid short-name-mode ${quoteInput(mode)} (enforcing, permissive, disabled)`,
+      {},
+      'short-name-mode',
+    );
   }
   const search = strList(path, doc, 'unqualified-search-registries', '');
   const credentialHelpers = strList(path, doc, 'credential-helpers', '');
@@ -366,7 +431,8 @@ function validate(doc: Record<string, unknown>, path: string, dropIn: boolean): 
   let fromV1: Pick<RegistriesConfFile, 'registries' | 'unqualifiedSearchRegistries'> | undefined;
   if (v1Used) {
     if (v2Used) throw invalid(path, 'mixing sysregistry v1/v2 is not supported', {}, '[registries');
-    if (dropIn) throw invalid(path, 'drop-in files must use the v2 format, not [registries.*] tables', {}, '[registries');
+    if (dropIn)
+      throw invalid(path, 'drop-in files must use the v2 format, not [registries.*] tables', {}, '[registries');
     fromV1 = v1AsV2(path, v1);
   }
   return {
@@ -386,7 +452,8 @@ function merge(into: RegistriesConf, file: RegistriesConfFile): void {
   const byPrefix = new Map(into.registries.map((r) => [r.prefix, r]));
   for (const r of file.registries) byPrefix.set(r.prefix, r);
   into.registries = sortByPrefix([...byPrefix.values()]);
-  if (file.unqualifiedSearchRegistries !== undefined) into.unqualifiedSearchRegistries = file.unqualifiedSearchRegistries;
+  if (file.unqualifiedSearchRegistries !== undefined)
+    into.unqualifiedSearchRegistries = file.unqualifiedSearchRegistries;
   if (file.credentialHelpers !== undefined) into.credentialHelpers = file.credentialHelpers;
   if (file.shortNameMode !== undefined) into.shortNameMode = file.shortNameMode;
   for (const [name, value] of Object.entries(file.aliases)) {
@@ -397,7 +464,9 @@ function merge(into: RegistriesConf, file: RegistriesConfFile): void {
 
 async function readOptional(path: string, required: boolean): Promise<string | undefined> {
   try {
-    return (await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`))).toString('utf8');
+    return (await readConfigFile(path, (limit) => invalid(path, `is larger than the ${limit}-byte limit`))).toString(
+      'utf8',
+    );
   } catch (e) {
     if (e instanceof FerryError) throw e;
     if (isMissingFile(e) && !required) return undefined;
@@ -458,7 +527,12 @@ export async function registriesConfFiles(
     mainRequired = false;
     defaultDirs = [SYSTEM_DIR, userDir];
   }
-  const dirs = opts.dir !== undefined ? [opts.dir] : env.CONTAINERS_REGISTRIES_CONF_DIR ? [env.CONTAINERS_REGISTRIES_CONF_DIR] : defaultDirs;
+  const dirs =
+    opts.dir !== undefined
+      ? [opts.dir]
+      : env.CONTAINERS_REGISTRIES_CONF_DIR
+        ? [env.CONTAINERS_REGISTRIES_CONF_DIR]
+        : defaultDirs;
   return { main, mainRequired, dirs };
 }
 
@@ -522,7 +596,10 @@ export function prefixMatchLength(name: string, prefix: string): number {
 export function findRegistry(conf: RegistriesConf, imageName: string): RegistryEntry | undefined {
   let best: RegistryEntry | undefined;
   for (const reg of conf.registries) {
-    if (prefixMatchLength(imageName, reg.prefix) !== -1 && (best === undefined || reg.prefix.length > best.prefix.length)) {
+    if (
+      prefixMatchLength(imageName, reg.prefix) !== -1 &&
+      (best === undefined || reg.prefix.length > best.prefix.length)
+    ) {
       best = reg;
     }
   }
@@ -565,7 +642,8 @@ export interface PullSource {
 function rewrite(ref: DockerReference, prefix: string, location: string): DockerReference {
   const s = ref.toString();
   const n = prefixMatchLength(s, prefix);
-  if (n === -1) throw new FerryError('INVALID_CONFIG', `registries.conf prefix ${quoteInput(prefix)} does not match ${s}`);
+  if (n === -1)
+    throw new FerryError('INVALID_CONFIG', `registries.conf prefix ${quoteInput(prefix)} does not match ${s}`);
   if (location === '') return ref;
   const rewritten = location + s.slice(n);
   try {
@@ -599,8 +677,18 @@ export function pullSources(conf: RegistriesConf, ref: DockerReference | string)
     return true;
   });
   return [
-    ...mirrors.map((m) => ({ location: m.location, insecure: m.insecure, mirror: true, reference: rewrite(r, reg.prefix, m.location) })),
-    { location: reg.location || r.domain, insecure: reg.insecure, mirror: false, reference: rewrite(r, reg.prefix, reg.location) },
+    ...mirrors.map((m) => ({
+      location: m.location,
+      insecure: m.insecure,
+      mirror: true,
+      reference: rewrite(r, reg.prefix, m.location),
+    })),
+    {
+      location: reg.location || r.domain,
+      insecure: reg.insecure,
+      mirror: false,
+      reference: rewrite(r, reg.prefix, reg.location),
+    },
   ];
 }
 

@@ -4,7 +4,14 @@
  * a failure anywhere (digest mismatch, destination error, abort) destroys every stage, so the
  * destination never keeps a partial or unverified blob.
  */
-import { Readable, type Stream, Transform, type TransformCallback, Writable, pipeline as pipelineCb } from 'node:stream';
+import {
+  Readable,
+  type Stream,
+  Transform,
+  type TransformCallback,
+  Writable,
+  pipeline as pipelineCb,
+} from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobInfoCache, CompressorName } from '../blobinfocache/index.js';
 import { compressStream, decompressStream } from '../compression/codecs.js';
@@ -58,20 +65,28 @@ export interface StreamedBlob {
 function redriven<T>(ctx: BlobContext, info: BlobInfo, what: string, transfer: () => Promise<T>): Promise<T> {
   if (ctx.redrive === undefined) return transfer();
   const budget = ctx.redrive;
-  return budget.run(`${what} ${info.digest}`, ctx.signal, ctx.source.blobsCrossNetwork === true, transfer, (next, delayMs, e) => {
-    const reason = e instanceof Error ? e.message.slice(0, 300) : String(e);
-    ctx.progress.emit({
-      kind: 'message',
-      text: `Warning: ${what} ${info.digest} failed, retrying in ${Math.round(delayMs / 100) / 10}s (attempt ${next} of ${budget.policy.attemptsPerBlob}): ${reason}`,
-    });
-  });
+  return budget.run(
+    `${what} ${info.digest}`,
+    ctx.signal,
+    ctx.source.blobsCrossNetwork === true,
+    transfer,
+    (next, delayMs, e) => {
+      const reason = e instanceof Error ? e.message.slice(0, 300) : String(e);
+      ctx.progress.emit({
+        kind: 'message',
+        text: `Warning: ${what} ${info.digest} failed, retrying in ${Math.round(delayMs / 100) / 10}s (attempt ${next} of ${budget.policy.attemptsPerBlob}): ${reason}`,
+      });
+    },
+  );
 }
 
 /** Copies one blob from source to destination through the pipeline, re-driven on transient failures. */
 export function streamBlob(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
   // Announced once: a re-driven blob is the same blob starting over, not one more.
   ctx.progress.emit({ kind: 'blob-started', blob: info, isConfig: options.isConfig });
-  return redriven(ctx, info, options.isConfig ? 'copying config' : 'copying blob', () => streamBlobOnce(ctx, info, options));
+  return redriven(ctx, info, options.isConfig ? 'copying config' : 'copying blob', () =>
+    streamBlobOnce(ctx, info, options),
+  );
 }
 
 async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamBlobOptions): Promise<StreamedBlob> {
@@ -126,10 +141,19 @@ async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamB
     const changed = plan.op !== 'keep';
     const putInfo = changed
       ? { digest: undefined, size: -1 }
-      : { digest: info.digest, size: expectedSize, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+      : {
+          digest: info.digest,
+          size: expectedSize,
+          ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
+        };
     // Unchanged bytes: the verifier above fails the stream on a digest or size mismatch, so the destination need not hash them again.
     putting = track(
-      ctx.destination.putBlob(out, putInfo, { isConfig: options.isConfig, signal, cache: ctx.cache, ...(changed ? {} : { callerVerifiesDigest: true }) }),
+      ctx.destination.putBlob(out, putInfo, {
+        isConfig: options.isConfig,
+        signal,
+        cache: ctx.cache,
+        ...(changed ? {} : { callerVerifiesDigest: true }),
+      }),
     );
   } catch (e) {
     failure.record(e);
@@ -137,7 +161,8 @@ async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamB
   failure.quiet();
   await Promise.allSettled(tasks);
   failure.throwIfFailed();
-  if (putting === undefined) throw new FerryError('UNSUPPORTED_OPERATION', `blob ${info.digest} was never handed to the destination`);
+  if (putting === undefined)
+    throw new FerryError('UNSUPPORTED_OPERATION', `blob ${info.digest} was never handed to the destination`);
   const written = await putting;
   const changed = plan.op !== 'keep';
   if (!changed && written.digest !== info.digest) {
@@ -149,7 +174,8 @@ async function streamBlobOnce(ctx: BlobContext, info: BlobInfo, options: StreamB
   const uncompressed = diffIDDigester?.digest();
   if (uncompressed !== undefined && options.computeDiffID) result.diffID = uncompressed;
   if (needsDetection) {
-    const known = uncompressed ?? (detected === 'none' ? info.digest : plan.op === 'decompress' ? written.digest : undefined);
+    const known =
+      uncompressed ?? (detected === 'none' ? info.digest : plan.op === 'decompress' ? written.digest : undefined);
     if (known !== undefined) result.uncompressedDigest = known;
     if (!options.isConfig) recordVerifiedBlob(ctx.cache, info.digest, result);
   }
@@ -170,11 +196,13 @@ function recordVerifiedBlob(cache: BlobInfoCache, sourceDigest: Digest, blob: St
   const sourceName = compressorName(blob.detected);
   if (sourceName !== undefined) cache.recordDigestCompressorName(sourceDigest, sourceName);
   const writtenName = compressorName(blob.compression);
-  if (blob.written.digest !== sourceDigest && writtenName !== undefined) cache.recordDigestCompressorName(blob.written.digest, writtenName);
+  if (blob.written.digest !== sourceDigest && writtenName !== undefined)
+    cache.recordDigestCompressorName(blob.written.digest, writtenName);
   const u = blob.uncompressedDigest;
   if (u === undefined) return;
   if (sourceDigest !== u) cache.recordDigestUncompressedPair(sourceDigest, u);
-  if (blob.written.digest !== sourceDigest && blob.written.digest !== u) cache.recordDigestUncompressedPair(blob.written.digest, u);
+  if (blob.written.digest !== sourceDigest && blob.written.digest !== u)
+    cache.recordDigestUncompressedPair(blob.written.digest, u);
 }
 
 function compressionStages(detected: DetectedCompression, plan: CompressionPlan): Transform[] {
@@ -277,7 +305,10 @@ class FirstFailure {
 /** Reads a source blob that is held in memory (the config), verifying digest and size; bounded by MAX_CONFIG_SIZE. */
 export async function readBlobBytes(ctx: BlobContext, info: BlobInfo, what: string): Promise<Buffer> {
   if (info.size > MAX_CONFIG_SIZE) {
-    throw new FerryError('TOO_LARGE', `${what} ${info.digest} is ${info.size} bytes, more than the ${MAX_CONFIG_SIZE}-byte limit`);
+    throw new FerryError(
+      'TOO_LARGE',
+      `${what} ${info.digest} is ${info.size} bytes, more than the ${MAX_CONFIG_SIZE}-byte limit`,
+    );
   }
   return redriven(ctx, info, `reading ${what}`, () => readBlobBytesOnce(ctx, info, what));
 }
@@ -290,8 +321,17 @@ async function readBlobBytesOnce(ctx: BlobContext, info: BlobInfo, what: string)
 }
 
 /** Stores bytes held in memory (a converted config, an extra blob), unless the destination has them already. */
-export async function putBytes(ctx: BlobContext, bytes: Buffer, mediaType: string | undefined, isConfig: boolean): Promise<BlobInfo> {
-  const info: BlobInfo = { digest: digestOf(bytes), size: bytes.length, ...(mediaType === undefined ? {} : { mediaType }) };
+export async function putBytes(
+  ctx: BlobContext,
+  bytes: Buffer,
+  mediaType: string | undefined,
+  isConfig: boolean,
+): Promise<BlobInfo> {
+  const info: BlobInfo = {
+    digest: digestOf(bytes),
+    size: bytes.length,
+    ...(mediaType === undefined ? {} : { mediaType }),
+  };
   // Bytes made here (a converted config, an extra blob) are never substituted: their digest is the one the manifest names.
   const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal, cache: ctx.cache });
   if (reused !== undefined) {

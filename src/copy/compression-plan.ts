@@ -10,7 +10,13 @@ import type { DestinationCompressionOptions } from './types.js';
 export type CompressionPlan =
   | { op: 'keep' }
   | { op: 'decompress'; required: boolean; why: string }
-  | { op: 'compress' | 'recompress'; algorithm: CompressionAlgorithmName; level?: number; required: boolean; why: string };
+  | {
+      op: 'compress' | 'recompress';
+      algorithm: CompressionAlgorithmName;
+      level?: number;
+      required: boolean;
+      why: string;
+    };
 
 /** Everything but the layer that the compression decision depends on. */
 export interface CompressionPolicy {
@@ -26,7 +32,10 @@ export function allowedAlgorithms(policy: CompressionPolicy): CompressionAlgorit
   return policy.formatAlgorithms.filter((a) => dest === undefined || dest.includes(a));
 }
 
-function pick(allowed: readonly CompressionAlgorithmName[], preferred: CompressionAlgorithmName | undefined): CompressionAlgorithmName | undefined {
+function pick(
+  allowed: readonly CompressionAlgorithmName[],
+  preferred: CompressionAlgorithmName | undefined,
+): CompressionAlgorithmName | undefined {
   if (preferred !== undefined && allowed.includes(preferred)) return preferred;
   if (allowed.includes('gzip')) return 'gzip';
   return allowed[0];
@@ -47,7 +56,13 @@ export function planCompression(detected: DetectedCompression, policy: Compressi
     if (decompressWanted || caps.desiredLayerCompression !== 'compress') return { op: 'keep' };
     const algorithm = pick(allowed, options.algorithm);
     if (algorithm === undefined) return { op: 'keep' };
-    return { op: 'compress', algorithm, ...withLevel, required: false, why: 'the destination asks for compressed layers' };
+    return {
+      op: 'compress',
+      algorithm,
+      ...withLevel,
+      required: false,
+      why: 'the destination asks for compressed layers',
+    };
   }
 
   const destinationRefuses =
@@ -56,22 +71,40 @@ export function planCompression(detected: DetectedCompression, policy: Compressi
       : !allowed.includes(detected);
   if (decompressWanted) {
     const required = options.decompress === true || destinationRefuses;
-    return { op: 'decompress', required, why: options.decompress === true ? 'decompression was requested' : 'the destination stores layers uncompressed' };
+    return {
+      op: 'decompress',
+      required,
+      why: options.decompress === true ? 'decompression was requested' : 'the destination stores layers uncompressed',
+    };
   }
   if (destinationRefuses) {
     const algorithm = pick(allowed, options.algorithm);
     if (algorithm === undefined) {
       return { op: 'decompress', required: true, why: `the destination cannot store ${detected}-compressed layers` };
     }
-    return { op: 'recompress', algorithm, ...withLevel, required: true, why: `the destination cannot store ${detected}-compressed layers here` };
+    return {
+      op: 'recompress',
+      algorithm,
+      ...withLevel,
+      required: true,
+      why: `the destination cannot store ${detected}-compressed layers here`,
+    };
   }
   const requested = options.algorithm;
-  if (requested !== undefined && requested !== detected && (options.force === true || caps.desiredLayerCompression === 'compress')) {
+  if (
+    requested !== undefined &&
+    requested !== detected &&
+    (options.force === true || caps.desiredLayerCompression === 'compress')
+  ) {
     if (!allowed.includes(requested)) {
       if (options.force !== true) return { op: 'keep' };
-      throw new FerryError('UNSUPPORTED_COMPRESSION', `cannot force ${requested} compression: the destination cannot store ${requested}-compressed layers in this manifest format`, {
-        details: { algorithm: requested, allowed },
-      });
+      throw new FerryError(
+        'UNSUPPORTED_COMPRESSION',
+        `cannot force ${requested} compression: the destination cannot store ${requested}-compressed layers in this manifest format`,
+        {
+          details: { algorithm: requested, allowed },
+        },
+      );
     }
     return {
       op: 'recompress',

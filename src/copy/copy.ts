@@ -18,7 +18,11 @@ import type { CopySession } from './session.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
-export async function copyImage(src: ImageReference, dest: ImageReference, options: CopyOptions = {}): Promise<CopyResult> {
+export async function copyImage(
+  src: ImageReference,
+  dest: ImageReference,
+  options: CopyOptions = {},
+): Promise<CopyResult> {
   const userSignal = options.signal;
   throwIfAborted(userSignal);
   // One internal signal for every stage of this copy, following the caller's: each blob adds
@@ -64,7 +68,10 @@ export async function copyImage(src: ImageReference, dest: ImageReference, optio
 }
 
 /** The cache the options name: an open one is the caller's to close; a spec (or the default) is opened here and closed by the copy. */
-function copyCache(option: CopyOptions['blobInfoCache'], progress: ProgressReporter): { cache: BlobInfoCache; owned: boolean } {
+function copyCache(
+  option: CopyOptions['blobInfoCache'],
+  progress: ProgressReporter,
+): { cache: BlobInfoCache; owned: boolean } {
   if (typeof option === 'object') return { cache: option, owned: false };
   const onWarning = (message: string): void => progress.emit({ kind: 'message', text: message });
   return { cache: openBlobInfoCache(option, { onWarning }), owned: true };
@@ -81,7 +88,14 @@ async function closeQuietly(closable: { close(): Promise<void> } | undefined, fa
 }
 
 async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<CopyResult> {
-  const ctx: BlobContext = { source: session.source, destination: session.destination, signal, progress: session.progress, cache: session.blobInfoCache, redrive: session.redrive };
+  const ctx: BlobContext = {
+    source: session.source,
+    destination: session.destination,
+    signal,
+    progress: session.progress,
+    cache: session.blobInfoCache,
+    redrive: session.redrive,
+  };
   const raw = await session.source.getManifest(undefined, signal);
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';
@@ -94,7 +108,11 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
       ...(so.variant === undefined ? {} : { variant: so.variant }),
     });
     const instanceRaw = await instanceManifest(session, instance.digest, signal);
-    const copied = await copySingleImage(session, ctx, { raw: instanceRaw, sourceInstance: instance.digest, asInstance: false });
+    const copied = await copySingleImage(session, ctx, {
+      raw: instanceRaw,
+      sourceInstance: instance.digest,
+      asInstance: false,
+    });
     return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
   }
   const copied = await copySingleImage(session, ctx, { raw, asInstance: false });

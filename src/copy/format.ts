@@ -44,7 +44,10 @@ export function manifestCandidates(input: FormatChoiceInput): string[] {
   const destTypes = capabilities.supportedManifestMIMETypes?.filter((t) => !isListMIMEType(t));
   if (force !== undefined) {
     if (isListMIMEType(force)) {
-      throw new FerryError('INVALID_ARGUMENT', `forced manifest type ${force} is a list type; force an image manifest type`);
+      throw new FerryError(
+        'INVALID_ARGUMENT',
+        `forced manifest type ${force} is a list type; force an image manifest type`,
+      );
     }
     if (destTypes !== undefined && !destTypes.includes(force)) {
       throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `destination ${dest} does not accept manifest type ${force}`, {
@@ -99,7 +102,10 @@ export function listTargetMIMEType(input: ListFormatInput): string {
   const destListTypes = input.capabilities.supportedManifestMIMETypes?.filter(isListMIMEType);
   let wanted: string | undefined;
   if (force !== undefined) {
-    wanted = force === MediaType.OCI_MANIFEST || force === MediaType.OCI_INDEX ? MediaType.OCI_INDEX : MediaType.DOCKER_V2_LIST;
+    wanted =
+      force === MediaType.OCI_MANIFEST || force === MediaType.OCI_INDEX
+        ? MediaType.OCI_INDEX
+        : MediaType.DOCKER_V2_LIST;
   } else if (destListTypes === undefined || destListTypes.includes(src)) {
     return src;
   } else {

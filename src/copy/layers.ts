@@ -8,7 +8,14 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { layerCompressionOfMediaType, type LayerInfo } from '../manifest/index.js';
-import type { BlobInfo, CompressionAlgorithmName, ImageDestination, ImageSource, ReusedBlob, TryReusingBlobOptions } from '../transports/types.js';
+import type {
+  BlobInfo,
+  CompressionAlgorithmName,
+  ImageDestination,
+  ImageSource,
+  ReusedBlob,
+  TryReusingBlobOptions,
+} from '../transports/types.js';
 import { type BlobContext, streamBlob } from './blob.js';
 import { type CompressionPlan, type CompressionPolicy, planCompression } from './compression-plan.js';
 import { mapLimited } from './limit.js';
@@ -40,7 +47,12 @@ export function maxParallelBlobs(source: ImageSource, destination: ImageDestinat
 }
 
 /** Copies every layer of `layers` (same order in the result); equal digests are copied once. */
-export async function copyLayers(session: CopySession, ctx: BlobContext, layers: readonly LayerInfo[], plan: LayerCopyPlan): Promise<LayerResult[]> {
+export async function copyLayers(
+  session: CopySession,
+  ctx: BlobContext,
+  layers: readonly LayerInfo[],
+  plan: LayerCopyPlan,
+): Promise<LayerResult[]> {
   const parallel = session.blobSlots.limit;
   const unique = [...new Map(layers.map((l) => [l.digest, l])).values()];
   // One failure stops the blobs still in flight instead of letting them run to the end.
@@ -93,7 +105,12 @@ function decide(detected: DetectedCompression, plan: LayerCopyPlan, layer: BlobI
  * reuse is pointless: the declared compression is unknown, or it must change and no substitute
  * can be known.
  */
-function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Pick<TryReusingBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
+function reuseConditions(
+  ctx: BlobContext,
+  layer: LayerInfo,
+  plan: LayerCopyPlan,
+  declared: DetectedCompression | undefined,
+): Pick<TryReusingBlobOptions, 'canSubstitute' | 'requiredCompression'> | undefined {
   if (plan.keepBytes) return { canSubstitute: false };
   if (declared === undefined) return undefined;
   const decision = decide(declared, plan, layer);
@@ -106,12 +123,18 @@ function reuseConditions(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan
   }
   // A compression change is skipped only by a substitute already in the wanted compression, which
   // the cache can know only if it knows this layer's uncompressed digest.
-  if (decision.op === 'decompress' || !canSubstitute || ctx.cache.uncompressedDigest(layer.digest) === undefined) return undefined;
+  if (decision.op === 'decompress' || !canSubstitute || ctx.cache.uncompressedDigest(layer.digest) === undefined)
+    return undefined;
   return { canSubstitute: true, requiredCompression: decision.algorithm };
 }
 
 /** The layer as the destination already has it (or a substitute of it), without moving its bytes. */
-async function tryReusingLayer(ctx: BlobContext, layer: LayerInfo, plan: LayerCopyPlan, declared: DetectedCompression | undefined): Promise<LayerResult | undefined> {
+async function tryReusingLayer(
+  ctx: BlobContext,
+  layer: LayerInfo,
+  plan: LayerCopyPlan,
+  declared: DetectedCompression | undefined,
+): Promise<LayerResult | undefined> {
   const conditions = reuseConditions(ctx, layer, plan, declared);
   if (conditions === undefined) return undefined;
   const reused: ReusedBlob | undefined = await ctx.destination.tryReusingBlob(layer, {
@@ -122,7 +145,11 @@ async function tryReusingLayer(ctx: BlobContext, layer: LayerInfo, plan: LayerCo
     possibleManifestFormats: plan.possibleManifestFormats,
   });
   if (reused === undefined) return undefined;
-  const written: BlobInfo = { digest: reused.digest, size: reused.size, ...(reused.mediaType === undefined ? {} : { mediaType: reused.mediaType }) };
+  const written: BlobInfo = {
+    digest: reused.digest,
+    size: reused.size,
+    ...(reused.mediaType === undefined ? {} : { mediaType: reused.mediaType }),
+  };
   let result: LayerResult;
   if (reused.digest === layer.digest) {
     // A destination that ignores requiredCompression may offer the source's own blob: not what this plan wants.

@@ -6,7 +6,13 @@
 import { setMaxListeners } from 'node:events';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
-import { convertList, type ListInstance, type ListManifest, manifestDigest, manifestMatchesDigest } from '../manifest/index.js';
+import {
+  convertList,
+  type ListInstance,
+  type ListManifest,
+  manifestDigest,
+  manifestMatchesDigest,
+} from '../manifest/index.js';
 import type { Platform, RawManifest } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
 import { listTargetMIMEType } from './format.js';
@@ -16,19 +22,31 @@ import { copySingleImage } from './single.js';
 import type { CopyResult, ImageListSelection } from './types.js';
 
 /** Fetches an instance's manifest and checks it is the one the list names. */
-export async function instanceManifest(session: CopySession, digest: Digest, signal: AbortSignal): Promise<RawManifest> {
+export async function instanceManifest(
+  session: CopySession,
+  digest: Digest,
+  signal: AbortSignal,
+): Promise<RawManifest> {
   const raw = await session.source.getManifest(digest, signal);
   if (!manifestMatchesDigest(raw.bytes, digest)) {
-    throw new FerryError('DIGEST_MISMATCH', `manifest of instance ${digest} does not match its digest (got ${manifestDigest(raw.bytes)})`, {
-      details: { expected: digest, actual: manifestDigest(raw.bytes) },
-    });
+    throw new FerryError(
+      'DIGEST_MISMATCH',
+      `manifest of instance ${digest} does not match its digest (got ${manifestDigest(raw.bytes)})`,
+      {
+        details: { expected: digest, actual: manifestDigest(raw.bytes) },
+      },
+    );
   }
   return raw;
 }
 
 function platformMatches(have: Platform | undefined, want: Platform): boolean {
   if (have === undefined) return false;
-  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || (have.variant ?? '') === want.variant);
+  return (
+    have.os === want.os &&
+    have.architecture === want.architecture &&
+    (want.variant === undefined || (have.variant ?? '') === want.variant)
+  );
 }
 
 /** The instances a selection names, in list order; every named platform / digest must be present. */
@@ -39,19 +57,29 @@ export function selectInstances(list: ListManifest, selection: Exclude<ImageList
   const wantedDigests = new Set<Digest>(selection.instances ?? []);
   for (const d of wantedDigests) {
     if (!instances.some((i) => i.digest === d)) {
-      throw new FerryError('IMAGE_NOT_FOUND', `instance ${d} is not in the source ${list.mimeType === 'application/vnd.oci.image.index.v1+json' ? 'index' : 'manifest list'}`, {
-        details: { digest: d },
-      });
+      throw new FerryError(
+        'IMAGE_NOT_FOUND',
+        `instance ${d} is not in the source ${list.mimeType === 'application/vnd.oci.image.index.v1+json' ? 'index' : 'manifest list'}`,
+        {
+          details: { digest: d },
+        },
+      );
     }
   }
   for (const p of selection.platforms ?? []) {
     if (!instances.some((i) => platformMatches(i.platform, p))) {
-      throw new FerryError('NO_MATCHING_PLATFORM', `no instance for platform ${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''} in the source list`, {
-        details: { wanted: p, available: instances.map((i) => i.platform) },
-      });
+      throw new FerryError(
+        'NO_MATCHING_PLATFORM',
+        `no instance for platform ${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''} in the source list`,
+        {
+          details: { wanted: p, available: instances.map((i) => i.platform) },
+        },
+      );
     }
   }
-  return instances.filter((i) => wantedDigests.has(i.digest) || (selection.platforms ?? []).some((p) => platformMatches(i.platform, p)));
+  return instances.filter(
+    (i) => wantedDigests.has(i.digest) || (selection.platforms ?? []).some((p) => platformMatches(i.platform, p)),
+  );
 }
 
 export async function copyMultipleImages(
@@ -107,7 +135,11 @@ export async function copyMultipleImages(
     session.blobSlots.limit,
     async (instance) => {
       const instanceRaw = await instanceManifest(session, instance.digest, instanceSignal);
-      return copySingleImage(session, instanceCtx, { raw: instanceRaw, sourceInstance: instance.digest, asInstance: true });
+      return copySingleImage(session, instanceCtx, {
+        raw: instanceRaw,
+        sourceInstance: instance.digest,
+        asInstance: true,
+      });
     },
     () => stop.abort(),
   );
@@ -116,7 +148,9 @@ export async function copyMultipleImages(
     const copied = copies[i] as (typeof copies)[number];
     updated.set(
       instance.digest,
-      copied.changed ? { ...instance, digest: copied.digest, size: copied.manifest.length, mediaType: copied.mimeType } : instance,
+      copied.changed
+        ? { ...instance, digest: copied.digest, size: copied.manifest.length, mediaType: copied.mimeType }
+        : instance,
     );
   });
 
@@ -129,7 +163,11 @@ export async function copyMultipleImages(
   }
   if (targetType !== written.mimeType) written = convertList(written, targetType);
   if (cannotModifyReason !== undefined && !written.bytes.equals(raw.bytes)) {
-    const why = sparse ? 'copying a subset of its instances' : targetType !== list.mimeType ? `converting it to ${targetType}` : 'updating its instances';
+    const why = sparse
+      ? 'copying a subset of its instances'
+      : targetType !== list.mimeType
+        ? `converting it to ${targetType}`
+        : 'updating its instances';
     throw new FerryError('PRESERVE_DIGESTS_VIOLATED', `the list would change (${why}), but ${cannotModifyReason}`);
   }
 

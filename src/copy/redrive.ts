@@ -37,8 +37,14 @@ export function redrivePolicy(options: CopyOptions): RedrivePolicy {
   const perBlob = attemptsPerBlob - 1;
   return {
     attemptsPerBlob,
-    retriesPerCopy: Math.max(0, Math.trunc(o.retriesPerCopy ?? (perBlob === 0 ? 0 : Math.max(MIN_RETRIES_PER_COPY, 4 * perBlob)))),
-    initialDelayMs: Math.max(0, o.initialDelayMs ?? (delays.length > 0 ? Math.max(...delays) : DEFAULT_INITIAL_DELAY_MS)),
+    retriesPerCopy: Math.max(
+      0,
+      Math.trunc(o.retriesPerCopy ?? (perBlob === 0 ? 0 : Math.max(MIN_RETRIES_PER_COPY, 4 * perBlob))),
+    ),
+    initialDelayMs: Math.max(
+      0,
+      o.initialDelayMs ?? (delays.length > 0 ? Math.max(...delays) : DEFAULT_INITIAL_DELAY_MS),
+    ),
     maxDelayMs: Math.max(0, o.maxDelayMs ?? DEFAULT_MAX_DELAY_MS),
     fixedDelay: o.initialDelayMs === undefined && delays.length > 0,
   };
@@ -78,7 +84,10 @@ export class RedriveBudget {
         const { attemptsPerBlob, retriesPerCopy } = this.policy;
         if (attempt >= attemptsPerBlob || this.#used >= retriesPerCopy) {
           if (attemptsPerBlob === 1) throw e;
-          const why = attempt >= attemptsPerBlob ? `after ${attempt} attempts` : `after ${attempt} attempts (the copy's ${retriesPerCopy} retries are spent)`;
+          const why =
+            attempt >= attemptsPerBlob
+              ? `after ${attempt} attempts`
+              : `after ${attempt} attempts (the copy's ${retriesPerCopy} retries are spent)`;
           throw gaveUp(what, why, e, attempt);
         }
         this.#used++;
@@ -136,7 +145,10 @@ export function isTransientTransferFailure(e: unknown, damageInTransit: boolean)
     const registryCode = e.details.registryCode;
     if (typeof registryCode === 'string' && UPLOAD_AGAIN_CODES.has(registryCode)) return true;
     // Damaged bytes show as a digest or size mismatch at the end, or earlier as data a decompressor refuses.
-    return damageInTransit && (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'CORRUPT_COMPRESSED_DATA');
+    return (
+      damageInTransit &&
+      (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'CORRUPT_COMPRESSED_DATA')
+    );
   }
   for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;

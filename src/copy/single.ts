@@ -44,35 +44,51 @@ export function parseSourceManifest(raw: RawManifest): ReturnType<typeof parseMa
   return parseManifest(raw.bytes, isKnownManifestMIMEType(raw.mimeType) ? raw.mimeType : undefined);
 }
 
-export async function copySingleImage(session: CopySession, ctx: BlobContext, input: SingleImageInput): Promise<SingleImageResult> {
+export async function copySingleImage(
+  session: CopySession,
+  ctx: BlobContext,
+  input: SingleImageInput,
+): Promise<SingleImageResult> {
   const { options, destination } = session;
   const caps = destination.capabilities;
   const signal = ctx.signal;
   const parsed = parseSourceManifest(input.raw);
   if (parsed.kind !== 'image') {
-    throw new FerryError('UNSUPPORTED_OPERATION', `a manifest list nested in a manifest list (${input.sourceInstance ?? 'top level'}) cannot be copied`);
+    throw new FerryError(
+      'UNSUPPORTED_OPERATION',
+      `a manifest list nested in a manifest list (${input.sourceInstance ?? 'top level'}) cannot be copied`,
+    );
   }
   const src = parsed;
 
   const signatures = await sourceSignatures(session, input.sourceInstance, signal);
 
   let cannotModify: { reason: string; code: FerryErrorCode } | undefined;
-  if (options.preserveDigests === true) cannotModify = { reason: 'preserveDigests is set', code: 'PRESERVE_DIGESTS_VIOLATED' };
+  if (options.preserveDigests === true)
+    cannotModify = { reason: 'preserveDigests is set', code: 'PRESERVE_DIGESTS_VIOLATED' };
   else if (signatures.length > 0) {
-    cannotModify = { reason: 'that would invalidate the source signatures (set removeSignatures to drop them)', code: 'PRESERVE_DIGESTS_VIOLATED' };
+    cannotModify = {
+      reason: 'that would invalidate the source signatures (set removeSignatures to drop them)',
+      code: 'PRESERVE_DIGESTS_VIOLATED',
+    };
   } else if (src.isArtifact()) {
     cannotModify = { reason: 'it is an OCI artifact, which is copied unchanged', code: 'CONVERSION_UNSUPPORTED' };
   }
 
   const compression = options.destinationCompression ?? {};
-  const wantsCompression = compression.decompress !== true && caps.desiredLayerCompression !== 'decompress' && (compression.force === true || caps.desiredLayerCompression === 'compress');
+  const wantsCompression =
+    compression.decompress !== true &&
+    caps.desiredLayerCompression !== 'decompress' &&
+    (compression.force === true || caps.desiredLayerCompression === 'compress');
   const candidates = manifestCandidates({
     sourceMIMEType: src.mimeType,
     capabilities: caps,
     destinationName: session.destinationName,
     ...(options.forceManifestMIMEType === undefined ? {} : { forceManifestMIMEType: options.forceManifestMIMEType }),
     ...(cannotModify === undefined ? {} : { cannotModify }),
-    ...(cannotModify === undefined && wantsCompression && compression.algorithm !== undefined ? { requiredAlgorithm: compression.algorithm } : {}),
+    ...(cannotModify === undefined && wantsCompression && compression.algorithm !== undefined
+      ? { requiredAlgorithm: compression.algorithm }
+      : {}),
   });
   const primary = candidates[0] as string;
 
@@ -109,7 +125,12 @@ export async function copySingleImage(session: CopySession, ctx: BlobContext, in
         session.progress.emit({ kind: 'signatures-writing' });
         await destination.putSignatures(signatures, input.asInstance ? digest : undefined, signal);
       }
-      return { manifest: built.manifest.bytes, mimeType: built.manifest.mimeType, digest, changed: !built.manifest.bytes.equals(input.raw.bytes) };
+      return {
+        manifest: built.manifest.bytes,
+        mimeType: built.manifest.mimeType,
+        digest,
+        changed: !built.manifest.bytes.equals(input.raw.bytes),
+      };
     } catch (e) {
       if (!isFerryError(e, 'MANIFEST_REJECTED') && !isFerryError(e, 'CONVERSION_UNSUPPORTED')) throw e;
       if (signal.aborted) throw e;
@@ -120,13 +141,21 @@ export async function copySingleImage(session: CopySession, ctx: BlobContext, in
   }
   if (failures.length === 1) throw lastError;
   const code = isFerryError(lastError) ? lastError.code : 'MANIFEST_REJECTED';
-  throw new FerryError(code, `no manifest type could be written to ${session.destinationName}: ${failures.join('; ')}`, {
-    cause: lastError,
-    details: { candidates },
-  });
+  throw new FerryError(
+    code,
+    `no manifest type could be written to ${session.destinationName}: ${failures.join('; ')}`,
+    {
+      cause: lastError,
+      details: { candidates },
+    },
+  );
 }
 
-async function sourceSignatures(session: CopySession, instance: Digest | undefined, signal: AbortSignal): Promise<Buffer[]> {
+async function sourceSignatures(
+  session: CopySession,
+  instance: Digest | undefined,
+  signal: AbortSignal,
+): Promise<Buffer[]> {
   if (session.options.removeSignatures === true) return [];
   session.progress.emit({ kind: 'signatures-getting' });
   const signatures = await session.source.getSignatures(instance, signal);
@@ -170,7 +199,11 @@ class ConfigCopier {
       return;
     }
     // The config is never substituted: the manifest names it by digest.
-    const reused = await this.ctx.destination.tryReusingBlob(info, { isConfig: true, signal: this.ctx.signal, cache: this.ctx.cache });
+    const reused = await this.ctx.destination.tryReusingBlob(info, {
+      isConfig: true,
+      signal: this.ctx.signal,
+      cache: this.ctx.cache,
+    });
     if (reused !== undefined) {
       this.ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig: true, reason: 'already-exists' });
       return;
@@ -187,7 +220,12 @@ interface BuiltManifest {
 }
 
 /** The layers as a manifest of `vocabulary` type lists them after the copy. */
-function updatedLayers(vocabulary: string, sourceLayers: readonly LayerInfo[], results: readonly LayerResult[], keepForeign: boolean): LayerInfo[] {
+function updatedLayers(
+  vocabulary: string,
+  sourceLayers: readonly LayerInfo[],
+  results: readonly LayerResult[],
+  keepForeign: boolean,
+): LayerInfo[] {
   return sourceLayers.map((layer, i) => {
     const r = results[i] as LayerResult;
     const foreign = layer.urls !== undefined && layer.urls.length > 0;
@@ -197,7 +235,8 @@ function updatedLayers(vocabulary: string, sourceLayers: readonly LayerInfo[], r
     }
     const updated: LayerInfo = { ...layer, digest: r.written.digest, size: r.written.size };
     if (becameLocal) delete updated.urls;
-    const isForeign = !becameLocal && (foreign || (layer.mediaType !== undefined && isForeignLayerMediaType(layer.mediaType)));
+    const isForeign =
+      !becameLocal && (foreign || (layer.mediaType !== undefined && isForeignLayerMediaType(layer.mediaType)));
     if (r.compression === 'gzip' || r.compression === 'zstd' || r.compression === 'none') {
       updated.mediaType = layerMediaType(vocabulary, r.compression as LayerCompression, isForeign);
     }
@@ -220,7 +259,10 @@ async function buildManifest(
 ): Promise<BuiltManifest> {
   for (const [i, r] of results.entries()) {
     if (r.changed && r.compression === 'zstd' && !formatCompressionAlgorithms(target).includes('zstd')) {
-      throw new FerryError('CONVERSION_UNSUPPORTED', `layer ${sourceLayers[i]?.digest} is now zstd-compressed, which ${target} cannot express`);
+      throw new FerryError(
+        'CONVERSION_UNSUPPORTED',
+        `layer ${sourceLayers[i]?.digest} is now zstd-compressed, which ${target} cannot express`,
+      );
     }
   }
   if (target === src.mimeType) {
@@ -247,15 +289,27 @@ async function buildManifest(
   } else {
     // The source format cannot express the new compression (schema2 → zstd): convert, then edit in the target's terms.
     converted = convertImageManifest(src, target, conversionOptions);
-    const kept = converted.manifest.layerInfos().length === sourceLayers.length ? sourceLayers.map((_, i) => i) : nonEmptyIndexes(sourceLayers);
+    const kept =
+      converted.manifest.layerInfos().length === sourceLayers.length
+        ? sourceLayers.map((_, i) => i)
+        : nonEmptyIndexes(sourceLayers);
     const edited = updatedLayers(target, sourceLayers, results, keepForeign);
-    converted = { ...converted, manifest: converted.manifest.withUpdates({ layers: kept.map((i) => edited[i] as LayerInfo) }) };
+    converted = {
+      ...converted,
+      manifest: converted.manifest.withUpdates({ layers: kept.map((i) => edited[i] as LayerInfo) }),
+    };
   }
   const built: BuiltManifest = {
     manifest: converted.manifest,
-    extraBlobs: (converted.extraBlobs ?? []).map((b) => ({ bytes: b.bytes, ...(b.info.mediaType === undefined ? {} : { mediaType: b.info.mediaType }) })),
+    extraBlobs: (converted.extraBlobs ?? []).map((b) => ({
+      bytes: b.bytes,
+      ...(b.info.mediaType === undefined ? {} : { mediaType: b.info.mediaType }),
+    })),
   };
-  if (converted.manifest.configInfo() !== undefined && (configBytes === undefined || !converted.config.equals(configBytes))) {
+  if (
+    converted.manifest.configInfo() !== undefined &&
+    (configBytes === undefined || !converted.config.equals(configBytes))
+  ) {
     built.configBytes = converted.config;
   }
   return built;

@@ -11,11 +11,7 @@ import type { BlobInfo, CompressionAlgorithmName, ImageOptions, Platform } from 
  * - { platforms } / { instances }: those instances; the list written is sparse (only the copied ones)
  *   unless `sparse: false`, in which case the untouched list is kept (only allowed if unchanged).
  */
-export type ImageListSelection =
-  | 'system'
-  | 'all'
-  | 'index-only'
-  | { platforms?: Platform[]; instances?: Digest[] };
+export type ImageListSelection = 'system' | 'all' | 'index-only' | { platforms?: Platform[]; instances?: Digest[] };
 
 export interface DestinationCompressionOptions {
   /** Compress layers with this algorithm when the destination wants compression or when forced. */

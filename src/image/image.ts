@@ -78,9 +78,13 @@ function parseRaw(raw: RawManifest): Manifest {
 
 function artifactError(manifest: ImageManifest): FerryError {
   const type = manifest.configInfo()?.mediaType ?? '';
-  return new FerryError('UNSUPPORTED_OPERATION', `unsupported image-specific operation on artifact with type ${quoteMediaType(type)}`, {
-    details: { configMediaType: type },
-  });
+  return new FerryError(
+    'UNSUPPORTED_OPERATION',
+    `unsupported image-specific operation on artifact with type ${quoteMediaType(type)}`,
+    {
+      details: { configMediaType: type },
+    },
+  );
 }
 
 export class Image {
@@ -133,10 +137,14 @@ export class Image {
       throw new FerryError(
         'DIGEST_MISMATCH',
         `manifest of instance ${instance.digest} in ${this.reference.toString()} does not match its digest`,
-        { details: { expected: instance.digest, actual: manifestDigest(child.bytes, digestAlgorithm(instance.digest)) } },
+        {
+          details: { expected: instance.digest, actual: manifestDigest(child.bytes, digestAlgorithm(instance.digest)) },
+        },
       );
     }
-    const parsed = parseRaw(isKnownManifestMIMEType(child.mimeType) ? child : { ...child, mimeType: instance.mediaType });
+    const parsed = parseRaw(
+      isKnownManifestMIMEType(child.mimeType) ? child : { ...child, mimeType: instance.mediaType },
+    );
     if (parsed.kind !== 'image') {
       throw new FerryError(
         'INVALID_MANIFEST',

@@ -78,7 +78,6 @@ export function topV1Compatibility(config: Buffer, id: string, parent: string, t
   return marshalRawObject(members).toString('utf8');
 }
 
-
 /**
  * The config of a schema1 image as containers/image's OCIConfig() derives it: converted as to
  * schema2, with an empty diff ID for each non-empty layer (unknown without reading the layers).

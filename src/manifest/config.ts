@@ -100,7 +100,8 @@ const nonEmpty = (o: JSONObject, name: string, where: string): string | undefine
 function strArray(o: JSONObject, name: string, where: string): string[] | undefined {
   const v = field(o, name);
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalidConfig(`${where}.${name} must be an array of strings`);
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw invalidConfig(`${where}.${name} must be an array of strings`);
   return v as string[];
 }
 
@@ -116,7 +117,13 @@ const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b
 /** A Go `map[string]struct{}`, keys sorted as Go marshals a map. */
 function emptySet(o: JSONObject, name: string, where: string): Record<string, Record<string, never>> | undefined {
   const v = object(o, name, where);
-  return v === undefined ? undefined : Object.fromEntries(Object.keys(v).sort().map((k) => [k, {}]));
+  return v === undefined
+    ? undefined
+    : Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, {}]),
+      );
 }
 
 function bool(o: JSONObject, name: string, where: string): boolean {
@@ -168,7 +175,8 @@ function readContainerConfig(c: JSONObject): ContainerConfig {
   set('WorkingDir', nonEmpty(c, 'WorkingDir', w));
   const labels = object(c, 'Labels', w);
   if (labels !== undefined) {
-    if (!Object.values(labels).every((s) => typeof s === 'string')) throw invalidConfig(`${w}.Labels must be an object of strings`);
+    if (!Object.values(labels).every((s) => typeof s === 'string'))
+      throw invalidConfig(`${w}.Labels must be an object of strings`);
     set('Labels', Object.fromEntries(Object.entries(labels as Record<string, string>).sort(byKey)));
   }
   set('StopSignal', nonEmpty(c, 'StopSignal', w));

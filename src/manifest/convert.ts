@@ -27,9 +27,11 @@ import type { ImageManifest, ListManifest } from './types.js';
 
 /** The gzip-compressed empty tar that schema1 uses for "throwaway" layers (from Docker). */
 export const GZIPPED_EMPTY_LAYER: Buffer = Buffer.from([
-  31, 139, 8, 0, 0, 9, 110, 136, 0, 255, 98, 24, 5, 163, 96, 20, 140, 88, 0, 8, 0, 0, 255, 255, 46, 175, 181, 239, 0, 4, 0, 0,
+  31, 139, 8, 0, 0, 9, 110, 136, 0, 255, 98, 24, 5, 163, 96, 20, 140, 88, 0, 8, 0, 0, 255, 255, 46, 175, 181, 239, 0, 4,
+  0, 0,
 ]);
-export const GZIPPED_EMPTY_LAYER_DIGEST: Digest = 'sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
+export const GZIPPED_EMPTY_LAYER_DIGEST: Digest =
+  'sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4';
 
 export interface ConvertOptions {
   /** The source image's config blob (ignored for schema1, which has none: pass an empty buffer). */
@@ -77,8 +79,11 @@ function schema2ToOCI(m: Schema2Manifest, config: Buffer): ConversionResult {
   const ociConfig = ociConfigFromDockerConfig(config);
   const layers = m.layers.map((l): Descriptor => {
     const mediaType = Object.hasOwn(SCHEMA2_TO_OCI_LAYER, l.mediaType) ? SCHEMA2_TO_OCI_LAYER[l.mediaType] : undefined;
-    if (!mediaType) throw unsupported(`layer ${l.digest} has media type ${quoteMediaType(l.mediaType)}, which has no OCI equivalent`);
-    return l.urls ? { mediaType, digest: l.digest, size: l.size, urls: l.urls } : { mediaType, digest: l.digest, size: l.size };
+    if (!mediaType)
+      throw unsupported(`layer ${l.digest} has media type ${quoteMediaType(l.mediaType)}, which has no OCI equivalent`);
+    return l.urls
+      ? { mediaType, digest: l.digest, size: l.size, urls: l.urls }
+      : { mediaType, digest: l.digest, size: l.size };
   });
   const manifest = OCIManifest.fromComponents({
     config: { mediaType: MediaType.OCI_CONFIG, digest: digestOf(ociConfig), size: ociConfig.length },
@@ -89,10 +94,15 @@ function schema2ToOCI(m: Schema2Manifest, config: Buffer): ConversionResult {
 
 function ociToSchema2(m: OCIManifest, config: Buffer): ConversionResult {
   if (m.isArtifact()) {
-    throw unsupported(`manifest ${m.digest} is an OCI artifact (config type ${quoteMediaType(m.config.mediaType)}), not an image: it cannot be converted`);
+    throw unsupported(
+      `manifest ${m.digest} is an OCI artifact (config type ${quoteMediaType(m.config.mediaType)}), not an image: it cannot be converted`,
+    );
   }
   const layers = m.layers.map((l): Descriptor => {
-    if (isEncryptedLayerMediaType(l.mediaType)) throw unsupported(`encrypted layer ${l.digest} (${quoteMediaType(l.mediaType)}) cannot be used in a Docker image`);
+    if (isEncryptedLayerMediaType(l.mediaType))
+      throw unsupported(
+        `encrypted layer ${l.digest} (${quoteMediaType(l.mediaType)}) cannot be used in a Docker image`,
+      );
     // hasOwn: a layer whose media type is `constructor` must not find Object.prototype's.
     const mediaType = Object.hasOwn(OCI_TO_SCHEMA2_LAYER, l.mediaType) ? OCI_TO_SCHEMA2_LAYER[l.mediaType] : undefined;
     if (!mediaType) {
@@ -102,7 +112,9 @@ function ociToSchema2(m: OCIManifest, config: Buffer): ConversionResult {
           : `layer ${l.digest} has media type ${quoteMediaType(l.mediaType)}, which has no Docker equivalent`,
       );
     }
-    return l.urls ? { mediaType, digest: l.digest, size: l.size, urls: l.urls } : { mediaType, digest: l.digest, size: l.size };
+    return l.urls
+      ? { mediaType, digest: l.digest, size: l.size, urls: l.urls }
+      : { mediaType, digest: l.digest, size: l.size };
   });
   const manifest = Schema2Manifest.fromComponents(
     { mediaType: MediaType.DOCKER_V2_CONFIG, digest: m.config.digest, size: m.config.size },
@@ -117,10 +129,16 @@ function schema1ToSchema2(m: Schema1Manifest, opts: ConvertOptions): ConversionR
   const nonEmpty = infos.filter((l) => !l.emptyLayer).length;
   if (!diffIDs) throw unsupported('converting a schema1 manifest needs the diffIDs of its layers');
   if (diffIDs.length !== infos.length && diffIDs.length !== nonEmpty) {
-    throw new FerryError('INVALID_ARGUMENT', `got ${diffIDs.length} diffIDs for a schema1 manifest with ${infos.length} layers`);
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      `got ${diffIDs.length} diffIDs for a schema1 manifest with ${infos.length} layers`,
+    );
   }
   if (layerInfos && layerInfos.length !== infos.length) {
-    throw new FerryError('INVALID_ARGUMENT', `got ${layerInfos.length} layer infos for a schema1 manifest with ${infos.length} layers`);
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      `got ${layerInfos.length} layer infos for a schema1 manifest with ${infos.length} layers`,
+    );
   }
   const layers: Descriptor[] = [];
   const ids: Digest[] = [];
@@ -141,7 +159,8 @@ function schema1ToSchema2(m: Schema1Manifest, opts: ConvertOptions): ConversionR
 function schema2ToSchema1(m: Schema2Manifest, config: Buffer, opts: ConvertOptions): ConversionResult {
   const summary = summariseV2Config(config);
   const history = summary.history;
-  if (history.length === 0) throw unsupported(`cannot convert an image with 0 history entries to ${MediaType.DOCKER_V2_SCHEMA1_SIGNED}`);
+  if (history.length === 0)
+    throw unsupported(`cannot convert an image with 0 history entries to ${MediaType.DOCKER_V2_SCHEMA1_SIGNED}`);
   const entries: { blobSum: Digest; v1Compatibility: string }[] = [];
   let nonEmpty = 0;
   let id = '';
@@ -155,7 +174,10 @@ function schema2ToSchema1(m: Schema2Manifest, config: Buffer, opts: ConvertOptio
       usesEmptyLayer = true;
     } else {
       const layer = m.layers[nonEmpty];
-      if (!layer) throw unsupported(`image config has more non-empty history entries than the ${m.layers.length} layers of the manifest`);
+      if (!layer)
+        throw unsupported(
+          `image config has more non-empty history entries than the ${m.layers.length} layers of the manifest`,
+        );
       blob = layer.digest;
       nonEmpty++;
     }
@@ -164,7 +186,12 @@ function schema2ToSchema1(m: Schema2Manifest, config: Buffer, opts: ConvertOptio
   }
   const top = entries[0] as { blobSum: Digest; v1Compatibility: string };
   const topID = v1ID(top.blobSum, parent, config.toString('utf8'));
-  top.v1Compatibility = topV1Compatibility(config, topID, parent, (history[history.length - 1] as { emptyLayer: boolean }).emptyLayer);
+  top.v1Compatibility = topV1Compatibility(
+    config,
+    topID,
+    parent,
+    (history[history.length - 1] as { emptyLayer: boolean }).emptyLayer,
+  );
   const manifest = Schema1Manifest.fromComponents({
     name: opts.schema1Name ?? '',
     tag: opts.schema1Tag ?? '',
@@ -175,7 +202,11 @@ function schema2ToSchema1(m: Schema2Manifest, config: Buffer, opts: ConvertOptio
   if (usesEmptyLayer) {
     result.extraBlobs = [
       {
-        info: { digest: GZIPPED_EMPTY_LAYER_DIGEST, size: GZIPPED_EMPTY_LAYER.length, mediaType: MediaType.DOCKER_LAYER_GZIP },
+        info: {
+          digest: GZIPPED_EMPTY_LAYER_DIGEST,
+          size: GZIPPED_EMPTY_LAYER.length,
+          mediaType: MediaType.DOCKER_LAYER_GZIP,
+        },
         bytes: GZIPPED_EMPTY_LAYER,
       },
     ];
@@ -190,7 +221,8 @@ function schema2ToSchema1(m: Schema2Manifest, config: Buffer, opts: ConvertOptio
  */
 export function convertImageManifest(m: ImageManifest, targetMIMEType: string, opts: ConvertOptions): ConversionResult {
   const from = m.mimeType;
-  if (from === targetMIMEType || (isSchema1(from) && isSchema1(targetMIMEType))) return { manifest: m, config: opts.config };
+  if (from === targetMIMEType || (isSchema1(from) && isSchema1(targetMIMEType)))
+    return { manifest: m, config: opts.config };
   if (m instanceof Schema2Manifest) {
     if (targetMIMEType === MediaType.OCI_MANIFEST) return schema2ToOCI(m, opts.config);
     if (isSchema1(targetMIMEType)) return schema2ToSchema1(m, opts.config, opts);
@@ -240,4 +272,3 @@ export function convertList(l: ListManifest, targetMIMEType: string): ListManife
   }
   throw unsupported(`cannot convert a ${l.mimeType} list to ${targetMIMEType}`);
 }
-

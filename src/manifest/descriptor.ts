@@ -40,7 +40,8 @@ export function readString(obj: JSONObject, name: string, where: string, require
 export function readStringArray(obj: JSONObject, name: string, where: string): string[] | undefined {
   const v = field(obj, name);
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw invalid(`${where}.${name}`, 'must be an array of strings');
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw invalid(`${where}.${name}`, 'must be an array of strings');
   return v as string[];
 }
 
@@ -86,9 +87,13 @@ export function checkSchemaVersion(obj: JSONObject, expected: number, mimeType: 
 export function checkMediaType(obj: JSONObject, expected: string): string | undefined {
   const mt = readString(obj, 'mediaType', 'manifest', false);
   if (mt !== undefined && mt !== expected) {
-    throw new FerryError('INVALID_MANIFEST', `invalid manifest: mediaType is ${quoteMediaType(mt)}, expected "${expected}"`, {
-      details: { field: 'mediaType' },
-    });
+    throw new FerryError(
+      'INVALID_MANIFEST',
+      `invalid manifest: mediaType is ${quoteMediaType(mt)}, expected "${expected}"`,
+      {
+        details: { field: 'mediaType' },
+      },
+    );
   }
   return mt;
 }

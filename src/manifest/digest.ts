@@ -53,7 +53,8 @@ export function schema1SignedPayload(bytes: Buffer): Buffer {
 
 /** The digest of manifest bytes (what `skopeo manifest-digest` prints). */
 export function manifestDigest(bytes: Buffer, algorithm: DigestAlgorithm = 'sha256'): Digest {
-  const payload = guessMIMETypeLenient(bytes) === MediaType.DOCKER_V2_SCHEMA1_SIGNED ? schema1SignedPayload(bytes) : bytes;
+  const payload =
+    guessMIMETypeLenient(bytes) === MediaType.DOCKER_V2_SCHEMA1_SIGNED ? schema1SignedPayload(bytes) : bytes;
   return digestOf(payload, algorithm);
 }
 

@@ -1,6 +1,14 @@
 /** Guessing a manifest's MIME type from its bytes, for sources that do not record it (files, archives). */
 import { FerryError } from '../errors.js';
-import { type FormatField, field, isJSONObject, type JSONObject, parseJSONObject, rejectAmbiguous, tryParseJSONObject } from './json.js';
+import {
+  type FormatField,
+  field,
+  isJSONObject,
+  type JSONObject,
+  parseJSONObject,
+  rejectAmbiguous,
+  tryParseJSONObject,
+} from './json.js';
 import { MediaType } from './mediatypes.js';
 
 /** Which format fields each manifest type may contain (others make the document ambiguous). */
@@ -66,8 +74,15 @@ export function guessMIMEType(bytes: Buffer, what = 'manifest'): string {
   const guessed = guessFromObject(obj);
   const allowed = ALLOWED_FORMAT_FIELDS[guessed];
   if (allowed !== undefined) rejectAmbiguous(obj, guessed, allowed);
-  else if (field(obj, 'schemaVersion') === 2 && field(obj, 'config') !== undefined && field(obj, 'manifests') !== undefined) {
-    throw new FerryError('AMBIGUOUS_MANIFEST', 'manifest has both "config" and "manifests": it is neither an image manifest nor an index');
+  else if (
+    field(obj, 'schemaVersion') === 2 &&
+    field(obj, 'config') !== undefined &&
+    field(obj, 'manifests') !== undefined
+  ) {
+    throw new FerryError(
+      'AMBIGUOUS_MANIFEST',
+      'manifest has both "config" and "manifests": it is neither an image manifest nor an index',
+    );
   }
   return guessed;
 }

@@ -20,7 +20,9 @@ export function parseJSONObject(bytes: Buffer, what: string): JSONObject {
   const parsed = parseJSONText(bytes.toString('utf8'));
   if (!parsed.ok) {
     const { line, column } = parsed.problem;
-    throw new FerryError('INVALID_MANIFEST', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, { details: { line, column } });
+    throw new FerryError('INVALID_MANIFEST', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, {
+      details: { line, column },
+    });
   }
   if (!isJSONObject(parsed.value)) throw new FerryError('INVALID_MANIFEST', `${what} is not a JSON object`);
   return parsed.value;
@@ -70,7 +72,6 @@ export function sortedMap(m: Record<string, string> | undefined): Record<string,
   for (const k of keys) out[k] = m[k] as string;
   return out;
 }
-
 
 /** The "essential" fields whose presence identifies a manifest format. */
 export type FormatField = 'config' | 'fsLayers' | 'history' | 'layers' | 'manifests';

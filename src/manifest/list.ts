@@ -3,7 +3,16 @@
  * https://github.com/distribution/distribution/blob/v2.8.2/docs/spec/manifest-v2-2.md#manifest-list
  */
 import type { Digest } from '../digest/digest.js';
-import { checkMediaType, checkSchemaVersion, type Descriptor, dropUndefined, readArray, readDescriptor, schema2DescriptorJSON, schema2PlatformJSON } from './descriptor.js';
+import {
+  checkMediaType,
+  checkSchemaVersion,
+  type Descriptor,
+  dropUndefined,
+  readArray,
+  readDescriptor,
+  schema2DescriptorJSON,
+  schema2PlatformJSON,
+} from './descriptor.js';
 import { manifestDigest } from './digest.js';
 import { goMarshal, parseJSONObject, rejectAmbiguous } from './json.js';
 import { MediaType } from './mediatypes.js';
@@ -51,7 +60,9 @@ export class DockerManifestList implements ListManifest {
       goMarshal({
         schemaVersion: 2,
         mediaType: MediaType.DOCKER_V2_LIST,
-        manifests: entries.map((d) => dropUndefined({ ...schema2DescriptorJSON(d), platform: schema2PlatformJSON(d.platform, d.features) })),
+        manifests: entries.map((d) =>
+          dropUndefined({ ...schema2DescriptorJSON(d), platform: schema2PlatformJSON(d.platform, d.features) }),
+        ),
       }),
     );
   }

@@ -3,7 +3,17 @@
  * https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md
  */
 import type { Digest } from '../digest/digest.js';
-import { checkMediaType, checkSchemaVersion, type Descriptor, dropUndefined, ociDescriptorJSON, readArray, readDescriptor, readString, readStringMap } from './descriptor.js';
+import {
+  checkMediaType,
+  checkSchemaVersion,
+  type Descriptor,
+  dropUndefined,
+  ociDescriptorJSON,
+  readArray,
+  readDescriptor,
+  readString,
+  readStringMap,
+} from './descriptor.js';
 import { manifestDigest } from './digest.js';
 import { field, goMarshal, parseJSONObject, rejectAmbiguous, sortedMap } from './json.js';
 import { descriptorOfInstance, instanceOfDescriptor } from './list.js';

@@ -95,7 +95,10 @@ export class OCIManifest implements ImageManifest {
     let layers = this.layers;
     if (update.layers) {
       if (update.layers.length !== this.layers.length) {
-        throw new FerryError('INVALID_ARGUMENT', `layer count changed from ${this.layers.length} to ${update.layers.length}`);
+        throw new FerryError(
+          'INVALID_ARGUMENT',
+          `layer count changed from ${this.layers.length} to ${update.layers.length}`,
+        );
       }
       layers = update.layers.map((info, i) => updatedDescriptor(this.layers[i] as Descriptor, info));
     }

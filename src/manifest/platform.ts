@@ -104,7 +104,11 @@ export function wantedPlatforms(w: PlatformWanted = {}): Platform[] {
 }
 
 function matches(image: Platform, wanted: Platform): boolean {
-  return image.architecture === wanted.architecture && image.os === wanted.os && (image.variant ?? '') === (wanted.variant ?? '');
+  return (
+    image.architecture === wanted.architecture &&
+    image.os === wanted.os &&
+    (image.variant ?? '') === (wanted.variant ?? '')
+  );
 }
 
 /** `os/arch[/variant]` for messages: fields come from the manifest, so escaped and cut. */
@@ -117,7 +121,10 @@ function platformString(p: Platform | undefined): string {
 /** The platforms of a list for a message: at most 20, then how many more. */
 function platformList(instances: readonly ListInstance[]): string {
   if (instances.length === 0) return 'none';
-  const shown = instances.slice(0, 20).map((i) => platformString(i.platform)).join(', ');
+  const shown = instances
+    .slice(0, 20)
+    .map((i) => platformString(i.platform))
+    .join(', ');
   return instances.length > 20 ? `${shown} and ${instances.length - 20} more` : shown;
 }
 
@@ -131,7 +138,11 @@ export interface ChooseInstanceOptions {
 }
 
 /** The instance of `list` to use for `w`; NO_MATCHING_PLATFORM names the wanted and available platforms. */
-export function chooseInstance(list: ListManifest, w: PlatformWanted = {}, options: ChooseInstanceOptions = {}): ListInstance {
+export function chooseInstance(
+  list: ListManifest,
+  w: PlatformWanted = {},
+  options: ChooseInstanceOptions = {},
+): ListInstance {
   const wanted = wantedPlatforms(w);
   const instances = list.instances();
   let best: { instance: ListInstance; rank: number; zstd: boolean } | undefined;

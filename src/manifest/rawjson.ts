@@ -43,7 +43,8 @@ export function compactJSON(text: string): string {
 export function rawObjectMembers(text: string, what: string): Map<string, string> {
   const parsed = parseJSONText(text);
   if (!parsed.ok) throw bad(what, describeJSONSyntaxProblem(parsed.problem));
-  if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw bad(what, 'not an object');
+  if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value))
+    throw bad(what, 'not an object');
   const members = new Map<string, string>();
   let i = 0;
   const skip = (): void => {

@@ -33,7 +33,8 @@ function isSpace(b: number | undefined): boolean {
 export function signSchema1(unsigned: Buffer, now: Date = new Date()): Buffer {
   let close = unsigned.length - 1;
   while (close >= 0 && isSpace(unsigned[close])) close--;
-  if (unsigned[close] !== 0x7d) throw new FerryError('INVALID_MANIFEST', 'schema1 manifest to sign does not end with "}"');
+  if (unsigned[close] !== 0x7d)
+    throw new FerryError('INVALID_MANIFEST', 'schema1 manifest to sign does not end with "}"');
   let last = close - 1;
   while (last >= 0 && isSpace(unsigned[last])) last--;
   const formatLength = last + 1;
@@ -43,9 +44,14 @@ export function signSchema1(unsigned: Buffer, now: Date = new Date()): Buffer {
   const jwk = publicKey.export({ format: 'jwk' });
   const kid = libtrustKeyID(publicKey.export({ type: 'spki', format: 'der' }));
   const time = `${now.toISOString().slice(0, 19)}Z`;
-  const protectedHeader = goMarshal({ formatLength, formatTail: formatTail.toString('base64url'), time }).toString('base64url');
+  const protectedHeader = goMarshal({ formatLength, formatTail: formatTail.toString('base64url'), time }).toString(
+    'base64url',
+  );
   const payload = unsigned.toString('base64url');
-  const signature = sign('sha256', Buffer.from(`${protectedHeader}.${payload}`), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const signature = sign('sha256', Buffer.from(`${protectedHeader}.${payload}`), {
+    key: privateKey,
+    dsaEncoding: 'ieee-p1363',
+  });
   const signatures = [
     {
       header: { jwk: { crv: 'P-256', kid, kty: 'EC', x: jwk.x, y: jwk.y }, alg: 'ES256' },
@@ -53,5 +59,10 @@ export function signSchema1(unsigned: Buffer, now: Date = new Date()): Buffer {
       protected: protectedHeader,
     },
   ];
-  return Buffer.concat([unsigned.subarray(0, formatLength), Buffer.from(',"signatures":'), goMarshal(signatures), Buffer.from('}')]);
+  return Buffer.concat([
+    unsigned.subarray(0, formatLength),
+    Buffer.from(',"signatures":'),
+    goMarshal(signatures),
+    Buffer.from('}'),
+  ]);
 }

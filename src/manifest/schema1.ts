@@ -40,7 +40,8 @@ function readV1Compatibility(raw: unknown, where: string): V1Compatibility {
   const v = parsed.value;
   if (!isJSONObject(v)) throw invalid(`${where}.v1Compatibility`, 'is not a JSON object');
   const id = readString(v, 'id', `${where}.v1Compatibility`, false) ?? '';
-  if (!/^[a-f0-9]{64}$/.test(id)) throw invalid(`${where}.v1Compatibility.id`, 'is not a valid v1 image ID (64 lowercase hex)');
+  if (!/^[a-f0-9]{64}$/.test(id))
+    throw invalid(`${where}.v1Compatibility.id`, 'is not a valid v1 image ID (64 lowercase hex)');
   const out: V1Compatibility = { id, throwaway: field(v, 'throwaway') === true };
   const parent = readString(v, 'parent', where, false);
   if (parent) out.parent = parent;
@@ -162,7 +163,8 @@ export class Schema1Manifest implements ImageManifest {
 
   /** New blob sums (base first); the v1 IDs are kept, since Docker pull only checks their chain. */
   withUpdates(update: ManifestUpdate): Schema1Manifest {
-    if (update.config) throw new FerryError('CONVERSION_UNSUPPORTED', 'a schema1 manifest has no config blob to update');
+    if (update.config)
+      throw new FerryError('CONVERSION_UNSUPPORTED', 'a schema1 manifest has no config blob to update');
     let entries: readonly { blobSum: Digest; v1Compatibility: string }[] = this.entries;
     if (update.layers) {
       const layers = update.layers;

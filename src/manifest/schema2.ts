@@ -61,7 +61,8 @@ export class Schema2Manifest implements ImageManifest {
     this.config = readDescriptor(readObject(obj, 'config', 'manifest'), 'config');
     this.layers = readArray(obj, 'layers', 'manifest', true).map((l, i) => {
       const d = readDescriptor(l, `layers[${i}]`);
-      if (!SCHEMA2_MEDIA_TYPES.has(d.mediaType)) throw invalid(`layers[${i}].mediaType`, `${quoteMediaType(d.mediaType)} is not a Docker schema2 media type`);
+      if (!SCHEMA2_MEDIA_TYPES.has(d.mediaType))
+        throw invalid(`layers[${i}].mediaType`, `${quoteMediaType(d.mediaType)} is not a Docker schema2 media type`);
       return d;
     });
     this.digest = manifestDigest(bytes);
@@ -100,12 +101,18 @@ export class Schema2Manifest implements ImageManifest {
     let layers = this.layers;
     if (update.layers) {
       if (update.layers.length !== this.layers.length) {
-        throw new FerryError('INVALID_ARGUMENT', `layer count changed from ${this.layers.length} to ${update.layers.length}`);
+        throw new FerryError(
+          'INVALID_ARGUMENT',
+          `layer count changed from ${this.layers.length} to ${update.layers.length}`,
+        );
       }
       layers = update.layers.map((info, i) => {
         const d = updatedDescriptor(this.layers[i] as Descriptor, info);
         if (!SCHEMA2_MEDIA_TYPES.has(d.mediaType)) {
-          throw new FerryError('CONVERSION_UNSUPPORTED', `layer media type "${d.mediaType}" cannot be used in a Docker schema2 manifest`);
+          throw new FerryError(
+            'CONVERSION_UNSUPPORTED',
+            `layer media type "${d.mediaType}" cannot be used in a Docker schema2 manifest`,
+          );
         }
         return d;
       });

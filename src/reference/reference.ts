@@ -38,7 +38,10 @@ function invalid(input: string, rule: string, cause?: unknown): FerryError {
 
 function checkTag(input: string, tag: string): void {
   if (!TAG.test(tag)) {
-    throw invalid(input, `invalid reference format: tag ${quoteInput(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`);
+    throw invalid(
+      input,
+      `invalid reference format: tag ${quoteInput(tag)} must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`,
+    );
   }
 }
 
@@ -50,7 +53,10 @@ function checkDigest(input: string, digest: string): Digest {
     const why = e instanceof Error ? e.message : String(e);
     const prefix = `invalid digest "${digest}": `;
     const rule = why.startsWith(prefix) ? why.slice(prefix.length) : 'malformed digest';
-    const err = invalid(input, `invalid reference format: invalid digest ${quoteInput(digest)}: ${escapeControl(rule)}`);
+    const err = invalid(
+      input,
+      `invalid reference format: invalid digest ${quoteInput(digest)}: ${escapeControl(rule)}`,
+    );
     err.details.digestError = isFerryError(e) ? e.code : undefined;
     throw err;
   }
@@ -186,7 +192,8 @@ interface ReferenceParts {
 
 function parseParts(s: string): ReferenceParts {
   if (s === '') throw invalid(s, 'repository name must have at least one component');
-  if (s.length > REFERENCE_LENGTH_MAX) throw invalid(s, `a reference must not be longer than ${REFERENCE_LENGTH_MAX} characters`);
+  if (s.length > REFERENCE_LENGTH_MAX)
+    throw invalid(s, `a reference must not be longer than ${REFERENCE_LENGTH_MAX} characters`);
   if (IMAGE_ID.test(s)) {
     throw invalid(s, 'invalid repository name: cannot specify 64-byte hexadecimal strings');
   }
@@ -199,7 +206,8 @@ function parseParts(s: string): ReferenceParts {
 
   if (remainder.toLowerCase() !== remainder) throw invalid(s, 'repository name must be lowercase');
   if (nameText === '') throw invalid(s, 'repository name must have at least one component');
-  if (!DOMAIN.test(domain)) throw invalid(s, `invalid reference format: malformed registry domain ${quoteInput(domain)}`);
+  if (!DOMAIN.test(domain))
+    throw invalid(s, `invalid reference format: malformed registry domain ${quoteInput(domain)}`);
   for (const component of remainder.split('/')) {
     if (!PATH_COMPONENT.test(component)) {
       throw invalid(

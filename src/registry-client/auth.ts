@@ -76,7 +76,8 @@ export class Authenticator {
     if (chosen === undefined) return [];
     const previous = this.#challenge;
     this.#challenge = chosen;
-    if (previous?.params.realm !== chosen.params.realm || previous?.params.service !== chosen.params.service) this.#tokens.clear();
+    if (previous?.params.realm !== chosen.params.realm || previous?.params.service !== chosen.params.service)
+      this.#tokens.clear();
     const scope = chosen.params.scope;
     return chosen.scheme === 'bearer' && scope !== undefined ? scope.split(' ').filter((s) => s !== '') : [];
   }
@@ -104,7 +105,13 @@ export class Authenticator {
     if (creds?.username !== undefined && creds.username.length >= 4) raw.push(creds.username);
     const forms = raw
       .filter((s) => s !== '')
-      .flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2), Buffer.from(s, 'utf8').toString('base64')]);
+      .flatMap((s) => [
+        s,
+        JSON.stringify(s).slice(1, -1),
+        encodeURIComponent(s),
+        new URLSearchParams({ s }).toString().slice(2),
+        Buffer.from(s, 'utf8').toString('base64'),
+      ]);
     // Longest first, so a whole `user:password` goes before its parts.
     return [...new Set(forms)].sort((a, b) => b.length - a.length);
   }
@@ -122,7 +129,10 @@ export class Authenticator {
     const creds = this.#credentials();
     if (challenge.scheme === 'basic') {
       if (creds !== undefined && 'identityToken' in creds) {
-        throw new FerryError('UNAUTHORIZED', 'the registry asks for Basic authentication, which an identity token cannot answer');
+        throw new FerryError(
+          'UNAUTHORIZED',
+          'the registry asks for Basic authentication, which an identity token cannot answer',
+        );
       }
       return creds === undefined ? undefined : `Basic ${basicValue(creds)}`;
     }
@@ -162,12 +172,20 @@ export class Authenticator {
     let body: Buffer;
     if (creds !== undefined && 'identityToken' in creds) {
       // OAuth2 refresh-token grant (https://distribution.github.io/distribution/spec/auth/oauth/).
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: OAUTH_CLIENT_ID });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: OAUTH_CLIENT_ID,
+      });
       if (service !== undefined) form.set('service', service);
       if (wanted.length > 0) form.set('scope', wanted.join(' '));
       ({ status, body } = await this.#fetchToken(
         url,
-        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString(), 'utf8') },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: Buffer.from(form.toString(), 'utf8'),
+        },
         signal,
       ));
     } else {
@@ -196,9 +214,12 @@ export class Authenticator {
 function parseTokenResponse(body: Buffer, what: string, now: number): CachedToken {
   const r = parseJSONObjectBody(body, what) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
   const token = typeof r.token === 'string' && r.token !== '' ? r.token : r.access_token;
-  if (typeof token !== 'string' || token === '') throw new FerryError('REGISTRY_ERROR', `${what}: the answer holds no token`);
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new FerryError('REGISTRY_ERROR', `${what}: the token has characters a header cannot carry`);
-  const expiresIn = typeof r.expires_in === 'number' && r.expires_in > MIN_TOKEN_LIFETIME_S ? r.expires_in : MIN_TOKEN_LIFETIME_S;
+  if (typeof token !== 'string' || token === '')
+    throw new FerryError('REGISTRY_ERROR', `${what}: the answer holds no token`);
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new FerryError('REGISTRY_ERROR', `${what}: the token has characters a header cannot carry`);
+  const expiresIn =
+    typeof r.expires_in === 'number' && r.expires_in > MIN_TOKEN_LIFETIME_S ? r.expires_in : MIN_TOKEN_LIFETIME_S;
   // Lifetime counted from before the request on our clock: `issued_at` is on the issuer's clock.
   return { token, expiresAt: now + expiresIn * 1000 };
 }

@@ -12,7 +12,12 @@ import { resumableStream } from './resumable.js';
 import type { RegistryTransport } from './transport.js';
 
 /** The blob's size when the repository has it, undefined when it does not. */
-export async function blobExists(t: RegistryTransport, repository: string, digest: Digest, signal?: AbortSignal): Promise<{ size: number } | undefined> {
+export async function blobExists(
+  t: RegistryTransport,
+  repository: string,
+  digest: Digest,
+  signal?: AbortSignal,
+): Promise<{ size: number } | undefined> {
   const res = await t.send({ method: 'HEAD', url: blobPath(repository, digest), scopes: [pull(repository)], signal });
   if (res.status === 404) {
     await res.body.dump();
@@ -43,9 +48,13 @@ export async function getBlob(
     if (r.status !== 206 || range === null || Number(range[1]) !== offset) {
       await r.body.dump().catch(() => {});
       // Still a broken read: the copy engine starts the blob again from byte 0.
-      throw new FerryError('REGISTRY_UNREACHABLE', `reading ${what} broke at byte ${offset}, and the registry cannot resume it (HTTP ${r.status} without that range)`, {
-        details: { offset },
-      });
+      throw new FerryError(
+        'REGISTRY_UNREACHABLE',
+        `reading ${what} broke at byte ${offset}, and the registry cannot resume it (HTTP ${r.status} without that range)`,
+        {
+          details: { offset },
+        },
+      );
     }
     return r.body;
   };

@@ -61,7 +61,12 @@ function parseOneHeader(s: string): AuthChallenge[] {
       skipSpace();
       const value = s[i] === '"' ? readQuoted() : readToken();
       // Defined, not assigned: a parameter named `__proto__` must stay a parameter, not a prototype.
-      Object.defineProperty(current.params, token.toLowerCase(), { value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(current.params, token.toLowerCase(), {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       continue;
     }
     if (s[i] === '=' && current === undefined) {

@@ -9,7 +9,14 @@ import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { blobExists, getBlob } from './blobs.js';
 import { catalog, type ListOptions, listTags } from './listing.js';
-import { deleteManifest, type FetchedManifest, getManifest, headManifest, type ManifestHead, putManifest } from './manifests.js';
+import {
+  deleteManifest,
+  type FetchedManifest,
+  getManifest,
+  headManifest,
+  type ManifestHead,
+  putManifest,
+} from './manifests.js';
 import { DEFAULT_FALLBACK_CHUNK_SIZE, type RegistryClientOptions, registryTimeouts, USER_AGENT } from './options.js';
 import { retryPolicy } from './retry.js';
 import { HTTPTransport } from './transport.js';

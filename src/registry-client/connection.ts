@@ -123,7 +123,9 @@ function registryDispatcher(options: ConnectionOptions): Dispatcher {
   checkProxyURL(httpsProxy, env.https_proxy ? 'https_proxy' : 'HTTPS_PROXY');
   const noProxy = env.no_proxy ?? env.NO_PROXY ?? '';
   // The proxy agents use the whole dispatcher API (CONNECT): they need undici's root module, which installs it.
-  const { EnvHttpProxyAgent: EnvProxyAgent } = createRequire(import.meta.url)('undici') as { EnvHttpProxyAgent: typeof EnvHttpProxyAgent };
+  const { EnvHttpProxyAgent: EnvProxyAgent } = createRequire(import.meta.url)('undici') as {
+    EnvHttpProxyAgent: typeof EnvHttpProxyAgent;
+  };
   return new EnvProxyAgent({
     connect: tls,
     // ProxyAgent connects to the target through the tunnel with requestTls (connect is for the proxy hop).
@@ -139,7 +141,10 @@ function registryDispatcher(options: ConnectionOptions): Dispatcher {
  * undici's connector, with the registry's TLS context made only when a connection really is TLS
  * (a plain-http registry never pays for parsing CA certificates).
  */
-function lazyTLSConnector(verify: { rejectUnauthorized: boolean }, files: TLSFiles | undefined): buildConnector.connector {
+function lazyTLSConnector(
+  verify: { rejectUnauthorized: boolean },
+  files: TLSFiles | undefined,
+): buildConnector.connector {
   const { buildConnector: build } = loadUndici();
   let plain: buildConnector.connector | undefined;
   let secure: buildConnector.connector | undefined;

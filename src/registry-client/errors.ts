@@ -28,7 +28,10 @@ export function parseRegistryErrors(body: Buffer): RegistryErrorEntry[] {
     if (typeof e !== 'object' || e === null) continue;
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code !== 'string') continue;
-    out.push({ code: printableText(code, MAX_CODE_LENGTH), message: typeof message === 'string' ? printableText(message, MAX_MESSAGE_LENGTH) : '' });
+    out.push({
+      code: printableText(code, MAX_CODE_LENGTH),
+      message: typeof message === 'string' ? printableText(message, MAX_MESSAGE_LENGTH) : '',
+    });
     if (out.length >= MAX_ENTRIES) break;
   }
   return out;
@@ -83,7 +86,8 @@ export interface RegistryErrorInput {
 export function registryError(input: RegistryErrorInput): FerryError {
   const entries = parseRegistryErrors(input.body);
   const first = entries[0];
-  const code = (first !== undefined ? CODE_MAP.get(first.code) : undefined) ?? codeForStatus(input.status, input.operation);
+  const code =
+    (first !== undefined ? CODE_MAP.get(first.code) : undefined) ?? codeForStatus(input.status, input.operation);
   const reason =
     first !== undefined
       ? entries.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join('; ')

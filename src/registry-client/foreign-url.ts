@@ -18,7 +18,10 @@ export interface ForeignURLOptions {
 }
 
 /** A GET of `url` (http or https): its body and size (-1 when unknown); REGISTRY_ERROR unless it answers 200. */
-export async function openForeignURL(url: URL, options: ForeignURLOptions = {}): Promise<{ stream: Readable; size: number }> {
+export async function openForeignURL(
+  url: URL,
+  options: ForeignURLOptions = {},
+): Promise<{ stream: Readable; size: number }> {
   const tls = await loadTLSFilesFor(url.host, options.env === undefined ? {} : { env: options.env });
   const http = new Connection({
     tls,
@@ -30,7 +33,9 @@ export async function openForeignURL(url: URL, options: ForeignURLOptions = {}):
     const res = await getWithoutCredentials(http.send, url, options.signal);
     if (res.status !== 200) {
       await res.body.dump().catch(() => {});
-      throw new FerryError('REGISTRY_ERROR', `GET ${printableURL(url)}: HTTP ${res.status}`, { details: { status: res.status } });
+      throw new FerryError('REGISTRY_ERROR', `GET ${printableURL(url)}: HTTP ${res.status}`, {
+        details: { status: res.status },
+      });
     }
     // The pool is this one body's: closed once the body is.
     res.body.once('close', () => void http.close().catch(() => {}));

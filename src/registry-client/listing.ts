@@ -32,7 +32,14 @@ export function listTags(t: RegistryTransport, repository: string, options: List
 
 /** Every repository name of the registry (`/v2/_catalog`), following `Link` pagination. */
 export function catalog(t: RegistryTransport, options: ListOptions = {}): Promise<string[]> {
-  return paginate(t, `/v2/_catalog${pageQuery(options.pageSize)}`, [CATALOG_SCOPE], 'repositories', `listing repositories of ${t.host}`, options);
+  return paginate(
+    t,
+    `/v2/_catalog${pageQuery(options.pageSize)}`,
+    [CATALOG_SCOPE],
+    'repositories',
+    `listing repositories of ${t.host}`,
+    options,
+  );
 }
 
 async function paginate(
@@ -70,7 +77,11 @@ async function paginate(
     }
     url = nextURL.pathname + nextURL.search;
     if (visited.has(url)) {
-      throw new FerryError('REGISTRY_ERROR', `${what}: the Link header of page ${page + 1} leads back to an earlier page`, { details: { page: page + 1 } });
+      throw new FerryError(
+        'REGISTRY_ERROR',
+        `${what}: the Link header of page ${page + 1} leads back to an earlier page`,
+        { details: { page: page + 1 } },
+      );
     }
   }
   throw new FerryError('TOO_LARGE', `${what}: more than ${maxPages} pages`, { details: { limit: maxPages } });

@@ -13,12 +13,21 @@ export function manifestMIMEType(contentType: string | undefined, bytes: Buffer)
 }
 
 /** Checks the bytes against the requested digest and `Docker-Content-Digest`; returns the manifest digest. */
-export function checkManifestDigests(bytes: Buffer, ref: string, headerDigest: string | undefined, what: string): Digest {
+export function checkManifestDigests(
+  bytes: Buffer,
+  ref: string,
+  headerDigest: string | undefined,
+  what: string,
+): Digest {
   const mismatch = (expected: Digest, source: string): FerryError => {
     const actual = manifestDigest(bytes, digestAlgorithm(expected));
-    return new FerryError('DIGEST_MISMATCH', `${what}: the manifest's digest is ${actual}, ${source} says ${expected}`, {
-      details: { expected, actual },
-    });
+    return new FerryError(
+      'DIGEST_MISMATCH',
+      `${what}: the manifest's digest is ${actual}, ${source} says ${expected}`,
+      {
+        details: { expected, actual },
+      },
+    );
   };
   if (isDigest(ref) && !manifestMatchesDigest(bytes, ref)) throw mismatch(ref, 'the reference');
   if (headerDigest !== undefined && isDigest(headerDigest) && !manifestMatchesDigest(bytes, headerDigest)) {

@@ -39,23 +39,44 @@ export function imageName(t: RegistryTransport, repository: string, ref: string)
 }
 
 /** A manifest; a body cut short or damaged (a digest mismatch) is asked for again, within the retry policy. */
-export function getManifest(t: RegistryTransport, repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+export function getManifest(
+  t: RegistryTransport,
+  repository: string,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<FetchedManifest> {
   // A digest mismatch may be bytes damaged in transit: asked for again too.
-  const transient = (e: unknown): boolean => (isFerryError(e, 'REGISTRY_UNREACHABLE') && e.details.cutShort === true) || isFerryError(e, 'DIGEST_MISMATCH');
+  const transient = (e: unknown): boolean =>
+    (isFerryError(e, 'REGISTRY_UNREACHABLE') && e.details.cutShort === true) || isFerryError(e, 'DIGEST_MISMATCH');
   return retryingWhen(t.retryPolicy, transient, () => getManifestOnce(t, repository, ref, signal), signal);
 }
 
-async function getManifestOnce(t: RegistryTransport, repository: string, ref: string, signal?: AbortSignal): Promise<FetchedManifest> {
+async function getManifestOnce(
+  t: RegistryTransport,
+  repository: string,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<FetchedManifest> {
   const path = manifestPath(repository, ref);
   const what = `reading manifest ${imageName(t, repository, ref)}`;
-  const res = await t.send({ method: 'GET', url: path, scopes: [pull(repository)], headers: { accept: MANIFEST_ACCEPT }, signal });
+  const res = await t.send({
+    method: 'GET',
+    url: path,
+    scopes: [pull(repository)],
+    headers: { accept: MANIFEST_ACCEPT },
+    signal,
+  });
   if (res.status !== 200) throw await t.failure(res, what, 'manifest');
   const length = contentLength(res);
   if (length > MAX_MANIFEST_SIZE) {
     res.body.destroy();
-    throw new FerryError('TOO_LARGE', `${what}: the manifest is ${length} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`, {
-      details: { size: length, limit: MAX_MANIFEST_SIZE },
-    });
+    throw new FerryError(
+      'TOO_LARGE',
+      `${what}: the manifest is ${length} bytes, over the ${MAX_MANIFEST_SIZE}-byte limit`,
+      {
+        details: { size: length, limit: MAX_MANIFEST_SIZE },
+      },
+    );
   }
   const bytes = await t.readBody(res, MAX_MANIFEST_SIZE, `manifest ${imageName(t, repository, ref)}`);
   if (length >= 0 && bytes.length !== length) {
@@ -66,7 +87,12 @@ async function getManifestOnce(t: RegistryTransport, repository: string, ref: st
 }
 
 /** The manifest's digest, type and size without its body; undefined when the registry has no such manifest. */
-export async function headManifest(t: RegistryTransport, repository: string, ref: string, signal?: AbortSignal): Promise<ManifestHead | undefined> {
+export async function headManifest(
+  t: RegistryTransport,
+  repository: string,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<ManifestHead | undefined> {
   const res = await t.send({
     method: 'HEAD',
     url: manifestPath(repository, ref),
@@ -82,7 +108,11 @@ export async function headManifest(t: RegistryTransport, repository: string, ref
   await res.body.dump();
   const d = header(res, 'docker-content-digest');
   const ct = header(res, 'content-type')?.split(';')[0]?.trim();
-  return { ...(d !== undefined && isDigest(d) ? { digest: d } : {}), ...(ct ? { mimeType: ct } : {}), size: contentLength(res) };
+  return {
+    ...(d !== undefined && isDigest(d) ? { digest: d } : {}),
+    ...(ct ? { mimeType: ct } : {}),
+    size: contentLength(res),
+  };
 }
 
 /**
@@ -124,7 +154,12 @@ export async function putManifest(
 }
 
 /** Deletes a manifest; a tag is first resolved to the digest it names (registries delete by digest only). */
-export async function deleteManifest(t: RegistryTransport, repository: string, ref: string, signal?: AbortSignal): Promise<Digest> {
+export async function deleteManifest(
+  t: RegistryTransport,
+  repository: string,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<Digest> {
   let digest: Digest;
   if (isDigest(ref)) {
     digest = ref;

@@ -1,7 +1,13 @@
 /** Network failures below HTTP (resets, refusals, timeouts): how they read, and which are worth a retry. */
 import { FerryError } from '../errors.js';
 
-const DOWN_OR_SILENT = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const DOWN_OR_SILENT = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 /** A refused or timed-out connection: nothing listening, or nothing answering. */
 export function isDownOrSilent(e: unknown): boolean {
@@ -11,8 +17,10 @@ export function isDownOrSilent(e: unknown): boolean {
 
 export function describeNetworkError(e: unknown): string {
   const err = e as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const code = typeof err.code === 'string' ? err.code : typeof err.cause?.code === 'string' ? err.cause.code : undefined;
-  const message = typeof err.cause?.message === 'string' && err.cause.message !== '' ? err.cause.message : String(err.message ?? e);
+  const code =
+    typeof err.code === 'string' ? err.code : typeof err.cause?.code === 'string' ? err.cause.code : undefined;
+  const message =
+    typeof err.cause?.message === 'string' && err.cause.message !== '' ? err.cause.message : String(err.message ?? e);
   return code === undefined ? message : `${message} (${code})`;
 }
 

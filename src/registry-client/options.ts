@@ -62,4 +62,3 @@ export function registryTimeouts(options: RegistryClientOptions): { headersTimeo
 export function registryAPIHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
-

@@ -18,9 +18,13 @@ export function push(repository: string): string {
 
 export function checkRepository(repository: string): string {
   if (!REPOSITORY_RE.test(repository)) {
-    throw new FerryError('INVALID_REFERENCE', `invalid repository name "${repository}": must be lower-case path components`, {
-      details: { repository },
-    });
+    throw new FerryError(
+      'INVALID_REFERENCE',
+      `invalid repository name "${repository}": must be lower-case path components`,
+      {
+        details: { repository },
+      },
+    );
   }
   return repository;
 }
@@ -31,13 +35,16 @@ export function repositoryPath(repository: string): string {
 
 export function manifestPath(repository: string, ref: string): string {
   if (!isDigest(ref) && !TAG_RE.test(ref)) {
-    throw new FerryError('INVALID_REFERENCE', `invalid manifest reference "${ref}": neither a tag nor a digest`, { details: { ref } });
+    throw new FerryError('INVALID_REFERENCE', `invalid manifest reference "${ref}": neither a tag nor a digest`, {
+      details: { ref },
+    });
   }
   return `${repositoryPath(repository)}/manifests/${ref}`;
 }
 
 export function blobPath(repository: string, digest: Digest): string {
-  if (!isDigest(digest)) throw new FerryError('INVALID_DIGEST', `invalid blob digest "${digest}"`, { details: { digest } });
+  if (!isDigest(digest))
+    throw new FerryError('INVALID_DIGEST', `invalid blob digest "${digest}"`, { details: { digest } });
   return `${repositoryPath(repository)}/blobs/${digest}`;
 }
 

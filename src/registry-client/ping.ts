@@ -26,13 +26,18 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
   // Without verification, plain http is asked at the same time as https: its answer is used only
   // when https fails, but a failed TLS attempt no longer delays it.
   const attempts = schemes.map((scheme) =>
-    sendRetryingUnlessDown(ctx.policy, () => ctx.send('GET', new URL(`${scheme}://${ctx.host}/v2/`), {}, undefined, signal), signal).then(
+    sendRetryingUnlessDown(
+      ctx.policy,
+      () => ctx.send('GET', new URL(`${scheme}://${ctx.host}/v2/`), {}, undefined, signal),
+      signal,
+    ).then(
       (res) => ({ scheme, res }),
       (error: unknown) => ({ scheme, error }),
     ),
   );
   const discardFrom = (index: number): void => {
-    for (const later of attempts.slice(index)) void later.then((a) => ('res' in a ? a.res.body.dump().catch(() => {}) : undefined));
+    for (const later of attempts.slice(index))
+      void later.then((a) => ('res' in a ? a.res.body.dump().catch(() => {}) : undefined));
   };
   const failures: string[] = [];
   let lastError: unknown;
@@ -57,8 +62,12 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
     throw await ctx.failure(res, `pinging container registry ${ctx.host}`);
   }
   const hint = ctx.tlsVerify ? ' (plain http is only tried with tlsVerify: false)' : '';
-  throw new FerryError('REGISTRY_UNREACHABLE', `pinging container registry ${ctx.host} failed: ${failures.join('; ')}${hint}`, {
-    cause: lastError,
-    details: { host: ctx.host },
-  });
+  throw new FerryError(
+    'REGISTRY_UNREACHABLE',
+    `pinging container registry ${ctx.host} failed: ${failures.join('; ')}${hint}`,
+    {
+      cause: lastError,
+      details: { host: ctx.host },
+    },
+  );
 }

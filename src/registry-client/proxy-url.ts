@@ -7,7 +7,11 @@ import { FerryError } from '../errors.js';
  */
 export function checkProxyURL(value: string | undefined, variable: string): void {
   if (value === undefined || URL.canParse(value)) return;
-  throw new FerryError('INVALID_CONFIG', `${variable} is not a valid proxy URL (its value is not shown: it may hold a password)`, {
-    details: { variable },
-  });
+  throw new FerryError(
+    'INVALID_CONFIG',
+    `${variable} is not a valid proxy URL (its value is not shown: it may hold a password)`,
+    {
+      details: { variable },
+    },
+  );
 }

@@ -36,12 +36,21 @@ export async function sendFollowingRedirects(
     const headers: Record<string, string> = { ...req.headers };
     // Only the registry's own origin ever sees its credentials (a redirect may lead to a storage host).
     if (authorization !== undefined && url.origin === credentialOrigin) headers.authorization = authorization;
-    const res = await send(method, url, headers, method === 'GET' || method === 'HEAD' ? undefined : req.body, req.signal);
+    const res = await send(
+      method,
+      url,
+      headers,
+      method === 'GET' || method === 'HEAD' ? undefined : req.body,
+      req.signal,
+    );
     const location = res.headers.location;
     if (!follow || !isRedirect(res.status) || typeof location !== 'string') return res;
     await res.body.dump();
     if (hop >= MAX_REDIRECTS) {
-      throw new FerryError('REGISTRY_ERROR', `${req.method} ${printableURL(start)}: more than ${MAX_REDIRECTS} redirects`);
+      throw new FerryError(
+        'REGISTRY_ERROR',
+        `${req.method} ${printableURL(start)}: more than ${MAX_REDIRECTS} redirects`,
+      );
     }
     const next = new URL(location, url);
     if (next.protocol !== 'https:' && next.protocol !== 'http:') {
@@ -56,7 +65,11 @@ export async function sendFollowingRedirects(
  * A GET of a URL outside the registry API (a foreign layer's `urls`): no Authorization ever,
  * redirects followed (bounded). The caller consumes the body.
  */
-export async function getWithoutCredentials(send: RawSend, start: URL, signal?: AbortSignal): Promise<RegistryResponse> {
+export async function getWithoutCredentials(
+  send: RawSend,
+  start: URL,
+  signal?: AbortSignal,
+): Promise<RegistryResponse> {
   let url = start;
   for (let hop = 0; ; hop++) {
     let res: RegistryResponse;
@@ -71,7 +84,10 @@ export async function getWithoutCredentials(send: RawSend, start: URL, signal?: 
     await res.body.dump();
     const next = new URL(location, url);
     if (hop >= MAX_REDIRECTS || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
-      throw new FerryError('REGISTRY_ERROR', `GET ${printableURL(start)}: too many redirects, or one to a non-http(s) URL`);
+      throw new FerryError(
+        'REGISTRY_ERROR',
+        `GET ${printableURL(start)}: too many redirects, or one to a non-http(s) URL`,
+      );
     }
     url = next;
   }

@@ -15,10 +15,14 @@ export async function readSmallBody(res: RegistryResponse, limit: number, what: 
     return await readAllLimited(res.body, limit, what);
   } catch (e) {
     if (e instanceof FerryError) throw e;
-    throw new FerryError('REGISTRY_UNREACHABLE', `${what}: the response body was cut short: ${describeNetworkError(e)}`, {
-      cause: e,
-      details: { cutShort: true },
-    });
+    throw new FerryError(
+      'REGISTRY_UNREACHABLE',
+      `${what}: the response body was cut short: ${describeNetworkError(e)}`,
+      {
+        cause: e,
+        details: { cutShort: true },
+      },
+    );
   }
 }
 
@@ -29,7 +33,12 @@ export interface FailureContext {
 }
 
 /** Reads a failed response's body and turns it into a typed error. */
-export async function responseFailure(res: RegistryResponse, what: string, operation: RegistryOperation, auth: FailureContext): Promise<FerryError> {
+export async function responseFailure(
+  res: RegistryResponse,
+  what: string,
+  operation: RegistryOperation,
+  auth: FailureContext,
+): Promise<FerryError> {
   let body: Buffer = Buffer.alloc(0);
   try {
     body = await readAllLimited(res.body, MAX_SMALL_BODY, 'error body');

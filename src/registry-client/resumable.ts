@@ -88,10 +88,14 @@ class ResumableBody extends Readable {
       this.destroy(
         e instanceof FerryError
           ? e
-          : new FerryError('REGISTRY_UNREACHABLE', `reading ${what} failed after ${this.#offset} bytes: ${(e as Error).message}`, {
-              cause: e,
-              details: { offset: this.#offset, resumes: this.#resumes },
-            }),
+          : new FerryError(
+              'REGISTRY_UNREACHABLE',
+              `reading ${what} failed after ${this.#offset} bytes: ${(e as Error).message}`,
+              {
+                cause: e,
+                details: { offset: this.#offset, resumes: this.#resumes },
+              },
+            ),
       );
       return;
     }

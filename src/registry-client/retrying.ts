@@ -8,7 +8,14 @@ import type { RawSend, RegistryResponse } from './connection.js';
 import { printableURL } from './errors.js';
 import { MAX_SMALL_BODY, readSmallBody } from './response.js';
 import { networkError, isDownOrSilent } from './network-error.js';
-import { isRetryableNetworkError, isRetryableStatus, parseRetryAfter, type RetryPolicy, retryDelay, sleep } from './retry.js';
+import {
+  isRetryableNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryPolicy,
+  retryDelay,
+  sleep,
+} from './retry.js';
 
 export interface RetryingOptions {
   policy: RetryPolicy;
@@ -23,7 +30,10 @@ export interface RetryingOptions {
  * Calls `attempt` until it answers with a status that is not retryable or the tries are used up.
  * A FerryError from `attempt` is final; any other error is a network error (REGISTRY_UNREACHABLE).
  */
-export async function sendRetrying(options: RetryingOptions, attempt: () => Promise<RegistryResponse>): Promise<RegistryResponse> {
+export async function sendRetrying(
+  options: RetryingOptions,
+  attempt: () => Promise<RegistryResponse>,
+): Promise<RegistryResponse> {
   const { policy, replayable, signal } = options;
   for (let tried = 1; ; tried++) {
     let res: RegistryResponse;
@@ -74,7 +84,12 @@ export async function sendRetryingUnlessDown(
 }
 
 /** Calls `op` again while it fails with an error `transient` accepts, within the policy (a manifest cut short or damaged). */
-export async function retryingWhen<T>(policy: RetryPolicy, transient: (e: unknown) => boolean, op: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function retryingWhen<T>(
+  policy: RetryPolicy,
+  transient: (e: unknown) => boolean,
+  op: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   for (let tried = 1; ; tried++) {
     try {
       return await op();
@@ -114,9 +129,13 @@ export async function fetchSmallRetrying(
       continue;
     }
     try {
-      return { status: res.status, body: await readSmallBody(res, MAX_SMALL_BODY, `token response from ${printableURL(url)}`) };
+      return {
+        status: res.status,
+        body: await readSmallBody(res, MAX_SMALL_BODY, `token response from ${printableURL(url)}`),
+      };
     } catch (e) {
-      if (signal?.aborted || tried >= policy.maxAttempts || !(e instanceof FerryError) || e.details.cutShort !== true) throw e;
+      if (signal?.aborted || tried >= policy.maxAttempts || !(e instanceof FerryError) || e.details.cutShort !== true)
+        throw e;
       await sleep(retryDelay(policy, tried), signal);
     }
   }

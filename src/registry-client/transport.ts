@@ -76,7 +76,9 @@ export class HTTPTransport implements RegistryTransport {
     this.#options = options;
     this.#connection = send === undefined ? new Connection(options) : undefined;
     this.#send = send ?? this.#connection!.send;
-    this.auth = new Authenticator(options, (url, init, signal) => fetchSmallRetrying(this.#send, options.retry, url, init, signal));
+    this.auth = new Authenticator(options, (url, init, signal) =>
+      fetchSmallRetrying(this.#send, options.retry, url, init, signal),
+    );
   }
 
   get retryPolicy(): RetryPolicy {
@@ -111,10 +113,16 @@ export class HTTPTransport implements RegistryTransport {
     // An upload Location may name another host; the redirect layer sends credentials to the registry's origin only.
     const url = new URL(req.url, base);
     const replayable = req.body === undefined || Buffer.isBuffer(req.body);
-    const attempt = authorizedAttempt(this.auth, { method: req.method, url, scopes: req.scopes, replayable, signal: req.signal }, base.origin, (authorization) =>
-      sendFollowingRedirects(this.#send, req, url, base.origin, authorization),
+    const attempt = authorizedAttempt(
+      this.auth,
+      { method: req.method, url, scopes: req.scopes, replayable, signal: req.signal },
+      base.origin,
+      (authorization) => sendFollowingRedirects(this.#send, req, url, base.origin, authorization),
     );
-    return sendRetrying({ policy: this.#options.retry, replayable, what: `${req.method} ${printableURL(url)}`, signal: req.signal }, attempt);
+    return sendRetrying(
+      { policy: this.#options.retry, replayable, what: `${req.method} ${printableURL(url)}`, signal: req.signal },
+      attempt,
+    );
   }
 
   readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer> {

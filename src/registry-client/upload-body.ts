@@ -33,12 +33,19 @@ export function hashingBody(
     taken: () => body.taken(),
     result(announced, what) {
       if (!body.sourceEnded && body.size !== announced) {
-        throw new FerryError('SIZE_MISMATCH', `${what}: the registry accepted ${body.size} bytes before the stream ended`, {
-          details: { size: body.size },
-        });
+        throw new FerryError(
+          'SIZE_MISMATCH',
+          `${what}: the registry accepted ${body.size} bytes before the stream ended`,
+          {
+            details: { size: body.size },
+          },
+        );
       }
       if (!body.sourceEnded && body.hash !== undefined) source.destroy();
-      return { digest: body.hash === undefined ? undefined : `${algorithm}:${body.hash.digest('hex')}`, size: body.size };
+      return {
+        digest: body.hash === undefined ? undefined : `${algorithm}:${body.hash.digest('hex')}`,
+        size: body.size,
+      };
     },
     /**
      * Resolves once the source has ended normally, rejects if it failed: where the caller verifies
@@ -108,7 +115,8 @@ class UploadBody extends Readable {
     // nothing more: fail at once rather than wait for events that never come.
     if (source.errored !== null || (source.destroyed && !source.readableEnded)) {
       this.#released = true;
-      const cause = source.errored ?? new FerryError('UNSUPPORTED_OPERATION', 'the blob stream was closed before its upload began');
+      const cause =
+        source.errored ?? new FerryError('UNSUPPORTED_OPERATION', 'the blob stream was closed before its upload began');
       process.nextTick(() => this.destroy(cause));
       return;
     }

@@ -59,9 +59,13 @@ export async function patchWhole(
     hashing.body.destroy();
     const taken = hashing.taken();
     if (taken === undefined) {
-      throw new FerryError('TOO_LARGE', `${what}: the server refused the blob as too large (HTTP 413) after more than ${MAX_REPLAY} bytes were sent; set an upload chunk size`, {
-        details: { status: 413 },
-      });
+      throw new FerryError(
+        'TOO_LARGE',
+        `${what}: the server refused the blob as too large (HTTP 413) after more than ${MAX_REPLAY} bytes were sent; set an upload chunk size`,
+        {
+          details: { status: 413 },
+        },
+      );
     }
     return { tooLarge: true, replay: prefixed(taken, stream) };
   }
@@ -78,7 +82,13 @@ export async function patchWhole(
 }
 
 /** Fixed-size PATCHes with Content-Range: each chunk is a Buffer, so a failed one is retried on its own. */
-export async function patchChunks(t: RegistryTransport, target: PatchTarget, stream: Readable, algorithm: DigestAlgorithm, chunkSize: number): Promise<Patched> {
+export async function patchChunks(
+  t: RegistryTransport,
+  target: PatchTarget,
+  stream: Readable,
+  algorithm: DigestAlgorithm,
+  chunkSize: number,
+): Promise<Patched> {
   const { scopes, what, signal } = target;
   let location = target.location;
   const hash = createHash(algorithm);
@@ -112,7 +122,8 @@ export async function patchChunks(t: RegistryTransport, target: PatchTarget, str
 /** The upload session URL a POST or PATCH answer names (relative to the URL that answered). */
 export function uploadLocation(res: RegistryResponse, what: string): string {
   const location = header(res, 'location');
-  if (location === undefined) throw new FerryError('REGISTRY_ERROR', `${what}: the registry answered ${res.status} without a Location`);
+  if (location === undefined)
+    throw new FerryError('REGISTRY_ERROR', `${what}: the registry answered ${res.status} without a Location`);
   return new URL(location, res.url).toString();
 }
 

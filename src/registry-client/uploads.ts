@@ -72,7 +72,10 @@ export async function uploadBlob(
   if (mount && start.status === 201) {
     await start.body.dump();
     stream.destroy();
-    const size = options.size !== undefined && options.size >= 0 ? options.size : ((await blobExists(t, repository, options.digest!, signal))?.size ?? -1);
+    const size =
+      options.size !== undefined && options.size >= 0
+        ? options.size
+        : ((await blobExists(t, repository, options.digest!, signal))?.size ?? -1);
     return { digest: options.digest!, size, mounted: true };
   }
   if (start.status !== 202) {
@@ -87,16 +90,36 @@ export async function uploadBlob(
     if (chunking.chunkSize !== undefined) {
       sent = await patchChunks(t, { location, scopes, what, signal }, stream, algorithm, chunking.chunkSize);
     } else {
-      const trusted = options.callerVerifiesDigest === true && options.digest !== undefined ? options.digest : undefined;
-      const whole = await patchWhole(t, { location, scopes, what, signal }, stream, algorithm, options.size ?? -1, trusted);
+      const trusted =
+        options.callerVerifiesDigest === true && options.digest !== undefined ? options.digest : undefined;
+      const whole = await patchWhole(
+        t,
+        { location, scopes, what, signal },
+        stream,
+        algorithm,
+        options.size ?? -1,
+        trusted,
+      );
       if ('tooLarge' in whole) {
         // 413 to the whole body (a proxy or the registry limits request sizes): a new session, in chunks.
         await cancelUpload(t, location, scopes);
-        const again = await t.send({ method: 'POST', url: `${repositoryPath(repository)}/blobs/uploads/`, scopes, body: Buffer.alloc(0), signal });
+        const again = await t.send({
+          method: 'POST',
+          url: `${repositoryPath(repository)}/blobs/uploads/`,
+          scopes,
+          body: Buffer.alloc(0),
+          signal,
+        });
         if (again.status !== 202) throw await t.failure(again, what, 'blob');
         location = uploadLocation(again, what);
         await again.body.dump();
-        sent = await patchChunks(t, { location, scopes, what, signal }, whole.replay, algorithm, chunking.fallbackChunkSize);
+        sent = await patchChunks(
+          t,
+          { location, scopes, what, signal },
+          whole.replay,
+          algorithm,
+          chunking.fallbackChunkSize,
+        );
       } else {
         sent = whole;
       }
@@ -123,7 +146,13 @@ export async function uploadBlob(
 }
 
 /** Cross-repository mount: true when mounted; on 202 the upload it opened is cancelled and false returned. */
-export async function mountBlob(t: RegistryTransport, repository: string, digest: Digest, from: string, signal?: AbortSignal): Promise<boolean> {
+export async function mountBlob(
+  t: RegistryTransport,
+  repository: string,
+  digest: Digest,
+  from: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const url = `${repositoryPath(repository)}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(checkRepository(from))}`;
   const scopes = [push(repository), pull(from)];
   const res = await t.send({ method: 'POST', url, scopes, body: Buffer.alloc(0), signal });
@@ -151,7 +180,13 @@ async function finishUpload(
 ): Promise<void> {
   let failure: unknown;
   try {
-    const put = await t.send({ method: 'PUT', url: withQuery(location, 'digest', digest), scopes, body: Buffer.alloc(0), signal });
+    const put = await t.send({
+      method: 'PUT',
+      url: withQuery(location, 'digest', digest),
+      scopes,
+      body: Buffer.alloc(0),
+      signal,
+    });
     if (put.status === 201 || put.status === 204) {
       await put.body.dump();
       return;
@@ -160,7 +195,8 @@ async function finishUpload(
   } catch (e) {
     failure = e;
   }
-  if (!signal?.aborted && (await blobExists(t, repository, digest, signal).catch(() => undefined)) !== undefined) return;
+  if (!signal?.aborted && (await blobExists(t, repository, digest, signal).catch(() => undefined)) !== undefined)
+    return;
   throw failure;
 }
 

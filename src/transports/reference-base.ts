@@ -47,7 +47,10 @@ export abstract class BaseImageReference<SourceOptions extends CallOptions = Ima
   /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
   async newImage(options?: SourceOptions & PlatformChoiceOptions): Promise<ImageView> {
     if (imageOpener === undefined) {
-      throw new FerryError('NOT_IMPLEMENTED', `${this.toString()}: newImage needs the image module; import Ferry through its public entry point`);
+      throw new FerryError(
+        'NOT_IMPLEMENTED',
+        `${this.toString()}: newImage needs the image module; import Ferry through its public entry point`,
+      );
     }
     // The view passes the options on to this reference's newImageSource, which reads its part.
     return imageOpener(this, options ?? {});

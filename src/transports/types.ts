@@ -308,7 +308,11 @@ export interface ImageDestination {
    * compression and does not know it yet: the destination computes it. Returns the stored blob's
    * digest and size. A blob is only visible after `commit` (temp files until then).
    */
-  putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo>;
+  putBlob(
+    stream: Readable,
+    info: { digest?: Digest; size: number; mediaType?: string },
+    options: PutBlobOptions,
+  ): Promise<BlobInfo>;
   /**
    * If the destination already has this blob, returns its info without moving bytes; else undefined.
    * With `options.cache` it may also use a known copy elsewhere (docker: a cross-repository mount)

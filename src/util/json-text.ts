@@ -118,7 +118,10 @@ export function findJSONSyntaxProblem(text: string): JSONSyntaxProblem | undefin
         i++;
         open.pop();
       } else if (i >= n) return fail('unexpected end of input');
-      else return fail(top === '[' ? "expected ',' or ']' after an array element" : "expected ',' or '}' after an object member");
+      else
+        return fail(
+          top === '[' ? "expected ',' or ']' after an array element" : "expected ',' or '}' after an object member",
+        );
       continue;
     }
     if (i >= n) return fail('unexpected end of input');
@@ -160,7 +163,10 @@ export function findJSONSyntaxProblem(text: string): JSONSyntaxProblem | undefin
     else if (text.startsWith('null', i)) i += 4;
     else {
       NUMBER.lastIndex = i;
-      if (!NUMBER.test(text)) return fail(c === '-' || (c !== undefined && c >= '0' && c <= '9') ? 'malformed number' : 'unexpected character');
+      if (!NUMBER.test(text))
+        return fail(
+          c === '-' || (c !== undefined && c >= '0' && c <= '9') ? 'malformed number' : 'unexpected character',
+        );
       i = NUMBER.lastIndex;
     }
     state = 'after';

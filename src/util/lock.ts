@@ -32,7 +32,10 @@ async function tryCreate(lock: string): Promise<boolean> {
 
 /** True when the lock at `lock` was left by a process that is gone (or so long ago that it must be). */
 async function isStale(lock: string): Promise<boolean> {
-  const [st, text] = await Promise.all([lstat(lock).catch(() => undefined), readFile(lock, 'utf8').catch(() => undefined)]);
+  const [st, text] = await Promise.all([
+    lstat(lock).catch(() => undefined),
+    readFile(lock, 'utf8').catch(() => undefined),
+  ]);
   if (st === undefined) return false;
   if (Date.now() - st.mtimeMs > STALE_LOCK_MS) return true;
   const pid = Number(text?.trim());
@@ -64,13 +67,23 @@ export async function withFileLock<T>(target: string, fn: () => Promise<T>, sign
     if (await isStale(lock)) {
       // Renamed first, so that of several writers breaking it only one removes it.
       const aside = join(dirname(lock), tempName(`.${basename(target)}.ferry-stale-lock-`));
-      if (await rename(lock, aside).then(() => true, () => false)) await rm(aside, { force: true });
+      if (
+        await rename(lock, aside).then(
+          () => true,
+          () => false,
+        )
+      )
+        await rm(aside, { force: true });
       continue;
     }
     if (Date.now() > deadline) {
-      throw new FerryError('LOCKED', `${target} is locked by another writer (${lock}); remove the lock file if no Ferry process uses it`, {
-        details: { lock },
-      });
+      throw new FerryError(
+        'LOCKED',
+        `${target} is locked by another writer (${lock}); remove the lock file if no Ferry process uses it`,
+        {
+          details: { lock },
+        },
+      );
     }
     await sleep(wait + Math.random() * wait, signal);
   }

@@ -91,7 +91,11 @@ export function processAlive(pid: number): boolean {
  * left: its pid no longer runs, or the entry is older than a day. Only entries this user owns, never
  * this process's own; symlinks are removed, not followed. Bounded work; never fails.
  */
-export async function removeStaleTemps(parent: string, prefixes: readonly string[], now = Date.now()): Promise<string[]> {
+export async function removeStaleTemps(
+  parent: string,
+  prefixes: readonly string[],
+  now = Date.now(),
+): Promise<string[]> {
   const removed: string[] = [];
   const uid = process.getuid?.();
   try {

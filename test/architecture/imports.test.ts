@@ -86,7 +86,8 @@ function floorViolation(from: string, to: string): string | undefined {
   const [a, b] = [roomOf(from), roomOf(to)];
   if (a === b) return undefined;
   const [fa, fb] = [floorOf(a), floorOf(b)];
-  if (fa === undefined || fb === undefined) return `room ${fa === undefined ? a : b} has no floor (add it to DESIGN.md and FLOORS)`;
+  if (fa === undefined || fb === undefined)
+    return `room ${fa === undefined ? a : b} has no floor (add it to DESIGN.md and FLOORS)`;
   if (fb > fa) return `up from floor ${fa} (${a}) to floor ${fb} (${b})`;
   if (fb === fa && !OPEN_FLOORS.has(Math.floor(fa)) && !SAME_FLOOR_ALLOWED.has(`${a} -> ${b}`)) {
     return `across floor ${fa}, ${a} -> ${b}`;
@@ -160,14 +161,18 @@ describe('import graph of src/', () => {
   test('the CLI imports Ferry only through its public API (src/index.ts)', () => {
     const offending = [...graph]
       .filter(([from]) => roomOf(from) === 'cli')
-      .flatMap(([from, targets]) => targets.filter((to) => roomOf(to) !== 'cli' && to !== 'index.ts').map((to) => `src/${from} -> src/${to}`));
+      .flatMap(([from, targets]) =>
+        targets.filter((to) => roomOf(to) !== 'cli' && to !== 'index.ts').map((to) => `src/${from} -> src/${to}`),
+      );
     assert.deepEqual(offending, [], `CLI imports around the public API:\n${offending.join('\n')}`);
   });
 
   test('there are no import cycles, type-only imports included', () => {
     const report = cycles(graph).map((component) => {
       const inside = new Set(component);
-      const edges = component.flatMap((from) => (graph.get(from) ?? []).filter((to) => inside.has(to)).map((to) => `  src/${from} -> src/${to}`));
+      const edges = component.flatMap((from) =>
+        (graph.get(from) ?? []).filter((to) => inside.has(to)).map((to) => `  src/${from} -> src/${to}`),
+      );
       return `cycle of ${component.length} file(s):\n${edges.join('\n')}`;
     });
     assert.deepEqual(report, [], report.join('\n'));
@@ -175,7 +180,10 @@ describe('import graph of src/', () => {
 
   test('the checker catches what it must: an upward import, a crossing and a circle', () => {
     assert.match(floorViolation('manifest/oci.ts', 'transports/types.ts') ?? '', /^up from floor 2/);
-    assert.match(floorViolation('transports/oci-archive/layout.ts', 'transports/oci-layout/layout.ts') ?? '', /^across floor 6/);
+    assert.match(
+      floorViolation('transports/oci-archive/layout.ts', 'transports/oci-layout/layout.ts') ?? '',
+      /^across floor 6/,
+    );
     assert.match(floorViolation('newroom/x.ts', 'errors.ts') ?? '', /has no floor/);
     assert.equal(floorViolation('copy/single.ts', 'image/image.ts'), undefined);
     const circle = new Map([

@@ -20,7 +20,12 @@ test('summarize takes the median of each field separately', () => {
 });
 
 test('parses /usr/bin/time output, also after a non-zero-status line', () => {
-  assert.deepEqual(parseTimeOutput('0.52 0.40 0.08 22528\n'), { elapsedS: 0.52, userS: 0.4, sysS: 0.08, maxRssKiB: 22528 });
+  assert.deepEqual(parseTimeOutput('0.52 0.40 0.08 22528\n'), {
+    elapsedS: 0.52,
+    userS: 0.4,
+    sysS: 0.08,
+    maxRssKiB: 22528,
+  });
   assert.equal(parseTimeOutput('Command exited with non-zero status 1\n1.00 0.50 0.10 1024\n').maxRssKiB, 1024);
   assert.throws(() => parseTimeOutput('garbage'), /cannot read/);
 });

@@ -21,22 +21,35 @@ after(() => {
 
 describe('defaultBlobInfoCachePath', () => {
   test('uses XDG_DATA_HOME when it is an absolute path', () => {
-    assert.equal(defaultBlobInfoCachePath({ XDG_DATA_HOME: '/data/alice', HOME: '/home/alice' }, { uid: 1000 }), `/data/alice/ferry/cache/${FILE}`);
+    assert.equal(
+      defaultBlobInfoCachePath({ XDG_DATA_HOME: '/data/alice', HOME: '/home/alice' }, { uid: 1000 }),
+      `/data/alice/ferry/cache/${FILE}`,
+    );
   });
 
   test('falls back to ~/.local/share when XDG_DATA_HOME is unset, empty or relative', () => {
     for (const xdg of [undefined, '', 'relative/share']) {
       const env = xdg === undefined ? { HOME: '/home/alice' } : { HOME: '/home/alice', XDG_DATA_HOME: xdg };
-      assert.equal(defaultBlobInfoCachePath(env, { uid: 1000 }), `/home/alice/.local/share/ferry/cache/${FILE}`, `XDG_DATA_HOME=${xdg}`);
+      assert.equal(
+        defaultBlobInfoCachePath(env, { uid: 1000 }),
+        `/home/alice/.local/share/ferry/cache/${FILE}`,
+        `XDG_DATA_HOME=${xdg}`,
+      );
     }
   });
 
   test('uses the home directory it is given when HOME is not set', () => {
-    assert.equal(defaultBlobInfoCachePath({}, { uid: 1000, homeDir: '/srv/bob' }), `/srv/bob/.local/share/ferry/cache/${FILE}`);
+    assert.equal(
+      defaultBlobInfoCachePath({}, { uid: 1000, homeDir: '/srv/bob' }),
+      `/srv/bob/.local/share/ferry/cache/${FILE}`,
+    );
   });
 
   test('puts root’s cache in /var/lib/ferry/cache whatever the environment says', () => {
-    assert.equal(defaultBlobInfoCachePath({ XDG_DATA_HOME: '/data/root', HOME: '/root' }, { uid: 0 }), `/var/lib/ferry/cache/${FILE}`);
+    assert.equal(
+      defaultBlobInfoCachePath({ XDG_DATA_HOME: '/data/root', HOME: '/root' }, { uid: 0 }),
+      `/var/lib/ferry/cache/${FILE}`,
+    );
   });
 
   test('follows this process’s user id when none is given', () => {
@@ -49,7 +62,10 @@ describe('defaultBlobInfoCachePath', () => {
 describe('openBlobInfoCache', () => {
   test('takes the default from FERRY_BLOB_CACHE when no spec is given', () => {
     const none = openBlobInfoCache(undefined, { env: { FERRY_BLOB_CACHE: 'none', HOME: '/nonexistent' }, uid: 1000 });
-    const memory = openBlobInfoCache(undefined, { env: { FERRY_BLOB_CACHE: 'memory', HOME: '/nonexistent' }, uid: 1000 });
+    const memory = openBlobInfoCache(undefined, {
+      env: { FERRY_BLOB_CACHE: 'memory', HOME: '/nonexistent' },
+      uid: 1000,
+    });
     assert.equal(none.kind, 'none');
     assert.equal(memory.kind, 'memory');
     none.close();
@@ -70,7 +86,11 @@ describe('openBlobInfoCache', () => {
   test('opens SQLite at the default path by default, creating its directories with mode 0700', () => {
     const xdg = join(dir, 'xdg');
     const warnings: string[] = [];
-    const cache = openBlobInfoCache(undefined, { env: { XDG_DATA_HOME: xdg }, uid: 1000, onWarning: (m) => warnings.push(m) });
+    const cache = openBlobInfoCache(undefined, {
+      env: { XDG_DATA_HOME: xdg },
+      uid: 1000,
+      onWarning: (m) => warnings.push(m),
+    });
     try {
       assert.equal(cache.kind, 'sqlite');
       assert.ok(cache instanceof SqliteBlobInfoCache);
@@ -128,7 +148,11 @@ describe('openBlobInfoCache', () => {
     mkdirSync(join(xdg, 'ferry', 'cache'), { recursive: true });
     writeFileSync(path, Buffer.alloc(4096, 0x5a));
     const warnings: { message: string; cause: unknown }[] = [];
-    const cache = openBlobInfoCache(undefined, { env: { XDG_DATA_HOME: xdg }, uid: 1000, onWarning: (message, cause) => warnings.push({ message, cause }) });
+    const cache = openBlobInfoCache(undefined, {
+      env: { XDG_DATA_HOME: xdg },
+      uid: 1000,
+      onWarning: (message, cause) => warnings.push({ message, cause }),
+    });
     assert.equal(cache.kind, 'memory');
     assert.equal(warnings.length, 1);
     assert.ok(warnings[0]?.message.includes(path));

@@ -1,4 +1,8 @@
 import { MemoryBlobInfoCache } from '../../src/blobinfocache/index.js';
 import { registerBlobInfoCacheConformance } from './conformance.js';
 
-registerBlobInfoCacheConformance({ name: 'memory', remembers: true, make: (options) => new MemoryBlobInfoCache(options) });
+registerBlobInfoCacheConformance({
+  name: 'memory',
+  remembers: true,
+  make: (options) => new MemoryBlobInfoCache(options),
+});

@@ -16,7 +16,8 @@ const at = (digest: typeof P, location: string | undefined, lastSeen?: number): 
   ...(lastSeen === undefined ? {} : { lastSeen }),
 });
 
-const order = (cs: { digest: string; location?: string }[]): string[] => cs.map((c) => `${c.digest.slice(7, 8)}@${c.location ?? '?'}`);
+const order = (cs: { digest: string; location?: string }[]): string[] =>
+  cs.map((c) => `${c.digest.slice(7, 8)}@${c.location ?? '?'}`);
 
 describe('prioritizeCandidates', () => {
   test('puts the primary digest first even when it is the oldest, and the uncompressed digest last even when newest', () => {
@@ -47,7 +48,8 @@ describe('prioritizeCandidates', () => {
 
 describe('compressionMatches', () => {
   test('accepts any compression when nothing is required and no format is named', () => {
-    for (const name of ['gzip', 'zstd', 'uncompressed'] as const) assert.equal(compressionMatches(name, { canSubstitute: true }), true);
+    for (const name of ['gzip', 'zstd', 'uncompressed'] as const)
+      assert.equal(compressionMatches(name, { canSubstitute: true }), true);
   });
 
   test('accepts only the required compression', () => {
@@ -57,9 +59,21 @@ describe('compressionMatches', () => {
   });
 
   test('accepts zstd only when an OCI manifest is a possible format', () => {
-    assert.equal(compressionMatches('zstd', { canSubstitute: true, possibleManifestFormats: [MediaType.DOCKER_V2_SCHEMA2, MediaType.DOCKER_V2_SCHEMA1_SIGNED] }), false);
-    assert.equal(compressionMatches('zstd', { canSubstitute: true, possibleManifestFormats: [MediaType.OCI_MANIFEST] }), true);
+    assert.equal(
+      compressionMatches('zstd', {
+        canSubstitute: true,
+        possibleManifestFormats: [MediaType.DOCKER_V2_SCHEMA2, MediaType.DOCKER_V2_SCHEMA1_SIGNED],
+      }),
+      false,
+    );
+    assert.equal(
+      compressionMatches('zstd', { canSubstitute: true, possibleManifestFormats: [MediaType.OCI_MANIFEST] }),
+      true,
+    );
     assert.equal(compressionMatches('zstd', { canSubstitute: true, possibleManifestFormats: [] }), true);
-    assert.equal(compressionMatches('gzip', { canSubstitute: true, possibleManifestFormats: [MediaType.DOCKER_V2_SCHEMA2] }), true);
+    assert.equal(
+      compressionMatches('gzip', { canSubstitute: true, possibleManifestFormats: [MediaType.DOCKER_V2_SCHEMA2] }),
+      true,
+    );
   });
 });

@@ -28,7 +28,8 @@ const freshPath = (): string => join(dir, `cache-${++files}.sqlite`);
 registerBlobInfoCacheConformance({
   name: 'sqlite',
   remembers: true,
-  make: (options) => new SqliteBlobInfoCache(freshPath(), { ...options, onWarning: (m) => assert.fail(`unexpected warning: ${m}`) }),
+  make: (options) =>
+    new SqliteBlobInfoCache(freshPath(), { ...options, onWarning: (m) => assert.fail(`unexpected warning: ${m}`) }),
 });
 
 const A = digestOfChar('a');
@@ -68,7 +69,9 @@ describe('sqlite blob-info cache', () => {
       two.recordDigestCompressorName(A, 'gzip');
       two.recordKnownLocation('docker', 'reg', A, 'lib/app');
       assert.deepEqual(
-        one.candidateLocations('docker', 'reg', A, { canSubstitute: false }).map((c) => [c.digest, c.compressorName, c.location]),
+        one
+          .candidateLocations('docker', 'reg', A, { canSubstitute: false })
+          .map((c) => [c.digest, c.compressorName, c.location]),
         [[A, 'gzip', 'lib/app']],
       );
     } finally {
@@ -110,7 +113,10 @@ describe('sqlite blob-info cache', () => {
   test('refuses a file that is not an SQLite database', () => {
     const path = freshPath();
     writeFileSync(path, 'this is not a database, just some bytes that are long enough to look like a header..........');
-    assert.throws(() => new SqliteBlobInfoCache(path), (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && e.message.includes(path));
+    assert.throws(
+      () => new SqliteBlobInfoCache(path),
+      (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && e.message.includes(path),
+    );
   });
 
   test('refuses a database of a newer schema version without changing it', () => {
@@ -118,7 +124,10 @@ describe('sqlite blob-info cache', () => {
     const db = new Database(path);
     db.pragma('user_version = 7');
     db.close();
-    assert.throws(() => new SqliteBlobInfoCache(path), (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && /schema version 7/.test(e.message));
+    assert.throws(
+      () => new SqliteBlobInfoCache(path),
+      (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && /schema version 7/.test(e.message),
+    );
     const check = new Database(path, { readonly: true });
     assert.equal(check.pragma('user_version', { simple: true }), 7);
     check.close();
@@ -129,14 +138,19 @@ describe('sqlite blob-info cache', () => {
     const db = new Database(path);
     db.exec('CREATE TABLE other (x INTEGER)');
     db.close();
-    assert.throws(() => new SqliteBlobInfoCache(path), (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && /not a Ferry blob-info cache/.test(e.message));
+    assert.throws(
+      () => new SqliteBlobInfoCache(path),
+      (e) => isFerryError(e, 'CACHE_UNAVAILABLE') && /not a Ferry blob-info cache/.test(e.message),
+    );
   });
 
   test('two processes writing to a new file at once both succeed without SQLITE_BUSY, and all records are kept', async () => {
     const path = freshPath();
     const count = 150;
     const startAt = Date.now() + 1500;
-    const outputs = await Promise.all(['p1', 'p2'].map((id) => runChild(['write', path, id, String(count), String(startAt)])));
+    const outputs = await Promise.all(
+      ['p1', 'p2'].map((id) => runChild(['write', path, id, String(count), String(startAt)])),
+    );
     for (const out of outputs) {
       assert.equal(out.code, 0, out.stderr);
       assert.deepEqual(JSON.parse(out.stdout), { warnings: [] });
@@ -147,7 +161,9 @@ describe('sqlite blob-info cache', () => {
         for (let i = 0; i < count; i++) {
           const { digest, uncompressed } = childBlob(id, i);
           assert.equal(cache.uncompressedDigest(digest), uncompressed);
-          const locations = cache.candidateLocations('docker', 'registry.example', digest, { canSubstitute: false }).map((c) => c.location);
+          const locations = cache
+            .candidateLocations('docker', 'registry.example', digest, { canSubstitute: false })
+            .map((c) => c.location);
           assert.deepEqual(locations, [`repo-${id}`]);
         }
       }

@@ -15,7 +15,10 @@ function sleepUntil(ms: number): void {
 }
 
 /** The blob digest and uncompressed digest child `id` records as its `i`th blob. */
-export function childBlob(id: string, i: number): { digest: ReturnType<typeof digestOf>; uncompressed: ReturnType<typeof digestOf> } {
+export function childBlob(
+  id: string,
+  i: number,
+): { digest: ReturnType<typeof digestOf>; uncompressed: ReturnType<typeof digestOf> } {
   return { digest: digestOf(`${id}-${i}-gzip`), uncompressed: digestOf(`${id}-${i}`) };
 }
 

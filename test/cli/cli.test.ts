@@ -68,8 +68,19 @@ describe('ferry CLI frame', () => {
     const path = fixturePath('manifest', 'v2s2.manifest.json');
     const plain = await runFerry(['manifest-digest', path]);
     const r = await runFerry([
-      '--tmpdir', '/tmp', '--override-os', 'linux', '--override-arch', 'arm64', '--override-variant', 'v8',
-      '--insecure-policy', '--policy', '/nonexistent/policy.json', 'manifest-digest', path,
+      '--tmpdir',
+      '/tmp',
+      '--override-os',
+      'linux',
+      '--override-arch',
+      'arm64',
+      '--override-variant',
+      'v8',
+      '--insecure-policy',
+      '--policy',
+      '/nonexistent/policy.json',
+      'manifest-digest',
+      path,
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, plain.stdout);
@@ -84,7 +95,11 @@ describe('ferry CLI frame', () => {
   });
 
   test('--debug adds the stack trace to an error', async () => {
-    const r = await runFerry(['--debug', 'manifest-digest', fixturePath('manifest', 'v2s1-invalid-signatures.manifest.json')]);
+    const r = await runFerry([
+      '--debug',
+      'manifest-digest',
+      fixturePath('manifest', 'v2s1-invalid-signatures.manifest.json'),
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^ferry: /);
     assert.match(r.stderr, /\n\s+at /);
@@ -102,7 +117,10 @@ describe('ferry CLI frame', () => {
   });
 
   /** Runs `node bin/ferry.cjs ARGS` and returns the node built-in modules it loaded, with the result. */
-  async function builtinsLoaded(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ r: RunResult; builtins: string[] }> {
+  async function builtinsLoaded(
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<{ r: RunResult; builtins: string[] }> {
     return withTempDir(async (dir) => {
       const logPath = join(dir, 'loaded.txt');
       const preload = join(dir, 'preload.cjs');
@@ -110,7 +128,9 @@ describe('ferry CLI frame', () => {
         preload,
         `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(logPath)}, process.moduleLoadList.join('\\n')));\n`,
       );
-      const r = await run(process.execPath, ['--require', preload, join(repoRoot, 'bin', 'ferry.cjs'), ...args], { env });
+      const r = await run(process.execPath, ['--require', preload, join(repoRoot, 'bin', 'ferry.cjs'), ...args], {
+        env,
+      });
       const builtins = readFileSync(logPath, 'utf8')
         .split('\n')
         .filter((l) => l.startsWith('NativeModule '))
@@ -123,7 +143,8 @@ describe('ferry CLI frame', () => {
     const { r, builtins } = await builtinsLoaded(['--version']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `ferry version ${version}\n`);
-    for (const heavy of ['vm', 'http', 'tls', 'zlib', 'child_process']) assert.ok(!builtins.includes(heavy), `${heavy} loaded`);
+    for (const heavy of ['vm', 'http', 'tls', 'zlib', 'child_process'])
+      assert.ok(!builtins.includes(heavy), `${heavy} loaded`);
   });
 
   test('a command that opens no connection loads neither node:http nor node:tls nor node:http2', async () => {
@@ -138,7 +159,13 @@ describe('ferry CLI frame', () => {
     try {
       await withTempDir(async (dir) => {
         await makeImage(join(dir, 'img'), { tag: 't', layers: 1, layerSize: 1024 });
-        const { r, builtins } = await builtinsLoaded(['copy', '-q', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/h2/none:t`]);
+        const { r, builtins } = await builtinsLoaded([
+          'copy',
+          '-q',
+          '--dest-tls-verify=false',
+          `oci:${dir}/img:t`,
+          `docker://${reg.host}/h2/none:t`,
+        ]);
         assert.equal(r.code, 0, r.stderr);
         assert.ok(builtins.includes('http'), 'the copy did not even load node:http');
         assert.ok(!builtins.includes('http2'), 'http2 loaded');
@@ -166,7 +193,11 @@ describe('ferry CLI frame', () => {
       const broken = await runFerry(['manifest-digest', manifest], { env });
       assert.equal(broken.code, 0, broken.stderr);
       assert.equal(broken.stdout, first.stdout);
-      assert.notEqual(readFileSync(join(codeDir, files[0]!), 'utf8'), 'not a code cache', 'the rejected cache was not replaced');
+      assert.notEqual(
+        readFileSync(join(codeDir, files[0]!), 'utf8'),
+        'not a code cache',
+        'the rejected cache was not replaced',
+      );
     });
   });
 
@@ -176,7 +207,10 @@ describe('ferry CLI frame', () => {
       await withTempDir(async (dir) => {
         const env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
         await makeImage(join(dir, 'img'), { tag: 't', layers: 1, layerSize: 1024 });
-        const copy = () => runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/cache/kept:t`], { env });
+        const copy = () =>
+          runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/cache/kept:t`], {
+            env,
+          });
         const codeDir = join(dir, 'cache', 'ferry', 'code');
         const first = await copy();
         assert.equal(first.code, 0, first.stderr);
@@ -210,13 +244,21 @@ describe('ferry CLI frame', () => {
     await withTempDir(async (dir) => {
       // A credential helper (a child process) shows the environment Ferry runs with.
       const helper = join(dir, 'docker-credential-envdump');
-      await writeFile(helper, `#!/bin/sh\nprintf '%s|%s' "$NODE_EXTRA_CA_CERTS" "$FERRY_NODE_EXTRA_CA_CERTS" > ${JSON.stringify(join(dir, 'env.txt'))}\nexit 1\n`, {
-        mode: 0o755,
-      });
+      await writeFile(
+        helper,
+        `#!/bin/sh\nprintf '%s|%s' "$NODE_EXTRA_CA_CERTS" "$FERRY_NODE_EXTRA_CA_CERTS" > ${JSON.stringify(join(dir, 'env.txt'))}\nexit 1\n`,
+        {
+          mode: 0o755,
+        },
+      );
       const auth = join(dir, 'auth.json');
       await writeFile(auth, JSON.stringify({ credHelpers: { '127.0.0.1:1': 'envdump' } }));
       const r = await runFerry(['inspect', '--authfile', auth, '--retry-times', '0', 'docker://127.0.0.1:1/x/y:t'], {
-        env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}`, NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem' },
+        env: {
+          ...process.env,
+          PATH: `${dir}:${process.env.PATH ?? ''}`,
+          NODE_EXTRA_CA_CERTS: '/nonexistent/extra-ca.pem',
+        },
       });
       assert.notEqual(r.code, 0);
       // node itself would have warned at start-up that it could not load the file.

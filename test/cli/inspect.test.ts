@@ -51,7 +51,10 @@ describe('inspect --format templates', () => {
   });
 
   it('rejects unknown functions and unclosed blocks before running', () => {
-    assert.throws(() => new Template('{{foo .Os}}'), (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT') && /"foo" not defined/.test(e.message));
+    assert.throws(
+      () => new Template('{{foo .Os}}'),
+      (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT') && /"foo" not defined/.test(e.message),
+    );
     assert.throws(() => new Template('{{range .Layers}}'), /missing \{\{end\}\}/);
     assert.throws(() => new Template('{{end}}'), /unexpected \{\{end\}\}/);
     assert.throws(() => new Template('{{template "x"}}'), /not supported/);
@@ -77,7 +80,10 @@ describe('ferry inspect', () => {
       assert.ok(r.stdout.endsWith('}\n'));
       const info = JSON.parse(r.stdout) as Record<string, unknown>;
       assert.equal(info['Digest'], made.digest);
-      assert.deepEqual(info['Layers'], made.instances[0]?.layers.map((l) => l.digest));
+      assert.deepEqual(
+        info['Layers'],
+        made.instances[0]?.layers.map((l) => l.digest),
+      );
       assert.deepEqual(info['RepoTags'], []);
     });
   });
@@ -99,7 +105,14 @@ describe('ferry inspect', () => {
   it('formats with a template and ends the output with one newline', async () => {
     await withTempDir(async (dir) => {
       const made = await makeImage(dir, { tag: 'm', platforms: ['linux/amd64', 'linux/arm64/v8'] });
-      const r = await runFerry(['--override-arch', 'arm64', 'inspect', '-f', '{{.Digest}} {{.Architecture}}', `oci:${dir}:m`]);
+      const r = await runFerry([
+        '--override-arch',
+        'arm64',
+        'inspect',
+        '-f',
+        '{{.Digest}} {{.Architecture}}',
+        `oci:${dir}:m`,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${made.digest} arm64\n`);
       const created = await runFerry(['inspect', '--format', '{{.Created}}', `oci:${dir}:m`]);

@@ -47,7 +47,15 @@ describe('trust policy flags (policy checks are not enforced yet)', () => {
       const made = await makeImage(path.join(dir, 'src'), { tag: 't' });
       const policy = path.join(dir, 'policy.json');
       await writeFile(policy, REJECT_ALL);
-      const r = await runFerry(['--insecure-policy', '--policy', policy, 'copy', '-q', `oci:${dir}/src:t`, `dir:${dir}/out`]);
+      const r = await runFerry([
+        '--insecure-policy',
+        '--policy',
+        policy,
+        'copy',
+        '-q',
+        `oci:${dir}/src:t`,
+        `dir:${dir}/out`,
+      ]);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await readFile(path.join(dir, 'out', 'manifest.json')), made.bytes);
     });

@@ -20,7 +20,11 @@ const L3 = digestOfN(3);
 const CFG = digestOfN(9);
 
 const blob = (digest: Digest, size: number) => ({ digest, size });
-const started = (digest: Digest, size: number, isConfig = false): ProgressEvent => ({ kind: 'blob-started', blob: blob(digest, size), isConfig });
+const started = (digest: Digest, size: number, isConfig = false): ProgressEvent => ({
+  kind: 'blob-started',
+  blob: blob(digest, size),
+  isConfig,
+});
 const bytes = (digest: Digest, n: number, total: number, isConfig = false): ProgressEvent => ({
   kind: 'blob-bytes',
   blob: blob(digest, total),
@@ -88,11 +92,21 @@ function screen(output: string, columns: number): string[] {
       if (m[1] === '?') continue;
       const n = m[2] === '' ? undefined : Number(m[2]);
       switch (m[3]) {
-        case 'A': row = Math.max(0, row - (n ?? 1)); break;
-        case 'B': row += n ?? 1; break;
-        case 'C': col += n ?? 1; break;
-        case 'D': col = Math.max(0, col - (n ?? 1)); break;
-        case 'G': col = (n ?? 1) - 1; break;
+        case 'A':
+          row = Math.max(0, row - (n ?? 1));
+          break;
+        case 'B':
+          row += n ?? 1;
+          break;
+        case 'C':
+          col += n ?? 1;
+          break;
+        case 'D':
+          col = Math.max(0, col - (n ?? 1));
+          break;
+        case 'G':
+          col = (n ?? 1) - 1;
+          break;
         case 'K': {
           const l = line(row);
           if ((n ?? 0) === 2) l.length = 0;
@@ -275,7 +289,10 @@ describe('progress bars on a terminal', () => {
     progress.fail();
     const shown = screen(stream.text(), 120);
     assert.equal(shown.length, 2);
-    assert.match(shown[0]!, /^Copying blob {2}111111111111 \[=========-+\] 25\.0 MiB \/ 100\.0 MiB {2}12\.5 MiB\/s {2}ETA 6\.0s$/);
+    assert.match(
+      shown[0]!,
+      /^Copying blob {2}111111111111 \[=========-+\] 25\.0 MiB \/ 100\.0 MiB {2}12\.5 MiB\/s {2}ETA 6\.0s$/,
+    );
     assert.match(shown[1]!, /^Copying blob {2}222222222222 \[={35}\] 3\.0 MiB \/ 1\.0 MiB/);
   });
 
@@ -301,7 +318,10 @@ describe('progress bars on a terminal', () => {
     const stream = fakeStream(true, 100, rows);
     const clock = fakeClock();
     const progress = await createCopyProgress({ stream, now: clock.now });
-    const digests = Array.from({ length: 12 }, (_, i) => `sha256:${(i + 10).toString(16).repeat(64).slice(0, 64)}` as Digest);
+    const digests = Array.from(
+      { length: 12 },
+      (_, i) => `sha256:${(i + 10).toString(16).repeat(64).slice(0, 64)}` as Digest,
+    );
     for (const d of digests) {
       progress.onProgress(started(d, 1000));
       clock.advance(100);
@@ -351,7 +371,12 @@ describe('ferry copy progress', () => {
       const again = await runFerry(['copy', `oci:${dir}/src:t`, `oci:${dir}/dst:t`]);
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stdout, '');
-      assert.match(again.stderr, new RegExp(`Copying blob ${shortDigest(made.instances[0]!.layers[0]!.digest as Digest)} skipped: already exists`));
+      assert.match(
+        again.stderr,
+        new RegExp(
+          `Copying blob ${shortDigest(made.instances[0]!.layers[0]!.digest as Digest)} skipped: already exists`,
+        ),
+      );
     });
   });
 

@@ -12,7 +12,9 @@ import { runFerry } from '../helpers/run.js';
 const ALL_TAGS = Array.from({ length: 250 }, (_, i) => `v${String(i).padStart(3, '0')}`).reverse();
 const PAGE = 100;
 
-const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+const config = Buffer.from(
+  JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+);
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const manifest = Buffer.from(
   JSON.stringify({
@@ -24,7 +26,11 @@ const manifest = Buffer.from(
 );
 
 function send(res: ServerResponse, type: string, body: Buffer): void {
-  res.writeHead(200, { 'content-type': type, 'content-length': String(body.length), 'docker-content-digest': sha(body) });
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': String(body.length),
+    'docker-content-digest': sha(body),
+  });
   res.end(body);
 }
 
@@ -32,7 +38,8 @@ function send(res: ServerResponse, type: string, body: Buffer): void {
 function registry(tagsStatus: number): Promise<FakeServer> {
   return startFakeServer((req, res) => {
     const u = new URL(req.url ?? '', 'http://x');
-    if (u.pathname.startsWith('/v2/x/y/manifests/')) return send(res, 'application/vnd.oci.image.manifest.v1+json', manifest);
+    if (u.pathname.startsWith('/v2/x/y/manifests/'))
+      return send(res, 'application/vnd.oci.image.manifest.v1+json', manifest);
     if (u.pathname === `/v2/x/y/blobs/${sha(config)}`) return send(res, 'application/octet-stream', config);
     if (u.pathname === '/v2/x/y/tags/list') {
       if (tagsStatus !== 200) {
@@ -43,7 +50,12 @@ function registry(tagsStatus: number): Promise<FakeServer> {
       const from = last === null ? 0 : ALL_TAGS.indexOf(last) + 1;
       const page = ALL_TAGS.slice(from, from + PAGE);
       const more = from + PAGE < ALL_TAGS.length;
-      return json(res, 200, { name: 'x/y', tags: page }, more ? { link: `</v2/x/y/tags/list?last=${page.at(-1)}>; rel="next"` } : {});
+      return json(
+        res,
+        200,
+        { name: 'x/y', tags: page },
+        more ? { link: `</v2/x/y/tags/list?last=${page.at(-1)}>; rel="next"` } : {},
+      );
     }
     json(res, 404, { errors: [{ code: 'NAME_UNKNOWN', message: 'no such repository' }] });
   });
@@ -126,7 +138,13 @@ describe('ferry inspect RepoTags', () => {
   }
 
   it('fails on any other tags-list error', async () => {
-    const r = await runFerry(['inspect', '--retry-times', '0', '--tls-verify=false', `docker://${broken.host}/x/y:v000`]);
+    const r = await runFerry([
+      'inspect',
+      '--retry-times',
+      '0',
+      '--tls-verify=false',
+      `docker://${broken.host}/x/y:v000`,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /determining repository tags: listing tags of/);
   });
@@ -134,14 +152,30 @@ describe('ferry inspect RepoTags', () => {
 
 describe('--retry-times and --retry-delay reach the registry client', () => {
   it('a 503 tags list is tried 1 + N times, N from --retry-times, then reported', async () => {
-    const busy = await startFakeServer((_req, res) => json(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'busy' }] }));
+    const busy = await startFakeServer((_req, res) =>
+      json(res, 503, { errors: [{ code: 'UNAVAILABLE', message: 'busy' }] }),
+    );
     try {
       const tries = (): number => busy.requests.filter((q) => q.url.includes('/tags/list')).length;
-      const twice = await runFerry(['list-tags', '--tls-verify=false', '--retry-times', '2', '--retry-delay', '10ms', `docker://${busy.host}/x/y`]);
+      const twice = await runFerry([
+        'list-tags',
+        '--tls-verify=false',
+        '--retry-times',
+        '2',
+        '--retry-delay',
+        '10ms',
+        `docker://${busy.host}/x/y`,
+      ]);
       assert.equal(twice.code, 1);
       assert.match(twice.stderr, /503/);
       assert.equal(tries(), 3);
-      const none = await runFerry(['list-tags', '--tls-verify=false', '--retry-times', '0', `docker://${busy.host}/x/y`]);
+      const none = await runFerry([
+        'list-tags',
+        '--tls-verify=false',
+        '--retry-times',
+        '0',
+        `docker://${busy.host}/x/y`,
+      ]);
       assert.equal(none.code, 1);
       assert.equal(tries(), 4);
     } finally {

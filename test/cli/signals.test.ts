@@ -37,8 +37,14 @@ const manifest = Buffer.from(
   JSON.stringify({
     schemaVersion: 2,
     mediaType: MANIFEST_TYPE,
-    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: sha256(config), size: config.length },
-    layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: layer.length }],
+    config: {
+      mediaType: 'application/vnd.docker.container.image.v1+json',
+      digest: sha256(config),
+      size: config.length,
+    },
+    layers: [
+      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: layer.length },
+    ],
   }),
 );
 
@@ -49,7 +55,11 @@ before(async () => {
   registry = await startFakeServer((req, res) => {
     const url = req.url ?? '';
     if (url.startsWith('/v2/img/manifests/')) {
-      res.writeHead(200, { 'content-type': MANIFEST_TYPE, 'content-length': String(manifest.length), 'docker-content-digest': sha256(manifest) });
+      res.writeHead(200, {
+        'content-type': MANIFEST_TYPE,
+        'content-length': String(manifest.length),
+        'docker-content-digest': sha256(manifest),
+      });
       res.end(req.method === 'HEAD' ? undefined : manifest);
     } else if (url === `/v2/img/blobs/${sha256(config)}`) {
       res.writeHead(200, { 'content-length': String(config.length) });
@@ -128,8 +138,17 @@ const isTemp = (p: string) => /(^|\/)(\.ferry-blob-|incoming-)[^/]*$/.test(p);
 const isFerryTemp = (p: string) => /(^|\/)\.?[^/]*ferry-[a-z-]+-\d+-[0-9a-f]{12}($|\/)/.test(p) || isTemp(p);
 
 /** Starts a copy from the stalling registry to `dest`, signals it once a blob temp file exists, returns how it ended. */
-async function stopCopy(dest: string, watch: string[], tmp: string, signal: NodeJS.Signals, globals: string[] = []): Promise<Exit> {
-  const { child, exit } = spawnFerry([...globals, 'copy', '-q', '--src-tls-verify=false', `docker://${registry.host}/img:t`, dest], childEnv(tmp));
+async function stopCopy(
+  dest: string,
+  watch: string[],
+  tmp: string,
+  signal: NodeJS.Signals,
+  globals: string[] = [],
+): Promise<Exit> {
+  const { child, exit } = spawnFerry(
+    [...globals, 'copy', '-q', '--src-tls-verify=false', `docker://${registry.host}/img:t`, dest],
+    childEnv(tmp),
+  );
   let exited = false;
   void exit.then(() => {
     exited = true;
@@ -163,7 +182,11 @@ test('SIGINT during a copy into oci: exits 130, leaves no temp file and the layo
     await mkdir(tmp);
     const out = join(dir, 'out');
     const keep = await makeImage(out, { tag: 'keep', layers: 2, layerSize: 4096 });
-    const keepBlobs = [keep.digest, keep.instances[0]!.config.digest, ...keep.instances[0]!.layers.map((l) => l.digest)];
+    const keepBlobs = [
+      keep.digest,
+      keep.instances[0]!.config.digest,
+      ...keep.instances[0]!.layers.map((l) => l.digest),
+    ];
     const index = await readFile(join(out, 'index.json'));
     const r = await stopCopy(`oci:${out}:new`, [out], tmp, 'SIGINT');
     assertStopped(r, 'SIGINT');
@@ -180,7 +203,13 @@ test('SIGTERM during a copy into dir: exits 143 and leaves the previous dir: ima
     await mkdir(tmp);
     await makeImage(join(dir, 'src'), { tag: 'keep', layers: 1, layerSize: 4096 });
     const out = join(dir, 'out');
-    const copied = await run('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${join(dir, 'src')}:keep`, `dir:${out}`]);
+    const copied = await run('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '-q',
+      `oci:${join(dir, 'src')}:keep`,
+      `dir:${out}`,
+    ]);
     assert.equal(copied.code, 0, copied.stderr);
     const before = await walk(dir);
     const r = await stopCopy(`dir:${out}`, [dir], tmp, 'SIGTERM');
@@ -200,7 +229,8 @@ for (const [transport, signal] of [
       await mkdir(tmp);
       const archive = join(dir, 'image.tar');
       await makeImage(join(dir, 'src'), { tag: 'keep', layers: 1, layerSize: 4096 });
-      const target = transport === 'docker-archive' ? `${transport}:${archive}:keep:v1` : `${transport}:${archive}:keep`;
+      const target =
+        transport === 'docker-archive' ? `${transport}:${archive}:keep:v1` : `${transport}:${archive}:keep`;
       const made = await run('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${join(dir, 'src')}:keep`, target]);
       assert.equal(made.code, 0, made.stderr);
       const old = await readFile(archive);
@@ -224,7 +254,13 @@ for (const [transport, started] of [
       await mkdir(tmp);
       await makeImage(join(dir, 'src'), { tag: 'keep', layers: 1, layerSize: 2 * 1024 * 1024, entropy: 1 });
       const archive = join(dir, 'image.tar');
-      const made = await run('skopeo', ['--insecure-policy', 'copy', '-q', `oci:${join(dir, 'src')}:keep`, `${transport}:${archive}`]);
+      const made = await run('skopeo', [
+        '--insecure-policy',
+        'copy',
+        '-q',
+        `oci:${join(dir, 'src')}:keep`,
+        `${transport}:${archive}`,
+      ]);
       assert.equal(made.code, 0, made.stderr);
       const bytes = await readFile(archive);
       const fifo = join(dir, 'fifo');
@@ -255,7 +291,10 @@ test('a second signal exits at once, removing the temp dir of work that could no
     const fifo = join(dir, 'fifo');
     assert.equal((await run('mkfifo', [fifo])).code, 0);
     // No writer ever opens the FIFO: opening it for reading blocks in a thread, where no abort reaches.
-    const { child, exit } = spawnFerry(['copy', '-q', `oci-archive:${fifo}`, `oci:${join(dir, 'out')}:t`], childEnv(tmp));
+    const { child, exit } = spawnFerry(
+      ['copy', '-q', `oci-archive:${fifo}`, `oci:${join(dir, 'out')}:t`],
+      childEnv(tmp),
+    );
     await waitFor('the extraction temp dir', async () => (await readdir(tmp)).length > 0);
     let exited = false;
     void exit.then(() => {

@@ -20,7 +20,7 @@ async function loadedPackages(body: string): Promise<string[]> {
     body,
     // Every CommonJS file (packages, also when imported from ESM) goes through this one cache.
     'const files = Object.keys(createRequire(import.meta.url).cache);',
-    "const packages = [...new Set(files.flatMap((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1] ?? []))];",
+    'const packages = [...new Set(files.flatMap((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1] ?? []))];',
     'process.stdout.write(JSON.stringify(packages));',
   ].join('\n');
   const r = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot });
@@ -39,7 +39,8 @@ describe('start-up cost', () => {
         "ferry.parseImageReference('oci-archive:/tmp/a.tar:tag');",
       ].join('\n'),
     );
-    for (const name of HEAVY_PACKAGES) assert.ok(!packages.includes(name), `${name} was loaded: ${packages.join(', ')}`);
+    for (const name of HEAVY_PACKAGES)
+      assert.ok(!packages.includes(name), `${name} was loaded: ${packages.join(', ')}`);
   });
 
   test('opening a docker source loads undici (the registry client is lazy, not missing)', async () => {

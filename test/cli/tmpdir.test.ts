@@ -27,7 +27,7 @@ async function leftover(parent: string, name: string): Promise<void> {
   await writeFile(join(parent, name, 'partial'), 'x');
 }
 
-test('a copy removes the temp dirs and blob temp files of killed runs and keeps a running one\'s', async () => {
+test("a copy removes the temp dirs and blob temp files of killed runs and keeps a running one's", async () => {
   await withTempDir(async (dir) => {
     await makeImage(join(dir, 'src'), { tag: 't', layers: 1, layerSize: 4096 });
     const tmp = join(dir, 'tmp');
@@ -42,11 +42,15 @@ test('a copy removes the temp dirs and blob temp files of killed runs and keeps 
     await writeFile(join(out, 'blobs', `.ferry-blob-${process.pid}-0123456789ab`), 'in flight');
     const staleArchive = `.a.tar.ferry-tmp-${dead}-0123456789ab`;
     await writeFile(join(dir, staleArchive), 'half an archive');
-    const toArchive = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci-archive:${join(dir, 'a.tar')}`], { env: env({ TMPDIR: tmp }) });
+    const toArchive = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci-archive:${join(dir, 'a.tar')}`], {
+      env: env({ TMPDIR: tmp }),
+    });
     assert.equal(toArchive.code, 0, toArchive.stderr);
     assert.deepEqual(await readdir(tmp), [running]);
     assert.equal((await readdir(dir)).includes(staleArchive), false);
-    const toLayout = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci:${out}:t`], { env: env({ TMPDIR: tmp }) });
+    const toLayout = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci:${out}:t`], {
+      env: env({ TMPDIR: tmp }),
+    });
     assert.equal(toLayout.code, 0, toLayout.stderr);
     assert.deepEqual((await readdir(join(out, 'blobs'))).sort(), [`.ferry-blob-${process.pid}-0123456789ab`, 'sha256']);
   });
@@ -61,7 +65,9 @@ test('temp dirs go to --tmpdir over TMPDIR, and to image_copy_tmp_dir of contain
     const conf = join(dir, 'containers.conf');
     await writeFile(conf, `[engine]\nimage_copy_tmp_dir = "${confDir}"\n`);
     const copy = (extra: string[], e: Record<string, string>) =>
-      runFerry([...extra, 'copy', '-q', `oci:${join(dir, 'src')}:t`, `docker-archive:${join(dir, 'a.tar')}:t:1`], { env: env(e) });
+      runFerry([...extra, 'copy', '-q', `oci:${join(dir, 'src')}:t`, `docker-archive:${join(dir, 'a.tar')}:t:1`], {
+        env: env(e),
+      });
     // Each run cleans only the directory it uses.
     const withFlag = await copy(['--tmpdir', flag], { TMPDIR: envDir, CONTAINERS_CONF: conf });
     assert.equal(withFlag.code, 0, withFlag.stderr);
@@ -80,7 +86,9 @@ test('a broken containers.conf fails the copy with one line naming the file and 
     await makeImage(join(dir, 'src'), { tag: 't', layers: 1, layerSize: 4096 });
     const conf = join(dir, 'containers.conf');
     await writeFile(conf, '[engine]\nimage_copy_tmp_dir = \n');
-    const r = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci-archive:${join(dir, 'a.tar')}`], { env: env({ CONTAINERS_CONF: conf }) });
+    const r = await runFerry(['copy', '-q', `oci:${join(dir, 'src')}:t`, `oci-archive:${join(dir, 'a.tar')}`], {
+      env: env({ CONTAINERS_CONF: conf }),
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^ferry: containers.conf ${conf}: invalid TOML at line 2, column \\d+: .*\\n$`));
   });

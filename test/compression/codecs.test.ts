@@ -27,7 +27,8 @@ function through(bytes: Buffer, transform: NodeJS.ReadWriteStream): Promise<Buff
 /** Compressible test data: repeated text mixed with random bytes. */
 function sampleData(): Buffer {
   const parts: Buffer[] = [];
-  for (let i = 0; i < 200; i++) parts.push(Buffer.from(`line ${i} of a layer that compresses well\n`.repeat(50)), randomBytes(500));
+  for (let i = 0; i < 200; i++)
+    parts.push(Buffer.from(`line ${i} of a layer that compresses well\n`.repeat(50)), randomBytes(500));
   return Buffer.concat(parts);
 }
 
@@ -96,7 +97,10 @@ test('refuses to decompress bzip2 and xz, naming the algorithm', () => {
 });
 
 test('rejects an out-of-range gzip level', () => {
-  assert.throws(() => compressStream('gzip', 12), (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'));
+  assert.throws(
+    () => compressStream('gzip', 12),
+    (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'),
+  );
 });
 
 test('truncated gzip input fails with CORRUPT_COMPRESSED_DATA keeping the cause', async () => {
@@ -112,7 +116,9 @@ test('truncated gzip input fails with CORRUPT_COMPRESSED_DATA keeping the cause'
 test('corrupt gzip input fails with CORRUPT_COMPRESSED_DATA', async () => {
   const compressed = Buffer.from(gzipSync(sampleData()));
   compressed.fill(0xff, 20, 60);
-  await assert.rejects(through(compressed, decompressStream('gzip')), (e) => isFerryError(e, 'CORRUPT_COMPRESSED_DATA'));
+  await assert.rejects(through(compressed, decompressStream('gzip')), (e) =>
+    isFerryError(e, 'CORRUPT_COMPRESSED_DATA'),
+  );
 });
 
 test('truncated zstd input fails with CORRUPT_COMPRESSED_DATA keeping the cause', async () => {
@@ -128,7 +134,9 @@ test('truncated zstd input fails with CORRUPT_COMPRESSED_DATA keeping the cause'
 test('corrupt zstd input fails with CORRUPT_COMPRESSED_DATA', async () => {
   const compressed = Buffer.from(await through(sampleData(), compressStream('zstd')));
   compressed.fill(0xff, 4, 40);
-  await assert.rejects(through(compressed, decompressStream('zstd')), (e) => isFerryError(e, 'CORRUPT_COMPRESSED_DATA'));
+  await assert.rejects(through(compressed, decompressStream('zstd')), (e) =>
+    isFerryError(e, 'CORRUPT_COMPRESSED_DATA'),
+  );
 });
 
 test('autoDecompressStream decompresses gzip, zstd and passes plain data through', async () => {

@@ -203,7 +203,9 @@ describe('credential lookup', () => {
       const env = envIn(dir);
       const [runtime, config, docker, legacy] = authFilePaths(env).map((p) => p.path);
       await writeJson(runtime!, { auths: { 'a.example': { auth: b64('runtime:1') } } });
-      await writeJson(config!, { auths: { 'a.example': { auth: b64('config:2') }, 'b.example': { auth: b64('config:2') } } });
+      await writeJson(config!, {
+        auths: { 'a.example': { auth: b64('config:2') }, 'b.example': { auth: b64('config:2') } },
+      });
       await writeJson(docker!, {
         auths: { 'b.example': { auth: b64('docker:3') }, 'c.example': { auth: b64('docker:3') } },
         psFormat: 'table',
@@ -357,7 +359,10 @@ describe('credential helpers', () => {
         setCredentials('a.example', { username: 'alice', password: SECRET }, { env, authFile: file }),
         (e: unknown) => {
           assert.ok(isFerryError(e, 'CREDENTIAL_HELPER_ERROR'), String(e));
-          assert.match(e.message, /docker-credential-ferrytest store for a\.example exited with status 1: helper broke/);
+          assert.match(
+            e.message,
+            /docker-credential-ferrytest store for a\.example exited with status 1: helper broke/,
+          );
           assert.ok(!e.message.includes(SECRET), e.message);
           return true;
         },
@@ -413,7 +418,10 @@ describe('login and logout files', () => {
       const file = join(dir, 'auth.json');
       await writeJson(file, {
         psFormat: 'table',
-        auths: { 'r.example': { auth: b64('old:old'), identitytoken: 'tok' }, 'o.example': { auth: b64('o:o'), email: 'x@y' } },
+        auths: {
+          'r.example': { auth: b64('old:old'), identitytoken: 'tok' },
+          'o.example': { auth: b64('o:o'), email: 'x@y' },
+        },
         credHelpers: { 'h.example': 'ferrytest' },
       });
       await setCredentials('r.example', { username: 'new', password: 'new' }, { authFile: file, env: {} });
@@ -442,7 +450,11 @@ describe('login and logout files', () => {
       assert.equal(await removeCredentials('h.example', { env, authFile: file }), true);
       assert.deepEqual(JSON.parse(await readFile(store, 'utf8')), {});
       await assert.rejects(
-        setCredentials('h.example/ns', { username: 'u', password: 'pw' }, { env, authFile: file, credentialHelpers: ['ferrytest'] }),
+        setCredentials(
+          'h.example/ns',
+          { username: 'u', password: 'pw' },
+          { env, authFile: file, credentialHelpers: ['ferrytest'] },
+        ),
         (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'),
       );
     });
@@ -463,9 +475,16 @@ describe('login and logout files', () => {
     await withTempDir(async (dir) => {
       const store = await installHelper(dir);
       const env = envIn(dir, { FERRYTEST_STORE: store });
-      await writeJson(store, { 'h.example': { Username: 'u', Secret: 'pw' }, 'keep.example': { Username: 'k', Secret: 'k' } });
+      await writeJson(store, {
+        'h.example': { Username: 'u', Secret: 'pw' },
+        'keep.example': { Username: 'k', Secret: 'k' },
+      });
       const file = join(dir, 'auth.json');
-      await writeJson(file, { auths: { 'a.example': { auth: b64('a:a') } }, credHelpers: { 'h.example': 'ferrytest' }, other: 1 });
+      await writeJson(file, {
+        auths: { 'a.example': { auth: b64('a:a') } },
+        credHelpers: { 'h.example': 'ferrytest' },
+        other: 1,
+      });
       await removeAllCredentials({ env, authFile: file });
       assert.equal(await readFile(file, 'utf8'), '{\n\t"auths": {},\n\t"other": 1\n}');
       assert.deepEqual(JSON.parse(await readFile(store, 'utf8')), { 'keep.example': { Username: 'k', Secret: 'k' } });
@@ -473,7 +492,12 @@ describe('login and logout files', () => {
   });
 
   test('login refuses keys with a scheme, a tag or a digest', async () => {
-    for (const key of ['https://r.example', 'r.example/repo:tag', `r.example/repo@sha256:${'a'.repeat(64)}`, 'r.example/Repo']) {
+    for (const key of [
+      'https://r.example',
+      'r.example/repo:tag',
+      `r.example/repo@sha256:${'a'.repeat(64)}`,
+      'r.example/Repo',
+    ]) {
       await assert.rejects(
         setCredentials(key, { username: 'u', password: 'p' }, { authFile: '/nonexistent/ferry/a.json', env: {} }),
         (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'),

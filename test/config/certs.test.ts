@@ -4,7 +4,15 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { describe, test } from 'node:test';
-import { certDirFor, certDirsFor, loadTLSFiles, loadTLSFilesFor, type TLSFiles, tlsConnectOptions, tlsSecureContext } from '../../src/config/certs.js';
+import {
+  certDirFor,
+  certDirsFor,
+  loadTLSFiles,
+  loadTLSFilesFor,
+  type TLSFiles,
+  tlsConnectOptions,
+  tlsSecureContext,
+} from '../../src/config/certs.js';
 import { deferExtraCACertificates } from '../../src/config/extra-ca.js';
 import { isFerryError } from '../../src/errors.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -25,7 +33,10 @@ describe('certs.d directories', () => {
   });
 
   test('a host that would leave certs.d is refused', () => {
-    assert.throws(() => certDirsFor('../etc', { env: { HOME: '/h' } }), (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'));
+    assert.throws(
+      () => certDirsFor('../etc', { env: { HOME: '/h' } }),
+      (e: unknown) => isFerryError(e, 'INVALID_ARGUMENT'),
+    );
   });
 
   test('the first existing directory is the one used', async () => {

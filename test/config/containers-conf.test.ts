@@ -34,7 +34,11 @@ test('later containers.conf files override earlier ones: /usr/share, /etc, its d
     assert.equal(asRoot.files.length, 4);
     const rootless = await loadContainersConf({ root, env, uid: 1000 });
     assert.equal(rootless.imageCopyTmpDir, '/user');
-    const xdg = await loadContainersConf({ root, env: { HOME: home, XDG_CONFIG_HOME: join(root, 'nowhere') }, uid: 1000 });
+    const xdg = await loadContainersConf({
+      root,
+      env: { HOME: home, XDG_CONFIG_HOME: join(root, 'nowhere') },
+      uid: 1000,
+    });
     assert.equal(xdg.imageCopyTmpDir, '/dropin-a');
   });
 });
@@ -55,11 +59,14 @@ test('CONTAINERS_CONF alone is read, then CONTAINERS_CONF_OVERRIDE; a missing na
       uid: 0,
     });
     assert.equal(over.imageCopyTmpDir, '/override');
-    await assert.rejects(loadContainersConf({ root, env: { CONTAINERS_CONF: join(root, 'missing.conf') }, uid: 0 }), (e: unknown) => {
-      assert.ok(isFerryError(e, 'INVALID_CONFIG'));
-      assert.match(e.message, /missing\.conf/);
-      return true;
-    });
+    await assert.rejects(
+      loadContainersConf({ root, env: { CONTAINERS_CONF: join(root, 'missing.conf') }, uid: 0 }),
+      (e: unknown) => {
+        assert.ok(isFerryError(e, 'INVALID_CONFIG'));
+        assert.match(e.message, /missing\.conf/);
+        return true;
+      },
+    );
     assert.deepEqual(
       (await containersConfFiles({ root, env: {}, uid: 0 })).map((f) => f.path),
       [join(root, 'usr/share/containers/containers.conf'), join(root, 'etc/containers/containers.conf')],
@@ -69,7 +76,9 @@ test('CONTAINERS_CONF alone is read, then CONTAINERS_CONF_OVERRIDE; a missing na
 
 test('a broken containers.conf is INVALID_CONFIG naming the file and the line', async () => {
   await withTempDir(async (root) => {
-    await tree(root, { 'etc/containers/containers.conf': '[engine]\nimage_copy_tmp_dir = "/x"\n\nthis is = = not toml\n' });
+    await tree(root, {
+      'etc/containers/containers.conf': '[engine]\nimage_copy_tmp_dir = "/x"\n\nthis is = = not toml\n',
+    });
     await assert.rejects(loadContainersConf({ root, env: {}, uid: 0 }), (e: unknown) => {
       assert.ok(isFerryError(e, 'INVALID_CONFIG'));
       assert.match(e.message, new RegExp(`${join(root, 'etc/containers/containers.conf')}: invalid TOML at line 4`));

@@ -70,13 +70,25 @@ describe('login file interoperability with skopeo', () => {
 
       const ours = join(dir, 'ours.json');
       await setCredentials(reg.host, { username: reg.username!, password: reg.password! }, { authFile: ours, env: {} });
-      const tags = await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', ours, `docker://${reg.host}/none/here`]);
+      const tags = await runSkopeo([
+        'list-tags',
+        '--tls-verify=false',
+        '--authfile',
+        ours,
+        `docker://${reg.host}/none/here`,
+      ]);
       // Authenticated: the registry answers "repository name not known", not "unauthorized".
       assert.doesNotMatch(tags.stderr, /unauthorized|authentication required/i);
       assert.match(tags.stderr, /404/);
       const empty = join(dir, 'empty.json');
       await writeFile(empty, '{}');
-      const anon = await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', empty, `docker://${reg.host}/none/here`]);
+      const anon = await runSkopeo([
+        'list-tags',
+        '--tls-verify=false',
+        '--authfile',
+        empty,
+        `docker://${reg.host}/none/here`,
+      ]);
       assert.match(anon.stderr, /unauthorized|authentication required|401/i);
       const out = await runSkopeo(['logout', '--authfile', ours, reg.host]);
       assert.equal(out.code, 0, out.stderr);

@@ -89,11 +89,14 @@ describe('registries.conf: valid files', () => {
   test('reads aliases (normalised, empty ones dropped) and short-name-mode', async () => {
     const conf = await load('aliases.conf');
     assert.equal(conf.shortNameMode, 'enforcing');
-    assert.deepEqual({ ...conf.aliases }, {
-      docker: 'docker.io/library/foo',
-      'quay/foo': 'quay.io/library/foo',
-      example: 'example.com/library/foo',
-    });
+    assert.deepEqual(
+      { ...conf.aliases },
+      {
+        docker: 'docker.io/library/foo',
+        'quay/foo': 'quay.io/library/foo',
+        example: 'example.com/library/foo',
+      },
+    );
   });
 
   test('reads the v1 format as upstream: search list, blocked and insecure merged per host', async () => {
@@ -120,7 +123,9 @@ describe('registries.conf: valid files', () => {
   });
 
   test('a table of the same prefix twice keeps the first entry', () => {
-    const conf = confFrom('[[registry]]\nlocation = "r.com"\n[[registry.mirror]]\nlocation = "m1.com"\n\n[[registry]]\nlocation = "r.com"\n');
+    const conf = confFrom(
+      '[[registry]]\nlocation = "r.com"\n[[registry.mirror]]\nlocation = "m1.com"\n\n[[registry]]\nlocation = "r.com"\n',
+    );
     assert.equal(conf.registries.length, 1);
     assert.equal(conf.registries[0]!.mirrors.length, 1);
   });
@@ -128,7 +133,10 @@ describe('registries.conf: valid files', () => {
 
 describe('registries.conf: invalid files are INVALID_CONFIG naming the file', () => {
   const cases: [string, RegExp][] = [
-    ['insecure-conflicts.conf', /registry 'registry\.com' is defined multiple times with conflicting 'insecure' setting/],
+    [
+      'insecure-conflicts.conf',
+      /registry 'registry\.com' is defined multiple times with conflicting 'insecure' setting/,
+    ],
     ['blocked-conflicts.conf', /registry 'registry\.com' is defined multiple times with conflicting 'blocked' setting/],
     ['missing-mirror-location.conf', /invalid location/],
     ['invalid-prefix.conf', /invalid location 'http:\/\/schema-is-invalid\.com': URI schemes are not supported/],
@@ -136,8 +144,14 @@ describe('registries.conf: invalid files are INVALID_CONFIG naming the file', ()
     ['invalid-short-name-mode.conf', /invalid short-name-mode "invalid"/],
     ['invalid-aliases.conf', /alias "image1" = "quay\.io\/repo\/image:1" must not contain a tag/],
     ['invalid-value-mirror.conf', /unsupported pull-from-mirror value "notvalid"/],
-    ['invalid-conflict-mirror.conf', /mirror-by-digest-only and its mirror "mirror-1\.registry-a\.com" sets pull-from-mirror/],
-    ['invalid-config-level-mirror.conf', /pull-from-mirror must not be set for a non-mirror registry "registry-a\.com\/foo"/],
+    [
+      'invalid-conflict-mirror.conf',
+      /mirror-by-digest-only and its mirror "mirror-1\.registry-a\.com" sets pull-from-mirror/,
+    ],
+    [
+      'invalid-config-level-mirror.conf',
+      /pull-from-mirror must not be set for a non-mirror registry "registry-a\.com\/foo"/,
+    ],
     ['mixing-v1-v2.conf', /mixing sysregistry v1\/v2 is not supported/],
     ['v1-invalid-block.conf', /URI schemes are not supported/],
     ['v1-invalid-insecure.conf', /URI schemes are not supported/],
@@ -170,8 +184,14 @@ describe('registries.conf: invalid files are INVALID_CONFIG naming the file', ()
   });
 
   test('a registry with a plain prefix and no location is refused; a wildcard prefix may omit it', () => {
-    assert.throws(() => confFrom('[[registry]]\nprefix = "a.com/ns"\n'), (e: unknown) => isFerryError(e, 'INVALID_CONFIG'));
-    assert.throws(() => confFrom('[[registry]]\nprefix = "*.a.com:5000"\n'), (e: unknown) => isFerryError(e, 'INVALID_CONFIG'));
+    assert.throws(
+      () => confFrom('[[registry]]\nprefix = "a.com/ns"\n'),
+      (e: unknown) => isFerryError(e, 'INVALID_CONFIG'),
+    );
+    assert.throws(
+      () => confFrom('[[registry]]\nprefix = "*.a.com:5000"\n'),
+      (e: unknown) => isFerryError(e, 'INVALID_CONFIG'),
+    );
     assert.equal(confFrom('[[registry]]\nprefix = "*.a.com"\n').registries[0]?.location, '');
   });
 
@@ -221,7 +241,11 @@ describe('registries.conf: prefix matching', () => {
       ['simple-prefix.com/', 'simple-prefix.com', 'registry.com:5000'],
       ['simple-prefix.com', 'simple-prefix.com', 'registry.com:5000'],
       ['simple-prefix.comx', undefined, undefined],
-      ['complex-prefix.com:4000/with/path/and/beyond:tag', 'complex-prefix.com:4000/with/path', 'another-registry.com:5000'],
+      [
+        'complex-prefix.com:4000/with/path/and/beyond:tag',
+        'complex-prefix.com:4000/with/path',
+        'another-registry.com:5000',
+      ],
       ['complex-prefix.com:4000/with/pathx', '*.com', ''],
       ['no-prefix.com/foo:tag', 'no-prefix.com', 'no-prefix.com'],
       ['empty-prefix.com/foo:tag', 'empty-prefix.com', 'empty-prefix.com'],
@@ -246,10 +270,19 @@ describe('registries.conf: prefix matching', () => {
 
   test('drop-ins replace entries per prefix and add new ones', async () => {
     const conf = await load('find-registry.conf', 'registries.conf.d');
-    assert.equal(findRegistry(conf, 'a.not.quite.simple-prefix.com/x')?.location, 'subdomain-prefix-1-overridden-by-dropin-location.com');
-    assert.equal(findRegistry(conf, 'foo.bar.example.com/x')?.location, 'subdomain-prefix-3-overridden-by-dropin-location.com');
+    assert.equal(
+      findRegistry(conf, 'a.not.quite.simple-prefix.com/x')?.location,
+      'subdomain-prefix-1-overridden-by-dropin-location.com',
+    );
+    assert.equal(
+      findRegistry(conf, 'foo.bar.example.com/x')?.location,
+      'subdomain-prefix-3-overridden-by-dropin-location.com',
+    );
     assert.equal(findRegistry(conf, 'x.docker.io/x')?.location, 'subdomain-prefix-2.com');
-    assert.equal(findRegistry(conf, 'x.docker.com/x')?.location, 'subdomain-prefix-2-overridden-by-dropin-location.com');
+    assert.equal(
+      findRegistry(conf, 'x.docker.com/x')?.location,
+      'subdomain-prefix-2-overridden-by-dropin-location.com',
+    );
     assert.ok(conf.registries.some((r) => r.prefix === '2.com' && r.location === '2.com'));
     // Equal lengths: the first in prefix order wins, so "*.com" still covers 2.com, as upstream.
     assert.equal(findRegistry(conf, '2.com/x')?.prefix, '*.com');
@@ -259,34 +292,45 @@ describe('registries.conf: prefix matching', () => {
 describe('registries.conf: drop-in directories', () => {
   test('later files win per prefix, for lists that are set, and per alias; .conf files only', async () => {
     const conf = await load('base-for-registries.d.conf', 'registries.conf.d');
-    assert.deepEqual(conf.files.map((f) => f.slice(fixture().length + 1)), [
-      'base-for-registries.d.conf',
-      'registries.conf.d/config-1.conf',
-      'registries.conf.d/config-2.conf',
-      'registries.conf.d/config-3.conf',
-      'registries.conf.d/subdomain-override-1.conf',
-      'registries.conf.d/subdomain-override-2.conf',
-      'registries.conf.d/subdomain-override-3.conf',
-    ]);
+    assert.deepEqual(
+      conf.files.map((f) => f.slice(fixture().length + 1)),
+      [
+        'base-for-registries.d.conf',
+        'registries.conf.d/config-1.conf',
+        'registries.conf.d/config-2.conf',
+        'registries.conf.d/config-3.conf',
+        'registries.conf.d/subdomain-override-1.conf',
+        'registries.conf.d/subdomain-override-2.conf',
+        'registries.conf.d/subdomain-override-3.conf',
+      ],
+    );
     assert.deepEqual(conf.unqualifiedSearchRegistries, ['example-overwrite.com']);
     assert.deepEqual(conf.credentialHelpers, ['dropin-1', 'dropin-2']);
     assert.equal(conf.shortNameMode, 'permissive');
     const base = findRegistry(conf, 'base.com/x');
     assert.equal(base?.blocked, true);
     assert.equal(base?.insecure, false, 'the drop-in entry replaces the whole base entry');
-    assert.deepEqual({ ...conf.aliases }, {
-      docker: 'docker.io/library/config1',
-      config1: 'config1.com/image',
-      barz: 'barz.com/config2',
-      config2: 'config2.com/image',
-      added3: 'xxx.com/image',
-    });
+    assert.deepEqual(
+      { ...conf.aliases },
+      {
+        docker: 'docker.io/library/config1',
+        config1: 'config1.com/image',
+        barz: 'barz.com/config2',
+        config2: 'config2.com/image',
+        added3: 'xxx.com/image',
+      },
+    );
     assert.equal(findRegistry(conf, 'ignore-me-because-i-have-a-wrong-suffix.com'), undefined);
   });
 
   test('an absent list keeps the earlier value; an empty list clears it', async () => {
-    assert.deepEqual((await load('base-for-registries.d.conf', 'registries.conf.d-usr1')).unqualifiedSearchRegistries, ['example.com']);
-    assert.deepEqual((await load('base-for-registries.d.conf', 'registries.conf.d-usr2')).unqualifiedSearchRegistries, []);
+    assert.deepEqual((await load('base-for-registries.d.conf', 'registries.conf.d-usr1')).unqualifiedSearchRegistries, [
+      'example.com',
+    ]);
+    assert.deepEqual(
+      (await load('base-for-registries.d.conf', 'registries.conf.d-usr2')).unqualifiedSearchRegistries,
+      [],
+    );
   });
 
   test('an empty credential-helpers list means the default auth files', async () => {
@@ -309,8 +353,9 @@ describe('registries.conf: drop-in directories', () => {
       await writeFile(join(dir, 'main.conf'), '');
       await mkdir(join(dir, 'd'));
       await writeFile(join(dir, 'd', 'v1.conf'), '[registries.search]\nregistries = ["a.com"]\n');
-      await assert.rejects(loadRegistriesConf({ path: join(dir, 'main.conf'), dir: join(dir, 'd'), env: {} }), (e: unknown) =>
-        isFerryError(e, 'INVALID_CONFIG') && e.message.includes('v1.conf'),
+      await assert.rejects(
+        loadRegistriesConf({ path: join(dir, 'main.conf'), dir: join(dir, 'd'), env: {} }),
+        (e: unknown) => isFerryError(e, 'INVALID_CONFIG') && e.message.includes('v1.conf'),
       );
     });
   });
@@ -320,7 +365,10 @@ describe('registries.conf: drop-in directories', () => {
       const user = join(dir, 'config', 'containers');
       await mkdir(join(user, 'registries.conf.d'), { recursive: true });
       await writeFile(join(user, 'registries.conf'), 'unqualified-search-registries = ["user.example"]\n');
-      await writeFile(join(user, 'registries.conf.d', 'a.conf'), '[[registry]]\nlocation = "dropin.example"\nblocked = true\n');
+      await writeFile(
+        join(user, 'registries.conf.d', 'a.conf'),
+        '[[registry]]\nlocation = "dropin.example"\nblocked = true\n',
+      );
       const env = { HOME: dir, XDG_CONFIG_HOME: join(dir, 'config') };
       const conf = await loadRegistriesConf({ env });
       assert.deepEqual(conf.unqualifiedSearchRegistries, ['user.example']);
@@ -355,11 +403,14 @@ describe('registries.conf: pull sources', () => {
       ]);
     }
     const sources = pullSources(conf, 'registry-a.com/foo/image:latest');
-    assert.deepEqual(sources.map((s) => [s.location, s.mirror]), [
-      ['mirror-1.registry-a.com', true],
-      ['mirror-2.registry-a.com', true],
-      ['registry-a.com/bar', false],
-    ]);
+    assert.deepEqual(
+      sources.map((s) => [s.location, s.mirror]),
+      [
+        ['mirror-1.registry-a.com', true],
+        ['mirror-2.registry-a.com', true],
+        ['registry-a.com/bar', false],
+      ],
+    );
   });
 
   test('mirror-by-digest-only and pull-from-mirror choose mirrors by whether the reference has a digest', async () => {
@@ -367,12 +418,36 @@ describe('registries.conf: pull sources', () => {
     const mirrorsOf = (ref: string): string[] => pullSources(conf, ref).map((s) => s.location);
     const cases: [string, string[], string[]][] = [
       // [repository, locations for a digest, locations for a tag]
-      ['registry-b.com/foo/image', ['mirror-1.registry-b.com', 'mirror-2.registry-b.com', 'registry-b.com/bar'], ['registry-b.com/bar']],
-      ['registry-b.com/baz/image', ['mirror-1.registry-b.com', 'mirror-2.registry-b.com', 'registry-b.com/bar'], ['registry-b.com/bar']],
-      ['registry-c.com/baz/image', ['mirror-1.registry-c.com', 'mirror-2.registry-c.com', 'registry-c.com/bar'], ['mirror-1.registry-c.com', 'registry-c.com/bar']],
-      ['registry-d.com/baz/image', ['mirror-1.registry-d.com', 'mirror-2.registry-d.com', 'registry-d.com/bar'], ['registry-d.com/bar']],
-      ['registry-e.com/baz/image', ['registry-e.com/bar'], ['mirror-1.registry-e.com', 'mirror-2.registry-e.com', 'registry-e.com/bar']],
-      ['registry-f.com/baz/image', ['mirror-1.registry-f.com', 'registry-f.com/bar'], ['mirror-1.registry-f.com', 'mirror-2.registry-f.com', 'registry-f.com/bar']],
+      [
+        'registry-b.com/foo/image',
+        ['mirror-1.registry-b.com', 'mirror-2.registry-b.com', 'registry-b.com/bar'],
+        ['registry-b.com/bar'],
+      ],
+      [
+        'registry-b.com/baz/image',
+        ['mirror-1.registry-b.com', 'mirror-2.registry-b.com', 'registry-b.com/bar'],
+        ['registry-b.com/bar'],
+      ],
+      [
+        'registry-c.com/baz/image',
+        ['mirror-1.registry-c.com', 'mirror-2.registry-c.com', 'registry-c.com/bar'],
+        ['mirror-1.registry-c.com', 'registry-c.com/bar'],
+      ],
+      [
+        'registry-d.com/baz/image',
+        ['mirror-1.registry-d.com', 'mirror-2.registry-d.com', 'registry-d.com/bar'],
+        ['registry-d.com/bar'],
+      ],
+      [
+        'registry-e.com/baz/image',
+        ['registry-e.com/bar'],
+        ['mirror-1.registry-e.com', 'mirror-2.registry-e.com', 'registry-e.com/bar'],
+      ],
+      [
+        'registry-f.com/baz/image',
+        ['mirror-1.registry-f.com', 'registry-f.com/bar'],
+        ['mirror-1.registry-f.com', 'mirror-2.registry-f.com', 'registry-f.com/bar'],
+      ],
       [
         'registry-g.com/baz/image',
         ['mirror-1.registry-g.com', 'mirror-3.registry-g.com', 'mirror-4.registry-g.com', 'registry-g.com/bar'],
@@ -383,7 +458,10 @@ describe('registries.conf: pull sources', () => {
       assert.deepEqual(mirrorsOf(`${repo}@${DIGEST}`), byDigest, `${repo}@digest`);
       assert.deepEqual(mirrorsOf(`${repo}:latest`), byTag, `${repo}:latest`);
     }
-    assert.equal(pullSources(conf, `registry-d.com/baz/image@${DIGEST}`)[0]!.reference.toString(), `mirror-1.registry-d.com/image@${DIGEST}`);
+    assert.equal(
+      pullSources(conf, `registry-d.com/baz/image@${DIGEST}`)[0]!.reference.toString(),
+      `mirror-1.registry-d.com/image@${DIGEST}`,
+    );
   });
 
   test('rewrites replace the matched prefix with the location', () => {
@@ -413,13 +491,18 @@ describe('registries.conf: pull sources', () => {
 
   test('a blocked registry refuses pulls and pushes with REGISTRY_BLOCKED', async () => {
     const conf = await load('mirrors.conf');
-    for (const op of [() => pullSources(conf, 'blocked.registry.com/x:1'), () => pushDestination(conf, 'blocked.registry.com/x:1')]) {
+    for (const op of [
+      () => pullSources(conf, 'blocked.registry.com/x:1'),
+      () => pushDestination(conf, 'blocked.registry.com/x:1'),
+    ]) {
       assert.throws(op, (e: unknown) => isFerryError(e, 'REGISTRY_BLOCKED') && e.message.includes('mirrors.conf'));
     }
   });
 
   test('pushes go to the reference as written, with the entry insecure flag', () => {
-    const conf = confFrom('[[registry]]\nprefix = "a.com/ns"\nlocation = "b.com/other"\ninsecure = true\n[[registry.mirror]]\nlocation = "m.com"\n');
+    const conf = confFrom(
+      '[[registry]]\nprefix = "a.com/ns"\nlocation = "b.com/other"\ninsecure = true\n[[registry.mirror]]\nlocation = "m.com"\n',
+    );
     const dest = pushDestination(conf, 'a.com/ns/app:1');
     assert.equal(dest.reference.toString(), 'a.com/ns/app:1');
     assert.equal(dest.insecure, true);

@@ -5,7 +5,12 @@ import { gunzipSync } from 'node:zlib';
 import { copyImage } from '../../src/copy/index.js';
 import type { ProgressEvent } from '../../src/copy/types.js';
 import { isFerryError } from '../../src/errors.js';
-import { convertImageManifest, GZIPPED_EMPTY_LAYER, GZIPPED_EMPTY_LAYER_DIGEST, parseManifest } from '../../src/manifest/index.js';
+import {
+  convertImageManifest,
+  GZIPPED_EMPTY_LAYER,
+  GZIPPED_EMPTY_LAYER_DIGEST,
+  parseManifest,
+} from '../../src/manifest/index.js';
 import { emptyImage, MemoryTransport } from './memory-transport.js';
 import { indexImage, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST, sha256, singleImage } from './memory-image.js';
 
@@ -45,7 +50,10 @@ describe('copy engine (memory transport)', () => {
     const { t, ref } = setup();
     const { image } = await singleImage();
     t.images.set('src', image);
-    t.behaviour.set('dst', { capabilities: { supportedManifestMIMETypes: [OCI_MANIFEST] }, rejectManifestTypes: [OCI_MANIFEST] });
+    t.behaviour.set('dst', {
+      capabilities: { supportedManifestMIMETypes: [OCI_MANIFEST] },
+      rejectManifestTypes: [OCI_MANIFEST],
+    });
     await assert.rejects(copyImage(ref('src'), ref('dst')), (e: unknown) => isFerryError(e, 'MANIFEST_REJECTED'));
     assert.equal(t.images.has('dst'), false);
   });
@@ -87,9 +95,14 @@ describe('copy engine (memory transport)', () => {
     const { t, ref } = setup();
     const { image, built } = await singleImage();
     t.images.set('src', image);
-    t.behaviour.set('dst', { capabilities: { desiredLayerCompression: 'decompress', supportedCompressionAlgorithms: [] } });
+    t.behaviour.set('dst', {
+      capabilities: { desiredLayerCompression: 'decompress', supportedCompressionAlgorithms: [] },
+    });
     const result = await copyImage(ref('src'), ref('dst'));
-    const m = JSON.parse(result.manifest.toString()) as { layers: { mediaType: string; digest: string }[]; config: { digest: string } };
+    const m = JSON.parse(result.manifest.toString()) as {
+      layers: { mediaType: string; digest: string }[];
+      config: { digest: string };
+    };
     assert.deepEqual(
       m.layers.map((l) => l.digest),
       built.layers.map((l) => sha256(l.tar)),
@@ -124,24 +137,34 @@ describe('copy engine (memory transport)', () => {
     const { image } = await singleImage();
     image.signatures.set('top', [Buffer.from('sig-1')]);
     t.images.set('src', image);
-    await assert.rejects(copyImage(ref('src'), ref('dst'), { forceManifestMIMEType: V2S2 }), (e: unknown) =>
-      isFerryError(e, 'PRESERVE_DIGESTS_VIOLATED') && /signatures/.test(e.message),
+    await assert.rejects(
+      copyImage(ref('src'), ref('dst'), { forceManifestMIMEType: V2S2 }),
+      (e: unknown) => isFerryError(e, 'PRESERVE_DIGESTS_VIOLATED') && /signatures/.test(e.message),
     );
   });
 
   it('refuses --all when the destination cannot hold several images', async () => {
     const { t, ref } = setup();
-    const { image } = await indexImage([{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    const { image } = await indexImage([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
     t.images.set('src', image);
     t.behaviour.set('dst', { capabilities: { supportsMultipleImages: false } });
-    await assert.rejects(copyImage(ref('src'), ref('dst'), { imageListSelection: 'all' }), (e: unknown) =>
-      isFerryError(e, 'UNSUPPORTED_OPERATION') && /does not support copying multiple images as a group/.test(e.message),
+    await assert.rejects(
+      copyImage(ref('src'), ref('dst'), { imageListSelection: 'all' }),
+      (e: unknown) =>
+        isFerryError(e, 'UNSUPPORTED_OPERATION') &&
+        /does not support copying multiple images as a group/.test(e.message),
     );
   });
 
   it('writes only the index with index-only', async () => {
     const { t, ref } = setup();
-    const { image, index } = await indexImage([{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    const { image, index } = await indexImage([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
     t.images.set('src', image);
     const result = await copyImage(ref('src'), ref('dst'), { imageListSelection: 'index-only' });
     assert.deepEqual(result.manifest, index);
@@ -153,7 +176,10 @@ describe('copy engine (memory transport)', () => {
 
   it('converts an OCI index to a Docker list when forced to schema2', async () => {
     const { t, ref } = setup();
-    const { image } = await indexImage([{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]);
+    const { image } = await indexImage([
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ]);
     t.images.set('src', image);
     const result = await copyImage(ref('src'), ref('dst'), { imageListSelection: 'all', forceManifestMIMEType: V2S2 });
     assert.equal(result.manifestMIMEType, 'application/vnd.docker.distribution.manifest.list.v2+json');
@@ -183,7 +209,9 @@ describe('copy engine (memory transport)', () => {
     const { image, built } = await singleImage();
     t.images.set('src', image);
     t.behaviour.set('dst', { capabilities: { desiredLayerCompression: 'compress' } });
-    const result = await copyImage(ref('src'), ref('dst'), { destinationCompression: { algorithm: 'gzip', level: 1, force: true } });
+    const result = await copyImage(ref('src'), ref('dst'), {
+      destinationCompression: { algorithm: 'gzip', level: 1, force: true },
+    });
     // gzip → gzip is not a change: the bytes stay as they are.
     assert.equal(result.manifestDigest, built.digest);
     const first = built.layers[0];
@@ -241,8 +269,12 @@ describe('copy engine (memory transport)', () => {
     const oci = parseManifest(built.manifest, OCI_MANIFEST);
     assert.equal(oci.kind, 'image');
     if (oci.kind !== 'image') return;
-    const edited = oci.withUpdates({ config: { digest: sha256(configBytes), size: configBytes.length, mediaType: OCI_CONFIG } });
-    const s1 = convertImageManifest(edited, 'application/vnd.docker.distribution.manifest.v1+prettyjws', { config: configBytes });
+    const edited = oci.withUpdates({
+      config: { digest: sha256(configBytes), size: configBytes.length, mediaType: OCI_CONFIG },
+    });
+    const s1 = convertImageManifest(edited, 'application/vnd.docker.distribution.manifest.v1+prettyjws', {
+      config: configBytes,
+    });
     image.blobs.set(GZIPPED_EMPTY_LAYER_DIGEST, GZIPPED_EMPTY_LAYER);
     image.manifests.set('top', { bytes: s1.manifest.bytes, mimeType: s1.manifest.mimeType });
     t.images.set('src', image);

@@ -64,7 +64,14 @@ function readBody(req: IncomingMessage, resetAt: number | undefined): Promise<Bu
   });
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, resetAt?: number, stallAt?: number): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  resetAt?: number,
+  stallAt?: number,
+): void {
   res.writeHead(status, { 'content-length': String(body.length), ...headers });
   if (stallAt !== undefined) {
     res.write(body.subarray(0, stallAt));
@@ -91,14 +98,22 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
   };
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const seen: FakeRequest = { method: req.method ?? '', path: url.pathname + url.search, headers: req.headers, at: Date.now() };
+    const seen: FakeRequest = {
+      method: req.method ?? '',
+      path: url.pathname + url.search,
+      headers: req.headers,
+      at: Date.now(),
+    };
     reg.requests.push(seen);
     const fault = reg.fault(seen);
     if (fault !== undefined && 'stallRequest' in fault) {
       req.pause();
       return;
     }
-    const body = await readBody(req, fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined);
+    const body = await readBody(
+      req,
+      fault !== undefined && 'resetRequestAt' in fault ? fault.resetRequestAt : undefined,
+    );
     if (body === undefined) return;
     if (fault !== undefined && 'drop' in fault) {
       req.socket.destroy();
@@ -106,7 +121,12 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     }
     if (fault !== undefined && 'status' in fault) {
       const error = { errors: [{ code: fault.code ?? 'UNKNOWN', message: 'injected' }] };
-      send(res, fault.status, { 'content-type': 'application/json', ...fault.headers }, Buffer.from(JSON.stringify(error)));
+      send(
+        res,
+        fault.status,
+        { 'content-type': 'application/json', ...fault.headers },
+        Buffer.from(JSON.stringify(error)),
+      );
       return;
     }
     const resetAt = fault !== undefined && 'resetResponseAt' in fault ? fault.resetResponseAt : undefined;
@@ -122,10 +142,21 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
         const digest = sha256(body);
         reg.manifests.set(key, { bytes: body, mediaType });
         reg.manifests.set(`${repo}:${digest}`, { bytes: body, mediaType });
-        return send(res, 201, { 'docker-content-digest': digest, location: `/v2/${repo}/manifests/${digest}` }, Buffer.alloc(0));
+        return send(
+          res,
+          201,
+          { 'docker-content-digest': digest, location: `/v2/${repo}/manifests/${digest}` },
+          Buffer.alloc(0),
+        );
       }
       const found = reg.manifests.get(key);
-      if (found === undefined) return send(res, 404, { 'content-type': 'application/json' }, Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}'));
+      if (found === undefined)
+        return send(
+          res,
+          404,
+          { 'content-type': 'application/json' },
+          Buffer.from('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}'),
+        );
       const headers = { 'content-type': found.mediaType, 'docker-content-digest': sha256(found.bytes) };
       if (req.method === 'HEAD') {
         res.writeHead(200, { ...headers, 'content-length': String(found.bytes.length) });
@@ -143,7 +174,13 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
         return send(res, 202, { location: location(n), range: '0-0' }, Buffer.alloc(0));
       }
       const parts = uploads.get(id);
-      if (parts === undefined) return send(res, 404, { 'content-type': 'application/json' }, Buffer.from('{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"no"}]}'));
+      if (parts === undefined)
+        return send(
+          res,
+          404,
+          { 'content-type': 'application/json' },
+          Buffer.from('{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"no"}]}'),
+        );
       if (req.method === 'DELETE') {
         uploads.delete(id);
         return send(res, 204, {}, Buffer.alloc(0));
@@ -158,15 +195,31 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
         const digest = url.searchParams.get('digest');
         uploads.delete(id);
         if (digest !== sha256(whole)) {
-          return send(res, 400, { 'content-type': 'application/json' }, Buffer.from('{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}'));
+          return send(
+            res,
+            400,
+            { 'content-type': 'application/json' },
+            Buffer.from('{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}'),
+          );
         }
         reg.blobs.set(digest, whole);
-        return send(res, 201, { 'docker-content-digest': digest, location: `/v2/${repo}/blobs/${digest}` }, Buffer.alloc(0));
+        return send(
+          res,
+          201,
+          { 'docker-content-digest': digest, location: `/v2/${repo}/blobs/${digest}` },
+          Buffer.alloc(0),
+        );
       }
       return send(res, 405, {}, Buffer.alloc(0));
     }
     const blob = reg.blobs.get(rest);
-    if (blob === undefined) return send(res, 404, { 'content-type': 'application/json' }, Buffer.from('{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}'));
+    if (blob === undefined)
+      return send(
+        res,
+        404,
+        { 'content-type': 'application/json' },
+        Buffer.from('{"errors":[{"code":"BLOB_UNKNOWN","message":"no"}]}'),
+      );
     if (req.method === 'HEAD') {
       res.writeHead(200, { 'content-length': String(blob.length), 'docker-content-digest': rest });
       res.end();
@@ -181,7 +234,14 @@ export async function startFakeRegistry(): Promise<FakeRegistry> {
     const range = /^bytes=([0-9]+)-$/.exec(req.headers.range ?? '');
     if (range !== null && reg.ranges) {
       const from = Number(range[1]);
-      return send(res, 206, { 'content-range': `bytes ${from}-${blob.length - 1}/${blob.length}` }, served.subarray(from), resetAt, stallAt);
+      return send(
+        res,
+        206,
+        { 'content-range': `bytes ${from}-${blob.length - 1}/${blob.length}` },
+        served.subarray(from),
+        resetAt,
+        stallAt,
+      );
     }
     return send(res, 200, { 'docker-content-digest': rest }, served, resetAt, stallAt);
   };

@@ -32,7 +32,12 @@ export interface BuiltImage {
 }
 
 /** Adds an OCI image with `layerCount` gzip layers to `image`'s blobs; returns its parts (manifest not stored). */
-export async function addOCIImage(image: MemoryImage, seed: string, layerCount = 2, platform = { os: 'linux', architecture: 'amd64' }): Promise<BuiltImage> {
+export async function addOCIImage(
+  image: MemoryImage,
+  seed: string,
+  layerCount = 2,
+  platform = { os: 'linux', architecture: 'amd64' },
+): Promise<BuiltImage> {
   const layers: BuiltImage['layers'] = [];
   for (let i = 0; i < layerCount; i++) {
     const tar = await tarOf(`file-${seed}-${i}`, Buffer.from(`${seed} layer ${i} `.repeat(2000 + i)));
@@ -70,7 +75,9 @@ export async function singleImage(seed = 'a', layerCount = 2): Promise<{ image: 
 }
 
 /** A memory image holding an OCI index over one image per platform. */
-export async function indexImage(platforms: { os: string; architecture: string }[]): Promise<{ image: MemoryImage; index: Buffer; instances: BuiltImage[] }> {
+export async function indexImage(
+  platforms: { os: string; architecture: string }[],
+): Promise<{ image: MemoryImage; index: Buffer; instances: BuiltImage[] }> {
   const image = emptyImage();
   const instances: BuiltImage[] = [];
   for (const p of platforms) {
@@ -82,7 +89,12 @@ export async function indexImage(platforms: { os: string; architecture: string }
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_INDEX,
-      manifests: instances.map((b, i) => ({ mediaType: OCI_MANIFEST, digest: b.digest, size: b.manifest.length, platform: platforms[i] })),
+      manifests: instances.map((b, i) => ({
+        mediaType: OCI_MANIFEST,
+        digest: b.digest,
+        size: b.manifest.length,
+        platform: platforms[i],
+      })),
     }),
   );
   image.manifests.set('top', { bytes: index, mimeType: OCI_INDEX });

@@ -162,7 +162,12 @@ class MemoryDestination implements ImageDestination {
     readonly reference: MemoryReference,
     readonly behaviour: MemoryBehaviour,
   ) {
-    this.capabilities = destinationCapabilities({ supportsMultipleImages: true, supportsSignatures: true, hasThreadSafePutBlob: true, ...behaviour.capabilities });
+    this.capabilities = destinationCapabilities({
+      supportsMultipleImages: true,
+      supportsSignatures: true,
+      hasThreadSafePutBlob: true,
+      ...behaviour.capabilities,
+    });
   }
   #existing(): MemoryImage | undefined {
     return this.reference.transport.images.get(this.reference.name);
@@ -175,13 +180,18 @@ class MemoryDestination implements ImageDestination {
     }
     const bytes = Buffer.concat(chunks);
     const digest = sha256(bytes);
-    if (info.digest !== undefined && info.digest !== digest) throw new FerryError('DIGEST_MISMATCH', `put ${info.digest} got ${digest}`);
+    if (info.digest !== undefined && info.digest !== digest)
+      throw new FerryError('DIGEST_MISMATCH', `put ${info.digest} got ${digest}`);
     this.#staged.blobs.set(digest, bytes);
     return { digest, size: bytes.length };
   }
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined> {
     const { signal: _signal, cache, ...rest } = options;
-    this.reference.transport.reuseCalls.push({ image: this.reference.name, digest: info.digest, options: { ...rest, hasCache: cache !== undefined } });
+    this.reference.transport.reuseCalls.push({
+      image: this.reference.name,
+      digest: info.digest,
+      options: { ...rest, hasCache: cache !== undefined },
+    });
     const bytes = this.#staged.blobs.get(info.digest) ?? this.#existing()?.blobs.get(info.digest);
     if (bytes !== undefined) return { digest: info.digest, size: bytes.length };
     const substitute = options.canSubstitute === true ? this.behaviour.substitutes?.get(info.digest) : undefined;

@@ -88,7 +88,14 @@ before(async () => {
   work = await makeTempDir('ferry-redrive-registry-');
   [reg, image] = await Promise.all([
     startRegistry(),
-    makeImage(join(work, 'src'), { tag: 't1', layers: 2, layerSize: 600_000, entropy: 1, compression: 'gzip', seed: 9 }),
+    makeImage(join(work, 'src'), {
+      tag: 't1',
+      layers: 2,
+      layerSize: 600_000,
+      entropy: 1,
+      compression: 'gzip',
+      seed: 9,
+    }),
   ]);
   proxy = await startResettingProxy(reg.port);
 });
@@ -102,10 +109,14 @@ after(async () => {
 describe('re-drive through a proxy that resets connections mid-body (real registry)', () => {
   it('a push whose uploads are reset mid-body completes with the exact digests', async () => {
     proxy.arm('upload', 2, 200_000);
-    await copyImage(parseImageReference(`oci:${join(work, 'src')}:t1`), parseImageReference(`docker://${proxy.host}/app/x:t1`), {
-      destinationOptions: options,
-      blobInfoCache: 'memory',
-    });
+    await copyImage(
+      parseImageReference(`oci:${join(work, 'src')}:t1`),
+      parseImageReference(`docker://${proxy.host}/app/x:t1`),
+      {
+        destinationOptions: options,
+        blobInfoCache: 'memory',
+      },
+    );
     assert.equal(proxy.resets, 2, 'the proxy did not reset the uploads');
     // skopeo, straight to the registry, sees the manifest Ferry was given.
     const r = await runSkopeo(['inspect', '--tls-verify=false', '--raw', `docker://${reg.host}/app/x:t1`]);
@@ -140,17 +151,22 @@ describe('re-drive through a proxy that resets connections mid-body (real regist
     for (const d of [instance.digest, instance.config.digest, ...instance.layers.map((l) => l.digest)]) {
       assert.ok(names.includes(d.slice('sha256:'.length)), `blob ${d} missing`);
     }
-    for (const name of names) assert.equal(sha256(await readFile(join(dest, 'blobs', 'sha256', name))), `sha256:${name}`);
+    for (const name of names)
+      assert.equal(sha256(await readFile(join(dest, 'blobs', 'sha256', name))), `sha256:${name}`);
   });
 
   it('a proxy that resets every upload ends the push in a typed error', async () => {
     proxy.arm('upload', 1_000, 200_000);
     await assert.rejects(
-      copyImage(parseImageReference(`oci:${join(work, 'src')}:t1`), parseImageReference(`docker://${proxy.host}/app/y:t1`), {
-        destinationOptions: { ...options, retryTimes: 2 },
-        blobInfoCache: 'memory',
-        maxParallelBlobs: 1,
-      }),
+      copyImage(
+        parseImageReference(`oci:${join(work, 'src')}:t1`),
+        parseImageReference(`docker://${proxy.host}/app/y:t1`),
+        {
+          destinationOptions: { ...options, retryTimes: 2 },
+          blobInfoCache: 'memory',
+          maxParallelBlobs: 1,
+        },
+      ),
       (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.details.attempts === 3,
     );
     proxy.arm('upload', 0, 0);

@@ -23,7 +23,14 @@ let outputs = 0;
 before(async () => {
   work = await makeTempDir('ferry-redrive-');
   layout = join(work, 'src');
-  image = await makeImage(layout, { tag: 't1', layers: 2, layerSize: 400_000, entropy: 1, compression: 'gzip', seed: 5 });
+  image = await makeImage(layout, {
+    tag: 't1',
+    layers: 2,
+    layerSize: 400_000,
+    entropy: 1,
+    compression: 'gzip',
+    seed: 5,
+  });
 });
 
 after(async () => {
@@ -74,17 +81,26 @@ async function assertLayoutIntact(dir: string): Promise<void> {
     const bytes = await readFile(join(dir, 'blobs', 'sha256', name));
     assert.equal(sha256(bytes), `sha256:${name}`, `blob ${name} does not match its name`);
   }
-  for (const d of [...layerDigests(), image.instances[0]!.config.digest]) assert.ok(names.includes(d.slice('sha256:'.length)), `blob ${d} missing`);
+  for (const d of [...layerDigests(), image.instances[0]!.config.digest])
+    assert.ok(names.includes(d.slice('sha256:'.length)), `blob ${d} missing`);
 }
 
 function assertRegistryIntact(reg: FakeRegistry): void {
   for (const [digest, bytes] of reg.blobs) assert.equal(sha256(bytes), digest);
-  for (const d of [...layerDigests(), image.instances[0]!.config.digest]) assert.ok(reg.blobs.has(d), `blob ${d} was not pushed`);
-  assert.ok(reg.manifests.get('app/x:t1')?.bytes.equals(image.instances[0]!.bytes), 'the manifest was not pushed unchanged');
+  for (const d of [...layerDigests(), image.instances[0]!.config.digest])
+    assert.ok(reg.blobs.has(d), `blob ${d} was not pushed`);
+  assert.ok(
+    reg.manifests.get('app/x:t1')?.bytes.equals(image.instances[0]!.bytes),
+    'the manifest was not pushed unchanged',
+  );
 }
 
 /** Applies `fault` to the first `times` requests that match. */
-function firstN(times: number, match: (r: FakeRequest) => boolean, fault: ReturnType<FakeRegistry['fault']>): FakeRegistry['fault'] {
+function firstN(
+  times: number,
+  match: (r: FakeRequest) => boolean,
+  fault: ReturnType<FakeRegistry['fault']>,
+): FakeRegistry['fault'] {
   let left = times;
   return (r) => {
     if (left > 0 && match(r)) {
@@ -112,7 +128,10 @@ describe('downloads', () => {
     const out = await pull(reg);
     await assertLayoutIntact(out);
     const ranged = reg.requests.filter((r) => isLayerGet(layer)(r) && r.headers.range !== undefined);
-    assert.ok(ranged.some((r) => r.headers.range !== 'bytes=0-'), 'the broken read was not resumed with a Range');
+    assert.ok(
+      ranged.some((r) => r.headers.range !== 'bytes=0-'),
+      'the broken read was not resumed with a Range',
+    );
   });
 
   it('without Range support the blob is fetched again from the start', async () => {
@@ -128,7 +147,10 @@ describe('downloads', () => {
   it('a body that stalls past the idle timeout (FERRY_REGISTRY_TIMEOUT_MS) is re-driven', async () => {
     const reg = await seeded();
     const layer = layerDigests()[0]!;
-    reg.fault = (r) => (isLayerGet(layer)(r) && reg.requests.filter(isLayerGet(layer)).length <= 2 ? { stallResponseAt: 100_000 } : undefined);
+    reg.fault = (r) =>
+      isLayerGet(layer)(r) && reg.requests.filter(isLayerGet(layer)).length <= 2
+        ? { stallResponseAt: 100_000 }
+        : undefined;
     process.env.FERRY_REGISTRY_TIMEOUT_MS = '300';
     try {
       const started = Date.now();
@@ -173,7 +195,8 @@ describe('downloads', () => {
     });
     assert.equal(reg.requests.filter(isLayerGet(layer)).length, 2);
     const names = await readdir(join(dest, 'blobs', 'sha256'));
-    for (const name of names) assert.equal(sha256(await readFile(join(dest, 'blobs', 'sha256', name))), `sha256:${name}`);
+    for (const name of names)
+      assert.equal(sha256(await readFile(join(dest, 'blobs', 'sha256', name))), `sha256:${name}`);
   });
 
   it('a server that always resets ends in a typed error after the per-blob budget, counted', async () => {
@@ -182,7 +205,10 @@ describe('downloads', () => {
     reg.fault = (r) => (isLayerGet(layer)(r) ? { resetResponseAt: 1000 } : undefined);
     await assert.rejects(
       pull(reg, { sourceOptions: { ...fast, retryTimes: 2 } }),
-      (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.details.attempts === 3 && /gave up after 3 attempts/.test(e.message),
+      (e: unknown) =>
+        isFerryError(e, 'REGISTRY_UNREACHABLE') &&
+        e.details.attempts === 3 &&
+        /gave up after 3 attempts/.test(e.message),
     );
     // 3 transfers, each a first GET and its Range resumes.
     assert.equal(reg.requests.filter((r) => isLayerGet(layer)(r) && r.headers.range === undefined).length, 3);
@@ -191,8 +217,9 @@ describe('downloads', () => {
   it('the per-copy budget bounds re-drives across blobs', async () => {
     const reg = await seeded();
     reg.fault = (r) => (r.method === 'GET' && /\/blobs\/sha256:/.test(r.path) ? { status: 503 } : undefined);
-    await assert.rejects(pull(reg, { sourceOptions: { ...fast, retryTimes: 0 }, blobRetry: { attemptsPerBlob: 10, retriesPerCopy: 2 } }), (e: unknown) =>
-      isFerryError(e, 'REGISTRY_ERROR') && /the copy's 2 retries are spent/.test(e.message),
+    await assert.rejects(
+      pull(reg, { sourceOptions: { ...fast, retryTimes: 0 }, blobRetry: { attemptsPerBlob: 10, retriesPerCopy: 2 } }),
+      (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && /the copy's 2 retries are spent/.test(e.message),
     );
   });
 
@@ -212,12 +239,28 @@ describe('the CLI', () => {
     const layer = layerDigests()[0]!;
     reg.fault = firstN(1, isLayerGet(layer), { resetResponseAt: 100_000 });
     const out = join(work, `cli-${++outputs}`);
-    const r = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '2', '--retry-delay', '10ms', `docker://${reg.host}/app/x:t1`, `oci:${out}:t1`]);
+    const r = await runFerry([
+      'copy',
+      '--src-tls-verify=false',
+      '--retry-times',
+      '2',
+      '--retry-delay',
+      '10ms',
+      `docker://${reg.host}/app/x:t1`,
+      `oci:${out}:t1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /Warning: copying blob sha256:[0-9a-f]{64} failed, retrying in 0s \(attempt 2 of 3\)/);
     await assertLayoutIntact(out);
     reg.fault = (q) => (isLayerGet(layer)(q) ? { resetResponseAt: 100_000 } : undefined);
-    const failed = await runFerry(['copy', '--src-tls-verify=false', '--retry-times', '0', `docker://${reg.host}/app/x:t1`, `oci:${join(work, `cli-${++outputs}`)}:t1`]);
+    const failed = await runFerry([
+      'copy',
+      '--src-tls-verify=false',
+      '--retry-times',
+      '0',
+      `docker://${reg.host}/app/x:t1`,
+      `oci:${join(work, `cli-${++outputs}`)}:t1`,
+    ]);
     assert.equal(failed.code, 1);
     assert.doesNotMatch(failed.stderr, /retrying/);
   });
@@ -255,7 +298,9 @@ const isCompletingPut = (r: FakeRequest) => r.method === 'PUT' && r.path.include
 describe('uploads', () => {
   it('a reset in the middle of a PATCH body is redone in a new upload session and the registry has the exact digests', async () => {
     const reg = await registry();
-    reg.fault = firstN(1, (r) => isPatch(r) && Number(r.headers['content-length'] ?? 0) > 300_000, { resetRequestAt: 200_000 });
+    reg.fault = firstN(1, (r) => isPatch(r) && Number(r.headers['content-length'] ?? 0) > 300_000, {
+      resetRequestAt: 200_000,
+    });
     await push(reg);
     assertRegistryIntact(reg);
     const blobs = 1 + layerDigests().length;
@@ -308,12 +353,15 @@ describe('uploads', () => {
   it('a registry that keeps resetting uploads ends in a typed error after the budget', async () => {
     const reg = await registry();
     reg.fault = (r) => (isPatch(r) ? { resetRequestAt: 1 } : undefined);
-    await assert.rejects(push(reg, { destinationOptions: { ...fast, retryTimes: 1 }, maxParallelBlobs: 1 }), (e: unknown) => {
-      assert.ok(isFerryError(e), String(e));
-      assert.equal(e.code, 'REGISTRY_UNREACHABLE');
-      assert.equal(e.details.attempts, 2);
-      return true;
-    });
+    await assert.rejects(
+      push(reg, { destinationOptions: { ...fast, retryTimes: 1 }, maxParallelBlobs: 1 }),
+      (e: unknown) => {
+        assert.ok(isFerryError(e), String(e));
+        assert.equal(e.code, 'REGISTRY_UNREACHABLE');
+        assert.equal(e.details.attempts, 2);
+        return true;
+      },
+    );
     assert.equal(reg.blobs.size, 0);
   });
 });

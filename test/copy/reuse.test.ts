@@ -25,7 +25,10 @@ async function withZstdSubstitute(capabilities?: MemoryBehaviour['capabilities']
   assert.ok(first);
   const zstd = zstdCompress(first.tar);
   const blob = { digest: sha256(zstd), size: zstd.length, compression: 'zstd' as const };
-  t.behaviour.set('dst', { ...(capabilities === undefined ? {} : { capabilities }), substitutes: new Map([[first.digest, { blob, bytes: zstd }]]) });
+  t.behaviour.set('dst', {
+    ...(capabilities === undefined ? {} : { capabilities }),
+    substitutes: new Map([[first.digest, { blob, bytes: zstd }]]),
+  });
   return { t, ref, image, built, first, zstd };
 }
 
@@ -65,7 +68,10 @@ describe('blob reuse in the copy engine', () => {
   it('writes a substitute into the manifest with its digest, size and media type', async () => {
     const { t, ref, built, first, zstd } = await withZstdSubstitute();
     const events: ProgressEvent[] = [];
-    const result = await copyImage(ref('src'), ref('dst'), { blobInfoCache: 'memory', onProgress: (e) => events.push(e) });
+    const result = await copyImage(ref('src'), ref('dst'), {
+      blobInfoCache: 'memory',
+      onProgress: (e) => events.push(e),
+    });
     assert.notEqual(result.manifestDigest, built.digest);
     const m = JSON.parse(result.manifest.toString()) as ManifestJSON;
     assert.deepEqual(m.layers[0], { mediaType: OCI_LAYER_ZSTD, digest: sha256(zstd), size: zstd.length });
@@ -84,7 +90,10 @@ describe('blob reuse in the copy engine', () => {
     assert.ok(t.reuseCalls.every((c) => c.options.hasCache));
     // Still usable: a closed cache would forget this.
     cache.recordDigestCompressorName(sha256(Buffer.from('x')), 'gzip');
-    assert.equal(cache.candidateLocations('t', 's', sha256(Buffer.from('x')), { canSubstitute: false })[0]?.compressorName, 'gzip');
+    assert.equal(
+      cache.candidateLocations('t', 's', sha256(Buffer.from('x')), { canSubstitute: false })[0]?.compressorName,
+      'gzip',
+    );
   });
 
   it('records the compressor of each layer it read and, on recompression, the uncompressed pairs', async () => {
@@ -93,7 +102,10 @@ describe('blob reuse in the copy engine', () => {
     t.images.set('src', image);
     t.behaviour.set('dst', { capabilities: { desiredLayerCompression: 'compress' } });
     const cache = new MemoryBlobInfoCache();
-    const result = await copyImage(ref('src'), ref('dst'), { blobInfoCache: cache, destinationCompression: { algorithm: 'zstd' } });
+    const result = await copyImage(ref('src'), ref('dst'), {
+      blobInfoCache: cache,
+      destinationCompression: { algorithm: 'zstd' },
+    });
     const m = JSON.parse(result.manifest.toString()) as ManifestJSON;
     for (const [i, l] of built.layers.entries()) {
       const written = m.layers[i];
@@ -105,7 +117,10 @@ describe('blob reuse in the copy engine', () => {
       const options = { canSubstitute: true, requiredCompression: 'zstd' as const };
       const candidates = cache.candidateLocations('memory', 'x', l.digest, options);
       // No location is known (the memory transport records none), but the zstd blob is a known substitute.
-      assert.deepEqual(candidates.map((c) => [c.digest, c.compressorName]), [[written.digest, 'zstd']]);
+      assert.deepEqual(
+        candidates.map((c) => [c.digest, c.compressorName]),
+        [[written.digest, 'zstd']],
+      );
     }
   });
 
@@ -115,12 +130,18 @@ describe('blob reuse in the copy engine', () => {
     cache.recordDigestUncompressedPair(first.digest, sha256(first.tar));
     cache.recordDigestUncompressedPair(sha256(zstd), sha256(first.tar));
     cache.recordDigestCompressorName(sha256(zstd), 'zstd');
-    const result = await copyImage(ref('src'), ref('dst'), { blobInfoCache: cache, destinationCompression: { algorithm: 'zstd' } });
+    const result = await copyImage(ref('src'), ref('dst'), {
+      blobInfoCache: cache,
+      destinationCompression: { algorithm: 'zstd' },
+    });
     const call = t.reuseCalls.find((c) => c.digest === first.digest);
     assert.equal(call?.options.requiredCompression, 'zstd');
     assert.equal(call?.options.canSubstitute, true);
     // The second layer's uncompressed digest is unknown: no reuse is attempted, it is recompressed.
-    assert.equal(t.reuseCalls.some((c) => c.digest === built.layers[1]?.digest), false);
+    assert.equal(
+      t.reuseCalls.some((c) => c.digest === built.layers[1]?.digest),
+      false,
+    );
     const m = JSON.parse(result.manifest.toString()) as ManifestJSON;
     assert.equal(m.layers[0]?.digest, sha256(zstd));
     assert.equal(t.reads.get('src')?.includes(first.digest), false);

@@ -44,7 +44,13 @@ async function snapshot(root: string): Promise<Map<string, string>> {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else out.set(path.relative(root, p), createHash('sha256').update(await readFile(p)).digest('hex'));
+      else
+        out.set(
+          path.relative(root, p),
+          createHash('sha256')
+            .update(await readFile(p))
+            .digest('hex'),
+        );
     }
   }
   await walk(root);
@@ -115,7 +121,10 @@ describe('copyImage between on-disk transports', () => {
 
   it('copies oci → docker-archive with decompressed layers and the config unchanged', async () => {
     const archive = path.join(tmp, 'image.tar');
-    const result = await copyImage(oci(srcLayout, 'single'), dockerArchiveTransport.parseReference(`${archive}:example.com/app:1`));
+    const result = await copyImage(
+      oci(srcLayout, 'single'),
+      dockerArchiveTransport.parseReference(`${archive}:example.com/app:1`),
+    );
     const instance = single.instances[0];
     assert.ok(instance);
     assert.equal(result.manifestMIMEType, V2S2);
@@ -144,7 +153,9 @@ describe('copyImage between on-disk transports', () => {
 
   it('picks the instance for an os/architecture override with system selection', async () => {
     const dst = path.join(tmp, 'system');
-    const result = await copyImage(oci(srcLayout, 'multi'), oci(dst), { sourceOptions: { os: 'linux', architecture: 'arm64' } });
+    const result = await copyImage(oci(srcLayout, 'multi'), oci(dst), {
+      sourceOptions: { os: 'linux', architecture: 'arm64' },
+    });
     const arm = multi.instances.find((i) => i.platform.architecture === 'arm64');
     assert.ok(arm);
     assert.equal(result.manifestDigest, arm.digest);
@@ -157,7 +168,12 @@ describe('copyImage between on-disk transports', () => {
   it('writes a sparse index when copying 2 of 3 instances', async () => {
     const dst = path.join(tmp, 'sparse');
     const result = await copyImage(oci(srcLayout, 'multi'), oci(dst), {
-      imageListSelection: { platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 's390x' }] },
+      imageListSelection: {
+        platforms: [
+          { os: 'linux', architecture: 'amd64' },
+          { os: 'linux', architecture: 's390x' },
+        ],
+      },
     });
     const index = parse<Index>(result.manifest);
     assert.deepEqual(
@@ -174,7 +190,9 @@ describe('copyImage between on-disk transports', () => {
   it('refuses a format change when preserveDigests is set', async () => {
     const archive = path.join(tmp, 'preserve.tar');
     await assert.rejects(
-      copyImage(oci(srcLayout, 'single'), dockerArchiveTransport.parseReference(`${archive}:example.com/app:1`), { preserveDigests: true }),
+      copyImage(oci(srcLayout, 'single'), dockerArchiveTransport.parseReference(`${archive}:example.com/app:1`), {
+        preserveDigests: true,
+      }),
       (e: unknown) => isFerryError(e, 'PRESERVE_DIGESTS_VIOLATED') && /preserveDigests/.test(e.message),
     );
     assert.equal(await exists(archive), false);
@@ -198,7 +216,9 @@ describe('copyImage between on-disk transports', () => {
 
   it('recompresses gzip layers to zstd with the matching media type and the same content', async () => {
     const dst = path.join(tmp, 'zstd');
-    const result = await copyImage(oci(srcLayout, 'single'), oci(dst), { destinationCompression: { algorithm: 'zstd' } });
+    const result = await copyImage(oci(srcLayout, 'single'), oci(dst), {
+      destinationCompression: { algorithm: 'zstd' },
+    });
     const instance = single.instances[0];
     assert.ok(instance);
     const m = parse<Manifest>(result.manifest);
@@ -227,7 +247,9 @@ describe('copyImage between on-disk transports', () => {
     const dst = path.join(tmp, 'corrupt-dst');
     await makeImage(dst, { tag: 'existing', layers: 1, layerSize: 1000, seed: 9 });
     const before = await snapshot(dst);
-    await assert.rejects(copyImage(oci(corruptSrc), oci(dst, 'new')), (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH'));
+    await assert.rejects(copyImage(oci(corruptSrc), oci(dst, 'new')), (e: unknown) =>
+      isFerryError(e, 'DIGEST_MISMATCH'),
+    );
     await assertNoImageAdded(dst, before);
   });
 
@@ -253,13 +275,18 @@ describe('copyImage between on-disk transports', () => {
   it('reports progress: started, throttled bytes, done and manifest writing', async () => {
     const dst = path.join(tmp, 'progress');
     const events: { at: number; event: ProgressEvent }[] = [];
-    await copyImage(oci(srcLayout, 'single'), dir(dst), { onProgress: (event) => events.push({ at: Date.now(), event }) });
+    await copyImage(oci(srcLayout, 'single'), dir(dst), {
+      onProgress: (event) => events.push({ at: Date.now(), event }),
+    });
     const instance = single.instances[0];
     assert.ok(instance);
     const kinds = new Set(events.map((e) => e.event.kind));
-    for (const k of ['blob-started', 'blob-bytes', 'blob-done', 'manifest-writing'] as const) assert.ok(kinds.has(k), k);
+    for (const k of ['blob-started', 'blob-bytes', 'blob-done', 'manifest-writing'] as const)
+      assert.ok(kinds.has(k), k);
     for (const l of instance.layers) {
-      const bytes = events.flatMap((e) => (e.event.kind === 'blob-bytes' && e.event.blob.digest === l.digest ? [e] : []));
+      const bytes = events.flatMap((e) =>
+        e.event.kind === 'blob-bytes' && e.event.blob.digest === l.digest ? [e] : [],
+      );
       assert.ok(bytes.length >= 1);
       const last = bytes[bytes.length - 1]?.event;
       assert.ok(last?.kind === 'blob-bytes' && last.bytes === l.size && last.total === l.size);

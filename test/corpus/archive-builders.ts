@@ -19,7 +19,11 @@ export interface DockerArchiveParts {
  * The members of a one-image docker archive: `stored` is the layer member's bytes, `diffID` what the
  * config says it decompresses to; `names` overrides what manifest.json points at.
  */
-export function dockerArchiveParts(stored: Buffer, diffID: string, names: { config?: string; layer?: string } = {}): DockerArchiveParts {
+export function dockerArchiveParts(
+  stored: Buffer,
+  diffID: string,
+  names: { config?: string; layer?: string } = {},
+): DockerArchiveParts {
   const config = Buffer.from(
     JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffID] } }),
   );
@@ -62,5 +66,10 @@ export function outerBomb(algorithm: 'gzip' | 'zstd', members: readonly TarMembe
   const pack = (b: Buffer) => (algorithm === 'gzip' ? gzipSync(b) : compress(b));
   const head = tarOf(members).subarray(0, -END_OF_ARCHIVE.length);
   const zeros = algorithm === 'gzip' ? gzipBomb(junkSize) : zstdBomb(junkSize);
-  return Buffer.concat([pack(head), pack(fileHeader('junk', Math.ceil(junkSize / UNIT) * UNIT)), zeros, pack(END_OF_ARCHIVE)]);
+  return Buffer.concat([
+    pack(head),
+    pack(fileHeader('junk', Math.ceil(junkSize / UNIT) * UNIT)),
+    zeros,
+    pack(END_OF_ARCHIVE),
+  ]);
 }

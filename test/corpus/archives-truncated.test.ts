@@ -57,7 +57,13 @@ describe('truncated archives fail with a typed error and leave nothing behind', 
       archives.push({ transport, file, bytes, digest: (await readImage(transport, file)).digest, plain: true });
       const gz = join(dir, `${transport}.tar.gz`);
       await writeFile(gz, gzipSync(bytes));
-      archives.push({ transport, file: gz, bytes: await readFile(gz), digest: (await readImage(transport, gz)).digest, plain: false });
+      archives.push({
+        transport,
+        file: gz,
+        bytes: await readFile(gz),
+        digest: (await readImage(transport, gz)).digest,
+        plain: false,
+      });
     }
   });
   after(async () => {
@@ -71,7 +77,10 @@ describe('truncated archives fail with a typed error and leave nothing behind', 
     const src = await parse[transport](path).newImageSource({ tmpDir });
     try {
       const { bytes } = await src.getManifest();
-      const manifest = JSON.parse(bytes.toString()) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+      const manifest = JSON.parse(bytes.toString()) as {
+        config: { digest: string; size: number };
+        layers: { digest: string; size: number }[];
+      };
       for (const d of [manifest.config, ...manifest.layers]) {
         const blob = await src.getBlob({ digest: d.digest as Digest, size: d.size });
         assert.equal((await digestStream(blob.stream)).digest, d.digest);
@@ -100,7 +109,8 @@ describe('truncated archives fail with a typed error and leave nothing behind', 
           if (e.code === 'INVALID_ARCHIVE') assert.ok(e.message.includes(cut), `${a.file} cut at ${at}: ${e.message}`);
         }
         if (!mayBeComplete(a, at)) assert.notEqual(outcome, a.digest, `${a.file} cut at ${at} was read as complete`);
-        else if (outcome.startsWith('sha256:')) assert.equal(outcome, a.digest, `${a.file} cut at ${at}: another image`);
+        else if (outcome.startsWith('sha256:'))
+          assert.equal(outcome, a.digest, `${a.file} cut at ${at}: another image`);
         assert.deepEqual(await readdir(tmpDir), [], `${a.file} cut at ${at}: temp files left`);
         cuts++;
       }

@@ -99,7 +99,11 @@ describe('archive corpus', () => {
     assert.deepEqual(left.tmp, [], `${c.name}: temp files left`);
     assert.deepEqual(left.archives, [c.name], `${c.name}: written beside the archive`);
     const expectedBase = outcome === 'ok' ? ['archives', 'dest', 'tmp'] : ['archives', 'tmp'];
-    assert.deepEqual(left.base.filter((e) => e !== 'dest' || outcome === 'ok'), expectedBase, `${c.name}: written outside`);
+    assert.deepEqual(
+      left.base.filter((e) => e !== 'dest' || outcome === 'ok'),
+      expectedBase,
+      `${c.name}: written outside`,
+    );
     const grown = peak - baseline;
     assert.ok(grown < RSS_BUDGET, `${c.name}: resident memory grew by ${Math.round(grown / 2 ** 20)} MiB`);
   }
@@ -120,31 +124,54 @@ describe('archive corpus', () => {
       ociCase('absolute-name', [{ name: '/tmp/evil', data: 'x' }], 'UNSAFE_PATH'),
       ociCase('symlink-out', [{ name: 'l', type: symlink, linkname: '../outside' }], 'UNSAFE_PATH'),
       ociCase('symlink-absolute', [{ name: 'l', type: symlink, linkname: '/etc/passwd' }], 'UNSAFE_PATH'),
-      ociCase('symlink-chain-dirs', [
-        { name: 'a', type: symlink, linkname: '.' },
-        { name: 'a/b', type: symlink, linkname: '..' },
-        { name: 'a/b/x/y', data: 'x' },
-      ], 'UNSAFE_PATH'),
-      ociCase('symlink-chain-dangling', [
-        { name: 's', type: symlink, linkname: '.' },
-        { name: 't', type: symlink, linkname: 's/../nowhere' },
-      ], 'UNSAFE_PATH'),
-      ociCase('symlink-then-file-through-it', [{ name: 'd', type: symlink, linkname: 'blobs' }, { name: 'd/x', data: 'x' }], 'UNSAFE_PATH'),
+      ociCase(
+        'symlink-chain-dirs',
+        [
+          { name: 'a', type: symlink, linkname: '.' },
+          { name: 'a/b', type: symlink, linkname: '..' },
+          { name: 'a/b/x/y', data: 'x' },
+        ],
+        'UNSAFE_PATH',
+      ),
+      ociCase(
+        'symlink-chain-dangling',
+        [
+          { name: 's', type: symlink, linkname: '.' },
+          { name: 't', type: symlink, linkname: 's/../nowhere' },
+        ],
+        'UNSAFE_PATH',
+      ),
+      ociCase(
+        'symlink-then-file-through-it',
+        [
+          { name: 'd', type: symlink, linkname: 'blobs' },
+          { name: 'd/x', data: 'x' },
+        ],
+        'UNSAFE_PATH',
+      ),
       ociCase('hardlink-out', [{ name: 'h', type: hardlink, linkname: '../outside' }], 'UNSAFE_PATH'),
       ociCase('hardlink-directory', [{ name: 'h', type: hardlink, linkname: 'blobs' }], 'UNSAFE_PATH'),
-      ociCase('hardlink-to-symlink', [
-        { name: 's', type: symlink, linkname: 'index.json' },
-        { name: 'h', type: hardlink, linkname: 's' },
-      ], 'UNSAFE_PATH'),
+      ociCase(
+        'hardlink-to-symlink',
+        [
+          { name: 's', type: symlink, linkname: 'index.json' },
+          { name: 'h', type: hardlink, linkname: 's' },
+        ],
+        'UNSAFE_PATH',
+      ),
       ociCase('hardlink-inside', [{ name: 'index-copy.json', type: hardlink, linkname: 'index.json' }], 'ok'),
       ociCase('char-device', [{ name: 'dev', type: charDevice }], 'INVALID_ARCHIVE'),
       ociCase('block-device', [{ name: 'dev', type: blockDevice }], 'INVALID_ARCHIVE'),
       ociCase('fifo', [{ name: 'fifo', type: fifo }], 'INVALID_ARCHIVE'),
       ociCase('duplicate-file', [], 'ok', [{ name: 'index.json', data: '{"broken' }]),
-      ociCase('duplicate-file-then-symlink', [
-        { name: 'index-copy.json', data: index.data },
-        { name: 'index.json', type: symlink, linkname: 'index-copy.json' },
-      ], 'ok'),
+      ociCase(
+        'duplicate-file-then-symlink',
+        [
+          { name: 'index-copy.json', data: index.data },
+          { name: 'index.json', type: symlink, linkname: 'index-copy.json' },
+        ],
+        'ok',
+      ),
       ociCase('duplicate-symlink-then-file', [], 'ok', [{ name: 'index.json', type: symlink, linkname: 'nowhere' }]),
       ociCase('directory-then-file', [], 'ok', [{ name: 'index.json/', type: directory }]),
       ociCase('pax-long-dotdot', [{ name: `${'a/'.repeat(80)}${'../'.repeat(81)}evil`, data: 'x' }], 'UNSAFE_PATH'),
@@ -152,10 +179,30 @@ describe('archive corpus', () => {
       ociCase('pax-long-valid', [{ name: `extra/${'n'.repeat(200)}/${'m'.repeat(200)}`, data: 'x' }], 'ok'),
       ociCase('name-component-too-long', [{ name: `extra/${'n'.repeat(300)}`, data: 'x' }], 'INVALID_ARCHIVE'),
       { name: 'empty.tar', transport: 'oci-archive', archive: Buffer.alloc(0), expect: 'INVALID_ARCHIVE' },
-      { name: 'not-a-tar.tar', transport: 'oci-archive', archive: Buffer.from('this is not a tar file\n'.repeat(40)), expect: 'INVALID_ARCHIVE' },
-      { name: 'xz.tar.xz', transport: 'oci-archive', archive: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]), expect: 'UNSUPPORTED_COMPRESSION' },
-      { name: 'bzip2.tar.bz2', transport: 'docker-archive', archive: Buffer.from('BZh91AY&SY'), expect: 'UNSUPPORTED_COMPRESSION' },
-      { name: 'gzip-garbage.tar.gz', transport: 'oci-archive', archive: Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0]), Buffer.alloc(600, 0xee)]), expect: 'INVALID_ARCHIVE' },
+      {
+        name: 'not-a-tar.tar',
+        transport: 'oci-archive',
+        archive: Buffer.from('this is not a tar file\n'.repeat(40)),
+        expect: 'INVALID_ARCHIVE',
+      },
+      {
+        name: 'xz.tar.xz',
+        transport: 'oci-archive',
+        archive: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]),
+        expect: 'UNSUPPORTED_COMPRESSION',
+      },
+      {
+        name: 'bzip2.tar.bz2',
+        transport: 'docker-archive',
+        archive: Buffer.from('BZh91AY&SY'),
+        expect: 'UNSUPPORTED_COMPRESSION',
+      },
+      {
+        name: 'gzip-garbage.tar.gz',
+        transport: 'oci-archive',
+        archive: Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0]), Buffer.alloc(600, 0xee)]),
+        expect: 'INVALID_ARCHIVE',
+      },
     ];
     for (const c of cases) await run(c);
     assert.deepEqual(unhandled, []);
@@ -184,27 +231,89 @@ describe('archive corpus', () => {
       dockerCase('valid', docker, 'ok'),
       dockerCase('dotdot-member', [{ name: '../evil', data: 'x' }, ...docker], 'UNSAFE_PATH'),
       dockerCase('absolute-member', [...docker, { name: '/evil', data: 'x' }], 'UNSAFE_PATH'),
-      dockerCase('manifest-layer-dotdot', [config, layer, withManifest({ ...item, Layers: ['../x/layer.tar'] })], 'UNSAFE_PATH'),
-      dockerCase('manifest-config-absolute', [config, layer, withManifest({ ...item, Config: '/etc/passwd' })], 'UNSAFE_PATH'),
-      dockerCase('manifest-symlink-out', [config, layer, { name: 'manifest.json', type: symlink, linkname: '../manifest.json' }], 'UNSAFE_PATH'),
-      dockerCase('layer-symlink-chain', [
-        config,
-        { name: 'a', type: symlink, linkname: '.' },
-        { name: 'a/b', type: symlink, linkname: '..' },
-        { ...layer, name: 'l.tar' },
-        withManifest({ ...item, Layers: ['a/b/l.tar'] }),
-      ], 'INVALID_ARCHIVE'),
-      dockerCase('layer-symlink-inside', [config, { ...layer, name: 'l.tar' }, { name: 'link.tar', type: symlink, linkname: 'l.tar' }, withManifest({ ...item, Layers: ['link.tar'] })], 'ok'),
-      dockerCase('layer-hardlink-out', [config, { name: 'h.tar', type: hardlink, linkname: '../l.tar' }, withManifest({ ...item, Layers: ['h.tar'] })], 'UNSAFE_PATH'),
-      dockerCase('layer-is-device', [config, { name: 'dev.tar', type: charDevice }, withManifest({ ...item, Layers: ['dev.tar'] })], 'INVALID_ARCHIVE'),
-      dockerCase('layer-is-directory', [config, { name: 'd.tar/', type: directory }, withManifest({ ...item, Layers: ['d.tar'] })], 'INVALID_ARCHIVE'),
+      dockerCase(
+        'manifest-layer-dotdot',
+        [config, layer, withManifest({ ...item, Layers: ['../x/layer.tar'] })],
+        'UNSAFE_PATH',
+      ),
+      dockerCase(
+        'manifest-config-absolute',
+        [config, layer, withManifest({ ...item, Config: '/etc/passwd' })],
+        'UNSAFE_PATH',
+      ),
+      dockerCase(
+        'manifest-symlink-out',
+        [config, layer, { name: 'manifest.json', type: symlink, linkname: '../manifest.json' }],
+        'UNSAFE_PATH',
+      ),
+      dockerCase(
+        'layer-symlink-chain',
+        [
+          config,
+          { name: 'a', type: symlink, linkname: '.' },
+          { name: 'a/b', type: symlink, linkname: '..' },
+          { ...layer, name: 'l.tar' },
+          withManifest({ ...item, Layers: ['a/b/l.tar'] }),
+        ],
+        'INVALID_ARCHIVE',
+      ),
+      dockerCase(
+        'layer-symlink-inside',
+        [
+          config,
+          { ...layer, name: 'l.tar' },
+          { name: 'link.tar', type: symlink, linkname: 'l.tar' },
+          withManifest({ ...item, Layers: ['link.tar'] }),
+        ],
+        'ok',
+      ),
+      dockerCase(
+        'layer-hardlink-out',
+        [config, { name: 'h.tar', type: hardlink, linkname: '../l.tar' }, withManifest({ ...item, Layers: ['h.tar'] })],
+        'UNSAFE_PATH',
+      ),
+      dockerCase(
+        'layer-is-device',
+        [config, { name: 'dev.tar', type: charDevice }, withManifest({ ...item, Layers: ['dev.tar'] })],
+        'INVALID_ARCHIVE',
+      ),
+      dockerCase(
+        'layer-is-directory',
+        [config, { name: 'd.tar/', type: directory }, withManifest({ ...item, Layers: ['d.tar'] })],
+        'INVALID_ARCHIVE',
+      ),
       dockerCase('unused-fifo', [...docker, { name: 'fifo', type: fifo }], 'ok'),
-      dockerCase('duplicate-manifest-first-wins', [config, layer, manifest, { name: 'manifest.json', data: '[{"Config":"../x"}]' }], 'ok'),
+      dockerCase(
+        'duplicate-manifest-first-wins',
+        [config, layer, manifest, { name: 'manifest.json', data: '[{"Config":"../x"}]' }],
+        'ok',
+      ),
       dockerCase('layer-missing', [config, manifest], 'INVALID_ARCHIVE'),
-      dockerCase('layer-symlink-loop', [config, { name: 'a.tar', type: symlink, linkname: 'b.tar' }, { name: 'b.tar', type: symlink, linkname: 'a.tar' }, withManifest({ ...item, Layers: ['a.tar'] })], 'INVALID_ARCHIVE'),
-      dockerCase('too-many-members', [...docker, ...Array.from({ length: MAX_MEMBERS }, (_, i) => ({ name: `m${i}` }))], 'INVALID_ARCHIVE'),
-      dockerCase('manifest-over-4MiB', [config, layer, { name: 'manifest.json', data: `${' '.repeat(5 * 1024 * 1024)}[]` }], 'TOO_LARGE'),
-      dockerCase('manifest-not-json', [config, layer, { name: 'manifest.json', data: '[{"Config":' }], 'INVALID_ARCHIVE'),
+      dockerCase(
+        'layer-symlink-loop',
+        [
+          config,
+          { name: 'a.tar', type: symlink, linkname: 'b.tar' },
+          { name: 'b.tar', type: symlink, linkname: 'a.tar' },
+          withManifest({ ...item, Layers: ['a.tar'] }),
+        ],
+        'INVALID_ARCHIVE',
+      ),
+      dockerCase(
+        'too-many-members',
+        [...docker, ...Array.from({ length: MAX_MEMBERS }, (_, i) => ({ name: `m${i}` }))],
+        'INVALID_ARCHIVE',
+      ),
+      dockerCase(
+        'manifest-over-4MiB',
+        [config, layer, { name: 'manifest.json', data: `${' '.repeat(5 * 1024 * 1024)}[]` }],
+        'TOO_LARGE',
+      ),
+      dockerCase(
+        'manifest-not-json',
+        [config, layer, { name: 'manifest.json', data: '[{"Config":' }],
+        'INVALID_ARCHIVE',
+      ),
       dockerCase('layer-gzip', gzipLayerArchive(false), 'ok'),
       dockerCase('layer-gzip-corrupt', gzipLayerArchive(true), 'INVALID_ARCHIVE'),
     ];
@@ -216,14 +325,34 @@ describe('archive corpus', () => {
     const wrongDiffID = sha256('not what the bomb expands to');
     const bombCase = (name: string, stored: Buffer): Case => {
       const parts = dockerArchiveParts(stored, wrongDiffID);
-      return { name, transport: 'docker-archive', archive: tarOf([parts.config, parts.layer, parts.manifest]), expect: 'DIGEST_MISMATCH' };
+      return {
+        name,
+        transport: 'docker-archive',
+        archive: tarOf([parts.config, parts.layer, parts.manifest]),
+        expect: 'DIGEST_MISMATCH',
+      };
     };
     await run(bombCase('gzip-bomb-layer.tar', gzipBomb(GiB)));
     await run(bombCase('zstd-bomb-layer.tar', zstdBomb(2 * GiB)));
     // Compressed archives whose tar expands to far more than they hold, around a valid layout.
-    await run({ name: 'gzip-bomb-outer.tar.gz', transport: 'oci-archive', archive: outerBomb('gzip', oci, GiB / 2), expect: 'ok' });
-    await run({ name: 'zstd-bomb-outer.tar.zst', transport: 'oci-archive', archive: outerBomb('zstd', oci, GiB / 2), expect: 'ok' });
-    await run({ name: 'zstd-bomb-outer-docker.tar.zst', transport: 'docker-archive', archive: outerBomb('zstd', docker, GiB / 2), expect: 'ok' });
+    await run({
+      name: 'gzip-bomb-outer.tar.gz',
+      transport: 'oci-archive',
+      archive: outerBomb('gzip', oci, GiB / 2),
+      expect: 'ok',
+    });
+    await run({
+      name: 'zstd-bomb-outer.tar.zst',
+      transport: 'oci-archive',
+      archive: outerBomb('zstd', oci, GiB / 2),
+      expect: 'ok',
+    });
+    await run({
+      name: 'zstd-bomb-outer-docker.tar.zst',
+      transport: 'docker-archive',
+      archive: outerBomb('zstd', docker, GiB / 2),
+      expect: 'ok',
+    });
     assert.deepEqual(unhandled, []);
   });
 
@@ -250,12 +379,20 @@ describe('archive corpus', () => {
     const whole = gzipSync(smallLayer());
     const cases: [string, Buffer, FerryErrorCode][] = [
       ['cut.tar.gz', whole.subarray(0, whole.length - 9), 'CORRUPT_COMPRESSED_DATA'],
-      ['damaged.tar.zst', Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64, 0xff)]), 'CORRUPT_COMPRESSED_DATA'],
+      [
+        'damaged.tar.zst',
+        Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64, 0xff)]),
+        'CORRUPT_COMPRESSED_DATA',
+      ],
     ];
     for (const [name, bytes, code] of cases) {
       const file = join(archives, name);
       await writeFile(file, bytes);
-      await assert.rejects(newTarballReference([file]).newImageSource({ tmpDir }), (e) => isFerryError(e, code) && e.message.includes(file), name);
+      await assert.rejects(
+        newTarballReference([file]).newImageSource({ tmpDir }),
+        (e) => isFerryError(e, code) && e.message.includes(file),
+        name,
+      );
       await rm(file);
     }
     assert.deepEqual(await readdir(tmpDir), []);
@@ -263,9 +400,24 @@ describe('archive corpus', () => {
 
   test('an abort while an archive is read ends the copy with ABORTED and removes the temp dir', async () => {
     const cases: Case[] = [
-      { name: 'abort-oci.tar.zst', transport: 'oci-archive', archive: outerBomb('zstd', oci, 4 * GiB), expect: 'ABORTED' },
-      { name: 'abort-docker.tar.zst', transport: 'docker-archive', archive: outerBomb('zstd', docker, 4 * GiB), expect: 'ABORTED' },
-      { name: 'abort-docker-layer.tar', transport: 'docker-archive', archive: tarOf(Object.values(dockerArchiveParts(zstdBomb(4 * GiB), sha256('x')))), expect: 'ABORTED' },
+      {
+        name: 'abort-oci.tar.zst',
+        transport: 'oci-archive',
+        archive: outerBomb('zstd', oci, 4 * GiB),
+        expect: 'ABORTED',
+      },
+      {
+        name: 'abort-docker.tar.zst',
+        transport: 'docker-archive',
+        archive: outerBomb('zstd', docker, 4 * GiB),
+        expect: 'ABORTED',
+      },
+      {
+        name: 'abort-docker-layer.tar',
+        transport: 'docker-archive',
+        archive: tarOf(Object.values(dockerArchiveParts(zstdBomb(4 * GiB), sha256('x')))),
+        expect: 'ABORTED',
+      },
     ];
     for (const c of cases) {
       const path = join(archives, c.name);
@@ -274,7 +426,10 @@ describe('archive corpus', () => {
       const timer = setTimeout(() => controller.abort(new Error('test abort')), 300);
       const started = Date.now();
       await assert.rejects(
-        copyImage(parse(c.transport, path), parseOciReference(`${join(base, 'dest')}:t`), { signal: controller.signal, sourceOptions: { tmpDir } }),
+        copyImage(parse(c.transport, path), parseOciReference(`${join(base, 'dest')}:t`), {
+          signal: controller.signal,
+          sourceOptions: { tmpDir },
+        }),
         (e) => isFerryError(e, 'ABORTED'),
         c.name,
       );
@@ -294,7 +449,8 @@ describe('archive corpus', () => {
     await writeFile(blobPath(layout, layer), 'not the layer');
     for (const transport of ['docker-archive', 'oci-archive'] as const) {
       const out = join(archives, `${transport}-out.tar`);
-      const dest = transport === 'oci-archive' ? parseOciArchiveReference(out) : parseDockerArchiveReference(`${out}:corpus:1`);
+      const dest =
+        transport === 'oci-archive' ? parseOciArchiveReference(out) : parseDockerArchiveReference(`${out}:corpus:1`);
       await assert.rejects(
         copyImage(parseOciReference(`${layout}:t`), dest, { destinationOptions: { tmpDir } }),
         (e) => isFerryError(e, 'DIGEST_MISMATCH') || isFerryError(e, 'SIZE_MISMATCH'),
@@ -302,8 +458,12 @@ describe('archive corpus', () => {
       );
       const controller = new AbortController();
       controller.abort(new Error('test abort'));
-      await assert.rejects(copyImage(parseOciReference(`${layout}:t`), dest, { signal: controller.signal, destinationOptions: { tmpDir } }), (e) =>
-        isFerryError(e, 'ABORTED'),
+      await assert.rejects(
+        copyImage(parseOciReference(`${layout}:t`), dest, {
+          signal: controller.signal,
+          destinationOptions: { tmpDir },
+        }),
+        (e) => isFerryError(e, 'ABORTED'),
       );
       assert.deepEqual(await readdir(archives), [], `${transport}: an archive was written`);
       assert.deepEqual(await readdir(tmpDir), [], `${transport}: temp files left`);
@@ -318,17 +478,29 @@ describe('archive corpus', () => {
     const members = await layoutMembers(layout);
     await rm(layout, { recursive: true });
     // Swap the layer blob for the bomb under its own digest; manifest and config are rewritten to match.
-    const blobs = new Map(members.filter((m) => m.name.startsWith('blobs/sha256/') && m.type === undefined).map((m) => [m.name.slice(13), Buffer.from(m.data ?? '')]));
-    const index = JSON.parse(String(members.find((m) => m.name === 'index.json')?.data)) as { manifests: { digest: string; size: number }[] };
+    const blobs = new Map(
+      members
+        .filter((m) => m.name.startsWith('blobs/sha256/') && m.type === undefined)
+        .map((m) => [m.name.slice(13), Buffer.from(m.data ?? '')]),
+    );
+    const index = JSON.parse(String(members.find((m) => m.name === 'index.json')?.data)) as {
+      manifests: { digest: string; size: number }[];
+    };
     const manifestDesc = index.manifests[0] as { digest: string; size: number };
-    const manifest = JSON.parse(String(blobs.get(manifestDesc.digest.slice(7)))) as { layers: { digest: string; size: number; mediaType: string }[] };
-    manifest.layers = [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256(bomb), size: bomb.length }];
+    const manifest = JSON.parse(String(blobs.get(manifestDesc.digest.slice(7)))) as {
+      layers: { digest: string; size: number; mediaType: string }[];
+    };
+    manifest.layers = [
+      { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha256(bomb), size: bomb.length },
+    ];
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
     index.manifests = [{ ...manifestDesc, digest: sha256(manifestBytes), size: manifestBytes.length }];
     const rebuilt: TarMember[] = [
       { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
       { name: 'index.json', data: JSON.stringify(index) },
-      ...[...blobs].filter(([hex]) => hex !== manifestDesc.digest.slice(7)).map(([hex, data]) => ({ name: `blobs/sha256/${hex}`, data })),
+      ...[...blobs]
+        .filter(([hex]) => hex !== manifestDesc.digest.slice(7))
+        .map(([hex, data]) => ({ name: `blobs/sha256/${hex}`, data })),
       { name: `blobs/sha256/${sha256(manifestBytes).slice(7)}`, data: manifestBytes },
       { name: `blobs/sha256/${sha256(bomb).slice(7)}`, data: bomb },
     ];

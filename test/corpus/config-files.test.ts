@@ -9,7 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { getCredentials, loadRegistriesConf, parseRegistriesConf, removeCredentials, setCredentials } from '../../src/config/index.js';
+import {
+  getCredentials,
+  loadRegistriesConf,
+  parseRegistriesConf,
+  removeCredentials,
+  setCredentials,
+} from '../../src/config/index.js';
 import { loadTLSFiles, tlsSecureContext } from '../../src/config/certs.js';
 import { FerryError } from '../../src/errors.js';
 import { fixturePath } from '../helpers/paths.js';
@@ -19,7 +25,15 @@ import { corpusSeed, type Random, seededRandom } from './prng.js';
 
 const MARKER = 'Qz7Mk9';
 const SECRET_TEXT = `${MARKER}:x:0:0:root:/root:/bin/bash\nTOKEN=${MARKER}\n-----BEGIN PRIVATE KEY-----\n${MARKER}\n`;
-const PROTO_KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', 'isPrototypeOf'];
+const PROTO_KEYS = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
 
 let root: string;
 before(async () => {
@@ -30,12 +44,14 @@ after(async () => {
 });
 
 function assertConfigError(e: unknown, file: string, what: string): FerryError {
-  if (!(e instanceof FerryError)) assert.fail(`${what}: ${e instanceof Error ? e.stack : String(e)} is not a FerryError`);
+  if (!(e instanceof FerryError))
+    assert.fail(`${what}: ${e instanceof Error ? e.stack : String(e)} is not a FerryError`);
   assert.equal(e.code, 'INVALID_CONFIG', `${what}: ${e.message}`);
   assert.ok(e.message.includes(file), `${what}: the message does not name ${file}: ${e.message}`);
   assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/, `${what}: raw control character`);
   for (let c: unknown = e; c !== undefined; c = c instanceof Error ? c.cause : undefined) {
-    const text = c instanceof Error ? `${c.message}${c.stack}${JSON.stringify((c as FerryError).details ?? {})}` : String(c);
+    const text =
+      c instanceof Error ? `${c.message}${c.stack}${JSON.stringify((c as FerryError).details ?? {})}` : String(c);
     assert.ok(!text.includes(MARKER), `${what}: the error repeats the file: ${text.slice(0, 300)}`);
   }
   return e;
@@ -135,7 +151,10 @@ test('a registries.conf drop-in that is broken is named, with its line', async (
   await rm(join(dir, '20-bad.conf'));
   await symlink(join(root, 'secrets.txt'), join(dir, '30-secret.conf'));
   await writeFile(join(root, 'secrets.txt'), SECRET_TEXT);
-  await assert.rejects(loadRegistriesConf({ path: main, dir }), (e: unknown) => !!assertConfigError(e, join(dir, '30-secret.conf'), 'symlinked drop-in'));
+  await assert.rejects(
+    loadRegistriesConf({ path: main, dir }),
+    (e: unknown) => !!assertConfigError(e, join(dir, '30-secret.conf'), 'symlinked drop-in'),
+  );
   await rm(dir, { recursive: true });
   // A drop-in "directory" that is a file counts as missing (ENOTDIR), like a missing one.
   await writeFile(join(dir), 'not a directory');
@@ -145,7 +164,28 @@ test('a registries.conf drop-in that is broken is named, with its line', async (
 
 function mutateText(r: Random, text: string): string {
   const at = r.int(text.length + 1);
-  const pieces = ['[', ']', '[[', '"', "'", '=', '\n', '#', '\\', '\u0000', '.', ',', '{', '}', '"""', '1', 'true', '\t', 'é', MARKER];
+  const pieces = [
+    '[',
+    ']',
+    '[[',
+    '"',
+    "'",
+    '=',
+    '\n',
+    '#',
+    '\\',
+    '\u0000',
+    '.',
+    ',',
+    '{',
+    '}',
+    '"""',
+    '1',
+    'true',
+    '\t',
+    'é',
+    MARKER,
+  ];
   switch (r.int(4)) {
     case 0:
       return text.slice(0, at) + r.pick(pieces) + text.slice(at);
@@ -161,7 +201,14 @@ function mutateText(r: Random, text: string): string {
 test('mutated registries.conf fixtures parse or fail typed, naming the file', async (t) => {
   const r = seededRandom(corpusSeed());
   t.diagnostic(`seed ${r.seed} (replay: FERRY_CORPUS_SEED=${r.seed})`);
-  const names = ['mirrors.conf', 'aliases.conf', 'unmarshal.conf', 'find-registry.conf', 'v1-compatibility.conf', 'cred-helper.conf'];
+  const names = [
+    'mirrors.conf',
+    'aliases.conf',
+    'unmarshal.conf',
+    'find-registry.conf',
+    'v1-compatibility.conf',
+    'cred-helper.conf',
+  ];
   let counts = { ok: 0, refused: 0 };
   for (const name of names) {
     const base = await readFile(fixturePath('config', 'sysregistriesv2', name), 'utf8');
@@ -198,7 +245,10 @@ const AUTH_BAD: [string, string][] = [
   ['auth is a number', JSON.stringify({ auths: { 'r.io': { auth: 5 } } })],
   ['auth is not base64', JSON.stringify({ auths: { 'r.io': { auth: `${MARKER}!!` } } })],
   ['auth is base64 with a bad length', JSON.stringify({ auths: { 'r.io': { auth: `${MARKER}a` } } })],
-  ['identitytoken is an object', JSON.stringify({ auths: { 'r.io': { auth: b64('u:p'), identitytoken: { x: MARKER } } } })],
+  [
+    'identitytoken is an object',
+    JSON.stringify({ auths: { 'r.io': { auth: b64('u:p'), identitytoken: { x: MARKER } } } }),
+  ],
   ['credHelpers is an array', JSON.stringify({ credHelpers: [MARKER] })],
   ['a credHelpers value is a number', JSON.stringify({ credHelpers: { 'r.io': 5 } })],
   ['credsStore is an object', JSON.stringify({ credsStore: { a: MARKER } })],
@@ -228,7 +278,11 @@ test('auth.json keys named like Object.prototype members are plain keys', async 
   // Stored under such keys, they are found again, and only there.
   for (const key of PROTO_KEYS) {
     await setCredentials(key, { username: `u-${key}`, password: 'p' }, { authFile, env });
-    assert.deepEqual(await getCredentials(key, { authFile, env }), { username: `u-${key}`, password: 'p' }, `stored for ${key}`);
+    assert.deepEqual(
+      await getCredentials(key, { authFile, env }),
+      { username: `u-${key}`, password: 'p' },
+      `stored for ${key}`,
+    );
   }
   const doc = JSON.parse(await readFile(authFile, 'utf8')) as { auths: Record<string, unknown> };
   for (const key of PROTO_KEYS) assert.ok(Object.hasOwn(doc.auths, key), `${key} written to the file`);
@@ -236,7 +290,10 @@ test('auth.json keys named like Object.prototype members are plain keys', async 
   for (const key of PROTO_KEYS) assert.equal(await removeCredentials(key, { authFile, env }), true, `removed ${key}`);
   assert.deepEqual(JSON.parse(await readFile(authFile, 'utf8')).auths, {});
   // A file that maps such a key to a helper runs that helper, by the file's value only.
-  await writeFile(authFile, JSON.stringify({ auths: { 'r.io': { auth: b64('a:b') } }, credHelpers: { ['__proto__']: 'nosuchhelper' } }));
+  await writeFile(
+    authFile,
+    JSON.stringify({ auths: { 'r.io': { auth: b64('a:b') } }, credHelpers: { ['__proto__']: 'nosuchhelper' } }),
+  );
   assert.deepEqual(await getCredentials('r.io', { authFile, env }), { username: 'a', password: 'b' });
 });
 
@@ -281,13 +338,21 @@ test('ferry --debug pointed at a file of secrets as auth.json or registries.conf
   await writeFile(secrets, SECRET_TEXT);
   const home = join(root, 'cli-home');
   await mkdir(home, { recursive: true });
-  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_RUNTIME_DIR: join(home, 'run') };
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_RUNTIME_DIR: join(home, 'run'),
+  };
   const runs: { args: string[]; env: NodeJS.ProcessEnv }[] = [
     { args: ['--debug', 'logout', '--authfile', secrets, 'r.example'], env },
     { args: ['--debug', 'inspect', '--authfile', secrets, 'docker://127.0.0.1:9/x:y'], env },
     { args: ['--debug', 'inspect', 'docker://127.0.0.1:9/x:y'], env: { ...env, REGISTRY_AUTH_FILE: secrets } },
     { args: ['--debug', 'inspect', 'docker://127.0.0.1:9/x:y'], env: { ...env, CONTAINERS_REGISTRIES_CONF: secrets } },
-    { args: ['--debug', 'copy', 'docker://127.0.0.1:9/x:y', `dir:${join(root, 'cli-out')}`], env: { ...env, CONTAINERS_REGISTRIES_CONF: secrets } },
+    {
+      args: ['--debug', 'copy', 'docker://127.0.0.1:9/x:y', `dir:${join(root, 'cli-out')}`],
+      env: { ...env, CONTAINERS_REGISTRIES_CONF: secrets },
+    },
   ];
   for (const { args, env: runEnv } of runs) {
     const r = await runFerry(args, { env: runEnv, timeoutMs: 60_000 });
@@ -308,11 +373,17 @@ test('a configuration path naming /dev/zero or a huge file is refused at a size 
       assert.match(assertConfigError(e, path, `auth file ${path}`).message, /larger than the \d+-byte limit/);
       return true;
     });
-    await assert.rejects(loadRegistriesConf({ path }), (e: unknown) => !!assertConfigError(e, path, `registries.conf ${path}`));
+    await assert.rejects(
+      loadRegistriesConf({ path }),
+      (e: unknown) => !!assertConfigError(e, path, `registries.conf ${path}`),
+    );
   }
   const certs = join(root, 'certs-zero');
   await mkdir(certs, { recursive: true });
   await symlink('/dev/zero', join(certs, 'ca.crt'));
-  await assert.rejects(loadTLSFiles(certs), (e: unknown) => !!assertConfigError(e, join(certs, 'ca.crt'), 'certs.d ca.crt → /dev/zero'));
+  await assert.rejects(
+    loadTLSFiles(certs),
+    (e: unknown) => !!assertConfigError(e, join(certs, 'ca.crt'), 'certs.d ca.crt → /dev/zero'),
+  );
   assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024);
 });

@@ -10,10 +10,38 @@ function deep(depth: number): unknown {
 
 /** Values that break a field's type or range. */
 export const BAD_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, -0.5, 1e308, 2 ** 53 + 2, -(2 ** 53), '', 'x', 'sha256:', 'sha256:abc', `sha256:${'A'.repeat(64)}`,
-  `sha256:${'0'.repeat(63)}`, `md5:${'0'.repeat(32)}`, `sha512:${'0'.repeat(64)}`, `${'0'.repeat(64)}`, '../../etc/passwd', 'a\u0000b',
-  '\u001b[2J', [], {}, [null], [1, 'a', {}], { __proto__: null, constructor: 1 }, JSON.parse('{"__proto__": {"polluted": 1}}'),
-  'x'.repeat(100_000), BIG_ARRAY, deep(900), deep(2_000),
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  -0.5,
+  1e308,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  '',
+  'x',
+  'sha256:',
+  'sha256:abc',
+  `sha256:${'A'.repeat(64)}`,
+  `sha256:${'0'.repeat(63)}`,
+  `md5:${'0'.repeat(32)}`,
+  `sha512:${'0'.repeat(64)}`,
+  `${'0'.repeat(64)}`,
+  '../../etc/passwd',
+  'a\u0000b',
+  '\u001b[2J',
+  [],
+  {},
+  [null],
+  [1, 'a', {}],
+  { __proto__: null, constructor: 1 },
+  JSON.parse('{"__proto__": {"polluted": 1}}'),
+  'x'.repeat(100_000),
+  BIG_ARRAY,
+  deep(900),
+  deep(2_000),
 ];
 
 type Path = (string | number)[];
@@ -22,8 +50,7 @@ function paths(v: unknown, prefix: Path = [], out: Path[] = []): Path[] {
   out.push(prefix);
   if (Array.isArray(v)) {
     for (const [i, x] of v.slice(0, 8).entries()) paths(x, [...prefix, i], out);
-  }
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, k], out);
+  } else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, k], out);
   return out;
 }
 
@@ -63,7 +90,17 @@ export function mutateJSON(r: Random, bytes: Buffer): Buffer {
     case 5: {
       // A duplicate member: the same key again with another value, right after `{`.
       const at = text.indexOf('{');
-      const key = r.pick(['mediaType', 'schemaVersion', 'config', 'layers', 'manifests', 'digest', 'size', 'MediaType', 'SCHEMAVERSION']);
+      const key = r.pick([
+        'mediaType',
+        'schemaVersion',
+        'config',
+        'layers',
+        'manifests',
+        'digest',
+        'size',
+        'MediaType',
+        'SCHEMAVERSION',
+      ]);
       const value = JSON.stringify(r.pick(BAD_VALUES.slice(0, 22)));
       return Buffer.from(`${text.slice(0, at + 1)}"${key}":${value},${text.slice(at + 1)}`);
     }
@@ -77,8 +114,16 @@ export function mutateJSON(r: Random, bytes: Buffer): Buffer {
       return copy;
     }
     case 8: // add a format field of another type
-      return Buffer.from(text.replace('{', `{"${r.pick(['manifests', 'layers', 'config', 'fsLayers', 'history'])}":${r.pick(['[]', '[{}]', '{}', 'null', '1'])},`));
+      return Buffer.from(
+        text.replace(
+          '{',
+          `{"${r.pick(['manifests', 'layers', 'config', 'fsLayers', 'history'])}":${r.pick(['[]', '[{}]', '{}', 'null', '1'])},`,
+        ),
+      );
     default: // invalid UTF-8, BOM, NUL
-      return Buffer.concat([r.pick([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xff, 0xfe]), Buffer.from([0])]), bytes]);
+      return Buffer.concat([
+        r.pick([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xff, 0xfe]), Buffer.from([0])]),
+        bytes,
+      ]);
   }
 }

@@ -22,14 +22,24 @@ import { corpusSeed, seededRandom } from './prng.js';
 const MARKER = 'Qz7Mk9';
 /** A file of "secrets" Ferry is pointed at by mistake: every line carries the marker. */
 const SECRET_TEXT = `${MARKER}:x:0:0:root:/root:/bin/bash\nTOKEN=${MARKER}\n{"auths":{"r.example":{"auth":"${MARKER}"}}}\n`;
-const SECRET_JSON = JSON.stringify({ auths: { 'r.example': { auth: MARKER } }, manifests: MARKER, schemaVersion: MARKER, mediaType: MARKER });
+const SECRET_JSON = JSON.stringify({
+  auths: { 'r.example': { auth: MARKER } },
+  manifests: MARKER,
+  schemaVersion: MARKER,
+  mediaType: MARKER,
+});
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const hex = (d: string): string => d.slice('sha256:'.length);
 
 const LAYER = Buffer.from('not really a tar, but a blob');
 const GOOD_CONFIG = Buffer.from(
-  JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(LAYER)] }, config: { Env: ['A=1'] } }),
+  JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    rootfs: { type: 'layers', diff_ids: [sha(LAYER)] },
+    config: { Env: ['A=1'] },
+  }),
 );
 
 function manifestFor(config: Buffer, extra: Record<string, unknown> = {}): Buffer {
@@ -64,47 +74,164 @@ const CASES: Case[] = [
   { name: 'manifest is a JSON file of secrets', manifest: Buffer.from(SECRET_JSON) },
   { name: 'manifest is truncated', manifest: manifestFor(GOOD_CONFIG).subarray(0, 50) },
   { name: 'manifest is 100k [', manifest: Buffer.from('['.repeat(100_000)) },
-  { name: 'manifest is deep but valid JSON', manifest: Buffer.from(`{"schemaVersion":2,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`), mayPass: true },
+  {
+    name: 'manifest is deep but valid JSON',
+    manifest: Buffer.from(`{"schemaVersion":2,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`),
+    mayPass: true,
+  },
   { name: 'manifest over 4 MiB', manifest: manifestFor(GOOD_CONFIG, { pad: 'x'.repeat(4 * 1024 * 1024) }) },
   { name: 'manifest layers is a string', manifest: manifestFor(GOOD_CONFIG, { layers: 'x' }) },
-  { name: 'manifest with 20k layers', manifest: manifestFor(GOOD_CONFIG, { layers: Array.from({ length: 20_000 }, () => ({ mediaType: MediaType.OCI_LAYER, digest: sha(LAYER), size: LAYER.length })) }), mayPass: true },
-  ...BAD_DIGEST_CASES.map((d) => ({ name: `config digest ${d}`, manifest: manifestFor(GOOD_CONFIG, { config: { mediaType: MediaType.OCI_CONFIG, digest: d, size: 1 } }) })),
+  {
+    name: 'manifest with 20k layers',
+    manifest: manifestFor(GOOD_CONFIG, {
+      layers: Array.from({ length: 20_000 }, () => ({
+        mediaType: MediaType.OCI_LAYER,
+        digest: sha(LAYER),
+        size: LAYER.length,
+      })),
+    }),
+    mayPass: true,
+  },
+  ...BAD_DIGEST_CASES.map((d) => ({
+    name: `config digest ${d}`,
+    manifest: manifestFor(GOOD_CONFIG, { config: { mediaType: MediaType.OCI_CONFIG, digest: d, size: 1 } }),
+  })),
   ...[-1, 1.5, 2 ** 60, '1', null].map((size) => ({
     name: `layer size ${size}`,
     manifest: manifestFor(GOOD_CONFIG, { layers: [{ mediaType: MediaType.OCI_LAYER, digest: sha(LAYER), size }] }),
     mayPass: size === null, // Go reads a null size as 0 and the copy then fails on the size check or succeeds on an unknown size
   })),
-  { name: 'manifest mediaType disagrees', manifest: manifestFor(GOOD_CONFIG, { mediaType: MediaType.DOCKER_V2_SCHEMA2 }) },
+  {
+    name: 'manifest mediaType disagrees',
+    manifest: manifestFor(GOOD_CONFIG, { mediaType: MediaType.DOCKER_V2_SCHEMA2 }),
+  },
   { name: 'manifest mediaType is a number', manifest: manifestFor(GOOD_CONFIG, { mediaType: 5 }) },
-  { name: 'manifest has no mediaType and a manifests field', manifest: manifestFor(GOOD_CONFIG, { mediaType: undefined, manifests: [] }) },
-  { name: 'manifest duplicate config key', manifest: Buffer.from(manifestFor(GOOD_CONFIG).toString().replace('{', '{"config":7,')), mayPass: true },
-  { name: 'schema1 with bad signatures', manifest: Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'a', tag: 'b', architecture: 'amd64', fsLayers: [], history: [], signatures: [{ protected: '!!!', header: {}, signature: 'x' }] })), entryMediaType: null },
-  { name: 'index with platform of the wrong type', manifest: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: sha('x'), size: 1, platform: 'linux/amd64' }] })), entryMediaType: MediaType.OCI_INDEX },
-  { name: 'index with platform fields of the wrong type', manifest: Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: sha('x'), size: 1, platform: { os: 1, architecture: ['amd64'] } }] })), entryMediaType: MediaType.OCI_INDEX },
+  {
+    name: 'manifest has no mediaType and a manifests field',
+    manifest: manifestFor(GOOD_CONFIG, { mediaType: undefined, manifests: [] }),
+  },
+  {
+    name: 'manifest duplicate config key',
+    manifest: Buffer.from(manifestFor(GOOD_CONFIG).toString().replace('{', '{"config":7,')),
+    mayPass: true,
+  },
+  {
+    name: 'schema1 with bad signatures',
+    manifest: Buffer.from(
+      JSON.stringify({
+        schemaVersion: 1,
+        name: 'a',
+        tag: 'b',
+        architecture: 'amd64',
+        fsLayers: [],
+        history: [],
+        signatures: [{ protected: '!!!', header: {}, signature: 'x' }],
+      }),
+    ),
+    entryMediaType: null,
+  },
+  {
+    name: 'index with platform of the wrong type',
+    manifest: Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OCI_INDEX,
+        manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: sha('x'), size: 1, platform: 'linux/amd64' }],
+      }),
+    ),
+    entryMediaType: MediaType.OCI_INDEX,
+  },
+  {
+    name: 'index with platform fields of the wrong type',
+    manifest: Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OCI_INDEX,
+        manifests: [
+          {
+            mediaType: MediaType.OCI_MANIFEST,
+            digest: sha('x'),
+            size: 1,
+            platform: { os: 1, architecture: ['amd64'] },
+          },
+        ],
+      }),
+    ),
+    entryMediaType: MediaType.OCI_INDEX,
+  },
   { name: 'config is a text file', config: Buffer.from(SECRET_TEXT) },
   { name: 'config is 100k [', config: Buffer.from('['.repeat(100_000)) },
-  { name: 'config over 4 MiB', config: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', pad: 'x'.repeat(4 * 1024 * 1024) })) },
-  { name: 'config with wrong types', config: Buffer.from(JSON.stringify({ architecture: 1, os: [], created: { a: 1 }, config: 'x', rootfs: 5, history: 'x' })), mayPass: true },
-  { name: 'config with a bad created time', config: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: 'yesterday' })), mayPass: true },
+  {
+    name: 'config over 4 MiB',
+    config: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', pad: 'x'.repeat(4 * 1024 * 1024) })),
+  },
+  {
+    name: 'config with wrong types',
+    config: Buffer.from(
+      JSON.stringify({ architecture: 1, os: [], created: { a: 1 }, config: 'x', rootfs: 5, history: 'x' }),
+    ),
+    mayPass: true,
+  },
+  {
+    name: 'config with a bad created time',
+    config: Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: 'yesterday' })),
+    mayPass: true,
+  },
   { name: 'index.json is a text file', index: Buffer.from(SECRET_TEXT) },
   { name: 'index.json is a JSON file of secrets', index: Buffer.from(SECRET_JSON) },
   { name: 'index.json is 100k [', index: Buffer.from('['.repeat(100_000)) },
-  { name: 'index.json over 4 MiB', index: Buffer.from(JSON.stringify({ schemaVersion: 2, pad: 'x'.repeat(4 * 1024 * 1024) })) },
+  {
+    name: 'index.json over 4 MiB',
+    index: Buffer.from(JSON.stringify({ schemaVersion: 2, pad: 'x'.repeat(4 * 1024 * 1024) })),
+  },
   { name: 'index.json manifests is an object', index: () => ({ schemaVersion: 2, manifests: {} }) },
-  ...[-1, 1.5, '3', 2 ** 70].map((size) => ({ name: `index.json entry size ${size}`, index: (d: string) => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size }] }) })),
-  ...BAD_DIGEST_CASES.map((digest) => ({ name: `index.json entry digest ${digest}`, index: () => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest, size: 1 }] }) })),
-  { name: 'index.json entry size disagrees', index: (d: string, size: number) => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size: size + 1 }] }) },
-  { name: 'index.json entry mediaType is an object', index: (d: string, size: number) => ({ schemaVersion: 2, manifests: [{ mediaType: {}, digest: d, size }] }) },
-  { name: 'index.json annotations of the wrong type', index: (d: string, size: number) => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size, annotations: [MARKER] }] }) },
+  ...[-1, 1.5, '3', 2 ** 70].map((size) => ({
+    name: `index.json entry size ${size}`,
+    index: (d: string) => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size }] }),
+  })),
+  ...BAD_DIGEST_CASES.map((digest) => ({
+    name: `index.json entry digest ${digest}`,
+    index: () => ({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest, size: 1 }] }),
+  })),
+  {
+    name: 'index.json entry size disagrees',
+    index: (d: string, size: number) => ({
+      schemaVersion: 2,
+      manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size: size + 1 }],
+    }),
+  },
+  {
+    name: 'index.json entry mediaType is an object',
+    index: (d: string, size: number) => ({ schemaVersion: 2, manifests: [{ mediaType: {}, digest: d, size }] }),
+  },
+  {
+    name: 'index.json annotations of the wrong type',
+    index: (d: string, size: number) => ({
+      schemaVersion: 2,
+      manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: d, size, annotations: [MARKER] }],
+    }),
+  },
   { name: 'index.json entry mediaType disagrees with the manifest', entryMediaType: MediaType.DOCKER_V2_LIST },
   // containers/image guesses the type of a manifest whose index entry names an unknown one.
   { name: 'index.json entry with an unknown mediaType', entryMediaType: MARKER, mayPass: true },
 ];
 
 const TYPED = new Set([
-  'INVALID_MANIFEST', 'UNSUPPORTED_MANIFEST_TYPE', 'AMBIGUOUS_MANIFEST', 'INVALID_LAYOUT', 'TOO_LARGE', 'DIGEST_MISMATCH', 'SIZE_MISMATCH',
-  'BLOB_NOT_FOUND', 'IMAGE_NOT_FOUND', 'NO_MATCHING_PLATFORM', 'AMBIGUOUS_IMAGE', 'CONVERSION_UNSUPPORTED', 'INVALID_DIGEST',
-  'UNSUPPORTED_DIGEST_ALGORITHM', 'UNSUPPORTED_OPERATION',
+  'INVALID_MANIFEST',
+  'UNSUPPORTED_MANIFEST_TYPE',
+  'AMBIGUOUS_MANIFEST',
+  'INVALID_LAYOUT',
+  'TOO_LARGE',
+  'DIGEST_MISMATCH',
+  'SIZE_MISMATCH',
+  'BLOB_NOT_FOUND',
+  'IMAGE_NOT_FOUND',
+  'NO_MATCHING_PLATFORM',
+  'AMBIGUOUS_IMAGE',
+  'CONVERSION_UNSUPPORTED',
+  'INVALID_DIGEST',
+  'UNSUPPORTED_DIGEST_ALGORITHM',
+  'UNSUPPORTED_OPERATION',
 ]);
 
 let root: string;
@@ -158,7 +285,8 @@ async function makeDir(dir: string, c: Case): Promise<void> {
 }
 
 function checkError(e: unknown, what: string): FerryError {
-  if (!(e instanceof FerryError)) assert.fail(`${what}: ${e instanceof Error ? e.stack : String(e)} is not a FerryError`);
+  if (!(e instanceof FerryError))
+    assert.fail(`${what}: ${e instanceof Error ? e.stack : String(e)} is not a FerryError`);
   assert.ok(TYPED.has(e.code), `${what}: unexpected code ${e.code}: ${e.message}`);
   assertNoMarker(e, what);
   return e;
@@ -167,7 +295,10 @@ function checkError(e: unknown, what: string): FerryError {
 /** Neither the message nor anything in the cause chain or details carries the marker. */
 function assertNoMarker(e: unknown, what: string): void {
   for (let cause: unknown = e, depth = 0; cause !== undefined && depth < 10; depth++) {
-    const text = cause instanceof Error ? `${cause.message}\n${cause.stack}\n${JSON.stringify((cause as FerryError).details ?? {})}` : String(cause);
+    const text =
+      cause instanceof Error
+        ? `${cause.message}\n${cause.stack}\n${JSON.stringify((cause as FerryError).details ?? {})}`
+        : String(cause);
     assert.ok(!text.includes(MARKER), `${what}: the error repeats the content of a file: ${text.slice(0, 500)}`);
     cause = cause instanceof Error ? cause.cause : undefined;
   }
@@ -190,7 +321,10 @@ async function readThroughLibrary(refText: string, c: Case, out: string): Promis
     outcomes.push('ok');
   } catch (e) {
     outcomes.push(checkError(e, `${c.name}: copy ${refText}`).code);
-    assert.ok(!existsSync(join(out, 'manifest.json')), `${c.name}: a failed copy left a manifest.json in the destination`);
+    assert.ok(
+      !existsSync(join(out, 'manifest.json')),
+      `${c.name}: a failed copy left a manifest.json in the destination`,
+    );
   }
   const ms = performance.now() - start;
   assert.ok(ms < 20_000, `${c.name}: ${ms.toFixed(0)} ms`);
@@ -228,7 +362,14 @@ test('bad manifests, configs and index.json in an oci: layout and a dir: image g
       await rm(dir, { recursive: true, force: true });
     }
   }
-  assert.equal(await readThroughLibrary(`oci:${join(root, 'missing')}`, { name: 'missing layout' }, join(root, 'out-missing')) === 'ok,ok', false);
+  assert.equal(
+    (await readThroughLibrary(
+      `oci:${join(root, 'missing')}`,
+      { name: 'missing layout' },
+      join(root, 'out-missing'),
+    )) === 'ok,ok',
+    false,
+  );
 });
 
 test('a symlinked index.json or manifest.json never prints the file it points to (library)', async () => {
@@ -282,10 +423,17 @@ test('ferry inspect and copy (with --debug) fail typed and never print a symlink
     assert.equal(r.code, 1, `${what}: exit ${r.code}\n${r.stderr}`);
     assert.match(r.stderr, /^ferry: /, what);
     assert.ok(!`${r.stdout}${r.stderr}`.includes(MARKER), `${what} printed the secret file:\n${r.stderr}`);
-    assert.doesNotMatch(r.stderr, /TypeError|RangeError|SyntaxError|Unexpected token/, `${what}: an untyped error\n${r.stderr}`);
+    assert.doesNotMatch(
+      r.stderr,
+      /TypeError|RangeError|SyntaxError|Unexpected token/,
+      `${what}: an untyped error\n${r.stderr}`,
+    );
   }
   assert.match((await runFerry(['inspect', `oci:${oci}`])).stderr, /index\.json is not valid JSON at line 1, column 1/);
-  assert.match((await runFerry(['inspect', `dir:${dir}`])).stderr, /manifest\.json is not valid JSON at line 1, column 1/);
+  assert.match(
+    (await runFerry(['inspect', `dir:${dir}`])).stderr,
+    /manifest\.json is not valid JSON at line 1, column 1/,
+  );
   // A copy passes the config through unparsed (as containers/image does), so this one succeeds, silently.
   const copied = await runFerry(['--debug', 'copy', `oci:${ociBadConfig}`, `dir:${join(root, 'cli-out-3')}`]);
   assert.equal(copied.code, 0, copied.stderr);
@@ -304,13 +452,22 @@ test('a copy into a layout whose index.json nests 5000 levels deep is a typed er
   await makeOci(src, { name: 'source' });
   const dest = join(root, 'deep-dest');
   await makeOci(dest, { name: 'destination' });
-  const deepIndex = (await readFile(join(dest, 'index.json'), 'utf8')).replace(/}$/, `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+  const deepIndex = (await readFile(join(dest, 'index.json'), 'utf8')).replace(
+    /}$/,
+    `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+  );
   await writeFile(join(dest, 'index.json'), deepIndex);
-  await assert.rejects(copyImage(parseImageReference(`oci:${src}`), parseImageReference(`oci:${dest}:new`)), (e: unknown) => {
-    assert.equal(checkError(e, 'copy into a deep layout').code, 'INVALID_LAYOUT');
-    assert.match((e as Error).message, /index\.json is not valid JSON at line 1, column \d+: nested deeper than 1000 levels/);
-    return true;
-  });
+  await assert.rejects(
+    copyImage(parseImageReference(`oci:${src}`), parseImageReference(`oci:${dest}:new`)),
+    (e: unknown) => {
+      assert.equal(checkError(e, 'copy into a deep layout').code, 'INVALID_LAYOUT');
+      assert.match(
+        (e as Error).message,
+        /index\.json is not valid JSON at line 1, column \d+: nested deeper than 1000 levels/,
+      );
+      return true;
+    },
+  );
   assert.equal(await readFile(join(dest, 'index.json'), 'utf8'), deepIndex);
 });
 
@@ -321,7 +478,19 @@ test('mutated index.json and manifests in an oci: layout read or fail typed (see
   for (let i = 0; i < 60; i++) {
     const dir = join(root, `mut-${i}`);
     const manifest = manifestFor(GOOD_CONFIG);
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: MediaType.OCI_MANIFEST,
+            digest: sha(manifest),
+            size: manifest.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'latest' },
+          },
+        ],
+      }),
+    );
     const mutateOne = (b: Buffer): Buffer => {
       try {
         return mutateJSON(r, b);
@@ -330,7 +499,10 @@ test('mutated index.json and manifests in an oci: layout read or fail typed (see
       }
     };
     // Mutate the index, or the manifest (then the index names the mutated bytes, so they are parsed).
-    const c: Case = i % 2 === 0 ? { name: `mutated index ${i}`, index: mutateOne(index) } : { name: `mutated manifest ${i}`, manifest: mutateOne(manifest) };
+    const c: Case =
+      i % 2 === 0
+        ? { name: `mutated index ${i}`, index: mutateOne(index) }
+        : { name: `mutated manifest ${i}`, manifest: mutateOne(manifest) };
     await makeOci(dir, c);
     const outcome = await readThroughLibrary(`oci:${dir}`, c, join(root, `mut-out-${i}`));
     counts[outcome === 'ok,ok' ? 'ok' : 'error']++;

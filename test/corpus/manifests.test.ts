@@ -11,30 +11,60 @@ import { test } from 'node:test';
 import { FerryError } from '../../src/errors.js';
 import { ociConfigFromDockerConfig, ociImageConfig, parseImageConfig } from '../../src/manifest/config.js';
 import { summariseV2Config } from '../../src/manifest/config-schema1.js';
-import { chooseInstance, guessMIMEType, type Manifest, MediaType, manifestDigest, parseManifest } from '../../src/manifest/index.js';
+import {
+  chooseInstance,
+  guessMIMEType,
+  type Manifest,
+  MediaType,
+  manifestDigest,
+  parseManifest,
+} from '../../src/manifest/index.js';
 import { fixturePath } from '../helpers/paths.js';
 import { mutateJSON } from './json-mutations.js';
 import { corpusSeed, type Random, seededRandom } from './prng.js';
 
 const MANIFEST_FIXTURES = [
-  'oci1.json', 'oci1-artifact.json', 'ociv1.everything.json', 'schema2.json', 'v2s2.everything.json', 'schema1.json',
-  'v2s1.manifest.json', 'v2s1-unsigned.manifest.json', 'v2list.everything.json', 'schema2list-variants.json',
-  'oci1.index.everything.json', 'ocilist-variants.json', 'ociv1nomime.manifest.json',
+  'oci1.json',
+  'oci1-artifact.json',
+  'ociv1.everything.json',
+  'schema2.json',
+  'v2s2.everything.json',
+  'schema1.json',
+  'v2s1.manifest.json',
+  'v2s1-unsigned.manifest.json',
+  'v2list.everything.json',
+  'schema2list-variants.json',
+  'oci1.index.everything.json',
+  'ocilist-variants.json',
+  'ociv1nomime.manifest.json',
 ];
 const CONFIG_FIXTURES = ['oci1-config.json', 'schema2-config.json', 'oci1-config-extra-fields.json'];
 const fixture = (name: string): Buffer => readFileSync(fixturePath('manifest', name));
 
 const MEDIA_TYPES: (string | undefined)[] = [
-  undefined, '', 'application/json', 'text/plain', 'application/vnd.oci.image.manifest.v1+json ', '__proto__', 'constructor',
+  undefined,
+  '',
+  'application/json',
+  'text/plain',
+  'application/vnd.oci.image.manifest.v1+json ',
+  '__proto__',
+  'constructor',
   ...Object.values(MediaType),
 ];
 
 /** The codes a bad manifest or config may produce. */
-const MANIFEST_CODES = new Set(['INVALID_MANIFEST', 'UNSUPPORTED_MANIFEST_TYPE', 'AMBIGUOUS_MANIFEST', 'NO_MATCHING_PLATFORM']);
+const MANIFEST_CODES = new Set([
+  'INVALID_MANIFEST',
+  'UNSUPPORTED_MANIFEST_TYPE',
+  'AMBIGUOUS_MANIFEST',
+  'NO_MATCHING_PLATFORM',
+]);
 
 function checkError(e: unknown, what: string): void {
   if (!(e instanceof FerryError)) {
-    throw new assert.AssertionError({ message: `${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} is not a FerryError` });
+    throw new assert.AssertionError({
+      message: `${what}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} is not a FerryError`,
+    });
   }
   assert.ok(MANIFEST_CODES.has(e.code), `${what}: unexpected code ${e.code}: ${e.message}`);
   assert.ok(e.message.length < 2048, `${what}: message of ${e.message.length} characters`);
@@ -61,7 +91,12 @@ function exercise(m: Manifest, what: string): void {
   } else {
     const instances = attempt(`${what} instances`, () => m.instances()) ?? [];
     attempt(`${what} withInstances`, () => m.withInstances(instances).bytes);
-    for (const w of [{}, { os: 'linux', architecture: 'arm', variant: 'v7' }, { architecture: 'constructor', variant: 'v7' }, { os: '__proto__' }]) {
+    for (const w of [
+      {},
+      { os: 'linux', architecture: 'arm', variant: 'v7' },
+      { architecture: 'constructor', variant: 'v7' },
+      { os: '__proto__' },
+    ]) {
       attempt(`${what} chooseInstance`, () => chooseInstance(m, w));
     }
   }
@@ -143,18 +178,32 @@ test('pathological documents are refused or parsed in bounded time', () => {
     Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)),
     Buffer.from(`{"schemaVersion":2,"layers":${'['.repeat(50_000)}${']'.repeat(50_000)}}`),
     Buffer.from(`{"schemaVersion":2,"manifests":[${'{"digest":"sha256:x","size":1},'.repeat(150_000)}{}]}`),
-    Buffer.from(`{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","config":{"mediaType":"${MediaType.OCI_CONFIG}","digest":"sha256:${'0'.repeat(64)}","size":1},"layers":[${`{"mediaType":"${MediaType.OCI_LAYER_GZIP}","digest":"sha256:${'0'.repeat(64)}","size":1},`.repeat(30_000)}{}]}`),
-    Buffer.from(`{"schemaVersion":1,"signatures":[${'{"protected":"e30","header":{},"signature":""},'.repeat(10_000)}{}]}`),
-    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: -5, formatTail: 'fQ' })).toString('base64url')}"}]}`),
-    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1e300, formatTail: 'fQ' })).toString('base64url')}"}]}`),
-    Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1.5, formatTail: '!!' })).toString('base64url')}"}]}`),
+    Buffer.from(
+      `{"schemaVersion":2,"mediaType":"${MediaType.OCI_MANIFEST}","config":{"mediaType":"${MediaType.OCI_CONFIG}","digest":"sha256:${'0'.repeat(64)}","size":1},"layers":[${`{"mediaType":"${MediaType.OCI_LAYER_GZIP}","digest":"sha256:${'0'.repeat(64)}","size":1},`.repeat(30_000)}{}]}`,
+    ),
+    Buffer.from(
+      `{"schemaVersion":1,"signatures":[${'{"protected":"e30","header":{},"signature":""},'.repeat(10_000)}{}]}`,
+    ),
+    Buffer.from(
+      `{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: -5, formatTail: 'fQ' })).toString('base64url')}"}]}`,
+    ),
+    Buffer.from(
+      `{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1e300, formatTail: 'fQ' })).toString('base64url')}"}]}`,
+    ),
+    Buffer.from(
+      `{"schemaVersion":1,"signatures":[{"protected":"${Buffer.from(JSON.stringify({ formatLength: 1.5, formatTail: '!!' })).toString('base64url')}"}]}`,
+    ),
     Buffer.from(`{"schemaVersion":1,"signatures":[{"protected":"%%%"}],"fsLayers":[],"history":[]}`),
     Buffer.from(`{"schemaVersion":1,"signatures":{},"fsLayers":[],"history":[]}`),
     Buffer.from(`{"x":"${'\\u0000'.repeat(200_000)}"}`),
     Buffer.alloc(4 * 1024 * 1024 + 1, 0x20),
     Buffer.from(`{"pad":"${'x'.repeat(4 * 1024 * 1024)}","schemaVersion":2}`),
     // Valid JSON nested 5000 deep in an unknown member: refused (serialising it again would overflow the stack).
-    Buffer.from(fixture('oci1.json').toString('utf8').replace(/}\s*$/, `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`)),
+    Buffer.from(
+      fixture('oci1.json')
+        .toString('utf8')
+        .replace(/}\s*$/, `,"x":${'['.repeat(5000)}${']'.repeat(5000)}}`),
+    ),
     Buffer.from([0xff, 0xfe, 0xfd]),
     Buffer.alloc(0),
   ];
@@ -173,7 +222,11 @@ test('duplicate members: the last one wins everywhere, as in Go encoding/json', 
   const dup = Buffer.from(text.replace('{', `{"config":${JSON.stringify(other)},`));
   const m = parseManifest(dup);
   assert.equal(m.kind, 'image');
-  assert.deepEqual(m.kind === 'image' && m.configInfo()?.digest, (base.config as { digest: string }).digest, 'the later config wins');
+  assert.deepEqual(
+    m.kind === 'image' && m.configInfo()?.digest,
+    (base.config as { digest: string }).digest,
+    'the later config wins',
+  );
   const dup2 = Buffer.from(text.replace(/\}$/, `,"config":${JSON.stringify(other)}}`));
   const m2 = parseManifest(dup2);
   assert.equal(m2.kind === 'image' && m2.configInfo()?.digest, other.digest, 'the later config wins');
@@ -182,9 +235,20 @@ test('duplicate members: the last one wins everywhere, as in Go encoding/json', 
 
 test('a mediaType that disagrees with the content or the type asked for is a typed error', () => {
   const oci = fixture('oci1.json');
-  for (const mt of [MediaType.DOCKER_V2_SCHEMA2, MediaType.OCI_INDEX, MediaType.DOCKER_V2_LIST, MediaType.DOCKER_V2_SCHEMA1_SIGNED]) {
-    assert.throws(() => parseManifest(oci, mt), (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code));
+  for (const mt of [
+    MediaType.DOCKER_V2_SCHEMA2,
+    MediaType.OCI_INDEX,
+    MediaType.DOCKER_V2_LIST,
+    MediaType.DOCKER_V2_SCHEMA1_SIGNED,
+  ]) {
+    assert.throws(
+      () => parseManifest(oci, mt),
+      (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code),
+    );
   }
   const lying = Buffer.from(oci.toString('utf8').replace(MediaType.OCI_MANIFEST, MediaType.OCI_INDEX));
-  assert.throws(() => parseManifest(lying), (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code));
+  assert.throws(
+    () => parseManifest(lying),
+    (e: unknown) => e instanceof FerryError && MANIFEST_CODES.has(e.code),
+  );
 });

@@ -11,7 +11,13 @@ import { test } from 'node:test';
 import { extract } from 'tar-stream';
 import { FerryError } from '../../src/errors.js';
 import { copyImage, parseImageReference } from '../../src/index.js';
-import { convertImageManifest, type ImageManifest, MediaType, parseManifest, wantedPlatforms } from '../../src/manifest/index.js';
+import {
+  convertImageManifest,
+  type ImageManifest,
+  MediaType,
+  parseManifest,
+  wantedPlatforms,
+} from '../../src/manifest/index.js';
 import { parseRegistriesConf } from '../../src/config/index.js';
 import { fixturePath } from '../helpers/paths.js';
 import { makeImage } from '../helpers/make-image.js';
@@ -24,18 +30,24 @@ test('an architecture named like an Object.prototype member is an ordinary archi
     for (const variant of [undefined, 'v7']) {
       const wanted = wantedPlatforms({ os: 'linux', architecture, variant });
       assert.deepEqual(wanted[0], variant ? { os: 'linux', architecture, variant } : { os: 'linux', architecture });
-      for (const p of wanted) assert.equal(typeof p.variant === 'string' || p.variant === undefined, true, `variant of ${architecture}`);
+      for (const p of wanted)
+        assert.equal(typeof p.variant === 'string' || p.variant === undefined, true, `variant of ${architecture}`);
     }
   }
 });
 
 test('a layer media type named like an Object.prototype member has no Docker or OCI equivalent', () => {
-  const oci = JSON.parse(readFileSync(fixturePath('manifest', 'oci1.json'), 'utf8')) as { layers: { mediaType: string }[] };
+  const oci = JSON.parse(readFileSync(fixturePath('manifest', 'oci1.json'), 'utf8')) as {
+    layers: { mediaType: string }[];
+  };
   for (const key of PROTO_KEYS) {
     for (const l of oci.layers) l.mediaType = key;
     const m = parseManifest(Buffer.from(JSON.stringify(oci)), MediaType.OCI_MANIFEST) as ImageManifest;
     assert.throws(
-      () => convertImageManifest(m, MediaType.DOCKER_V2_SCHEMA2, { config: readFileSync(fixturePath('manifest', 'oci1-config.json')) }),
+      () =>
+        convertImageManifest(m, MediaType.DOCKER_V2_SCHEMA2, {
+          config: readFileSync(fixturePath('manifest', 'oci1-config.json')),
+        }),
       (e: unknown) => e instanceof FerryError && e.code === 'CONVERSION_UNSUPPORTED',
       key,
     );
@@ -73,13 +85,23 @@ test('a docker-archive image named constructor is written as that name and leave
   await withTempDir(async (dir) => {
     const layout = join(dir, 'layout');
     await makeImage(layout, { layers: 1, layerSize: 1024 });
-    for (const [name, tag] of [['constructor', 'latest'], ['toString', 'constructor'], ['valueof', '__proto__']] as const) {
+    for (const [name, tag] of [
+      ['constructor', 'latest'],
+      ['toString', 'constructor'],
+      ['valueof', '__proto__'],
+    ] as const) {
       const archive = join(dir, `${tag}.tar`);
       const ref = `docker-archive:${archive}:${name.toLowerCase()}:${tag}`;
       await copyImage(parseImageReference(`oci:${layout}:latest`), parseImageReference(ref));
       assert.equal(Object.hasOwn(Object, tag), false, `Object.${tag} was set`);
-      const repositories = JSON.parse((await tarMember(archive, 'repositories')) ?? '{}') as Record<string, Record<string, string>>;
-      assert.ok(Object.hasOwn(repositories, name.toLowerCase()), `${ref}: repositories lacks the image: ${JSON.stringify(repositories)}`);
+      const repositories = JSON.parse((await tarMember(archive, 'repositories')) ?? '{}') as Record<
+        string,
+        Record<string, string>
+      >;
+      assert.ok(
+        Object.hasOwn(repositories, name.toLowerCase()),
+        `${ref}: repositories lacks the image: ${JSON.stringify(repositories)}`,
+      );
       assert.equal(typeof repositories[name.toLowerCase()]?.[tag], 'string', `${ref}: repositories lacks the tag`);
       await rm(archive);
     }

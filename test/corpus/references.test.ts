@@ -54,10 +54,66 @@ const TRANSPORT_SEEDS = [
 const TYPED_CODES = new Set(['INVALID_REFERENCE', 'UNKNOWN_TRANSPORT', 'NOT_IMPLEMENTED']);
 
 const PIECES = [
-  ':', '/', '@', '.', '_', '-', '..', '//', '::', '@@', '__', '---', ':@', '@sha256:', '@sha256:' + HEX64, '@sha256:' + HEX64.toUpperCase(),
-  '@sha256:abc', '@md5:' + HEX64.slice(0, 32), '@sha512:' + HEX64, ':latest', '[', ']', '[::1]', ':99999999999999999999', ':@1', ':@-1', ':@1e3',
-  'A', 'Z', '0', ' ', '\t', '\n', '\r', '\0', '\x1b[31m', '\x7f', '\u0085', 'é', '\u202e', '\u2028', '😀', '\ud800', '%2e%2e', '../', '~',
-  'docker://', 'oci:', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '\\', '"', "'", '$(id)', '`', '*', '?', '#',
+  ':',
+  '/',
+  '@',
+  '.',
+  '_',
+  '-',
+  '..',
+  '//',
+  '::',
+  '@@',
+  '__',
+  '---',
+  ':@',
+  '@sha256:',
+  '@sha256:' + HEX64,
+  '@sha256:' + HEX64.toUpperCase(),
+  '@sha256:abc',
+  '@md5:' + HEX64.slice(0, 32),
+  '@sha512:' + HEX64,
+  ':latest',
+  '[',
+  ']',
+  '[::1]',
+  ':99999999999999999999',
+  ':@1',
+  ':@-1',
+  ':@1e3',
+  'A',
+  'Z',
+  '0',
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\0',
+  '\x1b[31m',
+  '\x7f',
+  '\u0085',
+  'é',
+  '\u202e',
+  '\u2028',
+  '😀',
+  '\ud800',
+  '%2e%2e',
+  '../',
+  '~',
+  'docker://',
+  'oci:',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  '\\',
+  '"',
+  "'",
+  '$(id)',
+  '`',
+  '*',
+  '?',
+  '#',
 ];
 
 function mutate(r: Random, s: string): string {
@@ -92,12 +148,20 @@ function namedParts(input: string, transportQualified: boolean): string[] {
 
 function checkError(e: unknown, input: string, transportQualified: boolean): void {
   if (!(e instanceof FerryError)) {
-    assert.fail(`input ${quoteInput(input)} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} instead of a FerryError`);
+    assert.fail(
+      `input ${quoteInput(input)} threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)} instead of a FerryError`,
+    );
   }
   assert.ok(TYPED_CODES.has(e.code), `input ${quoteInput(input)}: unexpected code ${e.code}`);
-  assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/, `input ${quoteInput(input)}: raw control character in the message`);
+  assert.doesNotMatch(
+    e.message,
+    /[\u0000-\u001f\u007f-\u009f]/,
+    `input ${quoteInput(input)}: raw control character in the message`,
+  );
   assert.ok(e.message.length < 4096, `input ${quoteInput(input)}: message of ${e.message.length} characters`);
-  const named = namedParts(input, transportQualified).some((p) => e.message.includes(quoteInput(p).replace(/…\(\d+ more characters\)$/, '')));
+  const named = namedParts(input, transportQualified).some((p) =>
+    e.message.includes(quoteInput(p).replace(/…\(\d+ more characters\)$/, '')),
+  );
   assert.ok(named, `input ${quoteInput(input)}: the message does not name it: ${e.message}`);
 }
 
@@ -146,7 +210,12 @@ function checkTransport(input: string): 'ok' | 'error' {
   return 'ok';
 }
 
-function run(seeds: readonly string[], perSeed: number, check: (s: string) => 'ok' | 'error', r: Random): { ok: number; error: number } {
+function run(
+  seeds: readonly string[],
+  perSeed: number,
+  check: (s: string) => 'ok' | 'error',
+  r: Random,
+): { ok: number; error: number } {
   const counts = { ok: 0, error: 0 };
   for (const seed of seeds) {
     assert.equal(check(seed), seed.startsWith('containers-storage:') ? 'error' : 'ok', `seed ${seed} must be valid`);
@@ -186,7 +255,15 @@ test('huge references are refused or accepted in bounded time', () => {
     for (const tail of ['', '!', ':tag', '@sha256:' + HEX64]) {
       checkDocker(body + tail);
       checkDocker(`example.com/${body}${tail}`);
-      for (const prefix of ['docker://', 'oci:/tmp/l:', 'oci-archive:/a:', 'docker-archive:/a:', 'dir:', 'tarball:', 'oci:']) {
+      for (const prefix of [
+        'docker://',
+        'oci:/tmp/l:',
+        'oci-archive:/a:',
+        'docker-archive:/a:',
+        'dir:',
+        'tarball:',
+        'oci:',
+      ]) {
         checkTransport(prefix + body + tail);
       }
     }
@@ -195,19 +272,64 @@ test('huge references are refused or accepted in bounded time', () => {
 
 test('transport names that are Object.prototype members are unknown transports', () => {
   for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
-    assert.throws(() => parseImageReference(`${name}:x`), (e: unknown) => e instanceof FerryError && e.code === 'UNKNOWN_TRANSPORT');
+    assert.throws(
+      () => parseImageReference(`${name}:x`),
+      (e: unknown) => e instanceof FerryError && e.code === 'UNKNOWN_TRANSPORT',
+    );
   }
 });
 
 test('hand-picked edge cases', () => {
-  for (const input of ['', ':', 'docker:', 'docker:/', 'docker://', 'oci:', 'oci::', 'oci::@', 'dir:', 'tarball:', 'tarball::', 'docker-archive:',
-    'docker-archive::', 'docker-archive:/a:@', 'docker-archive:/a:@99999999999999999999', 'oci:/a:@99999999999999999999', 'oci:/a\0b',
-    'dir:/a\0b', 'tarball:/a\0', 'oci-archive:/a\0:x', 'docker-archive:/a\0', 'docker://a\0b', 'docker://a@@sha256:' + HEX64,
-    'docker://a:b:c', 'docker://a@sha256:' + HEX64 + '@sha256:' + HEX64, 'docker://../x', 'docker://a/../b', 'docker://a/./b']) {
+  for (const input of [
+    '',
+    ':',
+    'docker:',
+    'docker:/',
+    'docker://',
+    'oci:',
+    'oci::',
+    'oci::@',
+    'dir:',
+    'tarball:',
+    'tarball::',
+    'docker-archive:',
+    'docker-archive::',
+    'docker-archive:/a:@',
+    'docker-archive:/a:@99999999999999999999',
+    'oci:/a:@99999999999999999999',
+    'oci:/a\0b',
+    'dir:/a\0b',
+    'tarball:/a\0',
+    'oci-archive:/a\0:x',
+    'docker-archive:/a\0',
+    'docker://a\0b',
+    'docker://a@@sha256:' + HEX64,
+    'docker://a:b:c',
+    'docker://a@sha256:' + HEX64 + '@sha256:' + HEX64,
+    'docker://../x',
+    'docker://a/../b',
+    'docker://a/./b',
+  ]) {
     checkTransport(input);
   }
-  for (const input of ['', '@', ':', 'a@', 'a:', '/a', 'a/', 'a//b', 'a:b:c', 'A', HEX64, 'a@sha256:' + HEX64.slice(1), 'a@' + HEX64,
-    'a\u0000', '\u001b[2Ja', 'a@sha256:' + HEX64 + '\n']) {
+  for (const input of [
+    '',
+    '@',
+    ':',
+    'a@',
+    'a:',
+    '/a',
+    'a/',
+    'a//b',
+    'a:b:c',
+    'A',
+    HEX64,
+    'a@sha256:' + HEX64.slice(1),
+    'a@' + HEX64,
+    'a\u0000',
+    '\u001b[2Ja',
+    'a@sha256:' + HEX64 + '\n',
+  ]) {
     checkDocker(input);
   }
 });
@@ -224,7 +346,8 @@ test('withTag and withDigest take mutated tags and digests: a reference that rou
       const ref = timed(s, () => (digest ? base.withDigest(s) : base.withTag(s)));
       assert.equal(parseDockerReference(ref.toString()).toString(), ref.toString(), `round trip of ${quoteInput(s)}`);
     } catch (e) {
-      if (!(e instanceof FerryError) || e.code !== 'INVALID_REFERENCE') assert.fail(`${quoteInput(s)}: ${e instanceof Error ? e.stack : String(e)}`);
+      if (!(e instanceof FerryError) || e.code !== 'INVALID_REFERENCE')
+        assert.fail(`${quoteInput(s)}: ${e instanceof Error ? e.stack : String(e)}`);
       assert.doesNotMatch(e.message, /[\u0000-\u001f\u007f-\u009f]/, `${quoteInput(s)}: raw control character`);
     }
   }

@@ -54,7 +54,10 @@ test('Digester computes sha512 when asked', async () => {
 test('Digester refuses to give a digest before the stream ended', () => {
   const digester = new Digester();
   digester.write(Buffer.from('partial'));
-  assert.throws(() => digester.digest(), (e: unknown) => e instanceof FerryError);
+  assert.throws(
+    () => digester.digest(),
+    (e: unknown) => e instanceof FerryError,
+  );
 });
 
 test('DigestVerifier passes matching content through', async () => {

@@ -11,7 +11,13 @@ test('the layout check finds a damaged layer, a missing manifest, a stray temp f
     const other = await makeImage(dir, { tag: 'b', seed: 2, layerSize: 4096 });
     const clean = await checkLayout(dir);
     assert.deepEqual(clean.problems, []);
-    assert.deepEqual([...clean.tags], [['a', made.digest], ['b', other.digest]]);
+    assert.deepEqual(
+      [...clean.tags],
+      [
+        ['a', made.digest],
+        ['b', other.digest],
+      ],
+    );
 
     const layer = blobPath(dir, made.instances[1]?.layers[0]?.digest ?? '');
     const bytes = await readFile(layer);

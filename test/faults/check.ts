@@ -17,7 +17,12 @@ export type CopyOutcome =
   | { kind: 'hang'; ms: number };
 
 /** Copies with a hard timeout: the copy is aborted at `timeoutMs` and counted a hang if it is still running 5 s later. */
-export async function copyWithin(source: string, destination: string, options: CopyOptions, timeoutMs: number): Promise<CopyOutcome> {
+export async function copyWithin(
+  source: string,
+  destination: string,
+  options: CopyOptions,
+  timeoutMs: number,
+): Promise<CopyOutcome> {
   const started = Date.now();
   const abort = new AbortController();
   const copy = copyImage(parseImageReference(source), parseImageReference(destination), {
@@ -52,7 +57,8 @@ export function isTypedFailure(e: unknown): e is FerryError {
 
 export function describeError(e: unknown): string {
   if (e instanceof FerryError) return `${e.code}: ${e.message}`;
-  if (e instanceof Error) return `untyped ${e.name}${'code' in e ? ` (${String((e as { code: unknown }).code)})` : ''}: ${e.message}`;
+  if (e instanceof Error)
+    return `untyped ${e.name}${'code' in e ? ` (${String((e as { code: unknown }).code)})` : ''}: ${e.message}`;
   return `untyped ${String(e)}`;
 }
 
@@ -72,7 +78,10 @@ interface ManifestLike {
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Reads a blob or manifest by digest, returning the problems found (missing, wrong size, wrong hash). */
-type Fetcher = (kind: 'manifests' | 'blobs', d: Descriptor) => Promise<{ digest: string; size: number; bytes?: Buffer } | string>;
+type Fetcher = (
+  kind: 'manifests' | 'blobs',
+  d: Descriptor,
+) => Promise<{ digest: string; size: number; bytes?: Buffer } | string>;
 
 /** Walks a manifest or index from `top` down to every config and layer; returns the problems found. */
 async function walk(fetch: Fetcher, top: Descriptor, problems: string[]): Promise<void> {
@@ -122,8 +131,15 @@ async function hashResponse(res: Response): Promise<{ digest: string; size: numb
 }
 
 /** The tag's manifest digest in a registry (asked directly, not through a proxy), or undefined when absent. */
-export async function registryTag(url: string, repo: string, tag: string): Promise<{ digest: string; bytes: Buffer; mediaType: string } | undefined> {
-  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { headers: { accept: MANIFEST_ACCEPT }, signal: AbortSignal.timeout(10_000) });
+export async function registryTag(
+  url: string,
+  repo: string,
+  tag: string,
+): Promise<{ digest: string; bytes: Buffer; mediaType: string } | undefined> {
+  const res = await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+    signal: AbortSignal.timeout(10_000),
+  });
   if (res.status === 404) {
     await res.arrayBuffer();
     return undefined;
@@ -157,7 +173,12 @@ export async function checkRegistryImage(url: string, repo: string, top: Descrip
  * A registry tag after a copy: absent (a failed copy), or pointing at a whole image; with `want`,
  * a present tag must be exactly that digest.
  */
-export async function checkRegistryTag(url: string, repo: string, tag: string, want?: string): Promise<{ present: boolean; problems: string[] }> {
+export async function checkRegistryTag(
+  url: string,
+  repo: string,
+  tag: string,
+  want?: string,
+): Promise<{ present: boolean; problems: string[] }> {
   const got = await registryTag(url, repo, tag);
   if (got === undefined) return { present: false, problems: [] };
   const problems: string[] = [];
@@ -240,7 +261,8 @@ async function strayOrDamagedFiles(dir: string): Promise<string[]> {
         continue;
       }
       const got = await hashFile(join(blobs, alg, name));
-      if (got?.digest !== `sha256:${name}`) problems.push(`blob file ${name} holds ${got?.digest ?? 'unreadable bytes'}`);
+      if (got?.digest !== `sha256:${name}`)
+        problems.push(`blob file ${name} holds ${got?.digest ?? 'unreadable bytes'}`);
     }
   }
   return problems;

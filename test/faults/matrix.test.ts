@@ -42,7 +42,11 @@ const cases: Record<string, Case> = {
     rules: [{ kind: 'reset-request', on: 'manifest-put', offset: 10 }],
     expect: 'recover',
   },
-  'push recovers from a stalled upload PATCH': { direction: 'push', rules: [{ kind: 'stall', on: 'upload-patch' }], expect: 'recover' },
+  'push recovers from a stalled upload PATCH': {
+    direction: 'push',
+    rules: [{ kind: 'stall', on: 'upload-patch' }],
+    expect: 'recover',
+  },
   'push recovers from 429 on an upload PATCH': {
     direction: 'push',
     rules: [{ kind: 'too-many-requests', on: 'upload-patch' }],
@@ -54,7 +58,11 @@ const cases: Record<string, Case> = {
     rules: [{ kind: 'too-many-requests-retry-after', on: 'upload-start' }],
     expect: 'recover',
   },
-  'push recovers from 503 on the manifest PUT': { direction: 'push', rules: [{ kind: 'unavailable', on: 'manifest-put' }], expect: 'recover' },
+  'push recovers from 503 on the manifest PUT': {
+    direction: 'push',
+    rules: [{ kind: 'unavailable', on: 'manifest-put' }],
+    expect: 'recover',
+  },
   'push recovers from 503 with Retry-After on a blob HEAD': {
     direction: 'push',
     rules: [{ kind: 'unavailable-retry-after', on: 'blob-head' }],
@@ -103,7 +111,11 @@ const cases: Record<string, Case> = {
     rules: [{ kind: 'truncate', on: 'manifest-get', nth: 2 }],
     expect: 'recover',
   },
-  'pull recovers from a stalled blob GET': { direction: 'pull', rules: [{ kind: 'stall', on: 'blob-get' }], expect: 'recover' },
+  'pull recovers from a stalled blob GET': {
+    direction: 'pull',
+    rules: [{ kind: 'stall', on: 'blob-get' }],
+    expect: 'recover',
+  },
   'pull of a multi-arch image recovers from a blob body that stalls halfway': {
     direction: 'pull',
     multi: true,
@@ -160,7 +172,11 @@ const cases: Record<string, Case> = {
     rules: [{ kind: 'reset-request', on: 'upload-patch', offset: 1000, times: 1000 }],
     expect: 'give-up',
   },
-  'copy recovers from a stalled source blob GET': { direction: 'copy', rules: [{ kind: 'stall', on: 'blob-get' }], expect: 'recover' },
+  'copy recovers from a stalled source blob GET': {
+    direction: 'copy',
+    rules: [{ kind: 'stall', on: 'blob-get' }],
+    expect: 'recover',
+  },
   'copy recovers from a source manifest body that stalls halfway': {
     direction: 'copy',
     rules: [{ kind: 'stall-body', on: 'manifest-get' }],
@@ -204,7 +220,8 @@ describe('fault matrix', () => {
       if (c.expect === 'recover') assert.equal(judged.verdict, 'success', report);
       if (c.expect === 'give-up') assert.equal(judged.verdict, 'clean', report);
       // A stalled request must end by the client's idle timeout, long before the proxy gives up on it.
-      if ([...(c.rules ?? []), ...(c.destRules ?? [])].some((r) => r.kind === 'stall' || r.kind === 'stall-body')) assert.ok(judged.ms < STALL_MS - 2000, `took ${judged.ms} ms`);
+      if ([...(c.rules ?? []), ...(c.destRules ?? [])].some((r) => r.kind === 'stall' || r.kind === 'stall-body'))
+        assert.ok(judged.ms < STALL_MS - 2000, `took ${judged.ms} ms`);
     });
   }
 

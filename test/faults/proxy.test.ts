@@ -18,7 +18,14 @@ function get(
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), reused: req.reusedSocket }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          reused: req.reusedSocket,
+        }),
+      );
       res.on('error', (e) => resolve(e));
       res.on('aborted', () => resolve(new Error('aborted')));
     });
@@ -91,21 +98,39 @@ describe('fault proxy', () => {
   });
 
   test('answers 429 and 503 with Retry-After only for the -retry-after kinds, and counts each', async () => {
-    const kinds: FaultKind[] = ['too-many-requests', 'too-many-requests-retry-after', 'unavailable', 'unavailable-retry-after'];
-    const p = await proxy({ rules: kinds.map((kind, i) => ({ kind, on: 'blob-get', nth: i + 1, retryAfterSeconds: 2 })) });
+    const kinds: FaultKind[] = [
+      'too-many-requests',
+      'too-many-requests-retry-after',
+      'unavailable',
+      'unavailable-retry-after',
+    ];
+    const p = await proxy({
+      rules: kinds.map((kind, i) => ({ kind, on: 'blob-get', nth: i + 1, retryAfterSeconds: 2 })),
+    });
     const seen: [number, unknown][] = [];
     for (let i = 0; i < 5; i++) {
       const r = await get(`${p.url}/v2/p/blob/blobs/${digest}`, false);
       assert.ok(!(r instanceof Error));
       seen.push([r.status, r.headers['retry-after']]);
     }
-    assert.deepEqual(seen, [[429, undefined], [429, '2'], [503, undefined], [503, '2'], [200, undefined]]);
+    assert.deepEqual(seen, [
+      [429, undefined],
+      [429, '2'],
+      [503, undefined],
+      [503, '2'],
+      [200, undefined],
+    ]);
     for (const k of kinds) assert.equal(p.counts[k], 1);
     assert.equal(p.total(), 4);
   });
 
   test('truncates a blob body at the offset and corrupts one byte without changing its length', async () => {
-    const p = await proxy({ rules: [{ kind: 'truncate', on: 'blob-get', offset: 1000 }, { kind: 'corrupt', on: 'blob-get', nth: 2, offset: 150_000 }] });
+    const p = await proxy({
+      rules: [
+        { kind: 'truncate', on: 'blob-get', offset: 1000 },
+        { kind: 'corrupt', on: 'blob-get', nth: 2, offset: 150_000 },
+      ],
+    });
     const cut = await get(`${p.url}/v2/p/blob/blobs/${digest}`, false);
     assert.ok(cut instanceof Error || cut.body.length < blob.length, 'a truncated body must not arrive whole');
     const bad = await get(`${p.url}/v2/p/blob/blobs/${digest}`, false);
@@ -155,7 +180,9 @@ describe('fault proxy', () => {
 
   test('the same seed and traffic give the same random faults', async () => {
     const run = async (seed: number): Promise<string[]> => {
-      const p = await proxy({ random: { seed, probability: 0.5, weights: { unavailable: 1, 'too-many-requests': 1 } } });
+      const p = await proxy({
+        random: { seed, probability: 0.5, weights: { unavailable: 1, 'too-many-requests': 1 } },
+      });
       for (let i = 0; i < 20; i++) await get(`${p.url}/v2/p/blob/blobs/${digest}`, false, 'HEAD');
       return p.injected.map((f) => f.kind);
     };

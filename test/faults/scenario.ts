@@ -12,7 +12,15 @@ import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeTempDir } from '../helpers/tmp.js';
-import { checkLayout, checkRegistryTag, copyWithin, describeError, isTypedFailure, skopeoCopyProblem, skopeoDigest } from './check.js';
+import {
+  checkLayout,
+  checkRegistryTag,
+  copyWithin,
+  describeError,
+  isTypedFailure,
+  skopeoCopyProblem,
+  skopeoDigest,
+} from './check.js';
 
 export type Direction = 'push' | 'pull' | 'copy';
 export type Verdict = 'success' | 'clean' | 'corrupt' | 'untyped' | 'hang';
@@ -134,7 +142,8 @@ export class FaultStage {
           stage.copyOptions(img),
           60_000,
         );
-        if (r.kind !== 'ok') throw new Error(`staging ${img.name}: ${r.kind === 'error' ? describeError(r.error) : 'hang'}`);
+        if (r.kind !== 'ok')
+          throw new Error(`staging ${img.name}: ${r.kind === 'error' ? describeError(r.error) : 'hang'}`);
       }
       return stage;
     } catch (e) {
@@ -158,7 +167,12 @@ export class FaultStage {
     const want = img.made.digest;
     if (direction === 'push') {
       const repo = `push/${img.name}-${n}`;
-      const out = await copyWithin(`oci:${this.source}:${img.name}`, `docker://${this.pa.host}/${repo}:v1`, this.copyOptions(img), this.#o.copyTimeoutMs);
+      const out = await copyWithin(
+        `oci:${this.source}:${img.name}`,
+        `docker://${this.pa.host}/${repo}:v1`,
+        this.copyOptions(img),
+        this.#o.copyTimeoutMs,
+      );
       await this.pa.settled();
       return this.#judgeRegistry(out, this.a, repo, want);
     }
@@ -176,7 +190,12 @@ export class FaultStage {
     const layout = join(this.dir, `pull-${n}`);
     await cp(this.keepLayout, layout, { recursive: true });
     try {
-      const out = await copyWithin(`docker://${this.pa.host}/src/${img.name}:v1`, `oci:${layout}:${img.name}`, this.copyOptions(img), this.#o.copyTimeoutMs);
+      const out = await copyWithin(
+        `docker://${this.pa.host}/src/${img.name}:v1`,
+        `oci:${layout}:${img.name}`,
+        this.copyOptions(img),
+        this.#o.copyTimeoutMs,
+      );
       await this.pa.settled();
       return await this.#judgeLayout(out, layout, img.name, want);
     } finally {
@@ -184,8 +203,14 @@ export class FaultStage {
     }
   }
 
-  async #judgeRegistry(out: Awaited<ReturnType<typeof copyWithin>>, reg: TestRegistry, repo: string, want: string): Promise<Judged> {
-    if (out.kind === 'hang') return { verdict: 'hang', detail: `no end within ${this.#o.copyTimeoutMs} ms`, ms: out.ms };
+  async #judgeRegistry(
+    out: Awaited<ReturnType<typeof copyWithin>>,
+    reg: TestRegistry,
+    repo: string,
+    want: string,
+  ): Promise<Judged> {
+    if (out.kind === 'hang')
+      return { verdict: 'hang', detail: `no end within ${this.#o.copyTimeoutMs} ms`, ms: out.ms };
     const tag = await checkRegistryTag(reg.url, repo, 'v1', want);
     if (out.kind === 'ok') {
       const problems = [...tag.problems];
@@ -194,16 +219,25 @@ export class FaultStage {
       if (problems.length === 0 && this.#o.skopeo) {
         problems.push(...(await this.#skopeoCheck(`docker://${reg.host}/${repo}:v1`, want)));
       }
-      return problems.length === 0 ? { verdict: 'success', detail: '', ms: out.ms } : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
+      return problems.length === 0
+        ? { verdict: 'success', detail: '', ms: out.ms }
+        : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
     }
     return this.#judgeFailure(out.error, tag.problems, out.ms);
   }
 
-  async #judgeLayout(out: Awaited<ReturnType<typeof copyWithin>>, layout: string, tag: string, want: string): Promise<Judged> {
-    if (out.kind === 'hang') return { verdict: 'hang', detail: `no end within ${this.#o.copyTimeoutMs} ms`, ms: out.ms };
+  async #judgeLayout(
+    out: Awaited<ReturnType<typeof copyWithin>>,
+    layout: string,
+    tag: string,
+    want: string,
+  ): Promise<Judged> {
+    if (out.kind === 'hang')
+      return { verdict: 'hang', detail: `no end within ${this.#o.copyTimeoutMs} ms`, ms: out.ms };
     const state = await checkLayout(layout);
     const problems = [...state.problems];
-    if (state.tags.get('keep') !== this.keep.digest) problems.push(`the image already there (keep) is ${state.tags.get('keep') ?? 'gone'}`);
+    if (state.tags.get('keep') !== this.keep.digest)
+      problems.push(`the image already there (keep) is ${state.tags.get('keep') ?? 'gone'}`);
     const got = state.tags.get(tag);
     if (got !== undefined && got !== want) problems.push(`${tag} is ${got}, want ${want}`);
     if (out.kind === 'ok') {
@@ -212,7 +246,9 @@ export class FaultStage {
       if (problems.length === 0 && this.#o.skopeo) {
         problems.push(...(await this.#skopeoCheck(`oci:${layout}:${tag}`, want)));
       }
-      return problems.length === 0 ? { verdict: 'success', detail: '', ms: out.ms } : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
+      return problems.length === 0
+        ? { verdict: 'success', detail: '', ms: out.ms }
+        : { verdict: 'corrupt', detail: problems.join('; '), ms: out.ms };
     }
     return this.#judgeFailure(out.error, problems, out.ms);
   }
@@ -232,7 +268,8 @@ export class FaultStage {
 
   #judgeFailure(error: unknown, problems: string[], ms: number): Judged {
     const detail = describeError(error);
-    if (problems.length > 0) return { verdict: 'corrupt', detail: `${detail}; left behind: ${problems.join('; ')}`, ms };
+    if (problems.length > 0)
+      return { verdict: 'corrupt', detail: `${detail}; left behind: ${problems.join('; ')}`, ms };
     if (!isTypedFailure(error)) return { verdict: 'untyped', detail, ms };
     return { verdict: 'clean', detail, ms, code: error.code };
   }

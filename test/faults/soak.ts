@@ -85,7 +85,9 @@ async function main(): Promise<number> {
         codes.set(key, (codes.get(key) ?? 0) + 1);
       }
       if (copies % 25 === 0) {
-        console.log(`  ${copies} copies, ${faults()} faults, ${verdicts.success} ok, ${copies - verdicts.success} not, ${Math.round((Date.now() - started) / 1000)} s`);
+        console.log(
+          `  ${copies} copies, ${faults()} faults, ${verdicts.success} ok, ${copies - verdicts.success} not, ${Math.round((Date.now() - started) / 1000)} s`,
+        );
       }
     }
     stage.calm();
@@ -96,9 +98,12 @@ async function main(): Promise<number> {
     const rate = copies === 0 ? 0 : verdicts.success / copies;
     console.log('');
     console.log(`seed:                 ${seed}`);
-    console.log(`settings:             probability ${probability} per request, client idle timeout ${CLIENT_TIMEOUT_MS} ms, stall ${STALL_MS} ms, retry delay 200 ms, copy timeout ${COPY_TIMEOUT_MS} ms`);
+    console.log(
+      `settings:             probability ${probability} per request, client idle timeout ${CLIENT_TIMEOUT_MS} ms, stall ${STALL_MS} ms, retry delay 200 ms, copy timeout ${COPY_TIMEOUT_MS} ms`,
+    );
     console.log(`faults injected:      ${total}`);
-    for (const [k, n] of byKind) console.log(`  ${k.padEnd(30)} ${String(n).padStart(4)}   (in ${failedWith[k]} failed copies)`);
+    for (const [k, n] of byKind)
+      console.log(`  ${k.padEnd(30)} ${String(n).padStart(4)}   (in ${failedWith[k]} failed copies)`);
     console.log(`copies attempted:     ${copies}`);
     console.log(`succeeded:            ${verdicts.success} (${(rate * 100).toFixed(1)} %)`);
     console.log(`failed cleanly:       ${verdicts.clean} (typed error, destination clean)`);
@@ -109,7 +114,9 @@ async function main(): Promise<number> {
     console.log(`duration:             ${Math.round((Date.now() - started) / 1000)} s`);
     if (codes.size > 0) console.log(`failure codes:        ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
     for (const f of failures.slice(0, 30)) {
-      console.log(`  #${f.n} ${f.direction} ${f.image} [${f.kinds.join(', ') || 'no fault'}] ${f.judged.verdict}: ${f.judged.detail.slice(0, 240)}`);
+      console.log(
+        `  #${f.n} ${f.direction} ${f.image} [${f.kinds.join(', ') || 'no fault'}] ${f.judged.verdict}: ${f.judged.detail.slice(0, 240)}`,
+      );
     }
     const problems: string[] = [];
     if (verdicts.corrupt > 0) problems.push(`${verdicts.corrupt} corrupt`);

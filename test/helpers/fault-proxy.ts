@@ -95,10 +95,44 @@ export const FAULT_TARGETS: Record<FaultKind, readonly RequestClass[]> = {
   truncate: ['blob-get', 'manifest-get'],
   corrupt: ['blob-get'],
   'stall-body': ['blob-get', 'manifest-get'],
-  stall: ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'upload-put', 'manifest-get', 'manifest-head', 'manifest-put'],
-  'too-many-requests': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'upload-put', 'manifest-get', 'manifest-head', 'manifest-put'],
-  'too-many-requests-retry-after': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'manifest-get', 'manifest-put'],
-  unavailable: ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'upload-put', 'manifest-get', 'manifest-head', 'manifest-put'],
+  stall: [
+    'blob-get',
+    'blob-head',
+    'upload-start',
+    'upload-patch',
+    'upload-put',
+    'manifest-get',
+    'manifest-head',
+    'manifest-put',
+  ],
+  'too-many-requests': [
+    'blob-get',
+    'blob-head',
+    'upload-start',
+    'upload-patch',
+    'upload-put',
+    'manifest-get',
+    'manifest-head',
+    'manifest-put',
+  ],
+  'too-many-requests-retry-after': [
+    'blob-get',
+    'blob-head',
+    'upload-start',
+    'upload-patch',
+    'manifest-get',
+    'manifest-put',
+  ],
+  unavailable: [
+    'blob-get',
+    'blob-head',
+    'upload-start',
+    'upload-patch',
+    'upload-put',
+    'manifest-get',
+    'manifest-head',
+    'manifest-put',
+  ],
   'unavailable-retry-after': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'manifest-get', 'manifest-put'],
   'upload-500': ['upload-put'],
   restart: ['upload-patch', 'upload-put', 'manifest-put'],
@@ -193,7 +227,12 @@ interface Planned {
 /** The faults that answer in the registry's place, with its error body (distribution registry/api/errcode). */
 const STATUS_FAULTS = {
   'too-many-requests': { status: 429, code: 'TOOMANYREQUESTS', message: 'too many requests', retryAfter: false },
-  'too-many-requests-retry-after': { status: 429, code: 'TOOMANYREQUESTS', message: 'too many requests', retryAfter: true },
+  'too-many-requests-retry-after': {
+    status: 429,
+    code: 'TOOMANYREQUESTS',
+    message: 'too many requests',
+    retryAfter: true,
+  },
   unavailable: { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: false },
   'unavailable-retry-after': { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: true },
   'upload-500': { status: 500, code: 'UNKNOWN', message: 'upload completion failed', retryAfter: false },
@@ -224,7 +263,8 @@ function resetSocket(socket: Socket | null | undefined): void {
 
 function bodyOffset(plan: Planned, length: number | undefined): number {
   // An offset past the end falls on the last byte, so a rule always fires on a non-empty body.
-  if (plan.offset !== undefined) return length === undefined || length <= 0 ? plan.offset : Math.min(plan.offset, length - 1);
+  if (plan.offset !== undefined)
+    return length === undefined || length <= 0 ? plan.offset : Math.min(plan.offset, length - 1);
   if (length === undefined || length <= 0) return Math.floor(plan.fraction * 65536);
   return Math.min(length - 1, Math.floor(plan.fraction * length));
 }
@@ -275,7 +315,8 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     // Every rule counts every request it matches, so `nth` means the same with or without other rules.
     let chosen: FaultRule | undefined;
     for (const r of rules) {
-      const on = r.rule.on === undefined ? FAULT_TARGETS[r.rule.kind] : Array.isArray(r.rule.on) ? r.rule.on : [r.rule.on];
+      const on =
+        r.rule.on === undefined ? FAULT_TARGETS[r.rule.kind] : Array.isArray(r.rule.on) ? r.rule.on : [r.rule.on];
       if (!on.includes(cls) || (r.rule.path !== undefined && !r.rule.path.test(path))) continue;
       r.seen++;
       if (chosen !== undefined || r.seen < (r.rule.nth ?? 1) || r.fired >= (r.rule.times ?? 1)) continue;
@@ -299,7 +340,10 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     if (roll >= random.settings.probability) return undefined;
     const weights = random.settings.weights;
     const candidates = FAULT_KINDS.filter(
-      (k) => FAULT_TARGETS[k].includes(cls) && (weights === undefined ? true : (weights[k] ?? 0) > 0) && (k !== 'restart' || target.restart !== undefined),
+      (k) =>
+        FAULT_TARGETS[k].includes(cls) &&
+        (weights === undefined ? true : (weights[k] ?? 0) > 0) &&
+        (k !== 'restart' || target.restart !== undefined),
     );
     const sum = candidates.reduce((s, k) => s + (weights?.[k] ?? 1), 0);
     if (sum <= 0) return undefined;
@@ -316,10 +360,20 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     injected.push({ kind, method: req.method ?? '', path: req.url ?? '', ...(offset === undefined ? {} : { offset }) });
   }
 
-  function answer(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  function answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    headers: Record<string, string>,
+    body: string,
+  ): void {
     const send = (): void => {
       if (res.socket?.destroyed === true) return;
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...headers,
+      });
       res.end(body);
     };
     // The request body is read first so the connection stays usable for the next request.
@@ -386,7 +440,8 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
 
   function sendBody(req: IncomingMessage, upstream: ReturnType<typeof httpRequest>, fault: Planned | undefined): void {
     const length = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
-    const breakAt = fault?.kind === 'reset-request' || fault?.kind === 'restart' ? bodyOffset(fault, length) : undefined;
+    const breakAt =
+      fault?.kind === 'reset-request' || fault?.kind === 'restart' ? bodyOffset(fault, length) : undefined;
     let sent = 0;
     let broken = false;
     const write = (chunk: Buffer): void => {
@@ -443,11 +498,15 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
     const client = req.socket;
     const headers = forwardHeaders(up.rawHeaders);
     const length = up.headers['content-length'] === undefined ? undefined : Number(up.headers['content-length']);
-    const hasBody = req.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304 && (length === undefined || length > 0);
+    const hasBody =
+      req.method !== 'HEAD' && up.statusCode !== 204 && up.statusCode !== 304 && (length === undefined || length > 0);
     const bodyFault =
       hasBody &&
       (up.statusCode ?? 0) < 300 &&
-      (fault?.kind === 'reset-response' || fault?.kind === 'truncate' || fault?.kind === 'stall-body' || (fault?.kind === 'corrupt' && cls === 'blob-get'))
+      (fault?.kind === 'reset-response' ||
+        fault?.kind === 'truncate' ||
+        fault?.kind === 'stall-body' ||
+        (fault?.kind === 'corrupt' && cls === 'blob-get'))
         ? fault
         : undefined;
     const at = bodyFault === undefined ? undefined : bodyOffset(bodyFault, length);

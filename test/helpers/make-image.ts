@@ -181,7 +181,10 @@ async function writeLayerTar(
     );
     const text = Buffer.alloc(fsize - rnd);
     for (let i = 0; i < text.length; i += line.length) line.copy(text, i, 0, Math.min(line.length, text.length - i));
-    await add({ name: `data/layer${idx}/file${n}.bin`, type: 'file', mode: 0o644 }, Buffer.concat([rng.bytes(rnd), text]));
+    await add(
+      { name: `data/layer${idx}/file${n}.bin`, type: 'file', mode: 0o644 },
+      Buffer.concat([rng.bytes(rnd), text]),
+    );
     remaining -= fsize;
     n++;
   }
@@ -282,7 +285,12 @@ export async function makeImage(layout: string, options: MakeImageOptions = {}):
     const bytes = compact({
       schemaVersion: 2,
       mediaType: MT.index,
-      manifests: instances.map((m) => ({ mediaType: MT.manifest, digest: m.digest, size: m.size, platform: m.platform })),
+      manifests: instances.map((m) => ({
+        mediaType: MT.manifest,
+        digest: m.digest,
+        size: m.size,
+        platform: m.platform,
+      })),
     });
     top = { mediaType: MT.index, ...(await putBytes(layout, bytes)), bytes };
   }
@@ -290,7 +298,9 @@ export async function makeImage(layout: string, options: MakeImageOptions = {}):
   const indexPath = path.join(layout, 'index.json');
   let manifests: unknown[] = [];
   if (await exists(indexPath)) {
-    const old = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests?: { annotations?: Record<string, string> }[] };
+    const old = JSON.parse(await readFile(indexPath, 'utf8')) as {
+      manifests?: { annotations?: Record<string, string> }[];
+    };
     manifests = (old.manifests ?? []).filter((m) => m.annotations?.[REF_NAME] !== tag);
   }
   manifests.push({ mediaType: top.mediaType, digest: top.digest, size: top.size, annotations: { [REF_NAME]: tag } });

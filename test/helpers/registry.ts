@@ -103,10 +103,16 @@ export function probe(url: string, options: ProbeOptions = {}): Promise<ProbeRes
   const u = new URL(url);
   const headers: Record<string, string> = {};
   if (options.username !== undefined) {
-    headers['authorization'] = 'Basic ' + Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64');
+    headers['authorization'] =
+      'Basic ' + Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64');
   }
   return new Promise((resolve, reject) => {
-    const common = { method: options.method ?? 'GET', headers, agent: false as const, timeout: options.timeoutMs ?? 5000 };
+    const common = {
+      method: options.method ?? 'GET',
+      headers,
+      agent: false as const,
+      timeout: options.timeoutMs ?? 5000,
+    };
     const req =
       u.protocol === 'https:'
         ? httpsRequest(u, { ...common, ...(options.ca === undefined ? {} : { ca: options.ca }) })
@@ -169,9 +175,21 @@ async function makeTls(dir: string): Promise<{ caPath: string; certDir: string; 
   const certPath = join(tls, 'server.crt');
   const extPath = join(tls, 'server.ext');
   await execFileAsync('openssl', [
-    'req', '-x509', ...ec, '-days', '2', '-subj', '/CN=ferry test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', caKey, '-out', caPath,
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ferry test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    caKey,
+    '-out',
+    caPath,
   ]);
   await execFileAsync('openssl', ['req', '-new', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', keyPath, '-out', csrPath]);
   await writeFile(
@@ -185,8 +203,21 @@ async function makeTls(dir: string): Promise<{ caPath: string; certDir: string; 
     ].join('\n'),
   );
   await execFileAsync('openssl', [
-    'x509', '-req', '-in', csrPath, '-CA', caPath, '-CAkey', caKey, '-CAcreateserial',
-    '-days', '2', '-extfile', extPath, '-out', certPath,
+    'x509',
+    '-req',
+    '-in',
+    csrPath,
+    '-CA',
+    caPath,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    extPath,
+    '-out',
+    certPath,
   ]);
   return { caPath, certDir, certPath, keyPath };
 }
@@ -307,7 +338,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     let username: string | undefined;
     let password: string | undefined;
     let htpasswdPath: string | undefined;
-    if (options.auth === 'token' && options.token === undefined) throw new Error("startRegistry: auth 'token' needs the token settings");
+    if (options.auth === 'token' && options.token === undefined)
+      throw new Error("startRegistry: auth 'token' needs the token settings");
     if (options.auth === 'htpasswd') {
       username = options.username ?? 'testuser';
       password = options.password ?? randomBytes(12).toString('base64url');
@@ -329,7 +361,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
         closeSync(logFd);
       }
       const spawnError = new Promise<StartOutcome>((resolve) =>
-        child.once('error', (e) => resolve({ ok: false, portTaken: false, log: `cannot run docker-registry: ${e.message}` })),
+        child.once('error', (e) =>
+          resolve({ ok: false, portTaken: false, log: `cannot run docker-registry: ${e.message}` }),
+        ),
       );
       child.unref();
       running.set(child, dir);

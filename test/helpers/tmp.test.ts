@@ -32,10 +32,11 @@ describe('test helpers: temp dirs and child processes', () => {
   });
 
   test('run collects exit code, stdout and stderr, and feeds stdin', async () => {
-    const r = await run(process.execPath, [
-      '-e',
-      "process.stdin.pipe(process.stdout); process.stderr.write('err'); process.exitCode = 3",
-    ], { input: 'hello' });
+    const r = await run(
+      process.execPath,
+      ['-e', "process.stdin.pipe(process.stdout); process.stderr.write('err'); process.exitCode = 3"],
+      { input: 'hello' },
+    );
     assert.equal(r.code, 3);
     assert.equal(r.stdout, 'hello');
     assert.equal(r.stderr, 'err');

@@ -73,7 +73,14 @@ function parseScope(scope: string): { type: string; name: string; actions: strin
   const first = scope.indexOf(':');
   const last = scope.lastIndexOf(':');
   if (first === -1 || last === first) return undefined;
-  return { type: scope.slice(0, first), name: scope.slice(first + 1, last), actions: scope.slice(last + 1).split(',').filter((a) => a !== '') };
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .filter((a) => a !== ''),
+  };
 }
 
 function basicCredentials(req: IncomingMessage): { user: string; password: string } | undefined {
@@ -94,8 +101,21 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   const keyPath = join(dir, 'issuer.key');
   const certPath = join(dir, 'issuer.crt');
   await execFileAsync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-days', '2', '-subj', '/CN=ferry test token issuer', '-keyout', keyPath, '-out', certPath,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ferry test token issuer',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
   ]);
   const key = await readFile(keyPath);
   const certPem = await readFile(certPath, 'utf8');
@@ -112,7 +132,16 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   function token(subject: string, access: { type: string; name: string; actions: string[] }[]): string {
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: 'JWT', alg: 'ES256', x5c: [certDerB64] };
-    const claims = { iss: issuer, sub: subject, aud: service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomBytes(12).toString('hex'), access };
+    const claims = {
+      iss: issuer,
+      sub: subject,
+      aud: service,
+      exp: now + expiresIn,
+      nbf: now - 10,
+      iat: now,
+      jti: randomBytes(12).toString('hex'),
+      access,
+    };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const signature = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
     return `${signingInput}.${b64url(signature)}`;
@@ -139,20 +168,34 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     const creds = refresh ? undefined : basicCredentials(req);
     const refreshUser = refresh ? refreshTokens.get(params.get('refresh_token') ?? '') : undefined;
     const user = refresh ? refreshUser : creds?.user;
-    const authenticated = refresh ? refreshUser !== undefined : creds !== undefined && users[creds.user] === creds.password;
-    const scopes = params.getAll('scope').flatMap((s) => s.split(' ')).filter((s) => s !== '');
-    requests.push({ account: params.get('account') ?? undefined, service: params.get('service') ?? undefined, scopes, authenticated });
+    const authenticated = refresh
+      ? refreshUser !== undefined
+      : creds !== undefined && users[creds.user] === creds.password;
+    const scopes = params
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter((s) => s !== '');
+    requests.push({
+      account: params.get('account') ?? undefined,
+      service: params.get('service') ?? undefined,
+      scopes,
+      authenticated,
+    });
     if (server.mode === 'garbage') {
       send(res, 200, '<html>this is not a token</html>', 'text/html');
       return;
     }
     if (refresh && !authenticated) {
-      const echoed = server.echo ? { error_description: `unknown refresh token ${params.get('refresh_token')} in ${params.toString()}` } : {};
+      const echoed = server.echo
+        ? { error_description: `unknown refresh token ${params.get('refresh_token')} in ${params.toString()}` }
+        : {};
       send(res, 400, JSON.stringify({ error: 'invalid_grant', ...echoed }));
       return;
     }
     if (creds !== undefined && !authenticated) {
-      const echoed = server.echo ? ` for ${creds.user}:${creds.password} (${req.headers.authorization}, ${params.toString()})` : '';
+      const echoed = server.echo
+        ? ` for ${creds.user}:${creds.password} (${req.headers.authorization}, ${params.toString()})`
+        : '';
       send(res, 401, JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `invalid credentials${echoed}` }] }));
       return;
     }
@@ -163,12 +206,19 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
       : scopes.flatMap((s) => {
           const p = parseScope(s);
           if (p === undefined) return [];
-          const actions = authenticated ? p.actions : p.actions.filter((a) => (options.anonymousActions ?? []).includes(a));
+          const actions = authenticated
+            ? p.actions
+            : p.actions.filter((a) => (options.anonymousActions ?? []).includes(a));
           return actions.length === 0 ? [] : [{ ...p, actions }];
         });
     const t = token(authenticated ? user! : '', access);
     issued.push(t);
-    const body: Record<string, unknown> = { token: t, access_token: t, expires_in: expiresIn, issued_at: new Date().toISOString() };
+    const body: Record<string, unknown> = {
+      token: t,
+      access_token: t,
+      expires_in: expiresIn,
+      issued_at: new Date().toISOString(),
+    };
     if (authenticated && (refresh || params.get('offline_token') === 'true')) {
       const r = `refresh-${randomBytes(16).toString('hex')}`;
       refreshTokens.set(r, user!);
@@ -180,7 +230,8 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
 
   const http = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://token.invalid');
-    if (url.pathname !== '/token' || (req.method !== 'GET' && req.method !== 'POST')) return send(res, 404, '{"error":"not found"}');
+    if (url.pathname !== '/token' || (req.method !== 'GET' && req.method !== 'POST'))
+      return send(res, 404, '{"error":"not found"}');
     if (req.method === 'GET') return answer(req, res, url.searchParams);
     const chunks: Buffer[] = [];
     req.on('data', (b: Buffer) => chunks.push(b));

@@ -67,7 +67,10 @@ describe('Image', () => {
           'Env',
         ]);
         assert.equal(info.Digest, made.digest);
-        assert.deepEqual(info.Layers, made.instances[0]?.layers.map((l) => l.digest));
+        assert.deepEqual(
+          info.Layers,
+          made.instances[0]?.layers.map((l) => l.digest),
+        );
         assert.equal(info.Architecture, 'amd64');
         assert.equal(info.Os, 'linux');
         assert.equal(info.Created, '2024-01-01T00:00:00Z');
@@ -89,7 +92,10 @@ describe('Image', () => {
         assert.equal(info.Digest, made.digest);
         assert.equal(info.Architecture, 'arm64');
         assert.equal(info.Variant, 'v8');
-        assert.deepEqual(info.Layers, made.instances[1]?.layers.map((l) => l.digest));
+        assert.deepEqual(
+          info.Layers,
+          made.instances[1]?.layers.map((l) => l.digest),
+        );
         const resolved = await image.resolve();
         assert.equal(resolved.instanceDigest, made.instances[1]?.digest);
         assert.deepEqual((await image.manifest()).bytes, made.bytes);

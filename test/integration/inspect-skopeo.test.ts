@@ -34,14 +34,22 @@ async function layerTar(): Promise<Buffer> {
 }
 
 /** A dir: image of one one-file layer and the given config, with Docker schema2 or OCI media types. */
-async function writeDirImage(dir: string, config: Record<string, unknown>, format: 'docker' | 'oci' = 'docker'): Promise<void> {
+async function writeDirImage(
+  dir: string,
+  config: Record<string, unknown>,
+  format: 'docker' | 'oci' = 'docker',
+): Promise<void> {
   const tar = await layerTar();
   const layer = gzipSync(tar);
-  const configBytes = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] }, ...config }));
+  const configBytes = Buffer.from(
+    JSON.stringify({ rootfs: { type: 'layers', diff_ids: [`sha256:${sha256(tar)}`] }, ...config }),
+  );
   const oci = format === 'oci';
   const manifest = {
     schemaVersion: 2,
-    mediaType: oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+    mediaType: oci
+      ? 'application/vnd.oci.image.manifest.v1+json'
+      : 'application/vnd.docker.distribution.manifest.v2+json',
     config: {
       mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
       size: configBytes.length,
@@ -49,7 +57,9 @@ async function writeDirImage(dir: string, config: Record<string, unknown>, forma
     },
     layers: [
       {
-        mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        mediaType: oci
+          ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+          : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
         size: layer.length,
         digest: `sha256:${sha256(layer)}`,
       },
@@ -116,7 +126,10 @@ const MODES: string[][] = [[], ['--config'], ['--raw'], ['--config', '--raw']];
 
 /** Ferry's synthesised docker-archive manifest with containers/image's layer media type (see the file comment). */
 const upstreamArchiveLayerType = (raw: string): string =>
-  raw.replaceAll('"application/vnd.docker.image.rootfs.diff.tar"', '"application/vnd.docker.image.rootfs.diff.tar.gzip"');
+  raw.replaceAll(
+    '"application/vnd.docker.image.rootfs.diff.tar"',
+    '"application/vnd.docker.image.rootfs.diff.tar.gzip"',
+  );
 
 async function assertSameAsSkopeo(globals: string[], ref: string, extra: string[] = []): Promise<void> {
   const dockerArchive = ref.startsWith('docker-archive:');
@@ -155,7 +168,13 @@ describe('inspect prints what skopeo prints', () => {
   before(async () => {
     work = await makeTempDir('ferry-inspect-skopeo-');
     layout = path.join(work, 'layout');
-    await makeImage(layout, { tag: 'single', layers: 2, layerSize: 4096, labels: { 'a<b': 'x&y' }, env: ['A=1', 'B=2'] });
+    await makeImage(layout, {
+      tag: 'single',
+      layers: 2,
+      layerSize: 4096,
+      labels: { 'a<b': 'x&y' },
+      env: ['A=1', 'B=2'],
+    });
     await makeImage(layout, { tag: 'armv7', layers: 1, layerSize: 4096, platforms: ['linux/arm/v7'] });
     await makeImage(layout, {
       tag: 'multi',
@@ -179,13 +198,18 @@ describe('inspect prints what skopeo prints', () => {
 
   it('on oci-archive: written by skopeo, multi-arch', async () => {
     const archive = path.join(work, 'multi-oci.tar');
-    ok(await runSkopeo(['copy', '-q', '--all', `oci:${layout}:multi`, `oci-archive:${archive}:multi`]), 'skopeo copy oci-archive');
+    ok(
+      await runSkopeo(['copy', '-q', '--all', `oci:${layout}:multi`, `oci-archive:${archive}:multi`]),
+      'skopeo copy oci-archive',
+    );
     for (const globals of INSTANCES) await assertSameAsSkopeo(globals, `oci-archive:${archive}`);
   });
 
   it('on dir: for a Docker config with every field kind (Docker-only fields dropped by --config)', async () => {
     await assertSameAsSkopeo([], `dir:${path.join(work, 'rich')}`);
-    const config = JSON.parse(ok(await runFerry(['inspect', '--config', `dir:${path.join(work, 'rich')}`]), 'ferry').stdout);
+    const config = JSON.parse(
+      ok(await runFerry(['inspect', '--config', `dir:${path.join(work, 'rich')}`]), 'ferry').stdout,
+    );
     assert.equal(config.variant, 'v8');
     assert.equal(config.config.Healthcheck, undefined);
   });
@@ -195,8 +219,24 @@ describe('inspect prints what skopeo prints', () => {
       [{ architecture: 'amd64', os: 'linux' }, 'docker'],
       [{ architecture: 'amd64', os: 'linux' }, 'oci'],
       [{ architecture: 'amd64', os: 'linux', config: { Labels: {}, Env: [], Entrypoint: [] } }, 'docker'],
-      [{ architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00.000-00:00', config: { Labels: {}, Env: [] } }, 'oci'],
-      [{ Architecture: 'amd64', OS: 'linux', Created: '2024-01-01T00:00:00Z', Config: { labels: { b: '1' }, env: ['X=1'] } }, 'docker'],
+      [
+        {
+          architecture: 'amd64',
+          os: 'linux',
+          created: '2024-01-01T00:00:00.000-00:00',
+          config: { Labels: {}, Env: [] },
+        },
+        'oci',
+      ],
+      [
+        {
+          Architecture: 'amd64',
+          OS: 'linux',
+          Created: '2024-01-01T00:00:00Z',
+          Config: { labels: { b: '1' }, env: ['X=1'] },
+        },
+        'docker',
+      ],
       [{ architecture: 'amd64', os: 'linux', history: [{ created: '2024-01-01T00:00:00Z' }, {}] }, 'oci'],
     ];
     for (const [i, [config, format]] of cases.entries()) {
@@ -208,7 +248,10 @@ describe('inspect prints what skopeo prints', () => {
 
   it('on dir: for a schema1 image (config derived from its history; --config --raw prints nothing)', async () => {
     const schema1 = path.join(work, 'schema1');
-    ok(await runSkopeo(['copy', '-q', '--format', 'v2s1', `dir:${path.join(work, 'rich')}`, `dir:${schema1}`]), 'skopeo copy to schema1');
+    ok(
+      await runSkopeo(['copy', '-q', '--format', 'v2s1', `dir:${path.join(work, 'rich')}`, `dir:${schema1}`]),
+      'skopeo copy to schema1',
+    );
     await assertSameAsSkopeo([], `dir:${schema1}`);
   });
 
@@ -224,8 +267,13 @@ describe('inspect prints what skopeo prints', () => {
     assert.match(config, /"architecture":"arm64","variant":"v8","os":"linux"/);
     assert.equal(config, await configOf(theirs));
     const manifestDigest = async (layout: string): Promise<string> =>
-      (JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]?.digest ?? '';
-    assert.equal(await manifestDigest(ours), await manifestDigest(theirs), 'the converted manifests are the same bytes');
+      (JSON.parse(await readFile(path.join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] })
+        .manifests[0]?.digest ?? '';
+    assert.equal(
+      await manifestDigest(ours),
+      await manifestDigest(theirs),
+      'the converted manifests are the same bytes',
+    );
   });
 
   it('on docker-archive: written by skopeo, with and without a variant', async () => {
@@ -235,7 +283,10 @@ describe('inspect prints what skopeo prints', () => {
       ['rich', `dir:${path.join(work, 'rich')}`],
     ] as const) {
       const archive = path.join(work, `${tag}.tar`);
-      ok(await runSkopeo(['copy', '-q', source, `docker-archive:${archive}:example.com/app:${tag}`]), `skopeo copy ${tag}`);
+      ok(
+        await runSkopeo(['copy', '-q', source, `docker-archive:${archive}:example.com/app:${tag}`]),
+        `skopeo copy ${tag}`,
+      );
       await assertSameAsSkopeo([], `docker-archive:${archive}`);
     }
   });
@@ -243,10 +294,38 @@ describe('inspect prints what skopeo prints', () => {
   it('on docker:// from a real registry, tags listed, each instance of a multi-arch image', async () => {
     const tls = ['--tls-verify=false'];
     for (const tag of ['single', 'armv7']) {
-      ok(await runSkopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${registry.host}/app:${tag}`]), `push ${tag}`);
+      ok(
+        await runSkopeo([
+          'copy',
+          '-q',
+          '--dest-tls-verify=false',
+          `oci:${layout}:${tag}`,
+          `docker://${registry.host}/app:${tag}`,
+        ]),
+        `push ${tag}`,
+      );
     }
-    ok(await runSkopeo(['copy', '-q', '--all', '--dest-tls-verify=false', `oci:${layout}:multi`, `docker://${registry.host}/app:multi`]), 'push multi');
-    ok(await runSkopeo(['copy', '-q', '--dest-tls-verify=false', `dir:${path.join(work, 'rich')}`, `docker://${registry.host}/rich:1`]), 'push rich');
+    ok(
+      await runSkopeo([
+        'copy',
+        '-q',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${layout}:multi`,
+        `docker://${registry.host}/app:multi`,
+      ]),
+      'push multi',
+    );
+    ok(
+      await runSkopeo([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        `dir:${path.join(work, 'rich')}`,
+        `docker://${registry.host}/rich:1`,
+      ]),
+      'push rich',
+    );
     await assertSameAsSkopeo([], `docker://${registry.host}/app:single`, tls);
     await assertSameAsSkopeo([], `docker://${registry.host}/app:armv7`, tls);
     await assertSameAsSkopeo([], `docker://${registry.host}/rich:1`, tls);

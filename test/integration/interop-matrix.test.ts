@@ -75,7 +75,12 @@ interface Kind {
 
 const kinds: Kind[] = [
   { name: 'oci', ref: (tag) => `oci:${fresh('oci')}:${tag}`, keepsManifest: true, multiArch: true },
-  { name: 'oci-archive', ref: (tag) => `oci-archive:${fresh('oci-archive')}.tar:${tag}`, keepsManifest: true, multiArch: true },
+  {
+    name: 'oci-archive',
+    ref: (tag) => `oci-archive:${fresh('oci-archive')}.tar:${tag}`,
+    keepsManifest: true,
+    multiArch: true,
+  },
   { name: 'dir', ref: () => `dir:${fresh('dir')}`, keepsManifest: true, multiArch: true },
   {
     name: 'docker-archive',
@@ -106,10 +111,15 @@ async function assertSameConfig(ref: string, reader: 'ferry' | 'skopeo'): Promis
  */
 async function assertSameDiffIDs(ref: string, reader: 'ferry' | 'skopeo'): Promise<void> {
   const run = reader === 'ferry' ? runFerry : runSkopeo;
-  const config = JSON.parse(ok(await run(['inspect', '--config', '--raw', ref]), `${reader} inspect --config --raw ${ref}`).stdout) as {
+  const config = JSON.parse(
+    ok(await run(['inspect', '--config', '--raw', ref]), `${reader} inspect --config --raw ${ref}`).stdout,
+  ) as {
     rootfs: { diff_ids: string[] };
   };
-  assert.deepEqual(config.rootfs.diff_ids, single.instances[0]?.layers.map((l) => l.diffID));
+  assert.deepEqual(
+    config.rootfs.diff_ids,
+    single.instances[0]?.layers.map((l) => l.diffID),
+  );
 }
 
 describe('interop matrix with skopeo', { concurrency: 4 }, () => {
@@ -117,7 +127,12 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
     work = await makeTempDir('ferry-interop-');
     src = path.join(work, 'src');
     single = await makeImage(src, { tag: 't', layers: 2, layerSize: 65536, labels: { 'org.example.name': 'a&b <c>' } });
-    multi = await makeImage(src, { tag: 'm', layers: 2, layerSize: 65536, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    multi = await makeImage(src, {
+      tag: 'm',
+      layers: 2,
+      layerSize: 65536,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
     zstd = await makeImage(src, { tag: 'z', layers: 2, layerSize: 65536, compression: 'zstd', seed: 4 });
   });
   after(async () => {
@@ -139,10 +154,16 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
       ok(await runSkopeo(['copy', '-q', readRef, `oci:${back}:t`]), `skopeo copy ${readRef}`);
       if (kind.keepsManifest) {
         assert.equal(seen.Digest, single.digest);
-        assert.deepEqual(seen.Layers, single.instances[0]?.layers.map((l) => l.digest));
+        assert.deepEqual(
+          seen.Layers,
+          single.instances[0]?.layers.map((l) => l.digest),
+        );
         assert.equal(await taggedDigest(back, 't'), single.digest);
       } else {
-        assert.deepEqual(seen.Layers, single.instances[0]?.layers.map((l) => l.diffID));
+        assert.deepEqual(
+          seen.Layers,
+          single.instances[0]?.layers.map((l) => l.diffID),
+        );
         await assertSameConfig(readRef, 'skopeo');
         await assertSameDiffIDs(`oci:${back}:t`, 'skopeo');
       }
@@ -162,7 +183,10 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
       } else {
         // Each tool synthesises its own manifest (skopeo labels the uncompressed layers .tar.gzip).
         assertAgree({ ...ferrySeen, Digest: '' }, { ...skopeoSeen, Digest: '' });
-        assert.deepEqual(ferrySeen.Layers, single.instances[0]?.layers.map((l) => l.diffID));
+        assert.deepEqual(
+          ferrySeen.Layers,
+          single.instances[0]?.layers.map((l) => l.diffID),
+        );
       }
       const back = fresh('back');
       ok(await runFerry(['copy', '-q', readRef, `oci:${back}:t`]), `ferry copy ${readRef}`);
@@ -202,11 +226,21 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
   it('a docker-archive written by Ferry with an additional tag is readable by skopeo under both names', async () => {
     const file = `${fresh('tags')}.tar`;
     ok(
-      await runFerry(['copy', '-q', '--additional-tag', 'ferry/other:v2', `oci:${src}:t`, `docker-archive:${file}:ferry/img:t`]),
+      await runFerry([
+        'copy',
+        '-q',
+        '--additional-tag',
+        'ferry/other:v2',
+        `oci:${src}:t`,
+        `docker-archive:${file}:ferry/img:t`,
+      ]),
       'ferry copy with --additional-tag',
     );
     const plain = await skopeoInspect(`docker-archive:${file}`);
-    assert.deepEqual(plain.Layers, single.instances[0]?.layers.map((l) => l.diffID));
+    assert.deepEqual(
+      plain.Layers,
+      single.instances[0]?.layers.map((l) => l.diffID),
+    );
     const other = await skopeoInspect(`docker-archive:${file}:ferry/other:v2`);
     assert.equal(other.Digest, plain.Digest);
   });
@@ -228,7 +262,9 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
       await runFerry(['copy', '-q', '--dest-compress-format', 'zstd', `oci:${src}:t`, `oci:${recompressed}:t`]),
       'ferry copy --dest-compress-format zstd',
     );
-    const raw = JSON.parse(ok(await runSkopeo(['inspect', '--raw', `oci:${recompressed}:t`]), 'skopeo inspect --raw').stdout) as {
+    const raw = JSON.parse(
+      ok(await runSkopeo(['inspect', '--raw', `oci:${recompressed}:t`]), 'skopeo inspect --raw').stdout,
+    ) as {
       layers: { mediaType: string }[];
     };
     assert.deepEqual(
@@ -236,7 +272,10 @@ describe('interop matrix with skopeo', { concurrency: 4 }, () => {
       ['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd'],
     );
     const plain = fresh('plain');
-    ok(await runSkopeo(['copy', '-q', '--dest-decompress', `oci:${recompressed}:t`, `dir:${plain}`]), 'skopeo decompress');
+    ok(
+      await runSkopeo(['copy', '-q', '--dest-decompress', `oci:${recompressed}:t`, `dir:${plain}`]),
+      'skopeo decompress',
+    );
     for (const layer of single.instances[0]!.layers) {
       const bytes = await readFile(path.join(plain, layer.diffID.slice(7)));
       assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, layer.diffID);

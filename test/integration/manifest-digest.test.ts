@@ -18,7 +18,10 @@ describe('ferry manifest-digest matches skopeo manifest-digest', { concurrency: 
   for (const name of files) {
     test(`gives skopeo's answer for ${name}`, async () => {
       const path = `${dir}/${name}`;
-      const [skopeo, ferry] = await Promise.all([runSkopeo(['manifest-digest', path]), runFerry(['manifest-digest', path])]);
+      const [skopeo, ferry] = await Promise.all([
+        runSkopeo(['manifest-digest', path]),
+        runFerry(['manifest-digest', path]),
+      ]);
       if (skopeo.code === 0) {
         assert.match(skopeo.stdout, /^sha256:[0-9a-f]{64}\n$/);
         assert.equal(ferry.stderr, '');

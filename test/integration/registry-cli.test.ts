@@ -65,7 +65,10 @@ describe('copy, inspect and delete over docker://', () => {
   it('ferry copy oci → docker: skopeo inspect shows the same digest, ferry inspect agrees and lists RepoTags', async () => {
     const dest = `docker://${plain.host}/x/y:t1`;
     ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, dest]), 'ferry copy');
-    ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${plain.host}/x/y:t2`]), 'ferry copy t2');
+    ok(
+      await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${plain.host}/x/y:t2`]),
+      'ferry copy t2',
+    );
     assert.equal(await skopeoDigest(dest, '--tls-verify=false'), image.digest);
     const info = JSON.parse(ok(await runFerry(['inspect', '--tls-verify=false', dest]), 'ferry inspect').stdout) as {
       Name: string;
@@ -75,12 +78,23 @@ describe('copy, inspect and delete over docker://', () => {
     assert.equal(info.Name, `${plain.host}/x/y`);
     assert.equal(info.Digest, image.digest);
     assert.deepEqual([...info.RepoTags].sort(), ['t1', 't2']);
-    const skopeo = JSON.parse(ok(await runSkopeo(['inspect', '--tls-verify=false', dest]), 'skopeo inspect').stdout) as { RepoTags: string[] };
+    const skopeo = JSON.parse(
+      ok(await runSkopeo(['inspect', '--tls-verify=false', dest]), 'skopeo inspect').stdout,
+    ) as { RepoTags: string[] };
     assert.deepEqual(info.RepoTags, skopeo.RepoTags);
   });
 
   it('copy --preserve-digests registry → registry keeps the digest (and crosses to an authenticated registry)', async () => {
-    ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${plain.host}/src/img:t1`]), 'seed');
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        `oci:${work}/oci:t1`,
+        `docker://${plain.host}/src/img:t1`,
+      ]),
+      'seed',
+    );
     const dest = `docker://${basic.host}/dst/img:kept`;
     const r = await runFerry([
       'copy',
@@ -109,29 +123,79 @@ describe('copy, inspect and delete over docker://', () => {
   });
 
   it('ferry copy docker → oci reads what skopeo pushed, with the same digest', async () => {
-    ok(await runSkopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${plain.host}/sk/pushed:v1`]), 'skopeo push');
-    ok(await runFerry(['copy', '-q', '--src-tls-verify=false', `docker://${plain.host}/sk/pushed:v1`, `oci:${work}/pulled:v1`]), 'ferry pull');
-    const pulled = JSON.parse(ok(await runFerry(['inspect', `oci:${work}/pulled:v1`]), 'inspect').stdout) as { Digest: string };
+    ok(
+      await runSkopeo([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        `oci:${work}/oci:t1`,
+        `docker://${plain.host}/sk/pushed:v1`,
+      ]),
+      'skopeo push',
+    );
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        `docker://${plain.host}/sk/pushed:v1`,
+        `oci:${work}/pulled:v1`,
+      ]),
+      'ferry pull',
+    );
+    const pulled = JSON.parse(ok(await runFerry(['inspect', `oci:${work}/pulled:v1`]), 'inspect').stdout) as {
+      Digest: string;
+    };
     assert.equal(pulled.Digest, image.digest);
   });
 });
 
 describe('multi-arch over docker://', () => {
   it('ferry copy --all pushes an index skopeo reads byte for byte; ferry copies it on registry → registry with --preserve-digests', async () => {
-    const multi = await makeImage(join(work, 'multi'), { tag: 'm', layers: 1, layerSize: 8_000, seed: 43, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    const multi = await makeImage(join(work, 'multi'), {
+      tag: 'm',
+      layers: 1,
+      layerSize: 8_000,
+      seed: 43,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
     const first = `docker://${plain.host}/multi/app:m`;
-    ok(await runFerry(['copy', '-q', '--all', '--dest-tls-verify=false', `oci:${work}/multi:m`, first]), 'ferry copy --all');
+    ok(
+      await runFerry(['copy', '-q', '--all', '--dest-tls-verify=false', `oci:${work}/multi:m`, first]),
+      'ferry copy --all',
+    );
     const raw = ok(await runSkopeo(['inspect', '--raw', '--tls-verify=false', first]), 'skopeo inspect --raw');
     assert.ok(Buffer.from(raw.stdout).equals(multi.bytes), 'the index bytes differ');
     const second = `docker://${basic.host}/multi/copy:m`;
     ok(
-      await runFerry(['copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', '--dest-creds', creds(basic), first, second]),
+      await runFerry([
+        'copy',
+        '-q',
+        '--all',
+        '--preserve-digests',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        creds(basic),
+        first,
+        second,
+      ]),
       'ferry copy --all registry → registry',
     );
-    const again = ok(await runSkopeo(['inspect', '--raw', '--tls-verify=false', '--creds', creds(basic), second]), 'skopeo inspect --raw');
+    const again = ok(
+      await runSkopeo(['inspect', '--raw', '--tls-verify=false', '--creds', creds(basic), second]),
+      'skopeo inspect --raw',
+    );
     assert.ok(Buffer.from(again.stdout).equals(multi.bytes));
     for (const instance of multi.instances) {
-      const r = await runSkopeo(['inspect', '--raw', '--tls-verify=false', '--creds', creds(basic), `docker://${basic.host}/multi/copy@${instance.digest}`]);
+      const r = await runSkopeo([
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        '--creds',
+        creds(basic),
+        `docker://${basic.host}/multi/copy@${instance.digest}`,
+      ]);
       assert.ok(Buffer.from(ok(r, 'instance').stdout).equals(instance.bytes));
     }
   });
@@ -142,11 +206,15 @@ describe('list-tags', () => {
 
   it("on a repository with 250 tags prints exactly skopeo's output; the library with a small n returns the same", async () => {
     const repo = `${plain.host}/many/tags`;
-    ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${repo}:t000`]), 'seed');
+    ok(
+      await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:t1`, `docker://${repo}:t000`]),
+      'seed',
+    );
     const client = await RegistryClient.create(plain.host, { tlsVerify: false });
     try {
       const { bytes, mimeType } = await client.getManifest('many/tags', 't000');
-      for (let i = 1; i < TAGS; i++) await client.putManifest('many/tags', `t${String(i).padStart(3, '0')}`, bytes, mimeType);
+      for (let i = 1; i < TAGS; i++)
+        await client.putManifest('many/tags', `t${String(i).padStart(3, '0')}`, bytes, mimeType);
     } finally {
       await client.close();
     }
@@ -177,7 +245,10 @@ describe('list-tags', () => {
     const ferry = ok(await runFerry(['list-tags', `docker-archive:${archive}`]), 'ferry list-tags');
     const skopeo = ok(await runSkopeo(['list-tags', `docker-archive:${archive}`]), 'skopeo list-tags');
     assert.equal(ferry.stdout, skopeo.stdout);
-    assert.deepEqual((JSON.parse(ferry.stdout) as { Tags: string[] }).Tags, ['docker.io/some/repo:one', 'docker.io/other/name:two']);
+    assert.deepEqual((JSON.parse(ferry.stdout) as { Tags: string[] }).Tags, [
+      'docker.io/some/repo:one',
+      'docker.io/other/name:two',
+    ]);
   });
 
   it('refuses a tagged reference as skopeo does', async () => {
@@ -190,7 +261,17 @@ describe('list-tags', () => {
 describe('login and logout with htpasswd', () => {
   it('a wrong password is an error and writes nothing; the password is in no output', async () => {
     const authfile = join(work, 'wrong.json');
-    const r = await runFerry(['login', '--tls-verify=false', '-u', 'testuser', '-p', 'SECRETPW', '--authfile', authfile, basic.host]);
+    const r = await runFerry([
+      'login',
+      '--tls-verify=false',
+      '-u',
+      'testuser',
+      '-p',
+      'SECRETPW',
+      '--authfile',
+      authfile,
+      basic.host,
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /invalid username\/password/);
     assert.equal(existsSync(authfile), false);
@@ -199,17 +280,34 @@ describe('login and logout with htpasswd', () => {
 
   it('ferry login writes the auth.json skopeo reads; --get-login names the user; logout removes it', async () => {
     const authfile = join(work, 'ferry-login.json');
-    const login = await runFerry(['login', '--tls-verify=false', '-u', basic.username!, '--password-stdin', '--authfile', authfile, basic.host], {
-      input: `${basic.password}\n`,
-    });
+    const login = await runFerry(
+      ['login', '--tls-verify=false', '-u', basic.username!, '--password-stdin', '--authfile', authfile, basic.host],
+      {
+        input: `${basic.password}\n`,
+      },
+    );
     ok(login, 'ferry login');
     assert.equal(login.stdout, 'Login Succeeded!\n');
     assertNoSecret(login, basic.username!, basic.password!);
     const stored = JSON.parse(await readFile(authfile, 'utf8')) as { auths: Record<string, { auth: string }> };
     assert.equal(Buffer.from(stored.auths[basic.host]!.auth, 'base64').toString(), creds(basic));
 
-    ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', '--authfile', authfile, `oci:${work}/oci:t1`, `docker://${basic.host}/li/app:v1`]), 'push with authfile');
-    const tags = ok(await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/li/app`]), 'skopeo list-tags');
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        '--authfile',
+        authfile,
+        `oci:${work}/oci:t1`,
+        `docker://${basic.host}/li/app:v1`,
+      ]),
+      'push with authfile',
+    );
+    const tags = ok(
+      await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/li/app`]),
+      'skopeo list-tags',
+    );
     assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['v1']);
 
     const who = ok(await runFerry(['login', '--get-login', '--authfile', authfile, basic.host]), 'get-login');
@@ -221,15 +319,48 @@ describe('login and logout with htpasswd', () => {
     const again = await runFerry(['logout', '--authfile', authfile, basic.host]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, new RegExp(`not logged into ${basic.host.replace(/\./g, '\\.')}`));
-    const anonymous = await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/li/app`]);
+    const anonymous = await runSkopeo([
+      'list-tags',
+      '--tls-verify=false',
+      '--authfile',
+      authfile,
+      `docker://${basic.host}/li/app`,
+    ]);
     assert.notEqual(anonymous.code, 0);
   });
 
   it('skopeo login writes an auth.json ferry inspect uses; ferry logout --all empties it', async () => {
     const authfile = join(work, 'skopeo-login.json');
-    ok(await runSkopeo(['copy', '-q', '--dest-tls-verify=false', '--dest-creds', creds(basic), `oci:${work}/oci:t1`, `docker://${basic.host}/sk/app:v1`]), 'seed');
-    ok(await runSkopeo(['login', '--tls-verify=false', '-u', basic.username!, '-p', basic.password!, '--authfile', authfile, basic.host]), 'skopeo login');
-    const r = ok(await runFerry(['inspect', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/sk/app:v1`]), 'ferry inspect');
+    ok(
+      await runSkopeo([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        creds(basic),
+        `oci:${work}/oci:t1`,
+        `docker://${basic.host}/sk/app:v1`,
+      ]),
+      'seed',
+    );
+    ok(
+      await runSkopeo([
+        'login',
+        '--tls-verify=false',
+        '-u',
+        basic.username!,
+        '-p',
+        basic.password!,
+        '--authfile',
+        authfile,
+        basic.host,
+      ]),
+      'skopeo login',
+    );
+    const r = ok(
+      await runFerry(['inspect', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/sk/app:v1`]),
+      'ferry inspect',
+    );
     const info = JSON.parse(r.stdout) as { Digest: string; RepoTags: string[] };
     assert.equal(info.Digest, image.digest);
     assert.deepEqual(info.RepoTags, ['v1']);
@@ -237,7 +368,13 @@ describe('login and logout with htpasswd', () => {
 
     const all = ok(await runFerry(['logout', '--all', '--authfile', authfile]), 'ferry logout --all');
     assert.equal(all.stdout, 'Removed login credentials for all registries\n');
-    const denied = await runFerry(['inspect', '--tls-verify=false', '--authfile', authfile, `docker://${basic.host}/sk/app:v1`]);
+    const denied = await runFerry([
+      'inspect',
+      '--tls-verify=false',
+      '--authfile',
+      authfile,
+      `docker://${basic.host}/sk/app:v1`,
+    ]);
     assert.equal(denied.code, 1);
   });
 });
@@ -262,7 +399,14 @@ describe('credentials never appear in output', () => {
 
   it('a copy with the right credentials and progress output shows no password', async () => {
     const r = ok(
-      await runFerry(['copy', '--dest-tls-verify=false', '--dest-creds', creds(basic), `oci:${work}/oci:t1`, `docker://${basic.host}/leak/check:v2`]),
+      await runFerry([
+        'copy',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        creds(basic),
+        `oci:${work}/oci:t1`,
+        `docker://${basic.host}/leak/check:v2`,
+      ]),
       'ferry copy with progress',
     );
     assert.match(r.stdout + r.stderr, /Copying blob|Writing manifest/);
@@ -274,27 +418,61 @@ describe('TLS with a CA from --cert-dir and htpasswd auth', () => {
   it('copy, inspect and list-tags verify the server with --cert-dir', async () => {
     const ref = `docker://${secure.host}/tls/app:v1`;
     ok(
-      await runFerry(['copy', '-q', '--dest-cert-dir', secure.certDir!, '--dest-creds', creds(secure), `oci:${work}/oci:t1`, ref]),
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-cert-dir',
+        secure.certDir!,
+        '--dest-creds',
+        creds(secure),
+        `oci:${work}/oci:t1`,
+        ref,
+      ]),
       'ferry copy to TLS',
     );
     assert.equal(await skopeoDigest(ref, '--cert-dir', secure.certDir!, '--creds', creds(secure)), image.digest);
-    const info = JSON.parse(ok(await runFerry(['inspect', '--cert-dir', secure.certDir!, '--creds', creds(secure), ref]), 'inspect').stdout) as {
+    const info = JSON.parse(
+      ok(await runFerry(['inspect', '--cert-dir', secure.certDir!, '--creds', creds(secure), ref]), 'inspect').stdout,
+    ) as {
       Digest: string;
       RepoTags: string[];
     };
     assert.equal(info.Digest, image.digest);
     assert.deepEqual(info.RepoTags, ['v1']);
     const listed = ok(
-      await runFerry(['list-tags', '--cert-dir', secure.certDir!, '--creds', creds(secure), `docker://${secure.host}/tls/app`]),
+      await runFerry([
+        'list-tags',
+        '--cert-dir',
+        secure.certDir!,
+        '--creds',
+        creds(secure),
+        `docker://${secure.host}/tls/app`,
+      ]),
       'list-tags',
     );
     const skopeo = ok(
-      await runSkopeo(['list-tags', '--cert-dir', secure.certDir!, '--creds', creds(secure), `docker://${secure.host}/tls/app`]),
+      await runSkopeo([
+        'list-tags',
+        '--cert-dir',
+        secure.certDir!,
+        '--creds',
+        creds(secure),
+        `docker://${secure.host}/tls/app`,
+      ]),
       'skopeo list-tags',
     );
     assert.equal(listed.stdout, skopeo.stdout);
     ok(
-      await runFerry(['copy', '-q', '--src-cert-dir', secure.certDir!, '--src-creds', creds(secure), ref, `oci:${work}/from-tls:v1`]),
+      await runFerry([
+        'copy',
+        '-q',
+        '--src-cert-dir',
+        secure.certDir!,
+        '--src-creds',
+        creds(secure),
+        ref,
+        `oci:${work}/from-tls:v1`,
+      ]),
       'ferry copy from TLS',
     );
   });
@@ -309,12 +487,30 @@ describe('TLS with a CA from --cert-dir and htpasswd auth', () => {
   it('login verifies the server with --cert-dir and writes credentials skopeo can use over TLS', async () => {
     const authfile = join(work, 'tls-login.json');
     const r = ok(
-      await runFerry(['login', '--cert-dir', secure.certDir!, '-u', secure.username!, '-p', secure.password!, '--authfile', authfile, secure.host]),
+      await runFerry([
+        'login',
+        '--cert-dir',
+        secure.certDir!,
+        '-u',
+        secure.username!,
+        '-p',
+        secure.password!,
+        '--authfile',
+        authfile,
+        secure.host,
+      ]),
       'ferry login over TLS',
     );
     assertNoSecret(r, secure.username!, secure.password!);
     ok(
-      await runSkopeo(['list-tags', '--cert-dir', secure.certDir!, '--authfile', authfile, `docker://${secure.host}/tls/app`]),
+      await runSkopeo([
+        'list-tags',
+        '--cert-dir',
+        secure.certDir!,
+        '--authfile',
+        authfile,
+        `docker://${secure.host}/tls/app`,
+      ]),
       'skopeo list-tags with the auth file',
     );
   });
@@ -337,18 +533,45 @@ describe('login with token auth', () => {
 
   it('checks the credentials at the token issuer: a wrong password writes nothing, the right one works for skopeo', async () => {
     const authfile = join(work, 'token-login.json');
-    const wrong = await runFerry(['login', '--tls-verify=false', '-u', USER, '-p', 'SECRETPW', '--authfile', authfile, reg.host]);
+    const wrong = await runFerry([
+      'login',
+      '--tls-verify=false',
+      '-u',
+      USER,
+      '-p',
+      'SECRETPW',
+      '--authfile',
+      authfile,
+      reg.host,
+    ]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /invalid username\/password/);
     assert.equal(existsSync(authfile), false);
     assertNoSecret(wrong, USER, 'SECRETPW');
     assert.ok(issuer.requests.some((r) => r.account === USER && !r.authenticated));
 
-    const right = ok(await runFerry(['login', '--tls-verify=false', '-u', USER, '-p', PASSWORD, '--authfile', authfile, reg.host]), 'ferry login');
+    const right = ok(
+      await runFerry(['login', '--tls-verify=false', '-u', USER, '-p', PASSWORD, '--authfile', authfile, reg.host]),
+      'ferry login',
+    );
     assert.equal(right.stdout, 'Login Succeeded!\n');
     assertNoSecret(right, USER, PASSWORD);
-    ok(await runFerry(['copy', '-q', '--dest-tls-verify=false', '--authfile', authfile, `oci:${work}/oci:t1`, `docker://${reg.host}/tok/app:v1`]), 'push');
-    const tags = ok(await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', authfile, `docker://${reg.host}/tok/app`]), 'skopeo list-tags');
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        '--authfile',
+        authfile,
+        `oci:${work}/oci:t1`,
+        `docker://${reg.host}/tok/app:v1`,
+      ]),
+      'push',
+    );
+    const tags = ok(
+      await runSkopeo(['list-tags', '--tls-verify=false', '--authfile', authfile, `docker://${reg.host}/tok/app`]),
+      'skopeo list-tags',
+    );
     assert.deepEqual((JSON.parse(tags.stdout) as { Tags: string[] }).Tags, ['v1']);
   });
 });

@@ -48,7 +48,9 @@ async function push(layout: string, tag: string, dest: string, extra: string[] =
 /** Manifest requests for `repo` in a registry's access log (its error lines name the URI too: not counted). */
 async function manifestHits(reg: TestRegistry, repo: string): Promise<number> {
   const log = await readFile(reg.logPath, 'utf8');
-  return log.split('\n').filter((l) => l.includes(`"GET /v2/${repo}/manifests/`) || l.includes(`"HEAD /v2/${repo}/manifests/`)).length;
+  return log
+    .split('\n')
+    .filter((l) => l.includes(`"GET /v2/${repo}/manifests/`) || l.includes(`"HEAD /v2/${repo}/manifests/`)).length;
 }
 
 describe('registries.conf', () => {
@@ -80,15 +82,18 @@ describe('registries.conf', () => {
   test('insecure = true lets a pull over plain http work without tlsVerify: false', async () => {
     const ref = `docker://${primary.host}/team/app:v1`;
     const empty = await conf('empty.conf', '');
-    await assert.rejects(manifestDigest(ref, { registriesConfPath: empty }), (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE'));
+    await assert.rejects(manifestDigest(ref, { registriesConfPath: empty }), (e: unknown) =>
+      isFerryError(e, 'REGISTRY_UNREACHABLE'),
+    );
     const insecure = await conf('insecure.conf', `[[registry]]\nlocation = "${primary.host}"\ninsecure = true\n`);
     assert.equal(await manifestDigest(ref, { registriesConfPath: insecure }), image.digest);
   });
 
   test('CONTAINERS_REGISTRIES_CONF is read when no path is given', async () => {
     const insecure = await conf('env.conf', `[[registry]]\nlocation = "${primary.host}"\ninsecure = true\n`);
-    const digest = await withEnv({ CONTAINERS_REGISTRIES_CONF: insecure, CONTAINERS_REGISTRIES_CONF_DIR: join(dir, 'no-drop-ins') }, () =>
-      manifestDigest(`docker://${primary.host}/team/app:v1`, {}),
+    const digest = await withEnv(
+      { CONTAINERS_REGISTRIES_CONF: insecure, CONTAINERS_REGISTRIES_CONF_DIR: join(dir, 'no-drop-ins') },
+      () => manifestDigest(`docker://${primary.host}/team/app:v1`, {}),
     );
     assert.equal(digest, image.digest);
   });
@@ -101,14 +106,21 @@ describe('registries.conf', () => {
     const isBlocked = (e: unknown): boolean => isFerryError(e, 'REGISTRY_BLOCKED');
     await assert.rejects(ref.newImageSource(options), isBlocked);
     await assert.rejects(
-      copyImage(parseImageReference(`oci:${layout}:v1`), parseImageReference(`docker://${primary.host}/team/other:v1`), { destinationOptions: options }),
+      copyImage(
+        parseImageReference(`oci:${layout}:v1`),
+        parseImageReference(`docker://${primary.host}/team/other:v1`),
+        { destinationOptions: options },
+      ),
       isBlocked,
     );
     await assert.rejects(ref.deleteImage(options), isBlocked);
     await assert.rejects(getRepositoryTags(ref, options), isBlocked);
     assert.equal(await manifestHits(primary, 'team/app'), hitsBefore);
     // Not blocked: the image is still there.
-    assert.equal(await manifestDigest(ref.toString(), { tlsVerify: false, registriesConfPath: await conf('e.conf', '') }), image.digest);
+    assert.equal(
+      await manifestDigest(ref.toString(), { tlsVerify: false, registriesConfPath: await conf('e.conf', '') }),
+      image.digest,
+    );
   });
 
   test('a mirror is tried before the primary location, with the reference rewritten to it', async () => {
@@ -118,7 +130,9 @@ describe('registries.conf', () => {
     );
     const primaryBefore = await manifestHits(primary, 'team/app');
     const mirrorBefore = await manifestHits(mirror, 'mirrored/team/app');
-    const src = await parseImageReference(`docker://${primary.host}/team/app:v1`).newImageSource({ registriesConfPath: path });
+    const src = await parseImageReference(`docker://${primary.host}/team/app:v1`).newImageSource({
+      registriesConfPath: path,
+    });
     try {
       assert.ok((await src.getManifest()).bytes.equals(image.bytes));
     } finally {
@@ -134,7 +148,10 @@ describe('registries.conf', () => {
       `[[registry]]\nlocation = "${primary.host}/team"\ninsecure = true\n[[registry.mirror]]\nlocation = "${mirror.host}/nothing-here"\ninsecure = true\n`,
     );
     const primaryBefore = await manifestHits(primary, 'team/app');
-    assert.equal(await manifestDigest(`docker://${primary.host}/team/app:v1`, { registriesConfPath: path }), image.digest);
+    assert.equal(
+      await manifestDigest(`docker://${primary.host}/team/app:v1`, { registriesConfPath: path }),
+      image.digest,
+    );
     assert.equal(await manifestHits(mirror, 'nothing-here/app'), 1);
     assert.equal(await manifestHits(primary, 'team/app'), primaryBefore + 1);
   });
@@ -146,7 +163,10 @@ describe('registries.conf', () => {
     );
     await assert.rejects(
       manifestDigest(`docker://${primary.host}/team/absent:v1`, { registriesConfPath: path }),
-      (e: unknown) => isFerryError(e, 'MANIFEST_UNKNOWN') && e.message.includes(`${mirror.host}/nothing-here/absent`) && e.message.includes(`${primary.host}/team/absent`),
+      (e: unknown) =>
+        isFerryError(e, 'MANIFEST_UNKNOWN') &&
+        e.message.includes(`${mirror.host}/nothing-here/absent`) &&
+        e.message.includes(`${primary.host}/team/absent`),
     );
   });
 
@@ -157,17 +177,29 @@ describe('registries.conf', () => {
     );
     const mirrorBefore = await manifestHits(mirror, 'mirrored/team/app');
     const primaryBefore = await manifestHits(primary, 'team/app');
-    assert.equal(await manifestDigest(`docker://${primary.host}/team/app:v1`, { registriesConfPath: path }), image.digest);
+    assert.equal(
+      await manifestDigest(`docker://${primary.host}/team/app:v1`, { registriesConfPath: path }),
+      image.digest,
+    );
     assert.equal(await manifestHits(mirror, 'mirrored/team/app'), mirrorBefore);
     assert.equal(await manifestHits(primary, 'team/app'), primaryBefore + 1);
-    assert.equal(await manifestDigest(`docker://${primary.host}/team/app@${image.digest}`, { registriesConfPath: path }), image.digest);
+    assert.equal(
+      await manifestDigest(`docker://${primary.host}/team/app@${image.digest}`, { registriesConfPath: path }),
+      image.digest,
+    );
     assert.equal(await manifestHits(mirror, 'mirrored/team/app'), mirrorBefore + 1);
   });
 
   test('a prefix is rewritten to its location on pull', async () => {
-    const path = await conf('prefix.conf', `[[registry]]\nprefix = "ferry.example/apps"\nlocation = "${primary.host}/team"\ninsecure = true\n`);
+    const path = await conf(
+      'prefix.conf',
+      `[[registry]]\nprefix = "ferry.example/apps"\nlocation = "${primary.host}/team"\ninsecure = true\n`,
+    );
     const primaryBefore = await manifestHits(primary, 'team/app');
-    assert.equal(await manifestDigest('docker://ferry.example/apps/app:v1', { registriesConfPath: path }), image.digest);
+    assert.equal(
+      await manifestDigest('docker://ferry.example/apps/app:v1', { registriesConfPath: path }),
+      image.digest,
+    );
     assert.equal(await manifestHits(primary, 'team/app'), primaryBefore + 1);
   });
 });
@@ -199,27 +231,43 @@ describe('credentials from auth files and credential helpers', () => {
   test('without credentials the pull is UNAUTHORIZED', async () => {
     const authFile = join(dir, 'none.json');
     await writeFile(authFile, '{"auths":{}}');
-    await assert.rejects(manifestDigest(ref(), { tlsVerify: false, authFile, registriesConfPath: emptyConf }), (e: unknown) => isFerryError(e, 'UNAUTHORIZED'));
+    await assert.rejects(
+      manifestDigest(ref(), { tlsVerify: false, authFile, registriesConfPath: emptyConf }),
+      (e: unknown) => isFerryError(e, 'UNAUTHORIZED'),
+    );
   });
 
   test('an auth.json given as authFile supplies the credentials', async () => {
     const authFile = join(dir, 'auth.json');
     await writeFile(authFile, JSON.stringify({ auths: { [reg.host]: { auth: authEntry() } } }));
-    assert.equal(await manifestDigest(ref(), { tlsVerify: false, authFile, registriesConfPath: emptyConf }), image.digest);
+    assert.equal(
+      await manifestDigest(ref(), { tlsVerify: false, authFile, registriesConfPath: emptyConf }),
+      image.digest,
+    );
   });
 
   test('REGISTRY_AUTH_FILE is read without an explicit authFile; the most specific key wins', async () => {
     const authFile = join(dir, 'env-auth.json');
     const wrong = Buffer.from(`${reg.username}:not-the-password`).toString('base64');
-    await writeFile(authFile, JSON.stringify({ auths: { [reg.host]: { auth: wrong }, [`${reg.host}/sec/app`]: { auth: authEntry() } } }));
-    const digest = await withEnv({ REGISTRY_AUTH_FILE: authFile }, () => manifestDigest(ref(), { tlsVerify: false, registriesConfPath: emptyConf }));
+    await writeFile(
+      authFile,
+      JSON.stringify({ auths: { [reg.host]: { auth: wrong }, [`${reg.host}/sec/app`]: { auth: authEntry() } } }),
+    );
+    const digest = await withEnv({ REGISTRY_AUTH_FILE: authFile }, () =>
+      manifestDigest(ref(), { tlsVerify: false, registriesConfPath: emptyConf }),
+    );
     assert.equal(digest, image.digest);
   });
 
   test('explicit credentials win over the auth file, and noCreds sends none', async () => {
     const authFile = join(dir, 'auth.json');
     await assert.rejects(
-      manifestDigest(ref(), { tlsVerify: false, authFile, registriesConfPath: emptyConf, credentials: { username: reg.username!, password: 'wrong' } }),
+      manifestDigest(ref(), {
+        tlsVerify: false,
+        authFile,
+        registriesConfPath: emptyConf,
+        credentials: { username: reg.username!, password: 'wrong' },
+      }),
       (e: unknown) => isFerryError(e, 'UNAUTHORIZED'),
     );
     await assert.rejects(
@@ -256,8 +304,9 @@ describe('credentials from auth files and credential helpers', () => {
     const bin = await helperDir();
     const path = join(dir, 'helpers.conf');
     await writeFile(path, 'credential-helpers = ["ferrytest"]\n');
-    const digest = await withEnv({ PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, REGISTRY_AUTH_FILE: join(dir, 'none.json') }, () =>
-      manifestDigest(ref(), { tlsVerify: false, registriesConfPath: path }),
+    const digest = await withEnv(
+      { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}`, REGISTRY_AUTH_FILE: join(dir, 'none.json') },
+      () => manifestDigest(ref(), { tlsVerify: false, registriesConfPath: path }),
     );
     assert.equal(digest, image.digest);
   });
@@ -273,7 +322,13 @@ describe('certs.d', () => {
     reg = await startRegistry({ tls: true });
     dir = await makeTempDir('ferry-certsd-');
     image = await makeImage(join(dir, 'oci'), { tag: 'v1', layers: 1, layerSize: 10_000, seed: 41 });
-    const r = await runSkopeo(['copy', '--dest-cert-dir', reg.certDir!, `oci:${dir}/oci:v1`, `docker://${reg.host}/tls/app:v1`]);
+    const r = await runSkopeo([
+      'copy',
+      '--dest-cert-dir',
+      reg.certDir!,
+      `oci:${dir}/oci:v1`,
+      `docker://${reg.host}/tls/app:v1`,
+    ]);
     assert.equal(r.code, 0, r.stderr);
     emptyConf = join(dir, 'empty.conf');
     await writeFile(emptyConf, '');
@@ -294,11 +349,17 @@ describe('certs.d', () => {
     const certs = join(home, 'containers', 'certs.d', reg.host);
     await mkdir(certs, { recursive: true });
     await copyFile(reg.caPath!, join(certs, 'ca.crt'));
-    assert.equal(await withEnv({ XDG_CONFIG_HOME: home }, () => manifestDigest(ref, { registriesConfPath: emptyConf })), image.digest);
+    assert.equal(
+      await withEnv({ XDG_CONFIG_HOME: home }, () => manifestDigest(ref, { registriesConfPath: emptyConf })),
+      image.digest,
+    );
   });
 
   test('certDir still replaces the certs.d lookup', async () => {
-    assert.equal(await manifestDigest(`docker://${reg.host}/tls/app:v1`, { certDir: reg.certDir!, registriesConfPath: emptyConf }), image.digest);
+    assert.equal(
+      await manifestDigest(`docker://${reg.host}/tls/app:v1`, { certDir: reg.certDir!, registriesConfPath: emptyConf }),
+      image.digest,
+    );
   });
 
   test('a client key without its certificate in certs.d is INVALID_CONFIG', async () => {
@@ -308,7 +369,9 @@ describe('certs.d', () => {
     await copyFile(reg.caPath!, join(certs, 'ca.crt'));
     await writeFile(join(certs, 'client.key'), 'not used');
     await assert.rejects(
-      withEnv({ XDG_CONFIG_HOME: home }, () => manifestDigest(`docker://${reg.host}/tls/app:v1`, { registriesConfPath: emptyConf })),
+      withEnv({ XDG_CONFIG_HOME: home }, () =>
+        manifestDigest(`docker://${reg.host}/tls/app:v1`, { registriesConfPath: emptyConf }),
+      ),
       (e: unknown) => isFerryError(e, 'INVALID_CONFIG') && e.message.includes('client.key'),
     );
   });

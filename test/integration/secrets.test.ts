@@ -80,7 +80,8 @@ function forbidden(issuer: TokenServer): Map<string, string> {
   for (const token of issuer.issued) {
     out.set(token, 'an issued token');
     // A JWT's claims and signature segments are unique to it (its header is the same for all).
-    for (const segment of token.split('.').slice(1)) if (segment.length >= 16) out.set(segment, 'a segment of an issued token');
+    for (const segment of token.split('.').slice(1))
+      if (segment.length >= 16) out.set(segment, 'a segment of an issued token');
   }
   return out;
 }
@@ -96,7 +97,8 @@ function leaks(outputs: readonly Output[], issuer: TokenServer): string[] {
   for (const { label, text } of outputs) {
     for (const [needle, what] of bad) {
       const at = text.indexOf(needle);
-      if (at !== -1) found.push(`${label}: ${what} at ${at}: …${text.slice(Math.max(0, at - 80), at + needle.length + 40)}…`);
+      if (at !== -1)
+        found.push(`${label}: ${what} at ${at}: …${text.slice(Math.max(0, at - 80), at + needle.length + 40)}…`);
     }
   }
   return found;
@@ -142,7 +144,8 @@ async function sandbox(): Promise<Sandbox> {
   const root = join(work, `sandbox-${sandboxes++}`);
   const creds = join(root, 'creds');
   const bin = join(creds, 'bin');
-  for (const d of ['home', 'tmp', 'out', 'creds/run', 'creds/docker', 'creds/bin']) await mkdir(join(root, d), { recursive: true });
+  for (const d of ['home', 'tmp', 'out', 'creds/run', 'creds/docker', 'creds/bin'])
+    await mkdir(join(root, d), { recursive: true });
   await writeFile(join(creds, 'registries.conf'), '');
   // A credential helper that keeps one record in a file beside itself.
   await writeFile(
@@ -189,7 +192,9 @@ function authFileDoc(host: string, entry: Record<string, string>): string {
   return JSON.stringify({ auths: { [host]: entry } });
 }
 
-const basicEntry = (password: string): Record<string, string> => ({ auth: Buffer.from(`${USER}:${password}`, 'utf8').toString('base64') });
+const basicEntry = (password: string): Record<string, string> => ({
+  auth: Buffer.from(`${USER}:${password}`, 'utf8').toString('base64'),
+});
 
 /** How a scenario hands the credentials over: flags for one image (`''`, `src-`, `dest-`, or both of a copy) and files/env in the sandbox. */
 type Way =
@@ -212,10 +217,15 @@ async function prepare(way: Way, host: string, secret: string, box: Sandbox): Pr
   }
   if (way === 'REGISTRY_AUTH_FILE') box.env.REGISTRY_AUTH_FILE = join(box.creds, 'auth.json');
   if (way === 'docker-config') await writeFile(join(box.creds, 'docker', 'config.json'), authFileDoc(host, entry));
-  if (way === 'credential-helper') await writeFile(join(box.creds, 'docker', 'config.json'), JSON.stringify({ credHelpers: { [host]: HELPER } }));
-  if (way === 'registries.conf-helper') await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${HELPER}"]\n`);
+  if (way === 'credential-helper')
+    await writeFile(join(box.creds, 'docker', 'config.json'), JSON.stringify({ credHelpers: { [host]: HELPER } }));
+  if (way === 'registries.conf-helper')
+    await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${HELPER}"]\n`);
   if (way === 'credential-helper' || way === 'registries.conf-helper') {
-    await writeFile(join(box.creds, 'bin', 'store.json'), JSON.stringify({ ServerURL: host, Username: USER, Secret: secret }));
+    await writeFile(
+      join(box.creds, 'bin', 'store.json'),
+      JSON.stringify({ ServerURL: host, Username: USER, Secret: secret }),
+    );
   }
 }
 
@@ -251,8 +261,15 @@ async function runSteps(steps: readonly Step[], box: Sandbox): Promise<RunResult
   const results: RunResult[] = [];
   for (const step of steps) {
     const env = { ...box.env, ...step.env };
-    const r = await runFerry(['--debug', ...step.args], { env, ...(step.input === undefined ? {} : { input: step.input }), timeoutMs: 60_000 });
-    box.outputs.push({ label: `${step.label} stdout`, text: r.stdout }, { label: `${step.label} stderr`, text: r.stderr });
+    const r = await runFerry(['--debug', ...step.args], {
+      env,
+      ...(step.input === undefined ? {} : { input: step.input }),
+      timeoutMs: 60_000,
+    });
+    box.outputs.push(
+      { label: `${step.label} stdout`, text: r.stdout },
+      { label: `${step.label} stderr`, text: r.stderr },
+    );
     results.push(r);
   }
   return results;
@@ -270,7 +287,13 @@ let scenarios = 0;
 type CommandSet = 'all' | 'core' | 'read';
 
 /** The commands of `set` against `reg` with the secret handed over `way`: with `right` each must succeed, else each must fail. */
-async function commandsScenario(reg: TestRegistry, way: Way, secret: string, right: boolean, set: CommandSet = 'all'): Promise<Output[]> {
+async function commandsScenario(
+  reg: TestRegistry,
+  way: Way,
+  secret: string,
+  right: boolean,
+  set: CommandSet = 'all',
+): Promise<Output[]> {
   const box = await sandbox();
   await prepare(way, reg.host, secret, box);
   const n = scenarios++;
@@ -281,29 +304,58 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: string, rig
   const reads: Step[] = [
     { label: `${name} inspect`, args: ['inspect', '--cert-dir', cert, ...flags('single'), `${app}:v1`] },
     { label: `${name} inspect --raw`, args: ['inspect', '--raw', '--cert-dir', cert, ...flags('single'), `${app}:v1`] },
-    { label: `${name} inspect --config`, args: ['inspect', '--config', '--cert-dir', cert, ...flags('single'), `${app}:v1`] },
+    {
+      label: `${name} inspect --config`,
+      args: ['inspect', '--config', '--cert-dir', cert, ...flags('single'), `${app}:v1`],
+    },
     { label: `${name} list-tags`, args: ['list-tags', '--cert-dir', cert, ...flags('single'), app] },
     {
       label: `${name} copy docker→oci`,
-      args: ['copy', '--blob-cache', join(box.out, 'pull.sqlite'), '--src-cert-dir', cert, ...flags('src'), `${app}:v1`, `oci:${join(box.out, 'pulled')}:v1`],
+      args: [
+        'copy',
+        '--blob-cache',
+        join(box.out, 'pull.sqlite'),
+        '--src-cert-dir',
+        cert,
+        ...flags('src'),
+        `${app}:v1`,
+        `oci:${join(box.out, 'pulled')}:v1`,
+      ],
     },
   ];
   const writes: Step[] = [
     {
       label: `${name} copy oci→docker`,
       args: [
-        'copy', '--blob-cache', join(box.out, 'push.sqlite'), '--dest-cert-dir', cert, ...flags('dest'),
-        `oci:${join(work, 'other')}:v1`, `docker://${reg.host}/sec/del-${n}:v1`,
+        'copy',
+        '--blob-cache',
+        join(box.out, 'push.sqlite'),
+        '--dest-cert-dir',
+        cert,
+        ...flags('dest'),
+        `oci:${join(work, 'other')}:v1`,
+        `docker://${reg.host}/sec/del-${n}:v1`,
       ],
     },
     {
       label: `${name} copy docker→docker`,
       args: [
-        'copy', '--blob-cache', join(box.out, 'copy.sqlite'), '--src-cert-dir', cert, '--dest-cert-dir', cert, ...flags('both'),
-        `${app}:v1`, `docker://${reg.host}/sec/copy-${n}:v1`,
+        'copy',
+        '--blob-cache',
+        join(box.out, 'copy.sqlite'),
+        '--src-cert-dir',
+        cert,
+        '--dest-cert-dir',
+        cert,
+        ...flags('both'),
+        `${app}:v1`,
+        `docker://${reg.host}/sec/copy-${n}:v1`,
       ],
     },
-    { label: `${name} delete`, args: ['delete', '--cert-dir', cert, ...flags('single'), `docker://${reg.host}/sec/del-${n}:v1`] },
+    {
+      label: `${name} delete`,
+      args: ['delete', '--cert-dir', cert, ...flags('single'), `docker://${reg.host}/sec/del-${n}:v1`],
+    },
   ];
   const chosenReads = set === 'all' ? reads : [reads[0]!, reads[4]!];
   const chosenWrites = set === 'all' ? writes : set === 'core' ? [writes[0]!] : [];
@@ -324,7 +376,8 @@ async function commandsScenario(reg: TestRegistry, way: Way, secret: string, rig
 
 /** Adds what Ferry wrote in the sandbox (output images, blob-info caches, HOME, temp dir) to its outputs. */
 async function collectFiles(box: Sandbox): Promise<void> {
-  for (const dir of [box.out, join(box.root, 'home'), join(box.root, 'tmp')]) box.outputs.push(...(await filesUnder(dir)));
+  for (const dir of [box.out, join(box.root, 'home'), join(box.root, 'tmp')])
+    box.outputs.push(...(await filesUnder(dir)));
 }
 
 function assertNoLeaks(outputs: readonly Output[]): void {
@@ -343,9 +396,13 @@ before(async () => {
     makeImage(join(work, 'other'), { tag: 'v1', layers: 1, layerSize: 4096, seed: 72 }),
   ]);
   for (const reg of [basic, token]) {
-    await copyImage(parseImageReference(`oci:${join(work, 'oci')}:v1`), parseImageReference(`docker://${reg.host}/sec/app:v1`), {
-      destinationOptions: { certDir: reg.certDir!, credentials: { username: USER, password: PASS } },
-    });
+    await copyImage(
+      parseImageReference(`oci:${join(work, 'oci')}:v1`),
+      parseImageReference(`docker://${reg.host}/sec/app:v1`),
+      {
+        destinationOptions: { certDir: reg.certDir!, credentials: { username: USER, password: PASS } },
+      },
+    );
   }
 });
 
@@ -364,7 +421,8 @@ describe('the leak detector', () => {
       encodeURIComponent(PASS),
       JSON.stringify({ password: WRONG }),
     ];
-    for (const s of samples) assert.notDeepEqual(leaks([{ label: 'sample', text: `before ${s} after` }], issuer), [], s);
+    for (const s of samples)
+      assert.notDeepEqual(leaks([{ label: 'sample', text: `before ${s} after` }], issuer), [], s);
   });
 });
 
@@ -382,16 +440,28 @@ const WAYS: [Way, CommandSet][] = [
 describe('htpasswd registry: every command with --debug, right and wrong password', { concurrency: 2 }, () => {
   for (const [way, set] of WAYS) {
     it(`credentials by ${way} (${set} commands): no secret in any output`, async () => {
-      const outputs = await Promise.all([commandsScenario(basic, way, PASS, true, set), commandsScenario(basic, way, WRONG, false, set)]);
+      const outputs = await Promise.all([
+        commandsScenario(basic, way, PASS, true, set),
+        commandsScenario(basic, way, WRONG, false, set),
+      ]);
       assertNoLeaks(outputs.flat());
     });
   }
 });
 
-describe('token registry: every command with --debug, right and wrong secrets; no issued token in any output', { concurrency: 2 }, () => {
-  for (const [way, set] of [['creds', 'all'], ['authfile', 'core'], ['credential-helper', 'core']] as [Way, CommandSet][]) {
+describe('token registry: every command with --debug, right and wrong secrets; no issued token in any output', {
+  concurrency: 2,
+}, () => {
+  for (const [way, set] of [
+    ['creds', 'all'],
+    ['authfile', 'core'],
+    ['credential-helper', 'core'],
+  ] as [Way, CommandSet][]) {
     it(`credentials by ${way} (${set} commands): no secret and no token in any output`, async () => {
-      const outputs = await Promise.all([commandsScenario(token, way, PASS, true, set), commandsScenario(token, way, WRONG, false, set)]);
+      const outputs = await Promise.all([
+        commandsScenario(token, way, PASS, true, set),
+        commandsScenario(token, way, WRONG, false, set),
+      ]);
       assertNoLeaks(outputs.flat());
     });
   }
@@ -465,19 +535,39 @@ describe('login and logout with --debug', { concurrency: 2 }, () => {
       const stored = JSON.parse(await readFile(fresh, 'utf8')) as { auths: Record<string, { auth: string }> };
       assert.equal(Buffer.from(stored.auths[reg.host]!.auth, 'base64').toString('utf8'), `${USER}:${PASS}`);
       const runtime = join(box.creds, 'run', 'containers');
-      for (const file of [fresh, loose, join(runtime, 'auth.json')]) assert.equal(await modeOf(file), 0o600, `mode of ${file}`);
-      for (const dir of [join(box.creds, 'new'), join(box.creds, 'new', 'dir'), runtime]) assert.equal(await modeOf(dir), 0o700, `mode of ${dir}`);
+      for (const file of [fresh, loose, join(runtime, 'auth.json')])
+        assert.equal(await modeOf(file), 0o600, `mode of ${file}`);
+      for (const dir of [join(box.creds, 'new'), join(box.creds, 'new', 'dir'), runtime])
+        assert.equal(await modeOf(dir), 0o700, `mode of ${dir}`);
 
       const bad = join(box.creds, 'bad.json');
       await writeFile(bad, authFileDoc(reg.host, basicEntry(WRONG)), { mode: 0o600 });
       const refused = await runSteps(
         [
-          { label: `${which} login -p wrong`, args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '-p', WRONG) },
-          { label: `${which} login --password-stdin wrong`, args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '--password-stdin'), input: WRONG },
+          {
+            label: `${which} login -p wrong`,
+            args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '-p', WRONG),
+          },
+          {
+            label: `${which} login --password-stdin wrong`,
+            args: login('--authfile', join(box.creds, 'never.json'), '-u', USER, '--password-stdin'),
+            input: WRONG,
+          },
           { label: `${which} login with stored wrong credentials`, args: login('--authfile', bad) },
           {
             label: `${which} login to a URL with userinfo`,
-            args: ['login', '--cert-dir', cert, '--authfile', join(box.creds, 'never.json'), '-u', USER, '-p', WRONG, `https://x:${M.userinfo}@${reg.host}`],
+            args: [
+              'login',
+              '--cert-dir',
+              cert,
+              '--authfile',
+              join(box.creds, 'never.json'),
+              '-u',
+              USER,
+              '-p',
+              WRONG,
+              `https://x:${M.userinfo}@${reg.host}`,
+            ],
           },
         ],
         box,
@@ -494,7 +584,8 @@ describe('login and logout with --debug', { concurrency: 2 }, () => {
         box,
       );
       for (const [i, r] of out.entries()) assert.equal(r.code, 0, `logout ${i} failed:\n${r.stderr}`);
-      for (const file of [loose, join(runtime, 'auth.json'), bad]) assert.equal(await modeOf(file), 0o600, `mode of ${file} after logout`);
+      for (const file of [loose, join(runtime, 'auth.json'), bad])
+        assert.equal(await modeOf(file), 0o600, `mode of ${file} after logout`);
 
       // Through a credential helper named in registries.conf.
       await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${HELPER}"]\n`);
@@ -511,7 +602,10 @@ describe('login and logout with --debug', { concurrency: 2 }, () => {
       assert.equal(helper[2]!.code, 0, helper[2]!.stderr);
 
       await writeFile(join(box.creds, 'registries.conf'), `credential-helpers = ["${CARELESS_HELPER}"]\n`);
-      const [careless] = await runSteps([{ label: `${which} login into a helper that echoes its input`, args: login('-u', USER, '-p', PASS) }], box);
+      const [careless] = await runSteps(
+        [{ label: `${which} login into a helper that echoes its input`, args: login('-u', USER, '-p', PASS) }],
+        box,
+      );
       assert.notEqual(careless!.code, 0);
       assert.match(careless!.stderr, /docker-credential-ferrycareless store/);
       await collectFiles(box);
@@ -533,7 +627,9 @@ describe('a registry that quotes the credentials it was sent in its error bodies
     const echo = createServer((req, res) => {
       const header = req.headers.authorization ?? '';
       const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
-      const body = JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `no access for ${decoded} (${header})` }] });
+      const body = JSON.stringify({
+        errors: [{ code: 'UNAUTHORIZED', message: `no access for ${decoded} (${header})` }],
+      });
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="echo"' });
       res.end(body);
     });
@@ -544,20 +640,42 @@ describe('a registry that quotes the credentials it was sent in its error bodies
       const box = await sandbox();
       const results = await runSteps(
         [
-          { label: 'inspect at an echoing registry', args: ['inspect', '--tls-verify=false', '--creds', `${USER}:${WRONG}`, `docker://${host}/sec/app:v1`] },
-          { label: 'login at an echoing registry', args: ['login', '--tls-verify=false', '--authfile', join(box.creds, 'auth.json'), '-u', USER, '-p', WRONG, host] },
+          {
+            label: 'inspect at an echoing registry',
+            args: ['inspect', '--tls-verify=false', '--creds', `${USER}:${WRONG}`, `docker://${host}/sec/app:v1`],
+          },
+          {
+            label: 'login at an echoing registry',
+            args: [
+              'login',
+              '--tls-verify=false',
+              '--authfile',
+              join(box.creds, 'auth.json'),
+              '-u',
+              USER,
+              '-p',
+              WRONG,
+              host,
+            ],
+          },
         ],
         box,
       );
       for (const r of results) assert.match(r.stderr, /no access for <redacted>/);
       let e: unknown;
       try {
-        await getRepositoryTags(parseImageReference(`docker://${host}/sec/app`), { tlsVerify: false, credentials: { username: USER, password: WRONG } });
+        await getRepositoryTags(parseImageReference(`docker://${host}/sec/app`), {
+          tlsVerify: false,
+          credentials: { username: USER, password: WRONG },
+        });
       } catch (err) {
         e = err;
       }
       assert.ok(isFerryError(e, 'UNAUTHORIZED'), String(e));
-      box.outputs.push({ label: 'library error at an echoing registry', text: inspect(e, { depth: Infinity, showHidden: true }) });
+      box.outputs.push({
+        label: 'library error at an echoing registry',
+        text: inspect(e, { depth: Infinity, showHidden: true }),
+      });
       assertNoLeaks(box.outputs);
     } finally {
       echo.closeAllConnections();
@@ -577,22 +695,40 @@ describe('library errors on a wrong secret', () => {
   }
 
   it('util.inspect of the FerryError (cause and details, any depth) holds no secret', async () => {
-    const pull = (reg: TestRegistry, auth: { credentials: { username: string; password: string } } | { authFile: string }) =>
+    const pull = (
+      reg: TestRegistry,
+      auth: { credentials: { username: string; password: string } } | { authFile: string },
+    ) =>
       failure(() =>
-        copyImage(parseImageReference(`docker://${reg.host}/sec/app:v1`), parseImageReference(`oci:${join(work, 'lib-out')}:v1`), {
-          sourceOptions: { certDir: reg.certDir!, ...auth },
-        }),
+        copyImage(
+          parseImageReference(`docker://${reg.host}/sec/app:v1`),
+          parseImageReference(`oci:${join(work, 'lib-out')}:v1`),
+          {
+            sourceOptions: { certDir: reg.certDir!, ...auth },
+          },
+        ),
       );
     const identityFile = join(work, 'lib-identity.json');
-    await writeFile(identityFile, authFileDoc(token.host, { auth: '', identitytoken: WRONG_IDENTITY }), { mode: 0o600 });
+    await writeFile(identityFile, authFileDoc(token.host, { auth: '', identitytoken: WRONG_IDENTITY }), {
+      mode: 0o600,
+    });
     const push = (reg: TestRegistry) =>
       failure(() =>
-        copyImage(parseImageReference(`oci:${join(work, 'oci')}:v1`), parseImageReference(`docker://${reg.host}/sec/lib:v1`), {
-          destinationOptions: { certDir: reg.certDir!, credentials: { username: USER, password: WRONG } },
-        }),
+        copyImage(
+          parseImageReference(`oci:${join(work, 'oci')}:v1`),
+          parseImageReference(`docker://${reg.host}/sec/lib:v1`),
+          {
+            destinationOptions: { certDir: reg.certDir!, credentials: { username: USER, password: WRONG } },
+          },
+        ),
       );
     const tags = (reg: TestRegistry) =>
-      failure(() => getRepositoryTags(parseImageReference(`docker://${reg.host}/sec/app`), { certDir: reg.certDir!, credentials: { username: USER, password: WRONG } }));
+      failure(() =>
+        getRepositoryTags(parseImageReference(`docker://${reg.host}/sec/app`), {
+          certDir: reg.certDir!,
+          credentials: { username: USER, password: WRONG },
+        }),
+      );
     const errors = await Promise.all([
       pull(basic, { credentials: { username: USER, password: WRONG } }),
       pull(token, { credentials: { username: USER, password: WRONG } }),
@@ -605,7 +741,10 @@ describe('library errors on a wrong secret', () => {
     const outputs = errors.map((e, i) => {
       assert.ok(isFerryError(e), `error ${i} is a FerryError: ${String(e)}`);
       assert.ok(['UNAUTHORIZED', 'DENIED'].includes(e.code), `error ${i}: ${e.code} ${e.message}`);
-      return { label: `library error ${i}`, text: `${inspect(e, { depth: Infinity, showHidden: true })}\n${JSON.stringify(e)}\n${JSON.stringify(e.details)}` };
+      return {
+        label: `library error ${i}`,
+        text: `${inspect(e, { depth: Infinity, showHidden: true })}\n${JSON.stringify(e)}\n${JSON.stringify(e.details)}`,
+      };
     });
     assertNoLeaks(outputs);
   });
@@ -617,7 +756,10 @@ describe('library errors on a wrong secret', () => {
     let e: unknown;
     try {
       e = await failure(() =>
-        getRepositoryTags(parseImageReference(`docker://${basic.host}/sec/app`), { certDir: basic.certDir!, credentials: { username: USER, password: PASS } }),
+        getRepositoryTags(parseImageReference(`docker://${basic.host}/sec/app`), {
+          certDir: basic.certDir!,
+          credentials: { username: USER, password: PASS },
+        }),
       );
     } finally {
       if (saved === undefined) delete process.env.HTTPS_PROXY;
@@ -627,7 +769,22 @@ describe('library errors on a wrong secret', () => {
     assert.match(e.message, /HTTPS_PROXY/);
     const box = await sandbox();
     box.env.HTTPS_PROXY = proxy;
-    const [r] = await runSteps([{ label: 'list-tags through a malformed proxy URL', args: ['list-tags', '--cert-dir', basic.certDir!, '--creds', `${USER}:${PASS}`, `docker://${basic.host}/sec/app`] }], box);
+    const [r] = await runSteps(
+      [
+        {
+          label: 'list-tags through a malformed proxy URL',
+          args: [
+            'list-tags',
+            '--cert-dir',
+            basic.certDir!,
+            '--creds',
+            `${USER}:${PASS}`,
+            `docker://${basic.host}/sec/app`,
+          ],
+        },
+      ],
+      box,
+    );
     assert.notEqual(r!.code, 0);
     assertNoLeaks([...box.outputs, { label: 'proxy error', text: inspect(e, { depth: Infinity, showHidden: true }) }]);
   });

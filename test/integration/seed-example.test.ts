@@ -33,7 +33,12 @@ describe('the seed library example', () => {
     reg = await startRegistry();
     dir = await makeTempDir('ferry-seed-');
     image = await makeImage(join(dir, 'oci'), { tag: 'latest', layers: 2, layerSize: 50_000, seed: 3 });
-    const push = await runSkopeo(['copy', '--dest-tls-verify=false', `oci:${dir}/oci:latest`, `docker://${reg.host}/fedora`]);
+    const push = await runSkopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${dir}/oci:latest`,
+      `docker://${reg.host}/fedora`,
+    ]);
     assert.equal(push.code, 0, push.stderr);
   });
   after(async () => {

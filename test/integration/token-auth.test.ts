@@ -52,16 +52,28 @@ describe('docker:// with token auth against the real registry', () => {
   });
 
   test('skopeo pushed through the issuer: the registry asked for a token for the push scope', () => {
-    assert.ok(issuer.requests.some((r) => r.authenticated && r.scopes.some((s) => s === 'repository:tok/app:pull,push' || s === 'repository:tok/app:push,pull')));
+    assert.ok(
+      issuer.requests.some(
+        (r) =>
+          r.authenticated &&
+          r.scopes.some((s) => s === 'repository:tok/app:pull,push' || s === 'repository:tok/app:push,pull'),
+      ),
+    );
   });
 
   test('pulls with credentials: one token for the pull scope, reused for the manifest and every blob', async () => {
     const before = issuer.requests.length;
-    const src = await parseImageReference(`docker://${reg.host}/tok/app:v1`).newImageSource({ tlsVerify: false, credentials: { username: USER, password: PASSWORD } });
+    const src = await parseImageReference(`docker://${reg.host}/tok/app:v1`).newImageSource({
+      tlsVerify: false,
+      credentials: { username: USER, password: PASSWORD },
+    });
     try {
       const m = await src.getManifest();
       assert.ok(m.bytes.equals(image.bytes));
-      const parsed = JSON.parse(m.bytes.toString()) as { config: { digest: `sha256:${string}`; size: number }; layers: { digest: `sha256:${string}`; size: number }[] };
+      const parsed = JSON.parse(m.bytes.toString()) as {
+        config: { digest: `sha256:${string}`; size: number };
+        layers: { digest: `sha256:${string}`; size: number }[];
+      };
       for (const blob of [parsed.config, ...parsed.layers]) {
         const { stream } = await src.getBlob({ digest: blob.digest, size: blob.size });
         assert.equal((await readAll(stream)).length, blob.size);
@@ -71,13 +83,21 @@ describe('docker:// with token auth against the real registry', () => {
     }
     const mine = issuer.requests.slice(before);
     assert.equal(mine.length, 1, JSON.stringify(mine));
-    assert.deepEqual(mine[0], { account: USER, service: issuer.service, scopes: ['repository:tok/app:pull'], authenticated: true });
+    assert.deepEqual(mine[0], {
+      account: USER,
+      service: issuer.service,
+      scopes: ['repository:tok/app:pull'],
+      authenticated: true,
+    });
   });
 
   test('a token the registry finds short of scope (insufficient_scope) is replaced and the request retried', async () => {
     issuer.emptyGrantsFor(1);
     const before = issuer.requests.length;
-    const img = await parseImageReference(`docker://${reg.host}/tok/app:v1`).newImage({ tlsVerify: false, credentials: { username: USER, password: PASSWORD } });
+    const img = await parseImageReference(`docker://${reg.host}/tok/app:v1`).newImage({
+      tlsVerify: false,
+      credentials: { username: USER, password: PASSWORD },
+    });
     try {
       assert.equal(await img.digest(), image.digest);
     } finally {
@@ -88,11 +108,27 @@ describe('docker:// with token auth against the real registry', () => {
 
   test('pushes with Ferry through the token flow and skopeo reads the same digest back', async () => {
     const creds = { username: USER, password: PASSWORD };
-    await copyImage(parseImageReference(`oci:${dir}/oci:v1`), parseImageReference(`docker://${reg.host}/tok/ferry:v1`), {
-      destinationOptions: { tlsVerify: false, credentials: creds },
-    });
-    assert.ok(issuer.requests.some((r) => r.scopes.includes('repository:tok/ferry:push,pull') || r.scopes.includes('repository:tok/ferry:pull,push')));
-    const inspect = await runSkopeo(['inspect', '--raw', '--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, `docker://${reg.host}/tok/ferry:v1`]);
+    await copyImage(
+      parseImageReference(`oci:${dir}/oci:v1`),
+      parseImageReference(`docker://${reg.host}/tok/ferry:v1`),
+      {
+        destinationOptions: { tlsVerify: false, credentials: creds },
+      },
+    );
+    assert.ok(
+      issuer.requests.some(
+        (r) =>
+          r.scopes.includes('repository:tok/ferry:push,pull') || r.scopes.includes('repository:tok/ferry:pull,push'),
+      ),
+    );
+    const inspect = await runSkopeo([
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      '--creds',
+      `${USER}:${PASSWORD}`,
+      `docker://${reg.host}/tok/ferry:v1`,
+    ]);
     assert.equal(inspect.code, 0, inspect.stderr);
     assert.equal(inspect.stdout, image.bytes.toString());
   });
@@ -122,7 +158,10 @@ describe('docker:// with token auth against the real registry', () => {
     issuer.mode = 'garbage';
     try {
       await assert.rejects(
-        parseImageReference(`docker://${reg.host}/tok/app:v1`).newImageSource({ tlsVerify: false, credentials: { username: USER, password: PASSWORD } }),
+        parseImageReference(`docker://${reg.host}/tok/app:v1`).newImageSource({
+          tlsVerify: false,
+          credentials: { username: USER, password: PASSWORD },
+        }),
         (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && e.message.includes('token'),
       );
     } finally {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FerryError } from '../../src/errors.js';
-import { goTime, goTimeString, ociConfigFromDockerConfig, ociImageConfig, parseImageConfig } from '../../src/manifest/config.js';
+import {
+  goTime,
+  goTimeString,
+  ociConfigFromDockerConfig,
+  ociImageConfig,
+  parseImageConfig,
+} from '../../src/manifest/config.js';
 
 const dockerConfig = {
   zzz_unknown: { a: 1 },
@@ -78,16 +84,38 @@ describe('image config', () => {
   it('views the config through the OCI Image struct: its order, Docker fields and empty values dropped', () => {
     const view = ociImageConfig(parseImageConfig(bytes));
     assert.deepEqual(Object.keys(view), [
-      'created', 'author', 'architecture', 'variant', 'os', 'os.version', 'os.features', 'config', 'rootfs', 'history',
+      'created',
+      'author',
+      'architecture',
+      'variant',
+      'os',
+      'os.version',
+      'os.features',
+      'config',
+      'rootfs',
+      'history',
     ]);
-    assert.deepEqual(view['config'], { User: 'u', ExposedPorts: { '443/tcp': {}, '80/tcp': {} }, Labels: { a: '2', z: '1' } });
+    assert.deepEqual(view['config'], {
+      User: 'u',
+      ExposedPorts: { '443/tcp': {}, '80/tcp': {} },
+      Labels: { a: '2', z: '1' },
+    });
     assert.deepEqual(view['rootfs'], { type: 'layers', diff_ids: ['sha256:00'] });
-    assert.deepEqual(ociImageConfig(parseImageConfig(Buffer.from('{}'))), { architecture: '', os: '', config: {}, rootfs: { type: '', diff_ids: null } });
+    assert.deepEqual(ociImageConfig(parseImageConfig(Buffer.from('{}'))), {
+      architecture: '',
+      os: '',
+      config: {},
+      rootfs: { type: '', diff_ids: null },
+    });
   });
 
   it('conversion to OCI writes the same view, compact as Go marshals it', () => {
     const converted = ociConfigFromDockerConfig(bytes).toString('utf8');
-    assert.ok(converted.startsWith('{"created":"2024-05-06T07:08:09.12+02:00","author":"Me \\u003cme@x\\u003e","architecture":"arm64","variant":"v8","os":"linux",'));
+    assert.ok(
+      converted.startsWith(
+        '{"created":"2024-05-06T07:08:09.12+02:00","author":"Me \\u003cme@x\\u003e","architecture":"arm64","variant":"v8","os":"linux",',
+      ),
+    );
     assert.deepEqual(JSON.parse(converted), ociImageConfig(parseImageConfig(bytes)));
   });
 });

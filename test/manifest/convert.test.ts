@@ -28,7 +28,9 @@ function schema1Structure(b: Buffer): Record<string, unknown> {
 }
 
 test('schema2 → OCI matches the upstream golden manifest and config, byte-identical config digest', () => {
-  const r = convertImageManifest(image('schema2.json'), MediaType.OCI_MANIFEST, { config: fixture('schema2-config.json') });
+  const r = convertImageManifest(image('schema2.json'), MediaType.OCI_MANIFEST, {
+    config: fixture('schema2-config.json'),
+  });
   assert.equal(r.manifest.mimeType, MediaType.OCI_MANIFEST);
   assert.deepEqual(json(r.manifest.bytes), json(fixture('schema2-to-oci1.json')));
   assert.deepEqual(json(r.config), json(fixture('schema2-to-oci1-config.json')));
@@ -36,14 +38,18 @@ test('schema2 → OCI matches the upstream golden manifest and config, byte-iden
 });
 
 test('schema2 → OCI maps every Docker layer type, foreign to non-distributable (upstream golden)', () => {
-  const r = convertImageManifest(image('schema2-all-media-types.json'), MediaType.OCI_MANIFEST, { config: fixture('schema2-config.json') });
+  const r = convertImageManifest(image('schema2-all-media-types.json'), MediaType.OCI_MANIFEST, {
+    config: fixture('schema2-config.json'),
+  });
   assert.deepEqual(json(r.manifest.bytes), json(fixture('schema2-all-media-types-to-oci1.json')));
   assert.deepEqual(json(r.config), json(fixture('schema2-to-oci1-config.json')));
   const s2 = image('v2s2.nondistributable.gzip.manifest.json');
   const o = convertImageManifest(s2, MediaType.OCI_MANIFEST, { config: fixture('schema2-config.json') });
   assert.equal(o.manifest.layerInfos()[0]?.mediaType, MediaType.OCI_LAYER_NONDISTRIBUTABLE_GZIP);
   assert.deepEqual(o.manifest.layerInfos()[0]?.urls, s2.layerInfos()[0]?.urls);
-  const u = convertImageManifest(image('v2s2.uncompressed.manifest.json'), MediaType.OCI_MANIFEST, { config: fixture('schema2-config.json') });
+  const u = convertImageManifest(image('v2s2.uncompressed.manifest.json'), MediaType.OCI_MANIFEST, {
+    config: fixture('schema2-config.json'),
+  });
   assert.ok(u.manifest.layerInfos().every((l) => l.mediaType === MediaType.OCI_LAYER));
 });
 
@@ -57,16 +63,34 @@ test('OCI → schema2 keeps the config bytes and matches the upstream golden', (
 
 test('OCI → schema2 refuses zstd, encrypted and unknown layers and artifacts', () => {
   const config = fixture('oci1-config.json');
-  for (const name of ['ociv1.zstd.manifest.json', 'ociv1.nondistributable.zstd.manifest.json', 'oci1.encrypted.json', 'ociv1.encrypted.manifest.json', 'oci1-invalid-media-type.json', 'oci1-artifact.json', 'oci1-all-media-types.json']) {
-    assert.throws(() => convertImageManifest(image(name), MediaType.DOCKER_V2_SCHEMA2, { config }), (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'), name);
+  for (const name of [
+    'ociv1.zstd.manifest.json',
+    'ociv1.nondistributable.zstd.manifest.json',
+    'oci1.encrypted.json',
+    'ociv1.encrypted.manifest.json',
+    'oci1-invalid-media-type.json',
+    'oci1-artifact.json',
+    'oci1-all-media-types.json',
+  ]) {
+    assert.throws(
+      () => convertImageManifest(image(name), MediaType.DOCKER_V2_SCHEMA2, { config }),
+      (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'),
+      name,
+    );
   }
-  assert.throws(() => convertImageManifest(image('oci1-artifact.json'), MediaType.DOCKER_V2_SCHEMA1_SIGNED, { config }), (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'));
+  assert.throws(
+    () => convertImageManifest(image('oci1-artifact.json'), MediaType.DOCKER_V2_SCHEMA1_SIGNED, { config }),
+    (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'),
+  );
 });
 
 function schema1Inputs(): { diffIDs: Digest[]; layerInfos: { digest: Digest; size: number }[] } {
   const golden = json(fixture('schema1-to-schema2.json')) as { layers: { digest: Digest; size: number }[] };
   const goldenConfig = json(fixture('schema1-to-schema2-config.json')) as { rootfs: { diff_ids: Digest[] } };
-  return { diffIDs: goldenConfig.rootfs.diff_ids, layerInfos: golden.layers.map((l) => ({ digest: l.digest, size: l.size })) };
+  return {
+    diffIDs: goldenConfig.rootfs.diff_ids,
+    layerInfos: golden.layers.map((l) => ({ digest: l.digest, size: l.size })),
+  };
 }
 
 test('schema1 → schema2 builds the config from history and matches the upstream goldens', () => {
@@ -85,7 +109,11 @@ test('schema1 → schema2 builds the config from history and matches the upstrea
 
 test('schema1 → OCI goes through schema2 and matches the upstream goldens', () => {
   const { diffIDs, layerInfos } = schema1Inputs();
-  const r = convertImageManifest(image('schema1.json'), MediaType.OCI_MANIFEST, { config: Buffer.alloc(0), diffIDs, layerInfos });
+  const r = convertImageManifest(image('schema1.json'), MediaType.OCI_MANIFEST, {
+    config: Buffer.alloc(0),
+    diffIDs,
+    layerInfos,
+  });
   const got = json(r.manifest.bytes) as { config: { digest: string } };
   assert.equal(got.config.digest, digestOf(r.config));
   const want = json(fixture('schema1-to-oci1.json'));
@@ -95,7 +123,10 @@ test('schema1 → OCI goes through schema2 and matches the upstream goldens', ()
 });
 
 test('schema1 → schema2 needs diffIDs', () => {
-  assert.throws(() => convertImageManifest(image('schema1.json'), MediaType.DOCKER_V2_SCHEMA2, { config: Buffer.alloc(0) }), (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'));
+  assert.throws(
+    () => convertImageManifest(image('schema1.json'), MediaType.DOCKER_V2_SCHEMA2, { config: Buffer.alloc(0) }),
+    (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'),
+  );
 });
 
 test('schema1 → schema2 leaves throwaway layers out of layers and diff_ids but keeps them in history', () => {
@@ -104,9 +135,15 @@ test('schema1 → schema2 leaves throwaway layers out of layers and diff_ids but
   const diffIDs = infos.map((_, i) => `sha256:${i.toString(16).padStart(64, '0')}` as Digest);
   const r = convertImageManifest(m, MediaType.DOCKER_V2_SCHEMA2, { config: Buffer.alloc(0), diffIDs });
   const nonEmpty = infos.filter((l) => !l.emptyLayer);
-  assert.deepEqual(r.manifest.layerInfos().map((l) => l.digest), nonEmpty.map((l) => l.digest));
+  assert.deepEqual(
+    r.manifest.layerInfos().map((l) => l.digest),
+    nonEmpty.map((l) => l.digest),
+  );
   const config = json(r.config) as { rootfs: { diff_ids: string[] }; history: { empty_layer?: boolean }[] };
-  assert.deepEqual(config.rootfs.diff_ids, infos.map((l, i) => (l.emptyLayer ? undefined : diffIDs[i])).filter((d) => d !== undefined));
+  assert.deepEqual(
+    config.rootfs.diff_ids,
+    infos.map((l, i) => (l.emptyLayer ? undefined : diffIDs[i])).filter((d) => d !== undefined),
+  );
   assert.equal(config.history.length, infos.length);
   assert.equal(config.history.filter((h) => h.empty_layer).length, infos.length - nonEmpty.length);
 });
@@ -122,7 +159,10 @@ test('schema2 → schema1 matches what Docker produced, v1Compatibility byte for
   assert.deepEqual(schema1Structure(r.manifest.bytes), schema1Structure(golden));
   const raw = (b: Buffer): string[] => (json(b).history as { v1Compatibility: string }[]).map((h) => h.v1Compatibility);
   assert.deepEqual(raw(r.manifest.bytes), raw(golden));
-  assert.deepEqual(r.extraBlobs?.map((b) => b.info.digest), [GZIPPED_EMPTY_LAYER_DIGEST]);
+  assert.deepEqual(
+    r.extraBlobs?.map((b) => b.info.digest),
+    [GZIPPED_EMPTY_LAYER_DIGEST],
+  );
 });
 
 test('OCI → schema1 matches the upstream golden and asks for the empty gzipped layer', () => {
@@ -140,8 +180,13 @@ test('OCI → schema1 matches the upstream golden and asks for the empty gzipped
 });
 
 test('schema2 → schema1 fails without history', () => {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  assert.throws(() => convertImageManifest(image('schema2.json'), MediaType.DOCKER_V2_SCHEMA1_SIGNED, { config }), (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
+  assert.throws(
+    () => convertImageManifest(image('schema2.json'), MediaType.DOCKER_V2_SCHEMA1_SIGNED, { config }),
+    (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'),
+  );
 });
 
 test('converting to the same type returns the manifest unchanged', () => {
@@ -170,7 +215,15 @@ test('an OCI index converted to a Docker list drops annotations and artifactType
     assert.equal(entry.artifactType, undefined);
     assert.ok(entry.platform);
   }
-  const noPlatform = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [{ mediaType: MediaType.OCI_MANIFEST, digest: `sha256:${'1'.repeat(64)}`, size: 1, annotations: { a: 'b' } }] }));
+  const noPlatform = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OCI_INDEX,
+      manifests: [
+        { mediaType: MediaType.OCI_MANIFEST, digest: `sha256:${'1'.repeat(64)}`, size: 1, annotations: { a: 'b' } },
+      ],
+    }),
+  );
   const converted = convertList(parseManifest(noPlatform) as ListManifest, MediaType.DOCKER_V2_LIST);
   const platform = converted.instances()[0]?.platform;
   assert.ok(platform && platform.os !== '' && platform.architecture !== '');

@@ -13,7 +13,10 @@ const fixture = (name: string): Buffer => readFileSync(fixturePath('manifest', n
 const SKOPEO_DIGESTS: [string, string][] = [
   ['non-json.manifest.json', 'sha256:6c920ac27be03fc95cfcc3bb86f7e4893241c35a462145445ee46398330b5ec3'],
   ['oci1-all-media-types-config.json', 'sha256:94ac69e4413476d061116c9d05757e46a0afc744e8b9886f75cf7f6f14c78fb3'],
-  ['oci1-all-media-types-to-schema2-config.json', 'sha256:94ac69e4413476d061116c9d05757e46a0afc744e8b9886f75cf7f6f14c78fb3'],
+  [
+    'oci1-all-media-types-to-schema2-config.json',
+    'sha256:94ac69e4413476d061116c9d05757e46a0afc744e8b9886f75cf7f6f14c78fb3',
+  ],
   ['oci1-all-media-types-to-schema2.json', 'sha256:d82a90937254e4b27b9bb58b824f8f9ccb3d4bb928ee80853dd8d81734bb1cc1'],
   ['oci1-all-media-types.json', 'sha256:6da70bb2ad666f8bc337f031901f3cdb30c0813cc526643063b265608cdb1432'],
   ['oci1-artifact.json', 'sha256:b26eabaea22efaea7960e5de08554d9a94a78ee7e625adf4ffd3fee741377c5e'],
@@ -37,9 +40,15 @@ const SKOPEO_DIGESTS: [string, string][] = [
   ['ociv1.image.index.json', 'sha256:d59976e8b293d743edfd0d9f985207acd97bcca66cb27506bc6e974af13f729e'],
   ['ociv1.invalid.mediatype.manifest.json', 'sha256:37cb608ff77bcaf5de6a6f33f5055ce5357ce5b807af584886773f81e79f2821'],
   ['ociv1.manifest.json', 'sha256:bb76e395cb9021fd062b352172ac87ca159b3e84f5a5758a69db824da876cd4f'],
-  ['ociv1.nondistributable.gzip.manifest.json', 'sha256:18c3b9e3a3a345289edbb70cdec3e58933f69b9c5ec5d6edd08d4a1d468677f8'],
+  [
+    'ociv1.nondistributable.gzip.manifest.json',
+    'sha256:18c3b9e3a3a345289edbb70cdec3e58933f69b9c5ec5d6edd08d4a1d468677f8',
+  ],
   ['ociv1.nondistributable.manifest.json', 'sha256:e90c291b43add9dc30e7e0ce048181aa7a6d257377d142ac735b0720d69301db'],
-  ['ociv1.nondistributable.zstd.manifest.json', 'sha256:d76927fd59050c01e85f80f1456a7c437537c30bdd775b736cc140ab76742e5b'],
+  [
+    'ociv1.nondistributable.zstd.manifest.json',
+    'sha256:d76927fd59050c01e85f80f1456a7c437537c30bdd775b736cc140ab76742e5b',
+  ],
   ['ociv1.uncompressed.manifest.json', 'sha256:6190db23be224c28953e8007053ff6cf3b7de83ebd1162bcfc426aff52db2ff8'],
   ['ociv1.zstd.manifest.json', 'sha256:474b3a7602a3e91e23bad06a57a6533349076f3e568923962a5d823754c284d7'],
   ['ociv1nomime.artifact.json', 'sha256:d33c74c6e3aacaff74a6a22f22b2e5e6a04b120546a910d320fc6ba033136db8'],
@@ -69,7 +78,10 @@ const SKOPEO_DIGESTS: [string, string][] = [
   ['v2s1.manifest.json', 'sha256:7364fea9d84ee548ab67d4c46c6006289800c98de3fbf8c0a97138dfcc23f000'],
   ['v2s2.everything.json', 'sha256:98647f54ad451f9ec107d39fb09339b25c7d565d7b76d0b524609d58b9295754'],
   ['v2s2.manifest.json', 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f60427e55'],
-  ['v2s2.nondistributable.gzip.manifest.json', 'sha256:26e499a9096f21ed957b7241c7030cdee1590a3773c5878fab7b46c8e62b31bc'],
+  [
+    'v2s2.nondistributable.gzip.manifest.json',
+    'sha256:26e499a9096f21ed957b7241c7030cdee1590a3773c5878fab7b46c8e62b31bc',
+  ],
   ['v2s2.nondistributable.manifest.json', 'sha256:daa7b79f2a653c7c9f8d517264dcf136112c2597699b38ae85a9143448fd75a5'],
   ['v2s2.uncompressed.manifest.json', 'sha256:a0f0dc47597e8c75a04162952c62187eada14be3f4ea3c08f85594d7cd3bcfea'],
   ['v2s2nomime.manifest.json', 'sha256:e7648e3307f0760138714bf63f73985c2ead2ed30ec7000378553e8be3d3f207'],
@@ -86,7 +98,10 @@ test('the digest of a signed schema1 manifest ignores its signatures', () => {
 });
 
 test('rejects a signed schema1 manifest whose signatures are not an array, as skopeo does', () => {
-  assert.throws(() => manifestDigest(fixture('v2s1-invalid-signatures.manifest.json')), (e) => isFerryError(e, 'INVALID_MANIFEST'));
+  assert.throws(
+    () => manifestDigest(fixture('v2s1-invalid-signatures.manifest.json')),
+    (e) => isFerryError(e, 'INVALID_MANIFEST'),
+  );
 });
 
 test('other algorithms hash the same payload', () => {
@@ -103,7 +118,11 @@ test('matches skopeo manifest-digest on every fixture, run live', async () => {
     if (r.code === 0) {
       assert.equal(manifestDigest(fixture(name)), r.stdout.trim(), name);
     } else {
-      assert.throws(() => manifestDigest(fixture(name)), (e) => isFerryError(e, 'INVALID_MANIFEST'), name);
+      assert.throws(
+        () => manifestDigest(fixture(name)),
+        (e) => isFerryError(e, 'INVALID_MANIFEST'),
+        name,
+      );
     }
   }
 });

@@ -79,7 +79,11 @@ test('guesses the type of every manifest fixture as upstream GuessMIMEType does'
   assert.deepEqual(names, EXPECTED.map(([n]) => n).sort(), 'every fixture has an expectation');
   for (const [name, expected] of EXPECTED) {
     if (expected === 'INVALID_MANIFEST') {
-      assert.throws(() => guessMIMEType(fixture(name)), (e) => isFerryError(e, 'INVALID_MANIFEST'), name);
+      assert.throws(
+        () => guessMIMEType(fixture(name)),
+        (e) => isFerryError(e, 'INVALID_MANIFEST'),
+        name,
+      );
     } else {
       assert.equal(guessMIMEType(fixture(name)), expected, name);
     }
@@ -93,36 +97,54 @@ test('a known mediaType wins over the other hints', () => {
 
 test('schemaVersion 1 without signatures is unsigned schema1, with signatures signed', () => {
   assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":1,"fsLayers":[]}')), MediaType.DOCKER_V2_SCHEMA1);
-  assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":1,"fsLayers":[],"signatures":[]}')), MediaType.DOCKER_V2_SCHEMA1_SIGNED);
+  assert.equal(
+    guessMIMEType(Buffer.from('{"schemaVersion":1,"fsLayers":[],"signatures":[]}')),
+    MediaType.DOCKER_V2_SCHEMA1_SIGNED,
+  );
 });
 
 test('version 2 without mediaType: a non-empty manifests array means an OCI index, otherwise an OCI manifest', () => {
   assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":2,"manifests":[{}]}')), MediaType.OCI_INDEX);
   // An empty `manifests` does not make an index, and an OCI manifest may not carry one.
-  assert.throws(() => guessMIMEType(Buffer.from('{"schemaVersion":2,"manifests":[]}')), (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'));
+  assert.throws(
+    () => guessMIMEType(Buffer.from('{"schemaVersion":2,"manifests":[]}')),
+    (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'),
+  );
   assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":2}')), MediaType.OCI_MANIFEST);
 });
 
 test('rejects an OCI manifest that also has manifests as ambiguous', () => {
   const doc = { schemaVersion: 2, mediaType: MediaType.OCI_MANIFEST, config: {}, layers: [], manifests: [] };
-  assert.throws(() => guessMIMEType(Buffer.from(JSON.stringify(doc))), (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'));
+  assert.throws(
+    () => guessMIMEType(Buffer.from(JSON.stringify(doc))),
+    (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'),
+  );
 });
 
 test('rejects an index that also has layers or config as ambiguous', () => {
   for (const extra of [{ layers: [] }, { config: {} }, { fsLayers: [] }]) {
     const doc = { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [], ...extra };
-    assert.throws(() => guessMIMEType(Buffer.from(JSON.stringify(doc))), (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'));
+    assert.throws(
+      () => guessMIMEType(Buffer.from(JSON.stringify(doc))),
+      (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'),
+    );
   }
 });
 
 test('rejects a schema1 manifest with layers, matching field names case-insensitively as Go does', () => {
   const doc = '{"schemaVersion":1,"fsLayers":[],"history":[],"Layers":[]}';
-  assert.throws(() => guessMIMEType(Buffer.from(doc)), (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'));
+  assert.throws(
+    () => guessMIMEType(Buffer.from(doc)),
+    (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'),
+  );
 });
 
 test('rejects a version 2 document with both config and manifests as ambiguous', () => {
   const doc = '{"schemaVersion":2,"config":{"mediaType":"x"},"manifests":[{}]}';
-  assert.throws(() => guessMIMEType(Buffer.from(doc)), (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'));
+  assert.throws(
+    () => guessMIMEType(Buffer.from(doc)),
+    (e) => isFerryError(e, 'AMBIGUOUS_MANIFEST'),
+  );
 });
 
 test('a schema2 document with a null manifests field is not ambiguous', () => {
@@ -131,8 +153,14 @@ test('a schema2 document with a null manifests field is not ambiguous', () => {
 });
 
 test('non-JSON is INVALID_MANIFEST and an unknown version is unrecognised', () => {
-  assert.throws(() => guessMIMEType(Buffer.from('not json')), (e) => isFerryError(e, 'INVALID_MANIFEST'));
-  assert.throws(() => guessMIMEType(Buffer.from('[1,2]')), (e) => isFerryError(e, 'INVALID_MANIFEST'));
+  assert.throws(
+    () => guessMIMEType(Buffer.from('not json')),
+    (e) => isFerryError(e, 'INVALID_MANIFEST'),
+  );
+  assert.throws(
+    () => guessMIMEType(Buffer.from('[1,2]')),
+    (e) => isFerryError(e, 'INVALID_MANIFEST'),
+  );
   assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":3}')), '');
   assert.equal(guessMIMEType(Buffer.from('{"schemaVersion":"2"}')), '');
 });

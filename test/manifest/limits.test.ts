@@ -29,6 +29,9 @@ test('reads a stream of exactly the limit', async () => {
 test('fails with TOO_LARGE naming what and the limit one byte past it', async () => {
   await assert.rejects(
     readAllLimited(chunks(MAX_MANIFEST_SIZE + 1), MAX_MANIFEST_SIZE, 'manifest of docker://x/y:z'),
-    (e) => isFerryError(e, 'TOO_LARGE') && e.message.includes('manifest of docker://x/y:z') && e.message.includes(String(MAX_MANIFEST_SIZE)),
+    (e) =>
+      isFerryError(e, 'TOO_LARGE') &&
+      e.message.includes('manifest of docker://x/y:z') &&
+      e.message.includes(String(MAX_MANIFEST_SIZE)),
   );
 });

@@ -47,5 +47,8 @@ test('picks the layer media type for a manifest type, compression and foreignnes
   assert.equal(layerMediaType(MediaType.OCI_MANIFEST, 'none', true), MediaType.OCI_LAYER_NONDISTRIBUTABLE);
   assert.equal(layerMediaType(MediaType.DOCKER_V2_SCHEMA2, 'gzip', false), MediaType.DOCKER_LAYER_GZIP);
   assert.equal(layerMediaType(MediaType.DOCKER_V2_SCHEMA2, 'none', true), MediaType.DOCKER_FOREIGN_LAYER);
-  assert.throws(() => layerMediaType(MediaType.DOCKER_V2_SCHEMA2, 'zstd', false), (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'));
+  assert.throws(
+    () => layerMediaType(MediaType.DOCKER_V2_SCHEMA2, 'zstd', false),
+    (e) => isFerryError(e, 'CONVERSION_UNSUPPORTED'),
+  );
 });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { isFerryError } from '../../src/errors.js';
-import { chooseInstance, goArch, goOS, type ListManifest, parseManifest, type PlatformWanted, wantedPlatforms } from '../../src/manifest/index.js';
+import {
+  chooseInstance,
+  goArch,
+  goOS,
+  type ListManifest,
+  parseManifest,
+  type PlatformWanted,
+  wantedPlatforms,
+} from '../../src/manifest/index.js';
 import { armVariantFromCPUInfo } from '../../src/manifest/platform.js';
 import { fixturePath } from '../helpers/paths.js';
 
@@ -73,7 +81,10 @@ test('OCI index with variants: exact variant, then older variants, then no varia
   assert.equal(pick({ os: 'linux', architecture: 'arm', variant: 'v7' }), d(1));
   // v6 has a gzip and a zstd instance: zstd is preferred by default, gzip on request
   assert.equal(pick({ os: 'linux', architecture: 'arm', variant: 'v6' }), d(3));
-  assert.equal(chooseInstance(l, { os: 'linux', architecture: 'arm', variant: 'v6' }, { preferGzip: true }).digest, d(2));
+  assert.equal(
+    chooseInstance(l, { os: 'linux', architecture: 'arm', variant: 'v6' }, { preferGzip: true }).digest,
+    d(2),
+  );
   assert.equal(pick({ os: 'linux', architecture: 'arm', variant: 'v5' }), d(5));
   assert.equal(pick({ os: 'linux', architecture: 'arm', variant: 'unrecognized-present' }), d(4));
   assert.equal(pick({ os: 'linux', architecture: 'arm', variant: 'unrecognized-not-present' }), d(5));
@@ -90,7 +101,8 @@ test('OCI index: among entries of one platform a zstd instance wins unless gzip 
 
 test('OCI index: the second zstd-selection table', () => {
   const l = list('oci1.index.zstd-selection2.json');
-  const pick = (w: PlatformWanted, preferGzip = false): string => chooseInstance(l, w, { preferGzip }).digest.slice(7, 14);
+  const pick = (w: PlatformWanted, preferGzip = false): string =>
+    chooseInstance(l, w, { preferGzip }).digest.slice(7, 14);
   assert.equal(pick({ os: 'linux', architecture: 'amd64' }), 'ccccccc'); // the first zstd amd64 entry
   assert.equal(pick({ os: 'linux', architecture: 'amd64' }, true), 'aaaaaaa');
   assert.equal(pick({ os: 'linux', architecture: 'arm64' }), '1c98002');
@@ -105,7 +117,12 @@ test('OCI index: entries without a platform are eligible, after matching ones', 
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [
       { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'1'.repeat(64)}`, size: 1 },
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'2'.repeat(64)}`, size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${'2'.repeat(64)}`,
+        size: 1,
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
     ],
   };
   const l = parseManifest(Buffer.from(JSON.stringify(doc))) as ListManifest;
@@ -116,7 +133,11 @@ test('OCI index: entries without a platform are eligible, after matching ones', 
 test('no match is NO_MATCHING_PLATFORM naming the wanted and the available platforms', () => {
   assert.throws(
     () => chooseInstance(list('v2list.manifest.json'), { os: 'plan9', architecture: 'mips' }),
-    (e) => isFerryError(e, 'NO_MATCHING_PLATFORM') && e.message.includes('plan9/mips') && e.message.includes('linux/amd64'),
+    (e) =>
+      isFerryError(e, 'NO_MATCHING_PLATFORM') && e.message.includes('plan9/mips') && e.message.includes('linux/amd64'),
   );
-  assert.throws(() => chooseInstance(list('oci1.index.zstd-selection.json'), { os: 'windows', architecture: 'amd64' }), (e) => isFerryError(e, 'NO_MATCHING_PLATFORM'));
+  assert.throws(
+    () => chooseInstance(list('oci1.index.zstd-selection.json'), { os: 'windows', architecture: 'amd64' }),
+    (e) => isFerryError(e, 'NO_MATCHING_PLATFORM'),
+  );
 });

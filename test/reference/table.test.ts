@@ -33,7 +33,10 @@ describe('reference table: invalid references', () => {
           assert.ok(e instanceof FerryError, `expected a FerryError, got ${String(e)}`);
           assert.equal(e.code, 'INVALID_REFERENCE');
           assert.ok(e.message.startsWith(`invalid reference "${c.input}": `), e.message);
-          assert.ok(e.message.includes(c.error), `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(c.error)}`);
+          assert.ok(
+            e.message.includes(c.error),
+            `message ${JSON.stringify(e.message)} lacks ${JSON.stringify(c.error)}`,
+          );
           return true;
         },
       );
@@ -43,5 +46,8 @@ describe('reference table: invalid references', () => {
 
 test('the reference table holds at least 150 cases', () => {
   assert.ok(validCases.length + invalidCases.length >= 150, `${validCases.length + invalidCases.length} cases`);
-  assert.equal(new Set([...validCases, ...invalidCases].map((c) => c.input)).size, validCases.length + invalidCases.length);
+  assert.equal(
+    new Set([...validCases, ...invalidCases].map((c) => c.input)).size,
+    validCases.length + invalidCases.length,
+  );
 });

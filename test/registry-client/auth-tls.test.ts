@@ -40,7 +40,10 @@ describe('RegistryClient with htpasswd auth', () => {
 
   test('wrong credentials are UNAUTHORIZED and the password appears nowhere in the error', async () => {
     const password = 'Wr0ng-p4ssw0rd-that-must-not-leak';
-    const client = await RegistryClient.create(reg.host, { tlsVerify: false, credentials: { username: reg.username!, password } });
+    const client = await RegistryClient.create(reg.host, {
+      tlsVerify: false,
+      credentials: { username: reg.username!, password },
+    });
     try {
       const err = await client.getManifest('auth/img', 'latest').then(
         () => assert.fail('expected a failure'),

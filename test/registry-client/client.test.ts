@@ -19,9 +19,15 @@ async function readAll(stream: Readable): Promise<Buffer> {
 }
 
 /** Uploads a config and a layer and returns an OCI manifest naming them. */
-async function pushImage(client: RegistryClient, repo: string, seed: string): Promise<{ manifest: Buffer; layer: Buffer; config: Buffer }> {
+async function pushImage(
+  client: RegistryClient,
+  repo: string,
+  seed: string,
+): Promise<{ manifest: Buffer; layer: Buffer; config: Buffer }> {
   const layer = Buffer.from(`layer bytes ${seed}`.repeat(1000));
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha(layer)] } }),
+  );
   await client.uploadBlob(repo, Readable.from([layer]), { size: layer.length });
   await client.uploadBlob(repo, Readable.from([config]), { digest: sha(config), size: config.length });
   const manifest = Buffer.from(
@@ -52,7 +58,10 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
     assert.equal(await client.ping(), reg.url);
     const strict = await RegistryClient.create(reg.host);
     try {
-      await assert.rejects(strict.ping(), (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('tlsVerify'));
+      await assert.rejects(
+        strict.ping(),
+        (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('tlsVerify'),
+      );
     } finally {
       await strict.close();
     }
@@ -90,7 +99,11 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
 
   test('with callerVerifiesDigest, stores the bytes under the digest the caller vouches for', async () => {
     const bytes = Buffer.from('verified upstream '.repeat(5000));
-    const up = await client.uploadBlob('test/trusted', Readable.from([bytes]), { digest: sha(bytes), size: bytes.length, callerVerifiesDigest: true });
+    const up = await client.uploadBlob('test/trusted', Readable.from([bytes]), {
+      digest: sha(bytes),
+      size: bytes.length,
+      callerVerifiesDigest: true,
+    });
     assert.deepEqual(up, { digest: sha(bytes), size: bytes.length, mounted: false });
     const { stream } = await client.getBlob('test/trusted', sha(bytes));
     assert.ok((await readAll(stream)).equals(bytes));
@@ -114,7 +127,9 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
       yield Buffer.alloc(70_000, 1);
       throw new FerryError('CORRUPT_COMPRESSED_DATA', 'source broke');
     }
-    await assert.rejects(client.uploadBlob('test/blobs', Readable.from(failing())), (e: unknown) => isFerryError(e, 'CORRUPT_COMPRESSED_DATA'));
+    await assert.rejects(client.uploadBlob('test/blobs', Readable.from(failing())), (e: unknown) =>
+      isFerryError(e, 'CORRUPT_COMPRESSED_DATA'),
+    );
   });
 
   test('uploads in fixed-size chunks with Content-Range when a chunk size is configured', async () => {
@@ -122,7 +137,11 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
     try {
       const bytes = Buffer.alloc(10_000);
       for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
-      const up = await chunked.uploadBlob('test/chunked', Readable.from([bytes.subarray(0, 3000), bytes.subarray(3000)]), { size: bytes.length });
+      const up = await chunked.uploadBlob(
+        'test/chunked',
+        Readable.from([bytes.subarray(0, 3000), bytes.subarray(3000)]),
+        { size: bytes.length },
+      );
       assert.deepEqual(up, { digest: sha(bytes), size: bytes.length, mounted: false });
       const { stream } = await chunked.getBlob('test/chunked', sha(bytes));
       assert.ok((await readAll(stream)).equals(bytes));
@@ -151,14 +170,21 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
       assert.equal(got.mimeType, MediaType.OCI_MANIFEST);
       assert.equal(got.digest, digest);
     }
-    assert.deepEqual(await client.headManifest('test/img', 'v1'), { digest, mimeType: MediaType.OCI_MANIFEST, size: manifest.length });
+    assert.deepEqual(await client.headManifest('test/img', 'v1'), {
+      digest,
+      mimeType: MediaType.OCI_MANIFEST,
+      size: manifest.length,
+    });
     assert.equal(await client.headManifest('test/img', 'nope'), undefined);
   });
 
   test('a missing tag is MANIFEST_UNKNOWN and keeps the registry code', async () => {
     await assert.rejects(
       client.getManifest('test/img', 'missing-tag'),
-      (e: unknown) => isFerryError(e, 'MANIFEST_UNKNOWN') && e.details.registryCode === 'MANIFEST_UNKNOWN' && e.details.status === 404,
+      (e: unknown) =>
+        isFerryError(e, 'MANIFEST_UNKNOWN') &&
+        e.details.registryCode === 'MANIFEST_UNKNOWN' &&
+        e.details.status === 404,
     );
   });
 
@@ -191,7 +217,9 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
     const digest = await client.putManifest('test/del', 'gone', manifest, MediaType.OCI_MANIFEST);
     assert.equal(await client.deleteManifest('test/del', 'gone'), digest);
     await assert.rejects(client.getManifest('test/del', digest), (e: unknown) => isFerryError(e, 'MANIFEST_UNKNOWN'));
-    await assert.rejects(client.deleteManifest('test/del', 'gone'), (e: unknown) => isFerryError(e, 'MANIFEST_UNKNOWN'));
+    await assert.rejects(client.deleteManifest('test/del', 'gone'), (e: unknown) =>
+      isFerryError(e, 'MANIFEST_UNKNOWN'),
+    );
   });
 
   test('mounts a blob from another repository, and reports false when the source lacks it', async () => {
@@ -206,11 +234,18 @@ describe('RegistryClient against a plain-http Distribution registry', () => {
 
   test('an upload with a mount source falls back to the upload session the registry opened', async () => {
     const bytes = Buffer.from('upload after a failed mount');
-    const up = await client.uploadBlob('test/mount-dst', Readable.from([bytes]), { digest: sha(bytes), size: bytes.length, mountFrom: 'test/nowhere' });
+    const up = await client.uploadBlob('test/mount-dst', Readable.from([bytes]), {
+      digest: sha(bytes),
+      size: bytes.length,
+      mountFrom: 'test/nowhere',
+    });
     assert.deepEqual(up, { digest: sha(bytes), size: bytes.length, mounted: false });
     const stored = Buffer.from('stored in src');
     await client.uploadBlob('test/mount-src', Readable.from([stored]));
-    const mounted = await client.uploadBlob('test/mount-dst2', Readable.from([stored]), { digest: sha(stored), mountFrom: 'test/mount-src' });
+    const mounted = await client.uploadBlob('test/mount-dst2', Readable.from([stored]), {
+      digest: sha(stored),
+      mountFrom: 'test/mount-src',
+    });
     assert.deepEqual(mounted, { digest: sha(stored), size: stored.length, mounted: true });
   });
 

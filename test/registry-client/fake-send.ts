@@ -15,7 +15,10 @@ export interface ScriptedAnswer {
 }
 
 /** Answers each request with `answer(request)`; a thrown error stands for a network failure. */
-export function fakeSend(answer: (req: SentRequest) => ScriptedAnswer | Promise<ScriptedAnswer>): { send: RawSend; sent: SentRequest[] } {
+export function fakeSend(answer: (req: SentRequest) => ScriptedAnswer | Promise<ScriptedAnswer>): {
+  send: RawSend;
+  sent: SentRequest[];
+} {
   const sent: SentRequest[] = [];
   const send: RawSend = async (method, url, headers) => {
     const req = { method, url: url.toString(), headers: { ...headers } };

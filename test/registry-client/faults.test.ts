@@ -57,14 +57,20 @@ describe('manifest verification', () => {
   test('a manifest that does not match its Docker-Content-Digest is DIGEST_MISMATCH', async () => {
     const s = await fake(serveManifest(MANIFEST, { 'docker-content-digest': sha('something else') }));
     const c = await clientFor(s);
-    await assert.rejects(c.getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH') && e.details.expected === sha('something else'));
+    await assert.rejects(
+      c.getManifest('x/y', 'latest'),
+      (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH') && e.details.expected === sha('something else'),
+    );
   });
 
   test('a manifest fetched by digest whose bytes have another digest is DIGEST_MISMATCH', async () => {
     const s = await fake(serveManifest(MANIFEST));
     const c = await clientFor(s);
     const wanted = sha('the manifest we asked for');
-    await assert.rejects(c.getManifest('x/y', wanted), (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH') && e.details.expected === wanted);
+    await assert.rejects(
+      c.getManifest('x/y', wanted),
+      (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH') && e.details.expected === wanted,
+    );
     const ok = await c.getManifest('x/y', sha(MANIFEST));
     assert.ok(ok.bytes.equals(MANIFEST));
   });
@@ -72,26 +78,34 @@ describe('manifest verification', () => {
   test('a manifest over 4 MiB is TOO_LARGE, announced or streamed without a length', async () => {
     const big = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
     const announced = await fake(serveManifest(big));
-    await assert.rejects((await clientFor(announced)).getManifest('x/y', 'big'), (e: unknown) => isFerryError(e, 'TOO_LARGE'));
+    await assert.rejects((await clientFor(announced)).getManifest('x/y', 'big'), (e: unknown) =>
+      isFerryError(e, 'TOO_LARGE'),
+    );
     const chunked = await fake((_req, res) => {
       res.writeHead(200, { 'content-type': MediaType.OCI_MANIFEST });
       res.end(big);
     });
-    await assert.rejects((await clientFor(chunked)).getManifest('x/y', 'big'), (e: unknown) => isFerryError(e, 'TOO_LARGE'));
+    await assert.rejects((await clientFor(chunked)).getManifest('x/y', 'big'), (e: unknown) =>
+      isFerryError(e, 'TOO_LARGE'),
+    );
   });
   test('a manifest body cut short is a typed error, not a short manifest', async () => {
     const s = await fake((req, res) => {
       res.writeHead(200, { 'content-type': MediaType.OCI_MANIFEST, 'content-length': String(MANIFEST.length) });
       res.write(MANIFEST.subarray(0, 20), () => setTimeout(() => req.socket.destroy(), 20));
     });
-    await assert.rejects((await clientFor(s)).getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('cut short'));
+    await assert.rejects(
+      (await clientFor(s)).getManifest('x/y', 'latest'),
+      (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('cut short'),
+    );
   });
 });
 
 describe('retries', () => {
   test('a 429 is retried after the Retry-After delay it asks for', async () => {
     const s = await fake((req, res, seen) => {
-      if (seen.filter((r) => r.url === req.url).length === 1) return json(res, 429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }, { 'retry-after': '1' });
+      if (seen.filter((r) => r.url === req.url).length === 1)
+        return json(res, 429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }, { 'retry-after': '1' });
       serveManifest(MANIFEST)(req, res, seen);
     });
     const c = await clientFor(s);
@@ -103,9 +117,14 @@ describe('retries', () => {
   });
 
   test('a 429 that never ends is TOOMANYREQUESTS after the bounded number of tries', async () => {
-    const s = await fake((_req, res) => json(res, 429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
+    const s = await fake((_req, res) =>
+      json(res, 429, { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }),
+    );
     const c = await clientFor(s, { retry: { maxAttempts: 3, initialDelayMs: 5 } });
-    await assert.rejects(c.getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e, 'TOOMANYREQUESTS') && e.details.registryCode === 'TOOMANYREQUESTS');
+    await assert.rejects(
+      c.getManifest('x/y', 'latest'),
+      (e: unknown) => isFerryError(e, 'TOOMANYREQUESTS') && e.details.registryCode === 'TOOMANYREQUESTS',
+    );
     assert.equal(manifestRequests(s), 3);
   });
 
@@ -167,9 +186,19 @@ describe('pagination', () => {
   });
 
   test('refuses a Link header that points to another host', async () => {
-    const s = await fake((_req, res) => json(res, 200, { name: 'x/y', tags: ['a'] }, { link: '<http://evil.example:1/v2/x/y/tags/list?last=a>; rel="next"' }));
+    const s = await fake((_req, res) =>
+      json(
+        res,
+        200,
+        { name: 'x/y', tags: ['a'] },
+        { link: '<http://evil.example:1/v2/x/y/tags/list?last=a>; rel="next"' },
+      ),
+    );
     const c = await clientFor(s);
-    await assert.rejects(c.listTags('x/y'), (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && e.message.includes('another host'));
+    await assert.rejects(
+      c.listTags('x/y'),
+      (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && e.message.includes('another host'),
+    );
   });
 });
 
@@ -204,7 +233,10 @@ describe('blob reads', () => {
         return;
       }
       const start = Number(/bytes=([0-9]+)-/.exec(range)?.[1]);
-      res.writeHead(206, { 'content-length': String(blob.length - start), 'content-range': `bytes ${start}-${blob.length - 1}/${blob.length}` });
+      res.writeHead(206, {
+        'content-length': String(blob.length - start),
+        'content-range': `bytes ${start}-${blob.length - 1}/${blob.length}`,
+      });
       res.end(blob.subarray(start));
     });
     const c = await clientFor(s);
@@ -225,13 +257,19 @@ describe('blob reads', () => {
     const c = await clientFor(s);
     const { stream } = await c.getBlob('x/y', sha(blob));
     // Still a broken read (REGISTRY_UNREACHABLE): the copy engine re-drives it from byte 0.
-    await assert.rejects(readAll(stream), (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('cannot resume'));
+    await assert.rejects(
+      readAll(stream),
+      (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && e.message.includes('cannot resume'),
+    );
   });
 });
 
 describe('uploads', () => {
   /** A registry whose upload sessions live on `sessions` (another origin, or itself). */
-  function uploadHandler(sessionsURL: () => string, onPut: (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void): FakeHandler {
+  function uploadHandler(
+    sessionsURL: () => string,
+    onPut: (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void,
+  ): FakeHandler {
     return (req, res) => {
       if (req.method === 'POST') {
         res.writeHead(202, { location: `${sessionsURL()}/v2/x/y/blobs/uploads/u1?_state=s`, 'content-length': '0' });
@@ -255,30 +293,48 @@ describe('uploads', () => {
   }
 
   test('an upload session on another host gets the bytes but never the registry Authorization header', async () => {
-    const sessions = await fake(uploadHandler(() => '', (res) => {
-      res.writeHead(201, { 'content-length': '0' });
-      res.end();
-    }));
-    const registry = await fake(uploadHandler(() => sessions.url, () => assert.fail('PUT must go to the session host')));
+    const sessions = await fake(
+      uploadHandler(
+        () => '',
+        (res) => {
+          res.writeHead(201, { 'content-length': '0' });
+          res.end();
+        },
+      ),
+    );
+    const registry = await fake(
+      uploadHandler(
+        () => sessions.url,
+        () => assert.fail('PUT must go to the session host'),
+      ),
+    );
     const c = await clientFor(registry, { registryToken: 'upload-secret' });
     const up = await c.uploadBlob('x/y', Readable.from([Buffer.from('hello')]));
     assert.deepEqual(up, { digest: sha('hello'), size: 5, mounted: false });
     assert.equal(registry.requests.find((r) => r.method === 'POST')?.headers.authorization, 'Bearer upload-secret');
-    assert.deepEqual(sessions.requests.map((r) => [r.method, r.headers.authorization]), [
-      ['PATCH', undefined],
-      ['PUT', undefined],
-    ]);
+    assert.deepEqual(
+      sessions.requests.map((r) => [r.method, r.headers.authorization]),
+      [
+        ['PATCH', undefined],
+        ['PUT', undefined],
+      ],
+    );
     assert.ok(sessions.requests[1]?.url.includes(`digest=${encodeURIComponent(sha('hello'))}`));
   });
 
   test('a final PUT whose first try landed before the connection broke counts as done when the blob is there', async () => {
     let puts = 0;
     let self: FakeServer | undefined;
-    const s = await fake(uploadHandler(() => self?.url ?? '', (res, req) => {
-      puts++;
-      if (puts === 1) return req.socket.destroy();
-      json(res, 404, { errors: [{ code: 'BLOB_UPLOAD_UNKNOWN', message: 'gone' }] });
-    }));
+    const s = await fake(
+      uploadHandler(
+        () => self?.url ?? '',
+        (res, req) => {
+          puts++;
+          if (puts === 1) return req.socket.destroy();
+          json(res, 404, { errors: [{ code: 'BLOB_UPLOAD_UNKNOWN', message: 'gone' }] });
+        },
+      ),
+    );
     self = s;
     const c = await clientFor(s);
     const up = await c.uploadBlob('x/y', Readable.from([Buffer.from('hello')]), { size: 5 });
@@ -290,15 +346,22 @@ describe('uploads', () => {
 
 describe('bearer token auth', () => {
   const password = 'token-flow-p4ssword';
-  function tokenRegistry(tokenAnswer: (res: import('node:http').ServerResponse, auth: string | undefined) => void): Promise<FakeServer> {
+  function tokenRegistry(
+    tokenAnswer: (res: import('node:http').ServerResponse, auth: string | undefined) => void,
+  ): Promise<FakeServer> {
     let self: FakeServer | undefined;
     const handler: FakeHandler = (req, res) => {
       const host = self?.url ?? '';
       if (req.url?.startsWith('/token')) return tokenAnswer(res, req.headers.authorization);
       if (req.headers.authorization !== 'Bearer good-token') {
-        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }, {
-          'www-authenticate': `Bearer realm="${host}/token",service="fake-registry",scope="repository:x/y:pull"`,
-        });
+        return json(
+          res,
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] },
+          {
+            'www-authenticate': `Bearer realm="${host}/token",service="fake-registry",scope="repository:x/y:pull"`,
+          },
+        );
       }
       if (req.url === '/v2/') return json(res, 200, {});
       serveManifest(MANIFEST)(req, res, []);
@@ -308,7 +371,9 @@ describe('bearer token auth', () => {
 
   test('fetches a token with Basic credentials for the scope and service, and reuses it', async () => {
     const s = await tokenRegistry((res, auth) =>
-      auth === `Basic ${Buffer.from(`user:${password}`).toString('base64')}` ? json(res, 200, { token: 'good-token', expires_in: 300 }) : json(res, 401, {}),
+      auth === `Basic ${Buffer.from(`user:${password}`).toString('base64')}`
+        ? json(res, 200, { token: 'good-token', expires_in: 300 })
+        : json(res, 401, {}),
     );
     const c = await clientFor(s, { credentials: { username: 'user', password } });
     await c.getManifest('x/y', 'latest');
@@ -330,23 +395,39 @@ describe('bearer token auth', () => {
         return json(res, 200, { token: Buffer.from(scopes).toString('base64url') });
       }
       const token = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''), 'base64url').toString();
-      if (req.url === '/v2/' || !token.includes('repository:x/y:pull') || !token.includes('repository:other/repo:pull')) {
-        const extra = req.url === '/v2/' ? '' : ',error="insufficient_scope",scope="repository:x/y:pull repository:other/repo:pull"';
-        return json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'more scope' }] }, {
-          'www-authenticate': `Bearer realm="${host}/token",service="svc"${extra}`,
-        });
+      if (
+        req.url === '/v2/' ||
+        !token.includes('repository:x/y:pull') ||
+        !token.includes('repository:other/repo:pull')
+      ) {
+        const extra =
+          req.url === '/v2/'
+            ? ''
+            : ',error="insufficient_scope",scope="repository:x/y:pull repository:other/repo:pull"';
+        return json(
+          res,
+          401,
+          { errors: [{ code: 'UNAUTHORIZED', message: 'more scope' }] },
+          {
+            'www-authenticate': `Bearer realm="${host}/token",service="svc"${extra}`,
+          },
+        );
       }
       serveManifest(MANIFEST)(req, res, []);
     }, true);
     self = s;
     const c = await clientFor(s);
     assert.ok((await c.getManifest('x/y', 'latest')).bytes.equals(MANIFEST));
-    const scopesAsked = s.requests.filter((r) => r.url.startsWith('/token')).map((r) => new URL(r.url, s.url).searchParams.getAll('scope').sort());
+    const scopesAsked = s.requests
+      .filter((r) => r.url.startsWith('/token'))
+      .map((r) => new URL(r.url, s.url).searchParams.getAll('scope').sort());
     assert.deepEqual(scopesAsked, [['repository:x/y:pull'], ['repository:other/repo:pull', 'repository:x/y:pull']]);
   });
 
   test('a token endpoint refusing the credentials is UNAUTHORIZED without the password in the error', async () => {
-    const s = await tokenRegistry((res) => json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+    const s = await tokenRegistry((res) =>
+      json(res, 401, { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }),
+    );
     const c = await clientFor(s, { credentials: { username: 'user', password } });
     const err = await c.getManifest('x/y', 'latest').then(
       () => assert.fail('expected a failure'),
@@ -362,6 +443,9 @@ describe('bearer token auth', () => {
       res.end('<html>not a token</html>');
     });
     const c = await clientFor(s);
-    await assert.rejects(c.getManifest('x/y', 'latest'), (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && e.message.includes('not JSON'));
+    await assert.rejects(
+      c.getManifest('x/y', 'latest'),
+      (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && e.message.includes('not JSON'),
+    );
   });
 });

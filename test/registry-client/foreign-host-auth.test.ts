@@ -56,7 +56,10 @@ before(async () => {
     res.end(JSON.stringify({ token: 'stolen-token' }));
   });
   storage = await listen((_req, res) => {
-    res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token",service="storage"`, 'content-length': '0' });
+    res.writeHead(401, {
+      'www-authenticate': `Bearer realm="${realm.url}/token",service="storage"`,
+      'content-length': '0',
+    });
     res.end();
   });
   forwarder = await listen((req, res) => {
@@ -66,18 +69,26 @@ before(async () => {
       req.resume();
       return;
     }
-    const upstream = request(`${reg.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: reg.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      `${reg.url}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: reg.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
   const credentials = { username: reg.username!, password: reg.password! };
-  await copyImage(parseImageReference(`oci:${join(work, 'oci')}:t1`), parseImageReference(`docker://${reg.host}/app/x:t1`), {
-    destinationOptions: { credentials, tlsVerify: false },
-    blobInfoCache: 'memory',
-  });
+  await copyImage(
+    parseImageReference(`oci:${join(work, 'oci')}:t1`),
+    parseImageReference(`docker://${reg.host}/app/x:t1`),
+    {
+      destinationOptions: { credentials, tlsVerify: false },
+      blobInfoCache: 'memory',
+    },
+  );
 });
 
 after(async () => {
@@ -90,10 +101,14 @@ describe('credentials and redirected storage hosts', () => {
     const host = new URL(forwarder.url).host;
     const credentials = { username: reg.username!, password: reg.password! };
     await assert.rejects(
-      copyImage(parseImageReference(`docker://${host}/app/x:t1`), parseImageReference(`oci:${join(work, 'pulled')}:t1`), {
-        sourceOptions: { credentials, tlsVerify: false, retryTimes: 0 },
-        blobInfoCache: 'memory',
-      }),
+      copyImage(
+        parseImageReference(`docker://${host}/app/x:t1`),
+        parseImageReference(`oci:${join(work, 'pulled')}:t1`),
+        {
+          sourceOptions: { credentials, tlsVerify: false, retryTimes: 0 },
+          blobInfoCache: 'memory',
+        },
+      ),
       (e: unknown) => {
         assert.ok(e instanceof FerryError, `not a FerryError: ${String(e)}`);
         assert.equal(e.code, 'REGISTRY_ERROR');
@@ -103,7 +118,11 @@ describe('credentials and redirected storage hosts', () => {
       },
     );
     assert.ok(storage.seen.length > 0, 'the redirect to the storage host was not followed');
-    const secretForms = [reg.password!, Buffer.from(`${reg.username}:${reg.password}`).toString('base64'), Buffer.from(reg.password!).toString('base64')];
+    const secretForms = [
+      reg.password!,
+      Buffer.from(`${reg.username}:${reg.password}`).toString('base64'),
+      Buffer.from(reg.password!).toString('base64'),
+    ];
     for (const [name, server] of [
       ['storage', storage],
       ['realm', realm],

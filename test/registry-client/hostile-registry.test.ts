@@ -73,7 +73,10 @@ describe('credentials stay with the registry and its token realm', () => {
       res.end();
     });
     const registry = await startFakeServer((req, res) => {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm.url}/token",service="reg"`, 'content-length': '0' });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="${realm.url}/token",service="reg"`,
+        'content-length': '0',
+      });
       res.end();
       void req;
     }, true);
@@ -171,22 +174,35 @@ describe('tag-list pagination is bounded', () => {
       json(res, 200, { name: 'x/y', tags: [`t${n}`] }, { link: `</v2/x/y/tags/list?last=${n + 1}>; rel="next"` });
     });
     const c = await clientFor(s);
-    await assert.rejects(c.listTags('x/y', { maxPages: 50 }), (e: unknown) => isFerryError(e, 'TOO_LARGE') && e.details.limit === 50);
+    await assert.rejects(
+      c.listTags('x/y', { maxPages: 50 }),
+      (e: unknown) => isFerryError(e, 'TOO_LARGE') && e.details.limit === 50,
+    );
     assert.equal(s.requests.filter((r) => r.url.includes('/tags/list')).length, 50);
   });
 
   test('a Link back to an earlier page is an error', async () => {
     const s = await fake((req, res) => {
       const last = new URL(req.url ?? '/', 'http://x').searchParams.get('last');
-      json(res, 200, { name: 'x/y', tags: [last ?? 'first'] }, { link: last === null ? '</v2/x/y/tags/list?last=a>; rel="next"' : '</v2/x/y/tags/list>; rel="next"' });
+      json(
+        res,
+        200,
+        { name: 'x/y', tags: [last ?? 'first'] },
+        { link: last === null ? '</v2/x/y/tags/list?last=a>; rel="next"' : '</v2/x/y/tags/list>; rel="next"' },
+      );
     });
     const c = await clientFor(s);
-    await assert.rejects(c.listTags('x/y'), (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && /leads back to an earlier page/.test(e.message));
+    await assert.rejects(
+      c.listTags('x/y'),
+      (e: unknown) => isFerryError(e, 'REGISTRY_ERROR') && /leads back to an earlier page/.test(e.message),
+    );
     assert.equal(s.requests.filter((r) => r.url.includes('/tags/list')).length, 2);
   });
 
   test('past the entry cap the listing is TOO_LARGE', async () => {
-    const s = await fake((_req, res) => json(res, 200, { name: 'x/y', tags: Array.from({ length: 30 }, (_, i) => `t${i}`) }));
+    const s = await fake((_req, res) =>
+      json(res, 200, { name: 'x/y', tags: Array.from({ length: 30 }, (_, i) => `t${i}`) }),
+    );
     const c = await clientFor(s);
     await assert.rejects(c.listTags('x/y', { maxEntries: 10 }), (e: unknown) => isFerryError(e, 'TOO_LARGE'));
   });
@@ -206,10 +222,14 @@ describe('foreign-layer URLs go through the registry HTTP layer', () => {
     const targets: string[] = [];
     const proxy = createServer((req, res) => {
       targets.push(req.url ?? '');
-      const up = httpRequest(`${origin.url}${new URL(req.url ?? '/', 'http://x').pathname}`, { headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = httpRequest(
+        `${origin.url}${new URL(req.url ?? '/', 'http://x').pathname}`,
+        { headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       req.pipe(up);
     });
     proxy.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -230,7 +250,11 @@ describe('foreign-layer URLs go through the registry HTTP layer', () => {
     for (const n of names) delete process.env[n];
     process.env.HTTP_PROXY = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     try {
-      const { stream, size } = await fetchExternalBlob({ digest, size: blob.length, urls: ['http://127.0.0.1:9/layer.tar'] });
+      const { stream, size } = await fetchExternalBlob({
+        digest,
+        size: blob.length,
+        urls: ['http://127.0.0.1:9/layer.tar'],
+      });
       assert.equal(size, blob.length);
       assert.ok((await readAll(stream)).equals(blob));
     } finally {
@@ -271,4 +295,3 @@ describe('foreign-layer URLs go through the registry HTTP layer', () => {
     });
   });
 });
-

@@ -21,9 +21,17 @@ const AUTH = 'Basic c2VjcmV0';
 describe('redirects layer', () => {
   test('the Authorization goes to the registry origin and never to the host a redirect leads to', async () => {
     const { send, sent } = fakeSend((req) =>
-      req.url.startsWith(REGISTRY) ? { status: 307, headers: { location: `${STORAGE}/blob?sig=x` } } : { status: 200, body: 'data' },
+      req.url.startsWith(REGISTRY)
+        ? { status: 307, headers: { location: `${STORAGE}/blob?sig=x` } }
+        : { status: 200, body: 'data' },
     );
-    const res = await sendFollowingRedirects(send, { method: 'GET' }, new URL(`${REGISTRY}/v2/a/blobs/sha256:1`), REGISTRY, AUTH);
+    const res = await sendFollowingRedirects(
+      send,
+      { method: 'GET' },
+      new URL(`${REGISTRY}/v2/a/blobs/sha256:1`),
+      REGISTRY,
+      AUTH,
+    );
     assert.equal(res.status, 200);
     assert.equal(res.url.origin, STORAGE);
     assert.deepEqual(
@@ -37,7 +45,9 @@ describe('redirects layer', () => {
 
   test('a redirect to the same host on another port or scheme is another origin and gets no credentials', async () => {
     const { send, sent } = fakeSend((req) =>
-      req.url.startsWith(`${REGISTRY}/`) ? { status: 302, headers: { location: 'http://registry.test:8080/x' } } : { status: 200 },
+      req.url.startsWith(`${REGISTRY}/`)
+        ? { status: 302, headers: { location: 'http://registry.test:8080/x' } }
+        : { status: 200 },
     );
     await sendFollowingRedirects(send, { method: 'HEAD' }, new URL(`${REGISTRY}/v2/`), REGISTRY, AUTH);
     assert.equal(sent[1]?.url, 'http://registry.test:8080/x');
@@ -45,8 +55,16 @@ describe('redirects layer', () => {
   });
 
   test('a 303 turns a PUT that follows redirects into a GET without the body', async () => {
-    const { send, sent } = fakeSend((req) => (req.method === 'PUT' ? { status: 303, headers: { location: '/done' } } : { status: 200 }));
-    await sendFollowingRedirects(send, { method: 'PUT', followRedirects: true, body: Buffer.from('x') }, new URL(`${REGISTRY}/v2/up`), REGISTRY, AUTH);
+    const { send, sent } = fakeSend((req) =>
+      req.method === 'PUT' ? { status: 303, headers: { location: '/done' } } : { status: 200 },
+    );
+    await sendFollowingRedirects(
+      send,
+      { method: 'PUT', followRedirects: true, body: Buffer.from('x') },
+      new URL(`${REGISTRY}/v2/up`),
+      REGISTRY,
+      AUTH,
+    );
     assert.deepEqual(
       sent.map((r) => [r.method, r.url]),
       [
@@ -58,21 +76,35 @@ describe('redirects layer', () => {
 
   test('an upload answer with a Location is returned, not followed', async () => {
     const { send, sent } = fakeSend(() => ({ status: 307, headers: { location: `${STORAGE}/elsewhere` } }));
-    const res = await sendFollowingRedirects(send, { method: 'PATCH', body: Buffer.from('x') }, new URL(`${REGISTRY}/v2/up`), REGISTRY, AUTH);
+    const res = await sendFollowingRedirects(
+      send,
+      { method: 'PATCH', body: Buffer.from('x') },
+      new URL(`${REGISTRY}/v2/up`),
+      REGISTRY,
+      AUTH,
+    );
     assert.equal(res.status, 307);
     assert.equal(sent.length, 1);
   });
 
   test('redirect loops and non-http(s) targets are REGISTRY_ERROR', async () => {
     const loop = fakeSend(() => ({ status: 302, headers: { location: '/again' } }));
-    await assert.rejects(sendFollowingRedirects(loop.send, { method: 'GET' }, new URL(`${REGISTRY}/v2/`), REGISTRY, AUTH), (e) => isFerryError(e, 'REGISTRY_ERROR'));
+    await assert.rejects(
+      sendFollowingRedirects(loop.send, { method: 'GET' }, new URL(`${REGISTRY}/v2/`), REGISTRY, AUTH),
+      (e) => isFerryError(e, 'REGISTRY_ERROR'),
+    );
     assert.equal(loop.sent.length, MAX_REDIRECTS + 1);
     const file = fakeSend(() => ({ status: 302, headers: { location: 'file:///etc/passwd' } }));
-    await assert.rejects(sendFollowingRedirects(file.send, { method: 'GET' }, new URL(`${REGISTRY}/v2/`), REGISTRY, AUTH), /non-http/);
+    await assert.rejects(
+      sendFollowingRedirects(file.send, { method: 'GET' }, new URL(`${REGISTRY}/v2/`), REGISTRY, AUTH),
+      /non-http/,
+    );
   });
 
   test('a GET without credentials sends no Authorization on any hop', async () => {
-    const { send, sent } = fakeSend((req) => (req.url.startsWith(REGISTRY) ? { status: 301, headers: { location: `${STORAGE}/f` } } : { status: 200 }));
+    const { send, sent } = fakeSend((req) =>
+      req.url.startsWith(REGISTRY) ? { status: 301, headers: { location: `${STORAGE}/f` } } : { status: 200 },
+    );
     const res = await getWithoutCredentials(send, new URL(`${REGISTRY}/layer.tar`));
     assert.equal(res.status, 200);
     assert.ok(sent.every((r) => r.headers.authorization === undefined));
@@ -96,10 +128,16 @@ describe('auth round', () => {
         ? { status: 307, headers: { location: `${STORAGE}/b` } }
         : { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://evil.test/token",service="x"' } },
     );
-    const attempt = authorizedAttempt(auth, { method: 'GET', url, scopes: ['repository:a:pull'], replayable: true }, REGISTRY, (authorization) =>
-      sendFollowingRedirects(send, { method: 'GET' }, url, REGISTRY, authorization),
+    const attempt = authorizedAttempt(
+      auth,
+      { method: 'GET', url, scopes: ['repository:a:pull'], replayable: true },
+      REGISTRY,
+      (authorization) => sendFollowingRedirects(send, { method: 'GET' }, url, REGISTRY, authorization),
     );
-    await assert.rejects(attempt(), (e) => isFerryError(e, 'REGISTRY_ERROR') && /storage host storage\.test/.test(e.message));
+    await assert.rejects(
+      attempt(),
+      (e) => isFerryError(e, 'REGISTRY_ERROR') && /storage host storage\.test/.test(e.message),
+    );
     assert.equal(tokenRequests.length, 0);
     assert.equal(auth.scheme, undefined, 'the foreign challenge is not adopted');
     assert.equal(sent.length, 2);
@@ -111,8 +149,11 @@ describe('auth round', () => {
     const url = new URL(`${REGISTRY}/v2/a/manifests/latest`);
     const challenge = 'Bearer realm="https://registry.test/token",service="reg",scope="repository:b:pull"';
     const { send, sent } = fakeSend(() => ({ status: 401, headers: { 'www-authenticate': challenge } }));
-    const attempt = authorizedAttempt(auth, { method: 'GET', url, scopes: ['repository:a:pull'], replayable: true }, REGISTRY, (authorization) =>
-      sendFollowingRedirects(send, { method: 'GET' }, url, REGISTRY, authorization),
+    const attempt = authorizedAttempt(
+      auth,
+      { method: 'GET', url, scopes: ['repository:a:pull'], replayable: true },
+      REGISTRY,
+      (authorization) => sendFollowingRedirects(send, { method: 'GET' }, url, REGISTRY, authorization),
     );
     const res = await attempt();
     assert.equal(res.status, 401, 'a second 401 is the answer, not another round');
@@ -126,8 +167,11 @@ describe('auth round', () => {
     const auth = basicAuth([]);
     const url = new URL(`${REGISTRY}/v2/a/blobs/uploads/1`);
     const { send, sent } = fakeSend(() => ({ status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } }));
-    const attempt = authorizedAttempt(auth, { method: 'PATCH', url, scopes: [], replayable: false }, REGISTRY, (authorization) =>
-      sendFollowingRedirects(send, { method: 'PATCH' }, url, REGISTRY, authorization),
+    const attempt = authorizedAttempt(
+      auth,
+      { method: 'PATCH', url, scopes: [], replayable: false },
+      REGISTRY,
+      (authorization) => sendFollowingRedirects(send, { method: 'PATCH' }, url, REGISTRY, authorization),
     );
     assert.equal((await attempt()).status, 401);
     assert.equal(sent.length, 1);
@@ -150,7 +194,9 @@ describe('retries layer', () => {
 
   test('Retry-After decides the delay, bounded by maxDelayMs', async () => {
     let calls = 0;
-    const { send } = fakeSend(() => (calls === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 }));
+    const { send } = fakeSend(() =>
+      calls === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 },
+    );
     const started = Date.now();
     const res = await sendRetrying({ policy, replayable: true, what: 'GET x' }, () => {
       calls++;
@@ -189,12 +235,20 @@ describe('retries layer', () => {
 describe('transport (layers composed)', () => {
   test('a blob GET redirected to storage carries the token to the registry only, after the ping adopted its challenge', async () => {
     const { send, sent } = fakeSend((req) => {
-      if (req.url === `${REGISTRY}/v2/`) return { status: 401, headers: { 'www-authenticate': 'Bearer realm="https://registry.test/token",service="reg"' } };
+      if (req.url === `${REGISTRY}/v2/`)
+        return {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer realm="https://registry.test/token",service="reg"' },
+        };
       if (req.url.startsWith(`${REGISTRY}/token`)) return { status: 200, body: JSON.stringify({ token: 'tok' }) };
       if (req.url.startsWith(`${REGISTRY}/v2/a/blobs/`)) return { status: 307, headers: { location: `${STORAGE}/b` } };
       return { status: 200, body: 'blob' };
     });
-    const t = new HTTPTransport('registry.test', { retry: retryPolicy({ maxAttempts: 1 }), userAgent: 'test', credentials: { username: 'user', password: 'pw' } }, send);
+    const t = new HTTPTransport(
+      'registry.test',
+      { retry: retryPolicy({ maxAttempts: 1 }), userAgent: 'test', credentials: { username: 'user', password: 'pw' } },
+      send,
+    );
     const res = await t.send({ method: 'GET', url: '/v2/a/blobs/sha256:1', scopes: ['repository:a:pull'] });
     assert.equal(res.status, 200);
     const blobHops = sent.filter((r) => r.url.includes('/blobs/') || r.url.startsWith(STORAGE));

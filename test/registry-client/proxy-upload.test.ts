@@ -38,7 +38,12 @@ async function fake(handler: FakeHandler, handlePing = false): Promise<FakeServe
 }
 
 async function clientFor(server: FakeServer, options: RegistryClientOptions = {}): Promise<RegistryClient> {
-  const c = await RegistryClient.create(server.host, { tlsVerify: false, retry: { initialDelayMs: 5 }, env: {}, ...options });
+  const c = await RegistryClient.create(server.host, {
+    tlsVerify: false,
+    retry: { initialDelayMs: 5 },
+    env: {},
+    ...options,
+  });
   clients.push(c);
   return c;
 }
@@ -90,7 +95,10 @@ describe('proxies from the environment', () => {
     const c = await clientFor(s, { env: { HTTP_PROXY: proxy.url } });
     assert.ok((await c.getManifest('x/y', 'latest')).bytes.equals(MANIFEST));
     assert.ok(proxy.targets.length >= 1, 'the proxy saw no connection');
-    assert.ok(proxy.targets.every((t) => t === s.host), proxy.targets.join(', '));
+    assert.ok(
+      proxy.targets.every((t) => t === s.host),
+      proxy.targets.join(', '),
+    );
     assert.deepEqual(
       s.requests.map((r) => r.url),
       ['/v2/', '/v2/x/y/manifests/latest'],
@@ -145,7 +153,10 @@ describe('uploads refused as too large', () => {
       json(res, 404, { errors: [{ code: 'BLOB_UNKNOWN', message: 'no' }] });
     });
     const c = await clientFor(s);
-    const up = await c.uploadBlob('x/y', Readable.from([blob.subarray(0, 1000), blob.subarray(1000)]), { digest: sha(blob), size: blob.length });
+    const up = await c.uploadBlob('x/y', Readable.from([blob.subarray(0, 1000), blob.subarray(1000)]), {
+      digest: sha(blob),
+      size: blob.length,
+    });
     assert.deepEqual(up, { digest: sha(blob), size: blob.length, mounted: false });
     const patches = s.requests.filter((r) => r.method === 'PATCH');
     assert.equal(patches[0]?.headers['content-range'], undefined);
@@ -207,7 +218,11 @@ describe('identity tokens', () => {
 
 describe('retry settings', () => {
   test('retryTimes and retryDelayMs become the client retry policy', () => {
-    assert.deepEqual(registryClientOptions({ retryTimes: 2, retryDelayMs: 10 }).retry, { maxAttempts: 3, initialDelayMs: 10, fixedDelay: true });
+    assert.deepEqual(registryClientOptions({ retryTimes: 2, retryDelayMs: 10 }).retry, {
+      maxAttempts: 3,
+      initialDelayMs: 10,
+      fixedDelay: true,
+    });
     assert.equal(registryClientOptions({}).retry, undefined);
   });
 

@@ -17,7 +17,12 @@ test('without callerVerifiesDigest, bytes that do not match the expected digest 
   await withTempDir(async (dir) => {
     const bytes = Buffer.from('actual bytes');
     await assert.rejects(
-      storeBlob(Readable.from([bytes]), { tempDir: dir, pathFor: pathFor(dir), expectedDigest: sha(Buffer.from('other')), expectedSize: bytes.length }),
+      storeBlob(Readable.from([bytes]), {
+        tempDir: dir,
+        pathFor: pathFor(dir),
+        expectedDigest: sha(Buffer.from('other')),
+        expectedSize: bytes.length,
+      }),
       (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH'),
     );
     assert.deepEqual(await readdir(dir), []);
@@ -48,7 +53,13 @@ test('with callerVerifiesDigest, a stream that fails after its last byte leaves 
     source.write(bytes);
     setTimeout(() => source.destroy(new FerryError('DIGEST_MISMATCH', 'caller check failed')), 50);
     await assert.rejects(
-      storeBlob(source, { tempDir: dir, pathFor: pathFor(dir), expectedDigest: sha(bytes), expectedSize: bytes.length, callerVerifiesDigest: true }),
+      storeBlob(source, {
+        tempDir: dir,
+        pathFor: pathFor(dir),
+        expectedDigest: sha(bytes),
+        expectedSize: bytes.length,
+        callerVerifiesDigest: true,
+      }),
       (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH'),
     );
     assert.deepEqual(await readdir(dir), []);
@@ -59,7 +70,13 @@ test('with callerVerifiesDigest, a stream of another length than announced is SI
   await withTempDir(async (dir) => {
     const bytes = Buffer.from('twelve bytes');
     await assert.rejects(
-      storeBlob(Readable.from([bytes]), { tempDir: dir, pathFor: pathFor(dir), expectedDigest: sha(bytes), expectedSize: bytes.length + 3, callerVerifiesDigest: true }),
+      storeBlob(Readable.from([bytes]), {
+        tempDir: dir,
+        pathFor: pathFor(dir),
+        expectedDigest: sha(bytes),
+        expectedSize: bytes.length + 3,
+        callerVerifiesDigest: true,
+      }),
       (e: unknown) => isFerryError(e, 'SIZE_MISMATCH'),
     );
     assert.deepEqual(await readdir(dir), []);

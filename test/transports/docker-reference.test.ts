@@ -68,14 +68,19 @@ describe('docker transport references', () => {
       () => dockerTransport.parseReference(`//busybox:latest@${SHA256}`),
       (e: unknown) =>
         isFerryError(e, 'INVALID_REFERENCE') &&
-        e.message === `invalid reference "docker://busybox:latest@${SHA256}": docker: references with both a tag and digest are currently not supported`,
+        e.message ===
+          `invalid reference "docker://busybox:latest@${SHA256}": docker: references with both a tag and digest are currently not supported`,
     );
     assert.throws(() => new DockerImageReference(parseDockerReference(`a:1@${SHA256}`)), /both a tag and digest/);
   });
 
   test('rejects an invalid Docker reference after the //', () => {
     for (const within of ['//', '//Fedora', '//fedora:', '///fedora', '//fedora@sha256:abc']) {
-      assert.throws(() => dockerTransport.parseReference(within), (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'), within);
+      assert.throws(
+        () => dockerTransport.parseReference(within),
+        (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'),
+        within,
+      );
     }
   });
 
@@ -97,7 +102,12 @@ describe('docker transport references', () => {
       '*.com',
     ]);
     const hub = new DockerImageReference(parseDockerReference('busybox'));
-    assert.deepEqual(hub.policyConfigurationNamespaces(), ['docker.io/library/busybox', 'docker.io/library', 'docker.io', '*.io']);
+    assert.deepEqual(hub.policyConfigurationNamespaces(), [
+      'docker.io/library/busybox',
+      'docker.io/library',
+      'docker.io',
+      '*.io',
+    ]);
     const local = new DockerImageReference(parseDockerReference('localhost/app'));
     assert.deepEqual(local.policyConfigurationNamespaces(), ['localhost/app', 'localhost']);
     const v6 = new DockerImageReference(parseDockerReference('[::1]:5000/app'));

@@ -76,7 +76,11 @@ test('a reference parsed from a string takes every option, and an oci: layout re
     const image = await makeImage(layout, { tag: 'app', layers: 1, layerSize: 1000, seed: 11 });
     // Registry settings mean nothing to a layout: they are ignored, not an error.
     const generic = parseImageReference(`oci:${layout}:app`);
-    const source = await generic.newImageSource({ tlsVerify: false, credentials: { username: 'u', password: 'p' }, retryTimes: 0 });
+    const source = await generic.newImageSource({
+      tlsVerify: false,
+      credentials: { username: 'u', password: 'p' },
+      retryTimes: 0,
+    });
     try {
       const view = await parseOciReference(`${layout}:app`).newImage({});
       try {

@@ -59,9 +59,20 @@ test('stale temps of a dead pid or older than a day are removed; live, own and f
     await mkdir(join(dir, 'target'));
     await writeFile(join(dir, 'target', 'keep'), 'k');
     await symlink(join(dir, 'target'), join(dir, names.link));
-    const removed = await removeStaleTemps(dir, ['ferry-oci-archive-', 'ferry-docker-archive-', 'ferry-tarball-', '.ferry-blob-']);
-    assert.deepEqual(removed.map((p) => p.slice(dir.length + 1)).sort(), [names.deadFile, names.deadDir, names.oldLive, names.link].sort());
-    assert.deepEqual((await readdir(dir)).sort(), [names.live, names.other, names.own, 'target', names.unrelated].sort());
+    const removed = await removeStaleTemps(dir, [
+      'ferry-oci-archive-',
+      'ferry-docker-archive-',
+      'ferry-tarball-',
+      '.ferry-blob-',
+    ]);
+    assert.deepEqual(
+      removed.map((p) => p.slice(dir.length + 1)).sort(),
+      [names.deadFile, names.deadDir, names.oldLive, names.link].sort(),
+    );
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [names.live, names.other, names.own, 'target', names.unrelated].sort(),
+    );
     assert.deepEqual(await readdir(join(dir, 'target')), ['keep']);
   });
 });

@@ -37,7 +37,9 @@ async function targetState(target: string, what: string): Promise<'absent' | 'em
     throw e;
   }
   if (!isDir) {
-    throw new FerryError('DESTINATION_NOT_EMPTY', `${what}: ${target} exists and is not a directory`, { details: { path: target } });
+    throw new FerryError('DESTINATION_NOT_EMPTY', `${what}: ${target} exists and is not a directory`, {
+      details: { path: target },
+    });
   }
   if ((await readdir(target)).length === 0) return 'empty';
   if ((await readVersion(target)) === 'match') return 'image';
@@ -109,7 +111,11 @@ export class DirImageDestination implements ImageDestination {
     return new DirImageDestination(ref, target, tempDir, dirs);
   }
 
-  async putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo> {
+  async putBlob(
+    stream: Readable,
+    info: { digest?: Digest; size: number; mediaType?: string },
+    options: PutBlobOptions,
+  ): Promise<BlobInfo> {
     this.#session.assertOpen();
     const stored = await this.#session.track(
       storeBlob(stream, {
@@ -121,7 +127,11 @@ export class DirImageDestination implements ImageDestination {
         signal: options.signal,
       }),
     );
-    return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+    return {
+      digest: stored.digest,
+      size: stored.size,
+      ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
+    };
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
@@ -198,5 +208,4 @@ export class DirImageDestination implements ImageDestination {
     await rm(this.#tempDir, { recursive: true, force: true });
     await this.#dirs.removeEmpty();
   }
-
 }

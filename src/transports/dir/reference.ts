@@ -14,16 +14,17 @@ export class DirReference extends BaseImageReference<DirOptions> {
   constructor(path: string) {
     super();
     if (path === '') throw new FerryError('INVALID_REFERENCE', 'invalid dir: reference "": the path is empty');
-    if (path.includes('\0')) throw new FerryError('INVALID_REFERENCE', `invalid dir: reference ${quoteInput(path)}: a path cannot contain a NUL character`);
+    if (path.includes('\0'))
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid dir: reference ${quoteInput(path)}: a path cannot contain a NUL character`,
+      );
     this.path = resolve(path);
   }
 
   stringWithinTransport(): string {
     return this.path;
   }
-
-
-
 
   async newImageSource(options: DirOptions = {}): Promise<ImageSource> {
     const { DirImageSource } = await import('./source.js');
@@ -36,7 +37,10 @@ export class DirReference extends BaseImageReference<DirOptions> {
   }
 
   async deleteImage(): Promise<void> {
-    throw new FerryError('UNSUPPORTED_OPERATION', `${this.toString()}: deleting images is not supported for dir: images`);
+    throw new FerryError(
+      'UNSUPPORTED_OPERATION',
+      `${this.toString()}: deleting images is not supported for dir: images`,
+    );
   }
 }
 

@@ -33,14 +33,20 @@ export class DirImageSource implements ImageSource {
     const path = manifestPath(this.reference.path, instanceDigest);
     const bytes = await readManifestFile(path, instanceDigest);
     if (bytes === undefined) {
-      throw new FerryError('IMAGE_NOT_FOUND', `${this.reference.toString()}: ${path} does not exist`, { details: { path } });
+      throw new FerryError('IMAGE_NOT_FOUND', `${this.reference.toString()}: ${path} does not exist`, {
+        details: { path },
+      });
     }
     const mimeType = guessMIMEType(bytes, `manifest ${path}`);
     // JSON that is no manifest (manifest.json may be a symlink to any file): never handed out, not even raw.
     if (mimeType === '') {
-      throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `manifest ${path} is JSON but not a manifest of a format Ferry knows`, {
-        details: { path },
-      });
+      throw new FerryError(
+        'UNSUPPORTED_MANIFEST_TYPE',
+        `manifest ${path} is JSON but not a manifest of a format Ferry knows`,
+        {
+          details: { path },
+        },
+      );
     }
     return { bytes, mimeType };
   }

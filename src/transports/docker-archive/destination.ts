@@ -70,10 +70,15 @@ function repoTagsFor(ref: DockerReference | undefined, additionalTags: readonly 
     try {
       parsed = parseDockerReference(text).withDefaultTag();
     } catch (e) {
-      throw new FerryError('INVALID_REFERENCE', `invalid additional tag "${text}": ${(e as Error).message}`, { cause: e });
+      throw new FerryError('INVALID_REFERENCE', `invalid additional tag "${text}": ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     if (parsed.digest !== undefined) {
-      throw new FerryError('INVALID_REFERENCE', `invalid additional tag "${text}": digest references are not supported`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid additional tag "${text}": digest references are not supported`,
+      );
     }
     if (!tags.some((t) => t.equals(parsed))) tags.push(parsed);
   }
@@ -112,7 +117,10 @@ export class DockerArchiveDestination implements ImageDestination {
     this.#session = new WriteSession(reference.toString());
   }
 
-  static async open(reference: DockerArchiveLocation, options: DockerArchiveDestinationOptions = {}): Promise<DockerArchiveDestination> {
+  static async open(
+    reference: DockerArchiveLocation,
+    options: DockerArchiveDestinationOptions = {},
+  ): Promise<DockerArchiveDestination> {
     if (reference.sourceIndex !== undefined) {
       throw new FerryError(
         'INVALID_REFERENCE',
@@ -170,7 +178,9 @@ export class DockerArchiveDestination implements ImageDestination {
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
-      throw new FerryError('INVALID_MANIFEST', `${this.reference.toString()}: the manifest is not valid JSON`, { cause: e });
+      throw new FerryError('INVALID_MANIFEST', `${this.reference.toString()}: the manifest is not valid JSON`, {
+        cause: e,
+      });
     }
     if (!isJSONObject(parsed) || parsed.schemaVersion !== 2 || parsed.mediaType !== MediaType.DOCKER_V2_SCHEMA2) {
       throw new FerryError(
@@ -183,12 +193,18 @@ export class DockerArchiveDestination implements ImageDestination {
     const configDigest = manifest.config.digest;
     const config = this.#configs.get(configDigest);
     if (config === undefined) {
-      throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: config ${configDigest} was not stored before the manifest`);
+      throw new FerryError(
+        'BLOB_NOT_FOUND',
+        `${this.reference.toString()}: config ${configDigest} was not stored before the manifest`,
+      );
     }
     const layerDigests = manifest.layers.map((l) => l.digest);
     for (const d of layerDigests) {
       if (!this.#blobs.has(d)) {
-        throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: layer ${d} was not stored before the manifest`);
+        throw new FerryError(
+          'BLOB_NOT_FOUND',
+          `${this.reference.toString()}: layer ${d} was not stored before the manifest`,
+        );
       }
     }
     this.#image = { configDigest, layerDigests, legacy: legacyLayers(layerDigests, config) };
@@ -230,7 +246,11 @@ export class DockerArchiveDestination implements ImageDestination {
           const blob = this.#blobs.get(d) as SpooledBlob;
           await tar.addFile(layerFileName(d), blob.path, blob.size, MEMBER_MODE);
         }
-        await tar.addBytes(configFileName(image.configDigest), this.#configs.get(image.configDigest) as Buffer, MEMBER_MODE);
+        await tar.addBytes(
+          configFileName(image.configDigest),
+          this.#configs.get(image.configDigest) as Buffer,
+          MEMBER_MODE,
+        );
         const legacyWritten = new Set<string>();
         for (const l of image.legacy) {
           if (legacyWritten.has(l.id)) continue;

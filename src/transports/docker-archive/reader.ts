@@ -144,7 +144,10 @@ export class DockerArchiveReader {
  * The tags of every image in a docker archive, as stored in manifest.json; an image without tags is
  * listed as `@N`, its position (what skopeo list-tags prints, usable as `docker-archive:PATH:@N`).
  */
-export async function listArchiveTags(path: string, options: { tmpDir?: string; signal?: AbortSignal } = {}): Promise<string[]> {
+export async function listArchiveTags(
+  path: string,
+  options: { tmpDir?: string; signal?: AbortSignal } = {},
+): Promise<string[]> {
   const reader = await DockerArchiveReader.open(path, options.tmpDir, options.signal);
   try {
     return reader.items.flatMap((item, i) => (item.repoTags.length > 0 ? item.repoTags : [`@${i}`]));

@@ -42,7 +42,8 @@ export class DockerArchiveReference extends BaseImageReference<DockerArchiveSour
     if (path === '') throw invalid(within, 'the archive path is empty');
     if (path.includes('\0')) throw invalid(within, 'a path cannot contain a NUL character');
     if (path.includes(':')) throw invalid(within, `a colon in the path ${quoteInput(path)} is not supported`);
-    if (ref !== undefined && sourceIndex !== undefined) throw invalid(within, 'cannot use both a tag and a source index');
+    if (ref !== undefined && sourceIndex !== undefined)
+      throw invalid(within, 'cannot use both a tag and a source index');
     if (ref !== undefined && ref.digest !== undefined) throw invalid(within, 'digest references are not supported');
     if (ref !== undefined && ref.tag === undefined) throw invalid(within, 'the reference has no tag');
     if (sourceIndex !== undefined && (!Number.isSafeInteger(sourceIndex) || sourceIndex < 0)) {
@@ -59,11 +60,9 @@ export class DockerArchiveReference extends BaseImageReference<DockerArchiveSour
     return this.path;
   }
 
-
   override dockerReference(): DockerReference | undefined {
     return this.ref;
   }
-
 
   async newImageSource(options: DockerArchiveSourceOptions = {}): Promise<ImageSource> {
     const { DockerArchiveSource } = await import('./source.js');
@@ -91,7 +90,8 @@ export function parseDockerArchiveReference(within: string): DockerArchiveRefere
   const rest = within.slice(colon + 1);
   if (rest.startsWith('@')) {
     const n = Number.parseInt(rest.slice(1), 10);
-    if (!/^[0-9]+$/.test(rest.slice(1)) || !Number.isSafeInteger(n)) throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
+    if (!/^[0-9]+$/.test(rest.slice(1)) || !Number.isSafeInteger(n))
+      throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
     return new DockerArchiveReference(path, undefined, n);
   }
   let ref: DockerReference;

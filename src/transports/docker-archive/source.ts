@@ -47,7 +47,10 @@ export class DockerArchiveSource implements ImageSource {
     this.#manifest = manifest;
   }
 
-  static async open(reference: DockerArchiveLocation, options: DockerArchiveSourceOptions = {}): Promise<DockerArchiveSource> {
+  static async open(
+    reference: DockerArchiveLocation,
+    options: DockerArchiveSourceOptions = {},
+  ): Promise<DockerArchiveSource> {
     const reader = await DockerArchiveReader.open(reference.path, options.tmpDir, options.signal);
     try {
       const item = reader.chooseItem(reference.ref, reference.sourceIndex);
@@ -125,9 +128,18 @@ function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
  * one streamed decompression, which must also match the layer's diffID (a bomb that is not the layer
  * the config names stops here, not after a copy).
  */
-async function uncompressedSize(reader: DockerArchiveReader, entry: TarEntry, diffID: Digest, signal?: AbortSignal): Promise<number> {
+async function uncompressedSize(
+  reader: DockerArchiveReader,
+  entry: TarEntry,
+  diffID: Digest,
+  signal?: AbortSignal,
+): Promise<number> {
   if ((await reader.index.compressionOf(entry)) === 'none') return entry.size;
-  const { digest, size } = await digestStream(await reader.index.openDecompressed(entry, signal), digestAlgorithm(diffID), signal);
+  const { digest, size } = await digestStream(
+    await reader.index.openDecompressed(entry, signal),
+    digestAlgorithm(diffID),
+    signal,
+  );
   if (digest !== diffID) {
     throw new FerryError(
       'DIGEST_MISMATCH',

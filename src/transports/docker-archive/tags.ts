@@ -4,7 +4,10 @@
  */
 
 /** The RepoTags of every image in a docker-archive tarball (`@N` for an untagged image N). */
-export async function listArchiveTags(path: string, options: { tmpDir?: string; signal?: AbortSignal } = {}): Promise<string[]> {
+export async function listArchiveTags(
+  path: string,
+  options: { tmpDir?: string; signal?: AbortSignal } = {},
+): Promise<string[]> {
   const reader = await import('./reader.js');
   return reader.listArchiveTags(path, options);
 }

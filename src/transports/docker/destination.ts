@@ -48,7 +48,10 @@ export class DockerImageDestination implements ImageDestination {
     this.#repository = reference.ref.path;
   }
 
-  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: DockerDestinationOptions = {}): Promise<DockerImageDestination> {
+  static async open(
+    reference: ImageReference & { readonly ref: DockerReference },
+    options: DockerDestinationOptions = {},
+  ): Promise<DockerImageDestination> {
     throwIfAborted(options.signal);
     return new DockerImageDestination(reference, await openRegistryClient(reference.ref, options));
   }
@@ -58,7 +61,11 @@ export class DockerImageDestination implements ImageDestination {
     return this.#client;
   }
 
-  async putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo> {
+  async putBlob(
+    stream: Readable,
+    info: { digest?: Digest; size: number; mediaType?: string },
+    options: PutBlobOptions,
+  ): Promise<BlobInfo> {
     const uploaded = await this.#client.uploadBlob(this.#repository, stream, {
       ...(info.digest === undefined ? {} : { digest: info.digest }),
       size: info.size,
@@ -66,7 +73,11 @@ export class DockerImageDestination implements ImageDestination {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.#recordLocation(options.cache, uploaded.digest);
-    return { digest: uploaded.digest, size: uploaded.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+    return {
+      digest: uploaded.digest,
+      size: uploaded.size,
+      ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
+    };
   }
 
   /**
@@ -77,7 +88,9 @@ export class DockerImageDestination implements ImageDestination {
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined> {
     const { cache, signal } = options;
     const required = options.requiredCompression;
-    const primaryAcceptable = required === undefined || (info.mediaType !== undefined && layerCompressionOfMediaType(info.mediaType) === required);
+    const primaryAcceptable =
+      required === undefined ||
+      (info.mediaType !== undefined && layerCompressionOfMediaType(info.mediaType) === required);
     if (primaryAcceptable) {
       const found = await this.#client.blobExists(this.#repository, info.digest, signal);
       if (found !== undefined) {
@@ -89,7 +102,9 @@ export class DockerImageDestination implements ImageDestination {
     const candidates = cache.candidateLocations('docker', this.#client.host, info.digest, {
       canSubstitute: options.canSubstitute === true,
       ...(required === undefined ? {} : { requiredCompression: required }),
-      ...(options.possibleManifestFormats === undefined ? {} : { possibleManifestFormats: options.possibleManifestFormats }),
+      ...(options.possibleManifestFormats === undefined
+        ? {}
+        : { possibleManifestFormats: options.possibleManifestFormats }),
     });
     for (const candidate of candidates) {
       const isPrimary = candidate.digest === info.digest;
@@ -100,7 +115,9 @@ export class DockerImageDestination implements ImageDestination {
       if (here && isPrimary) continue; // checked above
       let size: number | undefined;
       try {
-        size = here ? await this.#sizeHere(candidate.digest, signal) : await this.#mount(candidate, isPrimary ? info.size : -1, signal);
+        size = here
+          ? await this.#sizeHere(candidate.digest, signal)
+          : await this.#mount(candidate, isPrimary ? info.size : -1, signal);
       } catch (e) {
         // A stale or forbidden candidate is skipped: the cache is advice, never a reason to fail.
         if (signal?.aborted) throw e;
@@ -109,7 +126,10 @@ export class DockerImageDestination implements ImageDestination {
       if (size === undefined) continue;
       this.#recordLocation(cache, candidate.digest);
       if (isPrimary) return { ...info, size: size >= 0 ? size : info.size };
-      const compression = candidate.compressorName === 'gzip' || candidate.compressorName === 'zstd' ? candidate.compressorName : undefined;
+      const compression =
+        candidate.compressorName === 'gzip' || candidate.compressorName === 'zstd'
+          ? candidate.compressorName
+          : undefined;
       if (compression === undefined) continue;
       return { digest: candidate.digest, size, compression };
     }
@@ -136,7 +156,10 @@ export class DockerImageDestination implements ImageDestination {
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     const mimeType = guessMIMEType(bytes);
     if (mimeType === '') {
-      throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `writing a manifest to ${this.reference.toString()}: its format is not recognised`);
+      throw new FerryError(
+        'UNSUPPORTED_MANIFEST_TYPE',
+        `writing a manifest to ${this.reference.toString()}: its format is not recognised`,
+      );
     }
     const ref = instanceDigest ?? manifestRef(this.reference.ref);
     if (await this.#hasManifest(ref, bytes, signal)) return;

@@ -37,7 +37,6 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
     return `//${this.ref.toString()}`;
   }
 
-
   override dockerReference(): DockerReference {
     return this.ref;
   }
@@ -73,7 +72,6 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
     return namespaces;
   }
 
-
   async newImageSource(options: DockerSourceOptions = {}): Promise<ImageSource> {
     const { DockerImageSource } = await import('./source.js');
     return DockerImageSource.open(this, options);
@@ -108,9 +106,13 @@ function bothTagAndDigest(input: string): FerryError {
 export function parseDockerImageReference(within: string): DockerImageReference {
   const input = `${DOCKER_TRANSPORT_NAME}:${within}`;
   if (!within.startsWith('//')) {
-    throw new FerryError('INVALID_REFERENCE', `invalid reference ${quoteInput(input)}: docker: image reference must begin with //`, {
-      details: { reference: input },
-    });
+    throw new FerryError(
+      'INVALID_REFERENCE',
+      `invalid reference ${quoteInput(input)}: docker: image reference must begin with //`,
+      {
+        details: { reference: input },
+      },
+    );
   }
   const ref = parseDockerReference(within.slice(2));
   if (ref.tag !== undefined && ref.digest !== undefined) throw bothTagAndDigest(input);

@@ -2,10 +2,21 @@
 import type { BlobInfoCache } from '../../blobinfocache/types.js';
 import type { Digest } from '../../digest/digest.js';
 import { type Credentials, getCredentials } from '../../config/auth.js';
-import { loadRegistriesConf, type PullSource, pullSources, pushDestination, type RegistriesConf } from '../../config/registries-conf.js';
+import {
+  loadRegistriesConf,
+  type PullSource,
+  pullSources,
+  pushDestination,
+  type RegistriesConf,
+} from '../../config/registries-conf.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import type { DockerReference } from '../../reference/reference.js';
-import { type FetchedManifest, RegistryClient, type RegistryClientOptions, registryAPIHost } from '../../registry-client/index.js';
+import {
+  type FetchedManifest,
+  RegistryClient,
+  type RegistryClientOptions,
+  registryAPIHost,
+} from '../../registry-client/index.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
 import { noSignatures } from '../shared/defaults.js';
 import type {
@@ -33,7 +44,9 @@ export function registryClientOptions(options: DockerDestinationOptions): Regist
     ...(options.noCreds === undefined ? {} : { noCreds: options.noCreds }),
     ...(Object.keys(retry).length === 0 ? {} : { retry }),
     ...(options.uploadChunkSize === undefined ? {} : { uploadChunkSize: options.uploadChunkSize }),
-    ...(options.registryTimeoutMs === undefined ? {} : { headersTimeoutMs: options.registryTimeoutMs, bodyTimeoutMs: options.registryTimeoutMs }),
+    ...(options.registryTimeoutMs === undefined
+      ? {}
+      : { headersTimeoutMs: options.registryTimeoutMs, bodyTimeoutMs: options.registryTimeoutMs }),
   };
 }
 
@@ -51,7 +64,11 @@ export function registriesConfFor(options: RegistriesConfOptions): Promise<Regis
  * (or `certDir`); credentials from the options (`credentials`, `registryToken`, `noCreds`), else from
  * the auth files and credential helpers (registries.conf `credential-helpers`).
  */
-async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, options: DockerDestinationOptions): Promise<RegistryClient> {
+async function clientForEndpoint(
+  endpoint: PullSource,
+  conf: RegistriesConf,
+  options: DockerDestinationOptions,
+): Promise<RegistryClient> {
   const ref = endpoint.reference;
   const base = registryClientOptions(options);
   let credentials: Credentials | undefined = base.credentials;
@@ -74,7 +91,10 @@ async function clientForEndpoint(endpoint: PullSource, conf: RegistriesConf, opt
  * A client for the registry holding `ref` as written (pushes, deletes, tag lists: no mirrors, no
  * rewrite, as containers/image does). REGISTRY_BLOCKED when registries.conf blocks it.
  */
-export async function openRegistryClient(ref: DockerReference, options: DockerDestinationOptions): Promise<RegistryClient> {
+export async function openRegistryClient(
+  ref: DockerReference,
+  options: DockerDestinationOptions,
+): Promise<RegistryClient> {
   const conf = await registriesConfFor(options);
   return clientForEndpoint(pushDestination(conf, ref), conf, options);
 }
@@ -110,7 +130,9 @@ async function openPullEndpoint(ref: DockerReference, options: DockerSourceOptio
   }
   const last = failures.at(-1)?.error;
   if (failures.length <= 1) throw last;
-  const summary = failures.map((f) => `${f.endpoint}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
+  const summary = failures
+    .map((f) => `${f.endpoint}: ${f.error instanceof Error ? f.error.message : String(f.error)}`)
+    .join('; ');
   const code = last instanceof FerryError ? last.code : 'REGISTRY_ERROR';
   throw new FerryError(code, `reading manifest of ${ref.toString()} failed from every endpoint: ${summary}`, {
     cause: last,
@@ -149,7 +171,10 @@ export class DockerImageSource implements ImageSource {
    * here. registries.conf mirrors are tried first, then the primary location; blobs and instances
    * are then read from the endpoint that served the manifest.
    */
-  static async open(reference: ImageReference & { readonly ref: DockerReference }, options: DockerSourceOptions = {}): Promise<DockerImageSource> {
+  static async open(
+    reference: ImageReference & { readonly ref: DockerReference },
+    options: DockerSourceOptions = {},
+  ): Promise<DockerImageSource> {
     throwIfAborted(options.signal);
     return new DockerImageSource(reference, await openPullEndpoint(reference.ref, options));
   }

@@ -64,7 +64,10 @@ export class OciArchiveDestination extends OverTempLayout<ImageDestination> impl
     this.reference = reference;
   }
 
-  static async open(reference: OciArchiveLocation, options: OciArchiveDestinationOptions = {}): Promise<OciArchiveDestination> {
+  static async open(
+    reference: OciArchiveLocation,
+    options: OciArchiveDestinationOptions = {},
+  ): Promise<OciArchiveDestination> {
     await checkArchiveTarget(reference.path);
     const layout = await makeTempLayout(reference.image, options);
     try {
@@ -101,7 +104,8 @@ export class OciArchiveDestination extends OverTempLayout<ImageDestination> impl
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
-    if (this.closed) throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: the destination is closed`);
+    if (this.closed)
+      throw new FerryError('UNSUPPORTED_OPERATION', `${this.reference.toString()}: the destination is closed`);
     await this.inner.commit(signal);
     await packLayout(this.layout.dir, this.reference.path, signal);
   }

@@ -57,9 +57,6 @@ export class OciArchiveReference extends BaseImageReference<OciArchiveSourceOpti
     return this.image === undefined ? this.path : `${this.path}:${this.image}`;
   }
 
-
-
-
   async newImageSource(options: OciArchiveSourceOptions = {}): Promise<ImageSource> {
     const { OciArchiveSource } = await import('./source.js');
     return OciArchiveSource.open(this, options);

@@ -70,7 +70,10 @@ export class OciImageDestination implements ImageDestination {
   static async open(ref: OciLocation, options: OciLayoutDestinationOptions): Promise<OciImageDestination> {
     throwIfAborted(options.signal);
     if (ref.sourceIndex !== undefined) {
-      throw new FerryError('INVALID_REFERENCE', `${ref.toString()}: a destination reference must not contain a manifest index @${ref.sourceIndex}`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `${ref.toString()}: a destination reference must not contain a manifest index @${ref.sourceIndex}`,
+      );
     }
     const paths = new LayoutPaths(ref.dir, options.sharedBlobDir);
     // Fail early on a directory that is a broken or foreign-version layout.
@@ -83,7 +86,11 @@ export class OciImageDestination implements ImageDestination {
     return new OciImageDestination(ref, paths, options);
   }
 
-  async putBlob(stream: Readable, info: { digest?: Digest; size: number; mediaType?: string }, options: PutBlobOptions): Promise<BlobInfo> {
+  async putBlob(
+    stream: Readable,
+    info: { digest?: Digest; size: number; mediaType?: string },
+    options: PutBlobOptions,
+  ): Promise<BlobInfo> {
     this.#session.assertOpen();
     const stored = await this.#session.track(
       storeBlob(stream, {
@@ -97,7 +104,11 @@ export class OciImageDestination implements ImageDestination {
       }),
     );
     this.#used.add(stored.digest);
-    return { digest: stored.digest, size: stored.size, ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }) };
+    return {
+      digest: stored.digest,
+      size: stored.size,
+      ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
+    };
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
@@ -113,9 +124,13 @@ export class OciImageDestination implements ImageDestination {
     throwIfAborted(signal);
     const mimeType = guessMIMEType(bytes);
     if (mimeType === MediaType.DOCKER_V2_SCHEMA1 || mimeType === MediaType.DOCKER_V2_SCHEMA1_SIGNED) {
-      throw new FerryError('MANIFEST_REJECTED', `${this.reference.toString()}: an oci layout cannot store a Docker schema1 manifest`, {
-        details: { mimeType },
-      });
+      throw new FerryError(
+        'MANIFEST_REJECTED',
+        `${this.reference.toString()}: an oci layout cannot store a Docker schema1 manifest`,
+        {
+          details: { mimeType },
+        },
+      );
     }
     let digest: Digest;
     if (instanceDigest !== undefined) {
@@ -162,7 +177,10 @@ export class OciImageDestination implements ImageDestination {
         // A blob found here earlier may have gone since (another process deleted an image).
         for (const d of this.#used) {
           if ((await fileSize(this.#paths.blobPath(d))) === undefined) {
-            throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: blob ${d} left the layout before commit (deleted by another process?)`);
+            throw new FerryError(
+              'BLOB_NOT_FOUND',
+              `${this.reference.toString()}: blob ${d} left the layout before commit (deleted by another process?)`,
+            );
           }
         }
         // Re-read index.json now, so that images committed by others since open() are kept.

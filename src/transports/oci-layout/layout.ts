@@ -98,7 +98,8 @@ export async function checkLayoutFile(paths: LayoutPaths): Promise<'ok' | 'missi
   const parsed = parseLayoutJSON(bytes, paths.layoutFile);
   const version = isJSONObject(parsed) ? parsed.imageLayoutVersion : undefined;
   if (version !== LAYOUT_VERSION) {
-    const shown = typeof version === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(version) ? `"${version}"` : describeValue(version);
+    const shown =
+      typeof version === 'string' && /^[0-9A-Za-z.+-]{1,32}$/.test(version) ? `"${version}"` : describeValue(version);
     throw new FerryError(
       'INVALID_LAYOUT',
       `${paths.layoutFile}: unsupported imageLayoutVersion ${shown} (Ferry reads ${LAYOUT_VERSION})`,
@@ -119,7 +120,8 @@ export async function readIndexFile(paths: LayoutPaths): Promise<IndexFile | und
   try {
     bytes = await readFileLimited(paths.indexFile, MAX_MANIFEST_SIZE, paths.indexFile);
   } catch (e) {
-    if (isFerryError(e, 'TOO_LARGE')) throw new FerryError('INVALID_LAYOUT', `${paths.indexFile}: ${e.message}`, { cause: e });
+    if (isFerryError(e, 'TOO_LARGE'))
+      throw new FerryError('INVALID_LAYOUT', `${paths.indexFile}: ${e.message}`, { cause: e });
     throw e;
   }
   if (bytes === undefined) return undefined;
@@ -131,30 +133,49 @@ function parseLayoutJSON(bytes: Buffer, what: string): unknown {
   const parsed = parseJSONText(bytes.toString('utf8'));
   if (parsed.ok) return parsed.value;
   const { line, column } = parsed.problem;
-  throw new FerryError('INVALID_LAYOUT', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, { details: { path: what, line, column } });
+  throw new FerryError('INVALID_LAYOUT', `${what} is ${describeJSONSyntaxProblem(parsed.problem)}`, {
+    details: { path: what, line, column },
+  });
 }
 
 export function parseIndexFile(bytes: Buffer, what: string): IndexFile {
   const parsed = parseLayoutJSON(bytes, what);
-  if (!isJSONObject(parsed)) throw new FerryError('INVALID_LAYOUT', `${what} is not a JSON object`, { details: { path: what } });
+  if (!isJSONObject(parsed))
+    throw new FerryError('INVALID_LAYOUT', `${what} is not a JSON object`, { details: { path: what } });
   const manifests = parsed.manifests ?? [];
   if (!Array.isArray(manifests)) {
     throw new FerryError('INVALID_LAYOUT', `${what}: "manifests" is not an array`, { details: { path: what } });
   }
   manifests.forEach((d: unknown, i: number) => {
-    if (!isJSONObject(d) || typeof d.digest !== 'string' || (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0))) {
-      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}] is not a descriptor with a digest and a non-negative integer size`, {
+    if (
+      !isJSONObject(d) ||
+      typeof d.digest !== 'string' ||
+      (d.size !== undefined && !(Number.isSafeInteger(d.size) && (d.size as number) >= 0))
+    ) {
+      throw new FerryError(
+        'INVALID_LAYOUT',
+        `${what}: manifests[${i}] is not a descriptor with a digest and a non-negative integer size`,
+        {
+          details: { path: what },
+        },
+      );
+    }
+    if (d.mediaType !== undefined && typeof d.mediaType !== 'string') {
+      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}].mediaType is not a string`, {
         details: { path: what },
       });
     }
-    if (d.mediaType !== undefined && typeof d.mediaType !== 'string') {
-      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}].mediaType is not a string`, { details: { path: what } });
-    }
     if (d.annotations !== undefined && d.annotations !== null && !isJSONObject(d.annotations)) {
-      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}].annotations is not an object`, { details: { path: what } });
+      throw new FerryError('INVALID_LAYOUT', `${what}: manifests[${i}].annotations is not an object`, {
+        details: { path: what },
+      });
     }
   });
-  return { ...parsed, schemaVersion: typeof parsed.schemaVersion === 'number' ? parsed.schemaVersion : 2, manifests: manifests as IndexDescriptor[] };
+  return {
+    ...parsed,
+    schemaVersion: typeof parsed.schemaVersion === 'number' ? parsed.schemaVersion : 2,
+    manifests: manifests as IndexDescriptor[],
+  };
 }
 
 export function serializeIndex(index: IndexFile): Buffer {
@@ -166,9 +187,13 @@ export function descriptorDigest(d: IndexDescriptor, what: string): Digest {
   try {
     return parseDigest(d.digest);
   } catch (e) {
-    throw new FerryError('INVALID_LAYOUT', `${what}: a manifest digest is not a digest Ferry can verify (algorithm:hex, algorithm sha256, sha384 or sha512)`, {
-      details: { path: what, digestError: isFerryError(e) ? e.code : undefined },
-    });
+    throw new FerryError(
+      'INVALID_LAYOUT',
+      `${what}: a manifest digest is not a digest Ferry can verify (algorithm:hex, algorithm sha256, sha384 or sha512)`,
+      {
+        details: { path: what, digestError: isFerryError(e) ? e.code : undefined },
+      },
+    );
   }
 }
 
@@ -181,11 +206,19 @@ export interface Selection {
  * Picks the image an `oci:` reference names: by ref.name (entries whose media type is not a
  * manifest or index are ignored), by position `@N`, or the only entry.
  */
-export function selectDescriptor(index: IndexFile, image: string | undefined, sourceIndex: number | undefined, what: string): Selection {
+export function selectDescriptor(
+  index: IndexFile,
+  image: string | undefined,
+  sourceIndex: number | undefined,
+  what: string,
+): Selection {
   if (sourceIndex !== undefined) {
     const descriptor = index.manifests[sourceIndex];
     if (descriptor === undefined) {
-      throw new FerryError('IMAGE_NOT_FOUND', `${what}: index @${sourceIndex} is too large, only ${index.manifests.length} entries available`);
+      throw new FerryError(
+        'IMAGE_NOT_FOUND',
+        `${what}: index @${sourceIndex} is too large, only ${index.manifests.length} entries available`,
+      );
     }
     return { descriptor, position: sourceIndex };
   }
@@ -197,7 +230,10 @@ export function selectDescriptor(index: IndexFile, image: string | undefined, so
       unsupported.push(descriptor.mediaType === undefined ? '(none)' : quoteMediaType(descriptor.mediaType));
     }
     if (unsupported.length > 0) {
-      throw new FerryError('UNSUPPORTED_MANIFEST_TYPE', `${what}: reference "${image}" only matches entries of unsupported media types ${unsupported.join(', ')}`);
+      throw new FerryError(
+        'UNSUPPORTED_MANIFEST_TYPE',
+        `${what}: reference "${image}" only matches entries of unsupported media types ${unsupported.join(', ')}`,
+      );
     }
     throw new FerryError('IMAGE_NOT_FOUND', `${what}: no image named "${image}" in oci layout`, { details: { image } });
   }

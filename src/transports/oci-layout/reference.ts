@@ -37,8 +37,13 @@ export class OciReference extends BaseImageReference<OciLayoutSourceOptions> {
   constructor(dir: string, image?: string, sourceIndex?: number) {
     super();
     if (dir === '') throw new FerryError('INVALID_REFERENCE', 'invalid oci: reference: the layout path is empty');
-    if (dir.includes('\0')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path ${quoteInput(dir)} contains a NUL character`);
-    if (dir.includes(':')) throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path ${quoteInput(dir)} contains a colon`);
+    if (dir.includes('\0'))
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid oci: reference: path ${quoteInput(dir)} contains a NUL character`,
+      );
+    if (dir.includes(':'))
+      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: path ${quoteInput(dir)} contains a colon`);
     if (image !== undefined && image !== '' && !isValidOciRefName(image)) {
       throw new FerryError(
         'INVALID_REFERENCE',
@@ -46,10 +51,16 @@ export class OciReference extends BaseImageReference<OciLayoutSourceOptions> {
       );
     }
     if (sourceIndex !== undefined && (!Number.isSafeInteger(sourceIndex) || sourceIndex < 0)) {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(`${dir}:@${sourceIndex}`)}: the index must be a non-negative integer`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid oci: reference ${quoteInput(`${dir}:@${sourceIndex}`)}: the index must be a non-negative integer`,
+      );
     }
     if (sourceIndex !== undefined && image !== undefined && image !== '') {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference: cannot use both an image name ${quoteInput(image)} and a source index @${sourceIndex}`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid oci: reference: cannot use both an image name ${quoteInput(image)} and a source index @${sourceIndex}`,
+      );
     }
     this.dir = resolve(dir);
     this.image = image === '' ? undefined : image;
@@ -60,9 +71,6 @@ export class OciReference extends BaseImageReference<OciLayoutSourceOptions> {
     if (this.sourceIndex !== undefined) return `${this.dir}:@${this.sourceIndex}`;
     return this.image === undefined ? this.dir : `${this.dir}:${this.image}`;
   }
-
-
-
 
   async newImageSource(options: OciLayoutSourceOptions = {}): Promise<ImageSource> {
     const { OciImageSource } = await import('./source.js');
@@ -85,11 +93,15 @@ export function parseOciReference(within: string): OciReference {
   const colon = within.indexOf(':');
   const dir = colon < 0 ? within : within.slice(0, colon);
   const rest = colon < 0 ? '' : within.slice(colon + 1);
-  if (dir === '') throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: the layout path is empty`);
+  if (dir === '')
+    throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: the layout path is empty`);
   if (rest.startsWith('@')) {
     const n = rest.slice(1);
     if (!/^[0-9]+$/.test(n) || !Number.isSafeInteger(Number(n))) {
-      throw new FerryError('INVALID_REFERENCE', `invalid oci: reference ${quoteInput(within)}: source index ${quoteInput(`@${n}`)} is not a non-negative integer`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid oci: reference ${quoteInput(within)}: source index ${quoteInput(`@${n}`)} is not a non-negative integer`,
+      );
     }
     return new OciReference(dir, undefined, Number.parseInt(n, 10));
   }

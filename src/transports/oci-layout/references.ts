@@ -23,7 +23,12 @@ export async function referencedBlobs(paths: LayoutPaths, index: IndexFile): Pro
  * be read aborts the deletion (its references would be unknown and blobs it uses could be lost);
  * without it (the image being deleted) an unreadable manifest only counts itself.
  */
-export async function countDescriptor(paths: LayoutPaths, d: IndexDescriptor, counts: BlobCounts, strict: boolean): Promise<void> {
+export async function countDescriptor(
+  paths: LayoutPaths,
+  d: IndexDescriptor,
+  counts: BlobCounts,
+  strict: boolean,
+): Promise<void> {
   const digest = descriptorDigest(d, paths.indexFile);
   bump(counts, digest);
   const mediaType = d.mediaType;
@@ -33,17 +38,23 @@ export async function countDescriptor(paths: LayoutPaths, d: IndexDescriptor, co
   let parsed: JSONObject | undefined;
   try {
     const bytes = await readManifestFile(paths.blobPath(digest), digest);
-    if (bytes === undefined) throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is missing from ${paths.blobRoot}`);
+    if (bytes === undefined)
+      throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is missing from ${paths.blobRoot}`);
     const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (!isJSONObject(value)) throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is not a JSON object`);
     parsed = value;
   } catch (e) {
     if (!strict) return;
-    throw new FerryError('INVALID_LAYOUT', `cannot delete: the references of ${digest} are unknown: ${(e as Error).message}`, { cause: e });
+    throw new FerryError(
+      'INVALID_LAYOUT',
+      `cannot delete: the references of ${digest} are unknown: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   if (isManifest) {
     for (const child of [parsed.config, ...(Array.isArray(parsed.layers) ? parsed.layers : [])]) {
-      if (isJSONObject(child) && typeof child.digest === 'string') bump(counts, descriptorDigest(child as IndexDescriptor, digest));
+      if (isJSONObject(child) && typeof child.digest === 'string')
+        bump(counts, descriptorDigest(child as IndexDescriptor, digest));
     }
     return;
   }

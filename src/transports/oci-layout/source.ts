@@ -19,17 +19,26 @@ import {
 import type { OciLocation } from './location.js';
 
 /** Opens the layout named by `ref` and reads its index.json (shared with deleteImage). */
-export async function openLayout(ref: OciLocation, options: OciLayoutSourceOptions): Promise<{ paths: LayoutPaths; index: IndexFile }> {
+export async function openLayout(
+  ref: OciLocation,
+  options: OciLayoutSourceOptions,
+): Promise<{ paths: LayoutPaths; index: IndexFile }> {
   const paths = new LayoutPaths(ref.dir, options.sharedBlobDir);
   await requireImageDirectory(ref.dir, ref.toString());
   if ((await checkLayoutFile(paths)) === 'missing') {
-    throw new FerryError('INVALID_LAYOUT', `${ref.toString()}: ${paths.layoutFile} does not exist (not an oci layout)`, {
-      details: { path: paths.layoutFile },
-    });
+    throw new FerryError(
+      'INVALID_LAYOUT',
+      `${ref.toString()}: ${paths.layoutFile} does not exist (not an oci layout)`,
+      {
+        details: { path: paths.layoutFile },
+      },
+    );
   }
   const index = await readIndexFile(paths);
   if (index === undefined) {
-    throw new FerryError('INVALID_LAYOUT', `${ref.toString()}: ${paths.indexFile} does not exist`, { details: { path: paths.indexFile } });
+    throw new FerryError('INVALID_LAYOUT', `${ref.toString()}: ${paths.indexFile} does not exist`, {
+      details: { path: paths.indexFile },
+    });
   }
   return { paths, index };
 }
@@ -81,9 +90,13 @@ export class OciImageSource implements ImageSource {
       mimeType = this.#descriptor.mediaType;
       const size = this.#descriptor.size;
       if (size !== undefined && size >= 0 && size !== bytes.length) {
-        throw new FerryError('SIZE_MISMATCH', `manifest ${digest}: index.json says ${this.#descriptor.size} bytes, the blob has ${bytes.length}`, {
-          details: { expected: this.#descriptor.size, actual: bytes.length },
-        });
+        throw new FerryError(
+          'SIZE_MISMATCH',
+          `manifest ${digest}: index.json says ${this.#descriptor.size} bytes, the blob has ${bytes.length}`,
+          {
+            details: { expected: this.#descriptor.size, actual: bytes.length },
+          },
+        );
       }
     } else {
       mimeType = this.#index.manifests.find((d) => d.digest === instanceDigest)?.mediaType;

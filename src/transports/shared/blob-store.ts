@@ -143,7 +143,9 @@ export async function storeBlob(stream: Readable, options: StoreBlobOptions): Pr
     const out = new FileSink(tmp, options.durable !== false);
     try {
       // A stream that errors (the caller's verification failed) rejects here: the temp file is removed below.
-      await (digester === undefined ? pipeline(stream, out, { signal: options.signal }) : pipeline(stream, digester, out, { signal: options.signal }));
+      await (digester === undefined
+        ? pipeline(stream, out, { signal: options.signal })
+        : pipeline(stream, digester, out, { signal: options.signal }));
     } catch (e) {
       if (options.signal?.aborted) throw abortError(options.signal);
       throw e;
@@ -151,9 +153,13 @@ export async function storeBlob(stream: Readable, options: StoreBlobOptions): Pr
     const size = digester === undefined ? out.bytesWritten : digester.size();
     const digest = digester === undefined ? (options.expectedDigest as Digest) : digester.digest();
     if (options.expectedSize >= 0 && size !== options.expectedSize) {
-      throw new FerryError('SIZE_MISMATCH', `size mismatch for ${digest}: expected ${options.expectedSize} bytes, got ${size}`, {
-        details: { expected: options.expectedSize, actual: size },
-      });
+      throw new FerryError(
+        'SIZE_MISMATCH',
+        `size mismatch for ${digest}: expected ${options.expectedSize} bytes, got ${size}`,
+        {
+          details: { expected: options.expectedSize, actual: size },
+        },
+      );
     }
     const path = options.pathFor(digest);
     await options.ensureDir?.(dirname(path));

@@ -28,9 +28,13 @@ export async function fetchExternalBlob(info: BlobInfo, signal?: AbortSignal): P
       failures.push(isFerryError(e) ? e.message : `${printable(url)}: ${(e as Error).message}`);
     }
   }
-  throw new FerryError('BLOB_NOT_FOUND', `blob ${info.digest} is not stored locally and could not be fetched from its urls (${failures.join('; ')})`, {
-    details: { digest: info.digest, urls: info.urls ?? [] },
-  });
+  throw new FerryError(
+    'BLOB_NOT_FOUND',
+    `blob ${info.digest} is not stored locally and could not be fetched from its urls (${failures.join('; ')})`,
+    {
+      details: { digest: info.digest, urls: info.urls ?? [] },
+    },
+  );
 }
 
 /** A URL from a manifest, safe to quote in an error. */

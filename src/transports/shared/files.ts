@@ -28,7 +28,8 @@ export async function requireImageDirectory(path: string, what: string): Promise
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (e) {
-    if (isNotFound(e)) throw new FerryError('IMAGE_NOT_FOUND', `${what}: ${path} does not exist`, { cause: e, details: { path } });
+    if (isNotFound(e))
+      throw new FerryError('IMAGE_NOT_FOUND', `${what}: ${path} does not exist`, { cause: e, details: { path } });
     throw e;
   }
   if (!isDir) throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is not a directory`, { details: { path } });

@@ -7,7 +7,10 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { abortError, FerryError, isFerryError } from '../../errors.js';
 
 export function invalidArchive(archive: string, why: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_ARCHIVE', `invalid archive "${archive}": ${why}`, { cause, details: { path: archive } });
+  return new FerryError('INVALID_ARCHIVE', `invalid archive "${archive}": ${why}`, {
+    cause,
+    details: { path: archive },
+  });
 }
 
 export function unsafeEntry(archive: string, entry: string, rule: string): FerryError {
@@ -21,7 +24,8 @@ export function archiveError(archive: string, e: unknown, signal?: AbortSignal, 
   if (signal?.aborted) return abortError(signal);
   if (isFerryError(e) && e.code !== 'CORRUPT_COMPRESSED_DATA') return e;
   const message = e instanceof Error ? e.message : String(e);
-  const reason = message === 'Unexpected end of data' ? 'it is truncated (it ends inside a header or a member)' : message;
+  const reason =
+    message === 'Unexpected end of data' ? 'it is truncated (it ends inside a header or a member)' : message;
   return invalidArchive(archive, what === undefined ? reason : `${what}: ${reason}`, e);
 }
 

@@ -118,7 +118,12 @@ class Extraction {
  * caller). `archive` names the archive in errors: UNSAFE_PATH for an entry that would reach outside
  * `dir`, INVALID_ARCHIVE for a damaged tar or an entry that is not a file, directory or link.
  */
-export async function extractTarSafely(input: Readable, dir: string, archive: string, signal?: AbortSignal): Promise<void> {
+export async function extractTarSafely(
+  input: Readable,
+  dir: string,
+  archive: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const extraction = new Extraction(await realpath(dir), archive);
   await scanTar(
     input,

@@ -53,7 +53,8 @@ export class MemberOffsets {
     this.#file ??= await open(this.#path, 'r');
     for (;;) {
       const { bytesRead } = await this.#file.read(this.#block, 0, BLOCK, this.#position);
-      if (bytesRead < BLOCK) throw invalidArchive(this.#archive, `no header for entry "${name}" at byte ${this.#position}`);
+      if (bytesRead < BLOCK)
+        throw invalidArchive(this.#archive, `no header for entry "${name}" at byte ${this.#position}`);
       if (isEmptyBlock(this.#block)) {
         this.#position += BLOCK;
         continue;

@@ -56,7 +56,9 @@ async function compressionOfFile(path: string): Promise<DetectedCompression> {
  * destroy until data comes, so an abort (Ctrl-C) would wait on the writer; a pipe's stops at once.
  */
 async function openPipe(path: string): Promise<Readable> {
-  const fd = await new Promise<number>((resolve, reject) => openFd(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd))));
+  const fd = await new Promise<number>((resolve, reject) =>
+    openFd(path, 'r', (e, fd) => (e ? reject(e) : resolve(fd))),
+  );
   return new Socket({ fd, readable: true, writable: false });
 }
 

@@ -38,13 +38,17 @@ export class TarballReference extends BaseImageReference<TarballSourceOptions> {
   constructor(files: readonly string[], options: TarballOptions = {}) {
     super();
     const text = files.join(SEPARATOR);
-    if (files.length === 0) throw new FerryError('INVALID_REFERENCE', 'invalid tarball reference: no layer files given');
+    if (files.length === 0)
+      throw new FerryError('INVALID_REFERENCE', 'invalid tarball reference: no layer files given');
     for (const file of files) {
       if (file === '') {
         throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: empty file name`);
       }
       if (file.includes('\0')) {
-        throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: file name ${quoteInput(file)} contains a NUL character`);
+        throw new FerryError(
+          'INVALID_REFERENCE',
+          `invalid tarball reference ${quoteInput(text)}: file name ${quoteInput(file)} contains a NUL character`,
+        );
       }
       if (file.includes(SEPARATOR)) {
         throw new FerryError(
@@ -54,7 +58,10 @@ export class TarballReference extends BaseImageReference<TarballSourceOptions> {
       }
     }
     if (files.filter((f) => f === '-').length > 1) {
-      throw new FerryError('INVALID_REFERENCE', `invalid tarball reference ${quoteInput(text)}: stdin ("-") can only be read once`);
+      throw new FerryError(
+        'INVALID_REFERENCE',
+        `invalid tarball reference ${quoteInput(text)}: stdin ("-") can only be read once`,
+      );
     }
     if (options.config !== undefined && !isJSONObject(options.config)) {
       throw new FerryError('INVALID_ARGUMENT', 'tarball config template must be a JSON object');
@@ -73,9 +80,6 @@ export class TarballReference extends BaseImageReference<TarballSourceOptions> {
   stringWithinTransport(): string {
     return this.files.join(SEPARATOR);
   }
-
-
-
 
   async newImageSource(options?: TarballSourceOptions): Promise<ImageSource> {
     const { openTarballSource } = await import('./source.js');

@@ -147,7 +147,10 @@ export class TarballImageSource implements ImageSource {
   async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
     throwIfAborted(signal);
     if (info.digest === this.#image.configDigest) {
-      return { stream: Readable.from([Buffer.from(this.#image.config)], { objectMode: false }), size: this.#image.config.length };
+      return {
+        stream: Readable.from([Buffer.from(this.#image.config)], { objectMode: false }),
+        size: this.#image.config.length,
+      };
     }
     const layer = this.#layers.find((l) => l.digest === info.digest);
     if (layer === undefined) {

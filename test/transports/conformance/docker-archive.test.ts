@@ -8,8 +8,10 @@ describeTransportConformance({
   name: 'docker-archive',
   start: root.start,
   stop: root.stop,
-  freshReference: async () => dockerArchiveTransport.parseReference(`${root.fresh('archive-')}.tar:conformance/app:latest`),
-  siblingReference: (ref) => dockerArchiveTransport.parseReference(`${(ref as DockerArchiveReference).path}:conformance/app:latest`),
+  freshReference: async () =>
+    dockerArchiveTransport.parseReference(`${root.fresh('archive-')}.tar:conformance/app:latest`),
+  siblingReference: (ref) =>
+    dockerArchiveTransport.parseReference(`${(ref as DockerArchiveReference).path}:conformance/app:latest`),
   concurrentWriters: 'replace',
   trustsCallerDigest: true,
   reusesCommittedBlobs: false,

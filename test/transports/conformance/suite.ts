@@ -227,13 +227,15 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
     /** No temp file under the fixture's roots, and the suite's tmpDir (spool dirs, extracted archives) empty. */
     async function assertNoTemps(): Promise<void> {
       assert.deepEqual(await readdir(tmpDir), [], 'tmpDir is left empty');
-      for (const root of fixture.tempRoots?.() ?? []) assert.deepEqual(await tempEntries(root), [], `temp files left under ${root}`);
+      for (const root of fixture.tempRoots?.() ?? [])
+        assert.deepEqual(await tempEntries(root), [], `temp files left under ${root}`);
     }
 
     /** The names under the fixture's roots, to compare before and after a writer that did not commit. */
     async function rootListing(): Promise<string[]> {
       const out: string[] = [];
-      for (const root of fixture.tempRoots?.() ?? []) out.push(...(await readdir(root, { recursive: true })).map((n) => path.join(root, n)));
+      for (const root of fixture.tempRoots?.() ?? [])
+        out.push(...(await readdir(root, { recursive: true })).map((n) => path.join(root, n)));
       return out.sort();
     }
 
@@ -343,12 +345,17 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         const src = await to.newImageSource(options());
         try {
           const top = await src.getManifest();
-          if (caps.supportedManifestMIMETypes !== undefined) assert.ok(caps.supportedManifestMIMETypes.includes(top.mimeType), top.mimeType);
+          if (caps.supportedManifestMIMETypes !== undefined)
+            assert.ok(caps.supportedManifestMIMETypes.includes(top.mimeType), top.mimeType);
           for (const l of parse(top.bytes).layers ?? []) {
             const head = await readBlobHead(src, l);
             const compressed = head.subarray(0, 2).equals(GZIP_MAGIC) || head.subarray(0, 4).equals(ZSTD_MAGIC);
             // The source's layers are uncompressed: 'preserve' and 'decompress' keep them so, 'compress' compresses.
-            assert.equal(compressed, caps.desiredLayerCompression === 'compress', `layer ${l.digest} (${caps.desiredLayerCompression})`);
+            assert.equal(
+              compressed,
+              caps.desiredLayerCompression === 'compress',
+              `layer ${l.digest} (${caps.desiredLayerCompression})`,
+            );
             if (caps.supportedCompressionAlgorithms?.length === 0) assert.equal(compressed, false);
           }
         } finally {
@@ -405,10 +412,14 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         const dest = await openDest(to);
         try {
           const blobs = [Buffer.from('first blob'), Buffer.from('second blob'), Buffer.from('third blob')];
-          const put = (b: Buffer) => dest.putBlob(bytesStream(b), { digest: digestOf(b), size: b.length }, { isConfig: false });
+          const put = (b: Buffer) =>
+            dest.putBlob(bytesStream(b), { digest: digestOf(b), size: b.length }, { isConfig: false });
           const stored = dest.capabilities.hasThreadSafePutBlob
             ? await Promise.all(blobs.map(put))
-            : await blobs.reduce(async (acc, b) => [...(await acc), await put(b)], Promise.resolve([] as Awaited<ReturnType<typeof put>>[]));
+            : await blobs.reduce(
+                async (acc, b) => [...(await acc), await put(b)],
+                Promise.resolve([] as Awaited<ReturnType<typeof put>>[]),
+              );
           assert.deepEqual(
             stored.map((s) => s.digest),
             blobs.map((b) => digestOf(b)),
@@ -439,9 +450,10 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         const configBytes = await readBlob(src0, config);
         await src0.close();
         const foreign: Descriptor = {
-          mediaType: top.mimeType === 'application/vnd.oci.image.manifest.v1+json'
-            ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
-            : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+          mediaType:
+            top.mimeType === 'application/vnd.oci.image.manifest.v1+json'
+              ? 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip'
+              : 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
           digest: digestOf(Buffer.from('never uploaded')),
           size: 14,
           urls: ['https://example.invalid/layer.tar.gz'],
@@ -451,7 +463,11 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         const target = fixture.siblingReference?.(to) ?? (await freshReference());
         const dest = await openDest(target);
         try {
-          await dest.putBlob(bytesStream(configBytes), { digest: config.digest, size: config.size }, { isConfig: true });
+          await dest.putBlob(
+            bytesStream(configBytes),
+            { digest: config.digest, size: config.size },
+            { isConfig: true },
+          );
           for (const l of m.layers ?? []) {
             if ((await dest.tryReusingBlob({ digest: l.digest, size: l.size }, { isConfig: false })) === undefined) {
               const s = await to.newImageSource(options());
@@ -482,7 +498,11 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
           const stored = await dest.putBlob(bytesStream(bytes), { size: -1 }, { isConfig: false });
           assert.equal(stored.digest, digestOf(bytes));
           assert.equal(stored.size, bytes.length);
-          const known = await dest.putBlob(bytesStream(Buffer.from('known digest')), { digest: digestOf(Buffer.from('known digest')), size: -1 }, { isConfig: false });
+          const known = await dest.putBlob(
+            bytesStream(Buffer.from('known digest')),
+            { digest: digestOf(Buffer.from('known digest')), size: -1 },
+            { isConfig: false },
+          );
           assert.equal(known.size, 12);
         } finally {
           await dest.close();
@@ -529,7 +549,11 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
           // Bytes that do not match: only a destination that hashed them again could notice.
           const claimed = digestOf(Buffer.from('the bytes the caller verified'));
           const bytes = Buffer.from('other bytes, same promise');
-          const stored = await dest.putBlob(bytesStream(bytes), { digest: claimed, size: bytes.length }, { isConfig: false, callerVerifiesDigest: true });
+          const stored = await dest.putBlob(
+            bytesStream(bytes),
+            { digest: claimed, size: bytes.length },
+            { isConfig: false, callerVerifiesDigest: true },
+          );
           assert.equal(stored.digest, claimed);
           assert.equal(stored.size, bytes.length);
         } finally {
@@ -544,7 +568,10 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         try {
           const bytes = Buffer.from('put once, reused after');
           await dest.putBlob(bytesStream(bytes), { digest: digestOf(bytes), size: bytes.length }, { isConfig: false });
-          const reused = await dest.tryReusingBlob({ digest: digestOf(bytes), size: bytes.length }, { isConfig: false });
+          const reused = await dest.tryReusingBlob(
+            { digest: digestOf(bytes), size: bytes.length },
+            { isConfig: false },
+          );
           assert.equal(reused?.digest, digestOf(bytes));
           assert.equal(reused?.size, bytes.length);
           const absent = digestOf(Buffer.from('never put'));
@@ -555,7 +582,8 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
       });
 
       it('tryReusingBlob finds the layers of an image committed earlier at the same place, where claimed', async (t) => {
-        if (!fixture.reusesCommittedBlobs || fixture.siblingReference === undefined) return t.skip('reuse is per session here');
+        if (!fixture.reusesCommittedBlobs || fixture.siblingReference === undefined)
+          return t.skip('reuse is per session here');
         const { ref: from } = await made();
         const first = await freshReference();
         await copyImage(from, first, copyOptions());
@@ -593,7 +621,8 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         }
         // A second close is harmless.
         await dest.close();
-        if (fixture.visibleAt === 'commit') await assertNotReadable(to, 'an image closed without commit is not readable');
+        if (fixture.visibleAt === 'commit')
+          await assertNotReadable(to, 'an image closed without commit is not readable');
         if (fixture.abortLeavesNothing) assert.deepEqual(await rootListing(), listing, 'the place is as it was');
         await assertNoTemps();
       });
@@ -688,8 +717,11 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
           }
         };
         const diffIDs = (m: MadeImage) =>
-          (JSON.parse((m.instances[0]?.config.bytes ?? Buffer.alloc(0)).toString('utf8')) as { rootfs: { diff_ids: string[] } }).rootfs
-            .diff_ids;
+          (
+            JSON.parse((m.instances[0]?.config.bytes ?? Buffer.alloc(0)).toString('utf8')) as {
+              rootfs: { diff_ids: string[] };
+            }
+          ).rootfs.diff_ids;
         if (mode === 'shared') {
           assert.deepEqual(await configOf(refA), diffIDs(a.image));
           assert.deepEqual(await configOf(refB), diffIDs(b.image));
@@ -704,6 +736,5 @@ export function describeTransportConformance(fixture: ConformanceFixture): void 
         await assertNoTemps();
       });
     });
-
   });
 }

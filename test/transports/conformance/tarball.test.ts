@@ -4,7 +4,8 @@ import { describeTransportConformance } from './suite.js';
 
 describeTransportConformance({
   name: 'tarball (source only)',
-  sourceFrom: async (layout, image) => newTarballReference((image.instances[0]?.layers ?? []).map((l) => blobPath(layout, l.digest))),
+  sourceFrom: async (layout, image) =>
+    newTarballReference((image.instances[0]?.layers ?? []).map((l) => blobPath(layout, l.digest))),
   reusesCommittedBlobs: false,
   visibleAt: 'commit',
 });

@@ -31,7 +31,10 @@ test('parses dir:PATH with the path made absolute and refuses an empty one', () 
   assert.equal(ref.toString(), `dir:${join(process.cwd(), 'some/dir')}`);
   assert.equal(dirTransport.parseReference(ref.stringWithinTransport()).toString(), ref.toString());
   assert.equal(ref.dockerReference(), undefined);
-  assert.throws(() => parseDirReference(''), (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'));
+  assert.throws(
+    () => parseDirReference(''),
+    (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'),
+  );
 });
 
 test('reads a dir: image written by skopeo copy', async () => {
@@ -65,11 +68,19 @@ test('a dir: image written through the destination is read by skopeo', async () 
     assert.equal(DIR_VERSION, 'Directory Transport Version: 1.1\n');
     const inst = made.instances[0];
     assert.ok(inst);
-    const expected = ['manifest.json', 'version', digestHex(inst.config.digest as `${string}:${string}`), ...inst.layers.map((l) => digestHex(l.digest as `${string}:${string}`))];
+    const expected = [
+      'manifest.json',
+      'version',
+      digestHex(inst.config.digest as `${string}:${string}`),
+      ...inst.layers.map((l) => digestHex(l.digest as `${string}:${string}`)),
+    ];
     assert.deepEqual((await readdir(out)).sort(), expected.sort());
     const inspected = JSON.parse(await skopeo('inspect', `dir:${out}`)) as { Digest: string; Layers: string[] };
     assert.equal(inspected.Digest, made.digest);
-    assert.deepEqual(inspected.Layers, inst.layers.map((l) => l.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      inst.layers.map((l) => l.digest),
+    );
     // No temp or old directories are left beside it.
     assert.deepEqual((await readdir(dir)).sort(), ['d', 'src']);
   });
@@ -84,7 +95,9 @@ test('signatures are stored as signature-N and read back, per instance too', asy
     assert.equal(dest.capabilities.desiredLayerCompression, 'preserve');
     assert.equal(dest.capabilities.acceptsForeignLayerURLs, false);
     assert.equal(dest.capabilities.supportsMultipleImages, true);
-    const manifest = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}');
+    const manifest = Buffer.from(
+      '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}',
+    );
     const instance = digestOf(manifest);
     await dest.putManifest(manifest);
     await dest.putManifest(manifest, instance);
@@ -94,7 +107,14 @@ test('signatures are stored as signature-N and read back, per instance too', asy
     await dest.commit();
     await dest.close();
     const files = (await readdir(out)).sort();
-    assert.deepEqual(files, [`${digestHex(instance)}.manifest.json`, `${digestHex(instance)}.signature-1`, 'manifest.json', 'signature-1', 'signature-2', 'version']);
+    assert.deepEqual(files, [
+      `${digestHex(instance)}.manifest.json`,
+      `${digestHex(instance)}.signature-1`,
+      'manifest.json',
+      'signature-1',
+      'signature-2',
+      'version',
+    ]);
     const src = await parseDirReference(out).newImageSource();
     assert.deepEqual((await src.getSignatures()).map(String), ['first', 'second']);
     assert.deepEqual((await src.getSignatures(instance)).map(String), ['inst']);
@@ -106,13 +126,19 @@ test('refuses a non-empty directory that is not a dir: image, and leaves it alon
     const out = join(dir, 'precious');
     await mkdir(out);
     await writeFile(join(out, 'notes.txt'), 'keep me');
-    await assert.rejects(parseDirReference(out).newImageDestination(), rejectsWith('DESTINATION_NOT_EMPTY', new RegExp(out)));
+    await assert.rejects(
+      parseDirReference(out).newImageDestination(),
+      rejectsWith('DESTINATION_NOT_EMPTY', new RegExp(out)),
+    );
     await writeFile(join(out, 'version'), 'Directory Transport Version: 1.0\n');
     await assert.rejects(parseDirReference(out).newImageDestination(), rejectsWith('DESTINATION_NOT_EMPTY'));
     assert.deepEqual((await readdir(out)).sort(), ['notes.txt', 'version']);
     assert.deepEqual(await readdir(dir), ['precious']);
     await writeFile(join(dir, 'file'), 'x');
-    await assert.rejects(parseDirReference(join(dir, 'file')).newImageDestination(), rejectsWith('DESTINATION_NOT_EMPTY'));
+    await assert.rejects(
+      parseDirReference(join(dir, 'file')).newImageDestination(),
+      rejectsWith('DESTINATION_NOT_EMPTY'),
+    );
   });
 });
 
@@ -155,10 +181,12 @@ test('close without commit leaves PATH untouched and removes the temp directory'
   });
 });
 
-test('opening a destination removes the temp directory a killed run left beside PATH, not a running one\'s', async () => {
+test("opening a destination removes the temp directory a killed run left beside PATH, not a running one's", async () => {
   await withTempDir(async (dir) => {
     const { spawnSync } = await import('node:child_process');
-    const dead = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+    const dead = Number(
+      spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+    );
     const stale = `.d.ferry-tmp-${dead}-0123456789ab`;
     const running = `.d.ferry-tmp-${process.ppid}-0123456789ab`;
     for (const name of [stale, running, `.e.ferry-tmp-${dead}-0123456789ab`]) {
@@ -170,7 +198,7 @@ test('opening a destination removes the temp directory a killed run left beside 
     await dest.close();
     assert.equal(names.includes(stale), false);
     assert.ok(names.includes(running));
-    assert.ok(names.includes(`.e.ferry-tmp-${dead}-0123456789ab`), 'another PATH\'s temp dir is not ours to judge');
+    assert.ok(names.includes(`.e.ferry-tmp-${dead}-0123456789ab`), "another PATH's temp dir is not ours to judge");
     assert.equal(names.filter((n) => n.startsWith(`.d.ferry-tmp-${process.pid}-`)).length, 1);
   });
 });
@@ -184,8 +212,14 @@ test('putBlob rejects a digest mismatch and tryReusingBlob sees only blobs writt
     );
     const hello = digestOf('hello');
     assert.equal(await dest.tryReusingBlob({ digest: hello, size: 5 }, { isConfig: false }), undefined);
-    assert.deepEqual(await dest.putBlob(Readable.from([Buffer.from('hello')]), { size: 5 }, { isConfig: false }), { digest: hello, size: 5 });
-    assert.deepEqual(await dest.tryReusingBlob({ digest: hello, size: 5 }, { isConfig: false }), { digest: hello, size: 5 });
+    assert.deepEqual(await dest.putBlob(Readable.from([Buffer.from('hello')]), { size: 5 }, { isConfig: false }), {
+      digest: hello,
+      size: 5,
+    });
+    assert.deepEqual(await dest.tryReusingBlob({ digest: hello, size: 5 }, { isConfig: false }), {
+      digest: hello,
+      size: 5,
+    });
     assert.equal(await dest.tryReusingBlob({ digest: hello, size: 6 }, { isConfig: false }), undefined);
     await dest.close();
   });

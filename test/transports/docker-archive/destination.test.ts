@@ -24,7 +24,11 @@ function schema2Of(instance: MadeInstance, layerSizes: number[]): Buffer {
     JSON.stringify({
       schemaVersion: 2,
       mediaType: V2S2,
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: instance.config.size, digest: instance.config.digest },
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: instance.config.size,
+        digest: instance.config.digest,
+      },
       layers: instance.layers.map((l, i) => ({
         mediaType: 'application/vnd.docker.image.rootfs.diff.tar',
         size: layerSizes[i],
@@ -38,11 +42,19 @@ function schema2Of(instance: MadeInstance, layerSizes: number[]): Buffer {
 async function writeImage(dest: ImageDestination, layout: string, instance: MadeInstance): Promise<void> {
   const sizes: number[] = [];
   for (const l of instance.layers) {
-    const stored = await dest.putBlob(createReadStream(blobPath(layout, l.digest)).pipe(createGunzip()), { size: -1 }, { isConfig: false });
+    const stored = await dest.putBlob(
+      createReadStream(blobPath(layout, l.digest)).pipe(createGunzip()),
+      { size: -1 },
+      { isConfig: false },
+    );
     assert.equal(stored.digest, l.diffID);
     sizes.push(stored.size);
   }
-  await dest.putBlob(Readable.from([instance.config.bytes]), { digest: instance.config.digest as Digest, size: instance.config.size }, { isConfig: true });
+  await dest.putBlob(
+    Readable.from([instance.config.bytes]),
+    { digest: instance.config.digest as Digest, size: instance.config.size },
+    { isConfig: true },
+  );
   await dest.putManifest(schema2Of(instance, sizes));
   await dest.commit();
 }
@@ -116,7 +128,11 @@ describe('docker-archive destination', () => {
   test('writes the docker save layout: RepoTags, repositories and legacy layer dirs as skopeo does', async () => {
     const ours = join(dir, 'layout-check.tar');
     await write(`${ours}:img:t`, { additionalTags: ['quay.io/org/other:2'] });
-    const items = JSON.parse(await member(ours, 'manifest.json')) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+    const items = JSON.parse(await member(ours, 'manifest.json')) as {
+      Config: string;
+      RepoTags: string[];
+      Layers: string[];
+    }[];
     assert.deepEqual(items, [
       {
         Config: `${instance.config.digest.slice(7)}.json`,
@@ -137,7 +153,10 @@ describe('docker-archive destination', () => {
     assert.equal(await member(ours, `${topID}/VERSION`), '1.0');
     const index = await TarIndex.build(ours);
     assert.equal(index.entry(`${topID}/layer.tar`)?.linkname, `../${instance.layers[1]?.diffID.slice(7)}.tar`);
-    assert.equal(sha256(await index.read(index.resolveFile(`${topID}/layer.tar`) ?? assert.fail(), 1 << 20)), instance.layers[1]?.diffID);
+    assert.equal(
+      sha256(await index.read(index.resolveFile(`${topID}/layer.tar`) ?? assert.fail(), 1 << 20)),
+      instance.layers[1]?.diffID,
+    );
   });
 
   test('records no tags when the reference has no name, as skopeo does', async () => {

@@ -46,11 +46,17 @@ describe('docker-archive references', () => {
 
   test('rejects a malformed source index and an invalid name', () => {
     for (const s of ['a.tar:@-1', 'a.tar:@x', 'a.tar:UPPER', '', ':img']) {
-      assert.throws(() => parseDockerArchiveReference(s), (e) => isFerryError(e, 'INVALID_REFERENCE'), s);
+      assert.throws(
+        () => parseDockerArchiveReference(s),
+        (e) => isFerryError(e, 'INVALID_REFERENCE'),
+        s,
+      );
     }
   });
 
   test('refuses deleting an image', async () => {
-    await assert.rejects(parseDockerArchiveReference('a.tar').deleteImage(), (e) => isFerryError(e, 'UNSUPPORTED_OPERATION'));
+    await assert.rejects(parseDockerArchiveReference('a.tar').deleteImage(), (e) =>
+      isFerryError(e, 'UNSUPPORTED_OPERATION'),
+    );
   });
 });

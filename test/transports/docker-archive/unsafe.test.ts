@@ -24,7 +24,13 @@ describe('docker-archive source refuses unsafe archives', () => {
   });
 
   const expectUnsafe = (name: string, members: Member[], entry: string) =>
-    expectUnsafeArchive((path) => parseDockerArchiveReference(path).newImageSource({ tmpDir }), { sandbox, tmpDir }, name, members, entry);
+    expectUnsafeArchive(
+      (path) => parseDockerArchiveReference(path).newImageSource({ tmpDir }),
+      { sandbox, tmpDir },
+      name,
+      members,
+      entry,
+    );
 
   test('refuses a member named with ".."', async () => {
     await expectUnsafe('dotdot.tar', [{ name: '../evil', data: 'x' }, ...base], '../evil');
@@ -77,8 +83,13 @@ describe('docker-archive source refuses unsafe archives', () => {
     await writeTar(path, members);
     const src = await parseDockerArchiveReference(path).newImageSource();
     try {
-      const manifest = JSON.parse((await src.getManifest()).bytes.toString()) as { layers: { digest: string; size: number }[] };
-      assert.deepEqual(manifest.layers.map((l) => [l.digest, l.size]), [[sha256(layer), layer.length]]);
+      const manifest = JSON.parse((await src.getManifest()).bytes.toString()) as {
+        layers: { digest: string; size: number }[];
+      };
+      assert.deepEqual(
+        manifest.layers.map((l) => [l.digest, l.size]),
+        [[sha256(layer), layer.length]],
+      );
     } finally {
       await src.close();
       await rm(path);

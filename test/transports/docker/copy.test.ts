@@ -26,7 +26,13 @@ describe('copyImage with docker://', () => {
     reg = await startRegistry();
     dir = await makeTempDir('ferry-docker-copy-');
     single = await makeImage(`${dir}/src`, { tag: 't', layers: 3, layerSize: 200_000, seed: 11 });
-    multi = await makeImage(`${dir}/src`, { tag: 'm', layers: 1, layerSize: 30_000, seed: 12, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    multi = await makeImage(`${dir}/src`, {
+      tag: 'm',
+      layers: 1,
+      layerSize: 30_000,
+      seed: 12,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
   });
   after(async () => {
     await reg?.stop();
@@ -35,22 +41,32 @@ describe('copyImage with docker://', () => {
 
   test('copies oci → docker:// → oci keeping the manifest digest, and skopeo sees the same digest', async () => {
     const registryRef = parseDockerImageReference(`//${reg.host}/copy/img:t`);
-    const up = await copyImage(parseOciReference(`${dir}/src:t`), registryRef, { destinationOptions: { tlsVerify: false } });
+    const up = await copyImage(parseOciReference(`${dir}/src:t`), registryRef, {
+      destinationOptions: { tlsVerify: false },
+    });
     assert.equal(up.manifestDigest, single.digest);
     const r = await runSkopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/copy/img:t`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { Digest: string }).Digest, single.digest);
 
-    const down = await copyImage(registryRef, parseOciReference(`${dir}/back:t`), { sourceOptions: { tlsVerify: false } });
+    const down = await copyImage(registryRef, parseOciReference(`${dir}/back:t`), {
+      sourceOptions: { tlsVerify: false },
+    });
     assert.equal(down.manifestDigest, single.digest);
     assert.deepEqual(await indexDigests(`${dir}/back`), [single.digest]);
   });
 
   test('copies a whole index both ways with all its instances', async () => {
     const registryRef = parseDockerImageReference(`//${reg.host}/copy/multi:m`);
-    const up = await copyImage(parseOciReference(`${dir}/src:m`), registryRef, { destinationOptions: { tlsVerify: false }, imageListSelection: 'all' });
+    const up = await copyImage(parseOciReference(`${dir}/src:m`), registryRef, {
+      destinationOptions: { tlsVerify: false },
+      imageListSelection: 'all',
+    });
     assert.equal(up.manifestDigest, multi.digest);
-    const down = await copyImage(registryRef, parseOciReference(`${dir}/back-multi:m`), { sourceOptions: { tlsVerify: false }, imageListSelection: 'all' });
+    const down = await copyImage(registryRef, parseOciReference(`${dir}/back-multi:m`), {
+      sourceOptions: { tlsVerify: false },
+      imageListSelection: 'all',
+    });
     assert.equal(down.manifestDigest, multi.digest);
     const check = await runSkopeo(['inspect', '--raw', `oci:${dir}/back-multi:m`]);
     assert.equal(check.code, 0, check.stderr);
@@ -61,10 +77,14 @@ describe('copyImage with docker://', () => {
   });
 
   test('a copy converted to Docker schema 2 is stored with that type and the digest copyImage reports', async () => {
-    const result = await copyImage(parseOciReference(`${dir}/src:t`), parseDockerImageReference(`//${reg.host}/copy/v2s2:t`), {
-      destinationOptions: { tlsVerify: false },
-      forceManifestMIMEType: MediaType.DOCKER_V2_SCHEMA2,
-    });
+    const result = await copyImage(
+      parseOciReference(`${dir}/src:t`),
+      parseDockerImageReference(`//${reg.host}/copy/v2s2:t`),
+      {
+        destinationOptions: { tlsVerify: false },
+        forceManifestMIMEType: MediaType.DOCKER_V2_SCHEMA2,
+      },
+    );
     assert.equal(result.manifestMIMEType, MediaType.DOCKER_V2_SCHEMA2);
     const r = await runSkopeo(['inspect', '--tls-verify=false', `docker://${reg.host}/copy/v2s2:t`]);
     assert.equal(r.code, 0, r.stderr);

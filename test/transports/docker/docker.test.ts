@@ -18,7 +18,12 @@ import { makeTempDir } from '../../helpers/tmp.js';
 const INSECURE: ImageOptions = { tlsVerify: false };
 
 /** Pushes every blob and the manifest of one instance through the destination. */
-async function pushInstance(dest: ImageDestination, layout: string, inst: MadeInstance, asInstance: boolean): Promise<void> {
+async function pushInstance(
+  dest: ImageDestination,
+  layout: string,
+  inst: MadeInstance,
+  asInstance: boolean,
+): Promise<void> {
   for (const layer of inst.layers) {
     const info = { digest: layer.digest as `sha256:${string}`, size: layer.size, mediaType: layer.mediaType };
     assert.equal(await dest.tryReusingBlob(info, { isConfig: false }), undefined);
@@ -26,13 +31,22 @@ async function pushInstance(dest: ImageDestination, layout: string, inst: MadeIn
     assert.deepEqual(stored, info);
   }
   // The config goes up with its digest unknown: the destination computes it.
-  const config = await dest.putBlob(createReadStream(blobPath(layout, inst.config.digest)), { size: inst.config.size }, { isConfig: true });
+  const config = await dest.putBlob(
+    createReadStream(blobPath(layout, inst.config.digest)),
+    { size: inst.config.size },
+    { isConfig: true },
+  );
   assert.equal(config.digest, inst.config.digest);
   await dest.putManifest(inst.bytes, asInstance ? (inst.digest as `sha256:${string}`) : undefined);
 }
 
 async function skopeoInspect(reg: TestRegistry, image: string, raw = false): Promise<string> {
-  const r = await runSkopeo(['inspect', ...(raw ? ['--raw'] : []), '--tls-verify=false', `docker://${reg.host}/${image}`]);
+  const r = await runSkopeo([
+    'inspect',
+    ...(raw ? ['--raw'] : []),
+    '--tls-verify=false',
+    `docker://${reg.host}/${image}`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   return r.stdout;
 }
@@ -47,7 +61,13 @@ describe('docker:// source and destination (plain http registry)', () => {
     reg = await startRegistry();
     dir = await makeTempDir('ferry-docker-');
     single = await makeImage(`${dir}/single`, { tag: 't', layers: 2, layerSize: 100_000, seed: 3 });
-    multi = await makeImage(`${dir}/multi`, { tag: 'm', layers: 1, layerSize: 20_000, seed: 4, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    multi = await makeImage(`${dir}/multi`, {
+      tag: 'm',
+      layers: 1,
+      layerSize: 20_000,
+      seed: 4,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
   });
   after(async () => {
     await reg?.stop();
@@ -71,7 +91,9 @@ describe('docker:// source and destination (plain http registry)', () => {
       assert.equal(dest.capabilities.acceptsForeignLayerURLs, true);
       assert.equal(dest.capabilities.hasThreadSafePutBlob, true);
       assert.equal(dest.capabilities.supportsSignatures, false);
-      await assert.rejects(dest.putSignatures([Buffer.from('sig')]), (e: unknown) => isFerryError(e, 'UNSUPPORTED_OPERATION'));
+      await assert.rejects(dest.putSignatures([Buffer.from('sig')]), (e: unknown) =>
+        isFerryError(e, 'UNSUPPORTED_OPERATION'),
+      );
       await dest.putSignatures([]);
     } finally {
       await dest.close();
@@ -90,7 +112,10 @@ describe('docker:// source and destination (plain http registry)', () => {
     }
     const inspected = JSON.parse(await skopeoInspect(reg, 'pushed/img:t')) as { Digest: string; Layers: string[] };
     assert.equal(inspected.Digest, single.digest);
-    assert.deepEqual(inspected.Layers, single.instances[0]!.layers.map((l) => l.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      single.instances[0]!.layers.map((l) => l.digest),
+    );
     assert.equal(await skopeoInspect(reg, 'pushed/img:t', true), single.bytes.toString());
   });
 
@@ -104,13 +129,28 @@ describe('docker:// source and destination (plain http registry)', () => {
       await dest.close();
     }
     assert.equal(await skopeoInspect(reg, 'pushed/multi:m', true), multi.bytes.toString());
-    const arm = await runSkopeo(['inspect', '--override-arch', 'arm64', '--tls-verify=false', `docker://${reg.host}/pushed/multi:m`]);
+    const arm = await runSkopeo([
+      'inspect',
+      '--override-arch',
+      'arm64',
+      '--tls-verify=false',
+      `docker://${reg.host}/pushed/multi:m`,
+    ]);
     assert.equal(arm.code, 0, arm.stderr);
-    assert.deepEqual((JSON.parse(arm.stdout) as { Layers: string[] }).Layers, multi.instances[1]!.layers.map((l) => l.digest));
+    assert.deepEqual(
+      (JSON.parse(arm.stdout) as { Layers: string[] }).Layers,
+      multi.instances[1]!.layers.map((l) => l.digest),
+    );
   });
 
   test('reads back what skopeo pushed: manifest, instances and blobs with matching digests', async () => {
-    const push = await runSkopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${dir}/multi:m`, `docker://${reg.host}/skopeo/multi:m`]);
+    const push = await runSkopeo([
+      'copy',
+      '--all',
+      '--dest-tls-verify=false',
+      `oci:${dir}/multi:m`,
+      `docker://${reg.host}/skopeo/multi:m`,
+    ]);
     assert.equal(push.code, 0, push.stderr);
     const src = await parseDockerImageReference(`//${reg.host}/skopeo/multi:m`).newImageSource(INSECURE);
     try {
@@ -137,7 +177,9 @@ describe('docker:// source and destination (plain http registry)', () => {
   });
 
   test('a reference by digest reads the same manifest; a missing tag fails at open with MANIFEST_UNKNOWN', async () => {
-    let src: ImageSource = await parseDockerImageReference(`//${reg.host}/pushed/img@${single.digest}`).newImageSource(INSECURE);
+    let src: ImageSource = await parseDockerImageReference(`//${reg.host}/pushed/img@${single.digest}`).newImageSource(
+      INSECURE,
+    );
     try {
       assert.ok((await src.getManifest()).bytes.equals(single.bytes));
     } finally {
@@ -153,8 +195,12 @@ describe('docker:// source and destination (plain http registry)', () => {
 
   test('a destination named by digest accepts only the manifest with that digest', async () => {
     const inst = single.instances[0]!;
-    const good = await parseDockerImageReference(`//${reg.host}/pushed/img@${inst.digest}`).newImageDestination(INSECURE);
-    const bad = await parseDockerImageReference(`//${reg.host}/pushed/img@${multi.digest}`).newImageDestination(INSECURE);
+    const good = await parseDockerImageReference(`//${reg.host}/pushed/img@${inst.digest}`).newImageDestination(
+      INSECURE,
+    );
+    const bad = await parseDockerImageReference(`//${reg.host}/pushed/img@${multi.digest}`).newImageDestination(
+      INSECURE,
+    );
     try {
       await good.putManifest(inst.bytes);
       await assert.rejects(bad.putManifest(inst.bytes), (e: unknown) => isFerryError(e, 'DIGEST_MISMATCH'));
@@ -168,7 +214,12 @@ describe('docker:// source and destination (plain http registry)', () => {
     const ref = parseDockerImageReference(`//${reg.host}/pushed/img:t`);
     await ref.deleteImage(INSECURE);
     await assert.rejects(ref.newImageSource(INSECURE), (e: unknown) => isFerryError(e, 'MANIFEST_UNKNOWN'));
-    const r = await runSkopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/pushed/img@${single.digest}`]);
+    const r = await runSkopeo([
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      `docker://${reg.host}/pushed/img@${single.digest}`,
+    ]);
     assert.notEqual(r.code, 0);
   });
 });
@@ -189,7 +240,10 @@ describe('docker:// with htpasswd auth over TLS', () => {
   });
 
   test('pushes and pulls with credentials and the CA from certDir; skopeo agrees on the digest', async () => {
-    const options: ImageOptions = { certDir: reg.certDir!, credentials: { username: reg.username!, password: reg.password! } };
+    const options: ImageOptions = {
+      certDir: reg.certDir!,
+      credentials: { username: reg.username!, password: reg.password! },
+    };
     const ref = parseDockerImageReference(`//${reg.host}/secure/img:t`);
     const dest = await ref.newImageDestination(options);
     try {
@@ -229,7 +283,9 @@ describe('docker:// with htpasswd auth over TLS', () => {
 
   test('without the CA the registry is not trusted', async () => {
     await assert.rejects(
-      parseDockerImageReference(`//${reg.host}/secure/img:t`).newImageSource({ credentials: { username: reg.username!, password: reg.password! } }),
+      parseDockerImageReference(`//${reg.host}/secure/img:t`).newImageSource({
+        credentials: { username: reg.username!, password: reg.password! },
+      }),
       (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE'),
     );
   });
@@ -250,9 +306,22 @@ describe('docker:// with signed schema1 manifests', () => {
   });
 
   test('reads a schema1 manifest skopeo pushed, its digest checked over the JWS payload', async () => {
-    const push = await runSkopeo(['copy', '--format', 'v2s1', '--dest-tls-verify=false', `oci:${dir}/img:t`, `docker://${reg.host}/s1/img:t`]);
+    const push = await runSkopeo([
+      'copy',
+      '--format',
+      'v2s1',
+      '--dest-tls-verify=false',
+      `oci:${dir}/img:t`,
+      `docker://${reg.host}/s1/img:t`,
+    ]);
     assert.equal(push.code, 0, push.stderr);
-    const digest = await runSkopeo(['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${reg.host}/s1/img:t`]);
+    const digest = await runSkopeo([
+      'inspect',
+      '--tls-verify=false',
+      '--format',
+      '{{.Digest}}',
+      `docker://${reg.host}/s1/img:t`,
+    ]);
     assert.equal(digest.code, 0, digest.stderr);
     const src = await parseDockerImageReference(`//${reg.host}/s1/img:t`).newImageSource(INSECURE);
     try {

@@ -26,7 +26,11 @@ interface Request {
 /** Requests logged (Apache combined format) since `from` bytes into the log. */
 async function requestsSince(reg: TestRegistry, from: number): Promise<Request[]> {
   const log = (await readFile(reg.logPath)).subarray(from).toString('utf8');
-  return [...log.matchAll(/"([A-Z]+) (\S+) HTTP\/[0-9.]+" ([0-9]{3})/g)].map((m) => ({ method: m[1] ?? '', path: m[2] ?? '', status: Number(m[3]) }));
+  return [...log.matchAll(/"([A-Z]+) (\S+) HTTP\/[0-9.]+" ([0-9]{3})/g)].map((m) => ({
+    method: m[1] ?? '',
+    path: m[2] ?? '',
+    status: Number(m[3]),
+  }));
 }
 
 async function logSize(reg: TestRegistry): Promise<number> {
@@ -74,16 +78,21 @@ describe('blob reuse with docker://', () => {
     assert.equal(blobs, 3);
 
     const firstEvents: ProgressEvent[] = [];
-    const first = await counted(reg, () => copyImage(src, parseDockerImageReference(`//${reg.host}/a/img:t`), options(firstEvents)));
+    const first = await counted(reg, () =>
+      copyImage(src, parseDockerImageReference(`//${reg.host}/a/img:t`), options(firstEvents)),
+    );
     assert.equal(first.filter((r) => r.method === 'PATCH').length, blobs + 1, summary(first));
 
     const secondEvents: ProgressEvent[] = [];
     let digest: Digest | undefined;
     const second = await counted(reg, async () => {
-      digest = (await copyImage(src, parseDockerImageReference(`//${reg.host}/b/img:t`), options(secondEvents))).manifestDigest;
+      digest = (await copyImage(src, parseDockerImageReference(`//${reg.host}/b/img:t`), options(secondEvents)))
+        .manifestDigest;
     });
     assert.equal(digest, image.digest);
-    const mounts = second.filter((r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=a%2Fimg'));
+    const mounts = second.filter(
+      (r) => r.method === 'POST' && r.path.includes('mount=') && r.path.includes('from=a%2Fimg'),
+    );
     assert.equal(mounts.length, blobs + 1, summary(second)); // every layer and the config
     assert.ok(mounts.every((r) => r.status === 201));
     assert.equal(second.filter((r) => r.method === 'PATCH').length, 0, summary(second));
@@ -91,7 +100,9 @@ describe('blob reuse with docker://', () => {
     assert.equal(secondEvents.filter((e) => e.kind === 'blob-started').length, 0);
 
     const thirdEvents: ProgressEvent[] = [];
-    const third = await counted(reg, () => copyImage(src, parseDockerImageReference(`//${reg.host}/b/img:t`), options(thirdEvents)));
+    const third = await counted(reg, () =>
+      copyImage(src, parseDockerImageReference(`//${reg.host}/b/img:t`), options(thirdEvents)),
+    );
     const moving = third.filter((r) => r.method !== 'HEAD' && !(r.method === 'GET' && r.path === '/v2/'));
     assert.deepEqual(moving, [], summary(third));
     // One HEAD per blob and one for the manifest (by tag, which already names this digest).
@@ -115,7 +126,9 @@ describe('blob reuse with docker://', () => {
     try {
       assert.equal(cache.kind, 'sqlite');
       for (const layer of image.instances[0]?.layers ?? []) {
-        const candidates = cache.candidateLocations('docker', reg.host, layer.digest as Digest, { canSubstitute: false });
+        const candidates = cache.candidateLocations('docker', reg.host, layer.digest as Digest, {
+          canSubstitute: false,
+        });
         assert.deepEqual(
           candidates.map((c) => [c.location, c.compressorName]),
           [['rec/img', 'gzip']],
@@ -129,7 +142,17 @@ describe('blob reuse with docker://', () => {
   test('a zstd recompression is reused by the next zstd copy to another repository (mounted, same manifest)', async () => {
     const cachePath = join(dir, 'zstd.sqlite');
     const copy = (repo: string) =>
-      runFerry(['copy', '-q', '--dest-tls-verify=false', '--dest-compress-format', 'zstd', '--blob-cache', cachePath, `oci:${dir}/src:t`, `docker://${reg.host}/${repo}:t`]);
+      runFerry([
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        '--dest-compress-format',
+        'zstd',
+        '--blob-cache',
+        cachePath,
+        `oci:${dir}/src:t`,
+        `docker://${reg.host}/${repo}:t`,
+      ]);
     let r = await copy('z1/img');
     assert.equal(r.code, 0, r.stderr);
     const firstManifest = await runSkopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/z1/img:t`]);
@@ -182,7 +205,9 @@ describe('blob reuse with docker://', () => {
     assert.equal(requests.filter((x) => x.method === 'DELETE').length, layers.length, summary(requests));
     assert.equal(requests.filter((x) => x.method === 'PATCH').length, layers.length + 1, summary(requests));
     // The cache now knows the real location.
-    const candidates = cache.candidateLocations('docker', reg.host, layers[0]?.digest as Digest, { canSubstitute: false });
+    const candidates = cache.candidateLocations('docker', reg.host, layers[0]?.digest as Digest, {
+      canSubstitute: false,
+    });
     assert.equal(candidates[0]?.location, 'fallback/img');
     cache.close();
   });

@@ -45,7 +45,10 @@ describe('oci-archive transport', () => {
   });
 
   /** Reads the manifest and every blob of an oci-archive image; checks each blob's digest. */
-  async function readImage(within: string, options: ImageOptions = {}): Promise<{ digest: string; manifest: OciManifest }> {
+  async function readImage(
+    within: string,
+    options: ImageOptions = {},
+  ): Promise<{ digest: string; manifest: OciManifest }> {
     const src = await parseOciArchiveReference(within).newImageSource(options);
     try {
       const { bytes } = await src.getManifest();
@@ -110,10 +113,7 @@ describe('oci-archive transport', () => {
     const out = join(dir, 'from-archive');
     const copy = await runSkopeo(['copy', '-q', `oci-archive:${path}:ref2`, `oci:${out}:t`]);
     assert.equal(copy.code, 0, copy.stderr);
-    assert.equal(
-      (await readFile(blobPath(out, instance.config.digest))).toString(),
-      instance.config.bytes.toString(),
-    );
+    assert.equal((await readFile(blobPath(out, instance.config.digest))).toString(), instance.config.bytes.toString());
     // Our own source reads it back too.
     assert.equal((await readImage(`${path}:ref2`)).digest, made.digest);
   });
@@ -130,7 +130,11 @@ describe('oci-archive transport', () => {
 
   test('rejects an @N source index and an invalid ref name', () => {
     for (const s of ['a.tar:@0', 'a.tar:-bad', '']) {
-      assert.throws(() => parseOciArchiveReference(s), (e) => isFerryError(e, 'INVALID_REFERENCE'), s);
+      assert.throws(
+        () => parseOciArchiveReference(s),
+        (e) => isFerryError(e, 'INVALID_REFERENCE'),
+        s,
+      );
     }
     assert.equal(parseOciArchiveReference('a.tar:app:v1').image, 'app:v1');
   });
@@ -155,7 +159,13 @@ describe('oci-archive source refuses unsafe archives', () => {
   ];
 
   const expectUnsafe = (name: string, members: Member[], entry: string) =>
-    expectUnsafeArchive((path) => parseOciArchiveReference(path).newImageSource({ tmpDir }), { sandbox, tmpDir }, name, members, entry);
+    expectUnsafeArchive(
+      (path) => parseOciArchiveReference(path).newImageSource({ tmpDir }),
+      { sandbox, tmpDir },
+      name,
+      members,
+      entry,
+    );
 
   test('refuses a member named with ".."', async () => {
     await expectUnsafe('dotdot.tar', [...layoutMembers, { name: '../evil', data: 'x' }], '../evil');
@@ -189,7 +199,11 @@ describe('oci-archive source refuses unsafe archives', () => {
   test('refuses a link chain that leads outside even when nothing is written through it', async () => {
     await expectUnsafe(
       'chain-only.tar',
-      [...layoutMembers, { name: 'a', type: 'symlink', linkname: '.' }, { name: 'b', type: 'symlink', linkname: 'a/..' }],
+      [
+        ...layoutMembers,
+        { name: 'a', type: 'symlink', linkname: '.' },
+        { name: 'b', type: 'symlink', linkname: 'a/..' },
+      ],
       'b',
     );
   });

@@ -6,7 +6,12 @@ import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { digestOf } from '../../../src/digest/digest.js';
-import { addDescriptor, emptyIndex, type IndexFile, REF_NAME_ANNOTATION } from '../../../src/transports/oci-layout/layout.js';
+import {
+  addDescriptor,
+  emptyIndex,
+  type IndexFile,
+  REF_NAME_ANNOTATION,
+} from '../../../src/transports/oci-layout/layout.js';
 import { type OciReference, ociTransport, parseOciReference } from '../../../src/transports/oci-layout/index.js';
 import { blobPath, makeImage } from '../../helpers/make-image.js';
 import { run } from '../../helpers/run.js';
@@ -85,8 +90,18 @@ test('refuses a destination reference with a source index', async () => {
 // --- index.json rules ---
 
 test('a new ref name moves from the older holder, which stays unnamed', () => {
-  const a = { mediaType: OCI_MANIFEST, digest: `sha256:${'a'.repeat(64)}`, size: 1, annotations: { [REF_NAME_ANNOTATION]: 't' } };
-  const b = { mediaType: OCI_MANIFEST, digest: `sha256:${'b'.repeat(64)}`, size: 2, annotations: { [REF_NAME_ANNOTATION]: 't' } };
+  const a = {
+    mediaType: OCI_MANIFEST,
+    digest: `sha256:${'a'.repeat(64)}`,
+    size: 1,
+    annotations: { [REF_NAME_ANNOTATION]: 't' },
+  };
+  const b = {
+    mediaType: OCI_MANIFEST,
+    digest: `sha256:${'b'.repeat(64)}`,
+    size: 2,
+    annotations: { [REF_NAME_ANNOTATION]: 't' },
+  };
   const index = addDescriptor({ ...emptyIndex(), manifests: [a] }, b);
   assert.equal(index.manifests.length, 2);
   assert.equal(index.manifests[0]?.digest, a.digest);
@@ -142,7 +157,12 @@ test('reads a layout written by skopeo copy, manifest and blobs verified', async
 
 test('reads an index and its instances, each instance checked against its digest', async () => {
   await withTempDir(async (dir) => {
-    const made = await makeImage(dir, { tag: 'multi', layers: 1, layerSize: 5000, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    const made = await makeImage(dir, {
+      tag: 'multi',
+      layers: 1,
+      layerSize: 5000,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
     const src = await parseOciReference(`${dir}:multi`).newImageSource();
     try {
       const top = await src.getManifest();
@@ -199,7 +219,12 @@ test('the name lookup ignores entries that are not manifests or indexes', async 
   await withTempDir(async (dir) => {
     const made = await makeImage(dir, { tag: 'app', layers: 1, layerSize: 1000 });
     const index = await indexJSON(dir);
-    index.manifests.unshift({ mediaType: 'application/vnd.example.thing', digest: made.digest, size: made.size, annotations: { [REF_NAME_ANNOTATION]: 'app' } });
+    index.manifests.unshift({
+      mediaType: 'application/vnd.example.thing',
+      digest: made.digest,
+      size: made.size,
+      annotations: { [REF_NAME_ANNOTATION]: 'app' },
+    });
     await writeFile(join(dir, 'index.json'), JSON.stringify(index));
     const src = await parseOciReference(`${dir}:app`).newImageSource();
     assert.equal((await src.getManifest()).mimeType, OCI_MANIFEST);
@@ -210,7 +235,10 @@ test('index.json that is not JSON is INVALID_LAYOUT naming the file', async () =
   await withTempDir(async (dir) => {
     await makeImage(dir, { tag: 'one', layers: 1, layerSize: 1000 });
     await writeFile(join(dir, 'index.json'), '{"manifests": [');
-    await assert.rejects(parseOciReference(`${dir}:one`).newImageSource(), rejectsWith('INVALID_LAYOUT', /index\.json is not valid JSON/));
+    await assert.rejects(
+      parseOciReference(`${dir}:one`).newImageSource(),
+      rejectsWith('INVALID_LAYOUT', /index\.json is not valid JSON/),
+    );
   });
 });
 
@@ -218,7 +246,10 @@ test('a missing or foreign-version oci-layout file is INVALID_LAYOUT', async () 
   await withTempDir(async (dir) => {
     await makeImage(dir, { tag: 'one', layers: 1, layerSize: 1000 });
     await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"2.0.0"}');
-    await assert.rejects(parseOciReference(`${dir}:one`).newImageSource(), rejectsWith('INVALID_LAYOUT', /imageLayoutVersion/));
+    await assert.rejects(
+      parseOciReference(`${dir}:one`).newImageSource(),
+      rejectsWith('INVALID_LAYOUT', /imageLayoutVersion/),
+    );
     await rm(join(dir, 'oci-layout'));
     await assert.rejects(parseOciReference(`${dir}:one`).newImageSource(), rejectsWith('INVALID_LAYOUT', /oci-layout/));
   });
@@ -235,7 +266,10 @@ test('a blob with wrong content fails with DIGEST_MISMATCH when read through a v
     await writeFile(path, bytes);
     const src = await parseOciReference(`${dir}:one`).newImageSource();
     const blob = await src.getBlob({ digest: layer.digest as `${string}:${string}`, size: layer.size });
-    await assert.rejects(drainVerified(blob.stream, layer.digest as `${string}:${string}`, layer.size), rejectsWith('DIGEST_MISMATCH'));
+    await assert.rejects(
+      drainVerified(blob.stream, layer.digest as `${string}:${string}`, layer.size),
+      rejectsWith('DIGEST_MISMATCH'),
+    );
   });
 });
 
@@ -272,22 +306,35 @@ test('an image written through the destination is accepted by skopeo and umoci',
     } finally {
       await dest.close();
     }
-    assert.equal((await readFile(join(out, 'oci-layout'), 'utf8')), '{"imageLayoutVersion":"1.0.0"}');
+    assert.equal(await readFile(join(out, 'oci-layout'), 'utf8'), '{"imageLayoutVersion":"1.0.0"}');
     const inspected = JSON.parse(await skopeo('inspect', `oci:${out}:app:1.0`)) as { Digest: string; Layers: string[] };
     assert.equal(inspected.Digest, made.digest);
-    assert.deepEqual(inspected.Layers, made.instances[0]?.layers.map((l) => l.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      made.instances[0]?.layers.map((l) => l.digest),
+    );
     const umoci = await run('umoci', ['stat', '--image', `${out}:app:1.0`]);
     assert.equal(umoci.code, 0, umoci.stderr);
     const index = await indexJSON(out);
     assert.deepEqual(index.manifests, [
-      { mediaType: OCI_MANIFEST, digest: made.digest, size: made.size, annotations: { [REF_NAME_ANNOTATION]: 'app:1.0' } },
+      {
+        mediaType: OCI_MANIFEST,
+        digest: made.digest,
+        size: made.size,
+        annotations: { [REF_NAME_ANNOTATION]: 'app:1.0' },
+      },
     ]);
   });
 });
 
 test('a multi-platform index written through the destination is read back by skopeo', async () => {
   await withTempDir(async (dir) => {
-    const made = await makeImage(join(dir, 'src'), { tag: 'm', layers: 1, layerSize: 5000, platforms: ['linux/amd64', 'linux/arm64/v8'] });
+    const made = await makeImage(join(dir, 'src'), {
+      tag: 'm',
+      layers: 1,
+      layerSize: 5000,
+      platforms: ['linux/amd64', 'linux/arm64/v8'],
+    });
     const out = join(dir, 'out');
     const src = await parseOciReference(`${join(dir, 'src')}:m`).newImageSource();
     const dest = await parseOciReference(`${out}:m`).newImageDestination();
@@ -295,7 +342,10 @@ test('a multi-platform index written through the destination is read back by sko
     await dest.close();
     const raw = await skopeo('inspect', '--raw', `oci:${out}:m`);
     assert.equal(digestOf(raw), made.digest);
-    const arm = JSON.parse(await skopeo('--override-arch', 'arm64', 'inspect', `oci:${out}:m`)) as { Digest: string; Architecture: string };
+    const arm = JSON.parse(await skopeo('--override-arch', 'arm64', 'inspect', `oci:${out}:m`)) as {
+      Digest: string;
+      Architecture: string;
+    };
     assert.equal(arm.Architecture, 'arm64');
     const index = await indexJSON(out);
     assert.equal(index.manifests.length, 1);
@@ -363,7 +413,10 @@ test('close without commit keeps every file of an existing layout and its index.
     // Blobs stay: another writer's index.json may reference them by now (upstream deletes nothing either).
     assert.deepEqual(await listing(out), written);
     for (const entry of before) assert.ok(written.includes(entry), entry);
-    assert.deepEqual(written.filter((e) => e.includes('ferry-')), []);
+    assert.deepEqual(
+      written.filter((e) => e.includes('ferry-')),
+      [],
+    );
     assert.deepEqual(await readFile(join(out, 'index.json')), beforeIndex);
     await skopeo('inspect', `oci:${out}:keep`);
   });
@@ -386,7 +439,10 @@ test('tryReusingBlob finds a stored blob of the right size only', async () => {
     assert.ok(layer);
     const dest = await parseOciReference(`${dir}:u`).newImageDestination();
     const digest = layer.digest as `${string}:${string}`;
-    assert.deepEqual(await dest.tryReusingBlob({ digest, size: -1 }, { isConfig: false }), { digest, size: layer.size });
+    assert.deepEqual(await dest.tryReusingBlob({ digest, size: -1 }, { isConfig: false }), {
+      digest,
+      size: layer.size,
+    });
     assert.equal(await dest.tryReusingBlob({ digest, size: layer.size + 1 }, { isConfig: false }), undefined);
     assert.equal(await dest.tryReusingBlob({ digest: digestOf('absent'), size: -1 }, { isConfig: false }), undefined);
     await dest.close();
@@ -407,7 +463,9 @@ test('uncompressed layers are accepted when asked for, signatures are refused', 
 test('the destination refuses a schema1 manifest', async () => {
   await withTempDir(async (dir) => {
     const dest = await parseOciReference(`${dir}/l:t`).newImageDestination();
-    const schema1 = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'a/b', tag: 't', architecture: 'amd64', fsLayers: [], history: [] }));
+    const schema1 = Buffer.from(
+      JSON.stringify({ schemaVersion: 1, name: 'a/b', tag: 't', architecture: 'amd64', fsLayers: [], history: [] }),
+    );
     await assert.rejects(dest.putManifest(schema1), rejectsWith('MANIFEST_REJECTED'));
     await dest.close();
   });
@@ -421,14 +479,18 @@ test('deleteImage removes the entry and the blobs only it used', async () => {
     const gone = await makeImage(dir, { tag: 'gone', layers: 2, layerSize: 2000, seed: 2 });
     await parseOciReference(`${dir}:gone`).deleteImage();
     const index = await indexJSON(dir);
-    assert.deepEqual(index.manifests.map((d) => d.digest), [keep.digest]);
+    assert.deepEqual(
+      index.manifests.map((d) => d.digest),
+      [keep.digest],
+    );
     const goneInst = gone.instances[0];
     const keepInst = keep.instances[0];
     assert.ok(goneInst && keepInst);
     for (const d of [gone.digest, goneInst.config.digest, ...goneInst.layers.map((l) => l.digest)]) {
       await assert.rejects(stat(blobPath(dir, d)), /ENOENT/);
     }
-    for (const d of [keep.digest, keepInst.config.digest, ...keepInst.layers.map((l) => l.digest)]) await stat(blobPath(dir, d));
+    for (const d of [keep.digest, keepInst.config.digest, ...keepInst.layers.map((l) => l.digest)])
+      await stat(blobPath(dir, d));
     const umoci = await run('umoci', ['stat', '--image', `${dir}:keep`]);
     assert.equal(umoci.code, 0, umoci.stderr);
   });
@@ -436,20 +498,34 @@ test('deleteImage removes the entry and the blobs only it used', async () => {
 
 test('deleteImage keeps blobs another name still references, through nested indexes', async () => {
   await withTempDir(async (dir) => {
-    const multi = await makeImage(dir, { tag: 'multi', layers: 1, layerSize: 2000, platforms: ['linux/amd64', 'linux/arm64'] });
+    const multi = await makeImage(dir, {
+      tag: 'multi',
+      layers: 1,
+      layerSize: 2000,
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
     // A second name for one instance of the index.
     const inst = multi.instances[1];
     assert.ok(inst);
     const index = await indexJSON(dir);
-    index.manifests.push({ mediaType: OCI_MANIFEST, digest: inst.digest, size: inst.size, annotations: { [REF_NAME_ANNOTATION]: 'arm' } });
+    index.manifests.push({
+      mediaType: OCI_MANIFEST,
+      digest: inst.digest,
+      size: inst.size,
+      annotations: { [REF_NAME_ANNOTATION]: 'arm' },
+    });
     await writeFile(join(dir, 'index.json'), JSON.stringify(index));
     await parseOciReference(`${dir}:multi`).deleteImage();
     await assert.rejects(stat(blobPath(dir, multi.digest)), /ENOENT/);
     const amd = multi.instances[0];
     assert.ok(amd);
     await assert.rejects(stat(blobPath(dir, amd.digest)), /ENOENT/);
-    for (const d of [inst.digest, inst.config.digest, ...inst.layers.map((l) => l.digest)]) await stat(blobPath(dir, d));
-    assert.deepEqual((await indexJSON(dir)).manifests.map((d) => d.digest), [inst.digest]);
+    for (const d of [inst.digest, inst.config.digest, ...inst.layers.map((l) => l.digest)])
+      await stat(blobPath(dir, d));
+    assert.deepEqual(
+      (await indexJSON(dir)).manifests.map((d) => d.digest),
+      [inst.digest],
+    );
     const inspected = JSON.parse(await skopeo('inspect', `oci:${dir}:arm`)) as { Architecture: string };
     assert.equal(inspected.Architecture, 'arm64');
   });
@@ -500,10 +576,17 @@ test('a foreign layer missing locally is fetched from its urls; none answering i
     try {
       const src = await parseOciReference(`${dir}:t`).newImageSource();
       const digest = digestOf(body);
-      const blob = await src.getBlob({ digest, size: body.length, urls: ['ftp://example.invalid/x', `${base}/missing`, `${base}/layer`] });
+      const blob = await src.getBlob({
+        digest,
+        size: body.length,
+        urls: ['ftp://example.invalid/x', `${base}/missing`, `${base}/layer`],
+      });
       assert.equal(blob.size, body.length);
       await drainVerified(blob.stream, digest, body.length);
-      await assert.rejects(src.getBlob({ digest, size: -1, urls: [`${base}/missing`] }), rejectsWith('BLOB_NOT_FOUND', /HTTP 404/));
+      await assert.rejects(
+        src.getBlob({ digest, size: -1, urls: [`${base}/missing`] }),
+        rejectsWith('BLOB_NOT_FOUND', /HTTP 404/),
+      );
     } finally {
       server.close();
     }
@@ -521,7 +604,9 @@ test('the destination writes into a shared blob directory that skopeo then reads
     await dest.close();
     assert.deepEqual(await readdir(join(out, 'blobs')), []);
     await stat(join(shared, 'sha256', made.digest.slice('sha256:'.length)));
-    const inspected = JSON.parse(await skopeo('inspect', '--shared-blob-dir', shared, `oci:${out}:t`)) as { Digest: string };
+    const inspected = JSON.parse(await skopeo('inspect', '--shared-blob-dir', shared, `oci:${out}:t`)) as {
+      Digest: string;
+    };
     assert.equal(inspected.Digest, made.digest);
   });
 });
@@ -537,7 +622,10 @@ test('an aborted putBlob fails with ABORTED and leaves no temp file', async () =
       },
     });
     setTimeout(() => controller.abort(), 20);
-    await assert.rejects(dest.putBlob(endless, { size: -1 }, { isConfig: false, signal: controller.signal }), rejectsWith('ABORTED'));
+    await assert.rejects(
+      dest.putBlob(endless, { size: -1 }, { isConfig: false, signal: controller.signal }),
+      rejectsWith('ABORTED'),
+    );
     assert.deepEqual(await listing(out), ['blobs/']);
     await dest.close();
   });
@@ -580,7 +668,10 @@ test('commit keeps the other members and entries of an existing index.json', asy
     await dest.close();
     const after = (await indexJSON(dir)) as IndexFile & { annotations?: Record<string, string> };
     assert.deepEqual(after.annotations, { 'org.example': 'kept' });
-    assert.deepEqual(after.manifests.map((d) => d.digest), [first.digest, second.digest]);
+    assert.deepEqual(
+      after.manifests.map((d) => d.digest),
+      [first.digest, second.digest],
+    );
     assert.deepEqual(after.manifests[0]?.platform, { os: 'linux', architecture: 'amd64' });
   });
 });

@@ -21,7 +21,10 @@ const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 function blobsOf(image: MadeImage): { digest: string; size: number; isConfig: boolean }[] {
   const inst = image.instances[0];
   assert.ok(inst);
-  return [{ ...inst.config, isConfig: true }, ...inst.layers.map((l) => ({ digest: l.digest, size: l.size, isConfig: false }))];
+  return [
+    { ...inst.config, isConfig: true },
+    ...inst.layers.map((l) => ({ digest: l.digest, size: l.size, isConfig: false })),
+  ];
 }
 
 /** Every blob of `image` (manifest included) is in `layout` with the right digest; skopeo and umoci read the image. */
@@ -38,7 +41,7 @@ async function assertComplete(layout: string, tag: string, image: MadeImage): Pr
 
 const noTemps = async (dir: string) => (await readdir(dir)).filter((n) => n.includes('ferry-'));
 
-test('a writer that fails after a blob it wrote was reused by another writer leaves that writer\'s image complete', async () => {
+test("a writer that fails after a blob it wrote was reused by another writer leaves that writer's image complete", async () => {
   await withTempDir(async (dir) => {
     const src = join(dir, 'src');
     const made = await makeImage(src, { tag: 't', layers: 2, layerSize: 8192, seed: 3 });
@@ -90,7 +93,10 @@ test('an image already in the layout survives a failed copy of an image sharing 
     const a = await makeImage(out, { tag: 'a', layers: 2, layerSize: 8192, seed: 1 });
     const src = join(dir, 'src');
     const b = await corruptThirdLayer(src);
-    assert.deepEqual(b.instances[0]?.layers.slice(0, 2).map((l) => l.digest), a.instances[0]?.layers.map((l) => l.digest));
+    assert.deepEqual(
+      b.instances[0]?.layers.slice(0, 2).map((l) => l.digest),
+      a.instances[0]?.layers.map((l) => l.digest),
+    );
     const index = await readFile(join(out, 'index.json'));
     await assert.rejects(
       copyImage(parseImageReference(`oci:${src}:b`), parseImageReference(`oci:${out}:b`), { blobInfoCache: 'memory' }),
@@ -130,17 +136,32 @@ test('writers committing into one layout at the same moment all keep their index
       Array.from({ length: 8 }, async (_, i) => {
         const dest = await parseOciReference(`${out}:w${i}`).newImageDestination();
         const layer = Buffer.from(`layer ${i}`);
-        const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
-        for (const [bytes, isConfig] of [[config, true], [layer, false]] as const) {
-          await dest.putBlob(Readable.from([bytes]), { digest: sha256(bytes) as BlobInfo['digest'], size: bytes.length }, { isConfig });
+        const config = Buffer.from(
+          JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }),
+        );
+        for (const [bytes, isConfig] of [
+          [config, true],
+          [layer, false],
+        ] as const) {
+          await dest.putBlob(
+            Readable.from([bytes]),
+            { digest: sha256(bytes) as BlobInfo['digest'], size: bytes.length },
+            { isConfig },
+          );
         }
         await dest.putManifest(
           Buffer.from(
             JSON.stringify({
               schemaVersion: 2,
               mediaType: 'application/vnd.oci.image.manifest.v1+json',
-              config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-              layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+              config: {
+                mediaType: 'application/vnd.oci.image.config.v1+json',
+                digest: sha256(config),
+                size: config.length,
+              },
+              layers: [
+                { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length },
+              ],
             }),
           ),
         );
@@ -149,7 +170,9 @@ test('writers committing into one layout at the same moment all keep their index
     );
     await Promise.all(writers.map((w) => w.commit()));
     await Promise.all(writers.map((w) => w.close()));
-    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+      manifests: { annotations?: Record<string, string> }[];
+    };
     const names = index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']).sort();
     assert.deepEqual(names, ['before', ...Array.from({ length: 8 }, (_, i) => `w${i}`)].sort());
     for (const name of names) assert.equal((await run('skopeo', ['inspect', `oci:${out}:${name}`])).code, 0, name);
@@ -164,7 +187,9 @@ test('a commit whose reused blob was deleted meanwhile fails with BLOB_NOT_FOUND
     const index = await readFile(join(out, 'index.json'));
     const dest = await parseOciReference(`${out}:b`).newImageDestination();
     for (const b of blobsOf(a)) {
-      assert.ok(await dest.tryReusingBlob({ digest: b.digest as BlobInfo['digest'], size: b.size }, { isConfig: b.isConfig }));
+      assert.ok(
+        await dest.tryReusingBlob({ digest: b.digest as BlobInfo['digest'], size: b.size }, { isConfig: b.isConfig }),
+      );
     }
     await dest.putManifest(a.bytes);
     await parseOciReference(`${out}:a`).deleteImage();
@@ -181,12 +206,27 @@ test('a lock left by a dead process is broken; a live one is waited for, and the
     const out = join(dir, 'out');
     const lock = join(out, '.index.json.ferry-lock');
     const { spawnSync } = await import('node:child_process');
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
     const write = async (tag: string, signal?: AbortSignal) => {
       const dest = await parseOciReference(`${out}:${tag}`).newImageDestination();
       const bytes = Buffer.from(`config ${tag}`);
       await dest.putBlob(Readable.from([bytes]), { size: -1 }, { isConfig: true });
-      await dest.putManifest(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(bytes), size: bytes.length }, layers: [] })));
+      await dest.putManifest(
+        Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            config: {
+              mediaType: 'application/vnd.oci.image.config.v1+json',
+              digest: sha256(bytes),
+              size: bytes.length,
+            },
+            layers: [],
+          }),
+        ),
+      );
       try {
         await dest.commit(signal);
       } finally {
@@ -203,9 +243,11 @@ test('a lock left by a dead process is broken; a live one is waited for, and the
     controller.abort();
     await assert.rejects(waiting, (e: unknown) => isFerryError(e, 'ABORTED'));
     assert.equal(await readFile(lock, 'utf8'), `${process.ppid}\n`, 'a live lock is not broken');
-    const tags = (JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] }).manifests.map(
-      (m) => m.annotations['org.opencontainers.image.ref.name'],
-    );
+    const tags = (
+      JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+        manifests: { annotations: Record<string, string> }[];
+      }
+    ).manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']);
     assert.deepEqual(tags, ['first', 'after-dead']);
   });
 });

@@ -25,7 +25,11 @@ async function copyBlobs(src: ImageSource, dest: ImageDestination, manifest: Buf
     ...(parsed.layers ?? []).map((l): [Descriptor, boolean] => [l, false]),
   ];
   for (const [d, isConfig] of blobs) {
-    const info: BlobInfo = { digest: d.digest, size: d.size, ...(d.mediaType === undefined ? {} : { mediaType: d.mediaType }) };
+    const info: BlobInfo = {
+      digest: d.digest,
+      size: d.size,
+      ...(d.mediaType === undefined ? {} : { mediaType: d.mediaType }),
+    };
     if ((await dest.tryReusingBlob(info, { isConfig })) !== undefined) continue;
     const { stream } = await src.getBlob(info);
     await dest.putBlob(stream, info, { isConfig });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { bigFilesTempDir, makePrivateTempDir } from '../../../src/transports/shared/temp-dir.js';
 import { withTempDir } from '../../helpers/tmp.js';
 
-test('big temp files go to the caller\'s dir, else TMPDIR, else image_copy_tmp_dir, else /var/tmp', async () => {
+test("big temp files go to the caller's dir, else TMPDIR, else image_copy_tmp_dir, else /var/tmp", async () => {
   await withTempDir(async (dir) => {
     const conf = join(dir, 'containers.conf');
     await writeFile(conf, '[engine]\nimage_copy_tmp_dir = "/from/conf"\n');

@@ -59,7 +59,10 @@ describe('TarIndex member offsets (read from the tar headers)', () => {
         const r = await run('tar', ['-C', root, `--format=${format}`, ...pax, '--sort=name', '-cf', archive, '.']);
         assert.equal(r.code, 0, r.stderr);
         await assertOffsets(archive, new Map([...expected].map(([n, c]) => [`./${n}`.slice(2), c])));
-        assert.equal((await TarIndex.build(archive)).entry('link-with-long-target')?.linkname, `${'t'.repeat(150)}/target`);
+        assert.equal(
+          (await TarIndex.build(archive)).entry('link-with-long-target')?.linkname,
+          `${'t'.repeat(150)}/target`,
+        );
       });
     });
   }
@@ -68,7 +71,8 @@ describe('TarIndex member offsets (read from the tar headers)', () => {
     await withTempDir(async (dir) => {
       const expected = members();
       const pack = tar.pack();
-      for (const [name, content] of expected) pack.entry({ name, size: content.length, pax: { comment: 'x'.repeat(900) } }, content);
+      for (const [name, content] of expected)
+        pack.entry({ name, size: content.length, pax: { comment: 'x'.repeat(900) } }, content);
       pack.finalize();
       const chunks: Buffer[] = [];
       for await (const chunk of pack) chunks.push(chunk as Buffer);

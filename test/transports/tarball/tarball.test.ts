@@ -85,12 +85,21 @@ test('parses files separated by colons and gives back the same text', () => {
 });
 
 test('rejects a reference with an empty file name', () => {
-  assert.throws(() => tarballTransport.parseReference('a.tar::b.tar'), (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'));
-  assert.throws(() => tarballTransport.parseReference(''), (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'));
+  assert.throws(
+    () => tarballTransport.parseReference('a.tar::b.tar'),
+    (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'),
+  );
+  assert.throws(
+    () => tarballTransport.parseReference(''),
+    (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'),
+  );
 });
 
 test('rejects a file name containing the separator', () => {
-  assert.throws(() => newTarballReference(['a:b.tar']), (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'));
+  assert.throws(
+    () => newTarballReference(['a:b.tar']),
+    (e: unknown) => isFerryError(e, 'INVALID_REFERENCE'),
+  );
 });
 
 test('refuses to open a destination or delete', async () => {
@@ -199,7 +208,9 @@ test('a config template is the base of the config and annotations reach the mani
         assert.match(bytes.toString(), /"a.first":"\\u003cx\\u003e","org.opencontainers.image.title":"hello"/);
         const manifest = JSON.parse(bytes.toString()) as OCIManifest;
         assert.deepEqual(manifest.annotations, options.annotations);
-        const config = JSON.parse((await readAll((await src.getBlob({ digest: manifest.config.digest, size: -1 })).stream)).toString());
+        const config = JSON.parse(
+          (await readAll((await src.getBlob({ digest: manifest.config.digest, size: -1 })).stream)).toString(),
+        );
         assert.equal(config.architecture, 'arm64');
         assert.deepEqual(config.config, { Cmd: ['/bin/hello'] });
         assert.equal(config.history[0].comment, 'mine');
@@ -252,7 +263,9 @@ test('a truncated gzip layer is CORRUPT_COMPRESSED_DATA', async () => {
     const file = join(dir, 'layer.tar.gz');
     const gz = gzipSync(await makeTar({ a: 'x'.repeat(5000) }));
     await writeFile(file, gz.subarray(0, gz.length - 30));
-    await assert.rejects(newTarballReference([file]).newImageSource(), (e) => isFerryError(e, 'CORRUPT_COMPRESSED_DATA'));
+    await assert.rejects(newTarballReference([file]).newImageSource(), (e) =>
+      isFerryError(e, 'CORRUPT_COMPRESSED_DATA'),
+    );
   });
 });
 
