@@ -13,6 +13,7 @@ import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { Schema2Manifest } from '../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
 import { storeBlob } from '../shared/blob-store.js';
 import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
@@ -174,14 +175,12 @@ export class DockerArchiveDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(signal);
     refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new FerryError('INVALID_MANIFEST', `${this.reference.toString()}: the manifest is not valid JSON`, {
-        cause: e,
-      });
+    const json = parseJSONText(bytes.toString('utf8'));
+    if (!json.ok) {
+      const why = describeJSONSyntaxProblem(json.problem);
+      throw new FerryError('INVALID_MANIFEST', `${this.reference.toString()}: the manifest is ${why}`);
     }
+    const parsed = json.value;
     if (!isJSONObject(parsed) || parsed.schemaVersion !== 2 || parsed.mediaType !== MediaType.DOCKER_V2_SCHEMA2) {
       throw new FerryError(
         'UNSUPPORTED_MANIFEST_TYPE',

@@ -6,6 +6,7 @@ import { FerryError } from '../../errors.js';
 import { field, isJSONObject } from '../../manifest/json.js';
 import { MAX_MANIFEST_SIZE } from '../../manifest/limits.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { openPlainTar, type PlainTar } from '../tar/plain.js';
 import { type TarEntry, TarIndex } from '../tar/tar-index.js';
 
@@ -31,12 +32,10 @@ function stringArray(v: unknown): string[] | undefined {
 
 /** Parses manifest.json (Go field names match case-insensitively, as encoding/json does). */
 export function parseManifestItems(bytes: Buffer, path: string): ManifestItem[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw invalid(path, `${MANIFEST_FILE} is not valid JSON`, e);
-  }
+  const json = parseJSONText(bytes.toString('utf8'));
+  // The problem names a line and column, never the text (which could be any file the archive links to).
+  if (!json.ok) throw invalid(path, `${MANIFEST_FILE} is ${describeJSONSyntaxProblem(json.problem)}`);
+  const parsed = json.value;
   if (!Array.isArray(parsed)) throw invalid(path, `${MANIFEST_FILE} is not a JSON array`);
   return parsed.map((item: unknown, i) => {
     if (!isJSONObject(item)) throw invalid(path, `${MANIFEST_FILE} item @${i} is not an object`);

@@ -10,6 +10,7 @@ import { FerryError, throwIfAborted } from '../../errors.js';
 import { field, goMarshal, isJSONObject } from '../../manifest/json.js';
 import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { safeEntryName } from '../tar/paths.js';
 import type { TarEntry } from '../tar/tar-index.js';
 import { noSignatures } from '../shared/defaults.js';
@@ -103,12 +104,9 @@ export class DockerArchiveSource implements ImageSource {
 function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
   const invalid = (why: string, cause?: unknown) =>
     new FerryError('INVALID_ARCHIVE', `invalid docker archive "${path}": config "${name}" ${why}`, { cause });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(config.toString('utf8'));
-  } catch (e) {
-    throw invalid('is not valid JSON', e);
-  }
+  const json = parseJSONText(config.toString('utf8'));
+  if (!json.ok) throw invalid(`is ${describeJSONSyntaxProblem(json.problem)}`);
+  const parsed = json.value;
   if (!isJSONObject(parsed)) throw invalid('is not a JSON object');
   const rootfs = field(parsed, 'rootfs');
   if (!isJSONObject(rootfs)) throw invalid('has no rootfs');

@@ -6,6 +6,7 @@ import type { Digest } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
 import { isJSONObject, type JSONObject } from '../../manifest/json.js';
 import { MediaType } from '../../manifest/mediatypes.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { readManifestFile } from '../shared/manifest-file.js';
 import { descriptorDigest, type IndexDescriptor, type IndexFile, type LayoutPaths } from './layout.js';
 
@@ -40,7 +41,10 @@ export async function countDescriptor(
     const bytes = await readManifestFile(paths.blobPath(digest), digest);
     if (bytes === undefined)
       throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is missing from ${paths.blobRoot}`);
-    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    const json = parseJSONText(bytes.toString('utf8'));
+    if (!json.ok)
+      throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is ${describeJSONSyntaxProblem(json.problem)}`);
+    const value = json.value;
     if (!isJSONObject(value)) throw new FerryError('INVALID_LAYOUT', `manifest ${digest} is not a JSON object`);
     parsed = value;
   } catch (e) {
