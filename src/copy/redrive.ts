@@ -5,6 +5,7 @@
  * with jitter or the registry's Retry-After.
  */
 import { abortError, FerryError, isFerryError } from '../errors.js';
+import { isRetryableNetworkError, sleep } from '../util/network.js';
 import type { CopyOptions } from './types.js';
 
 export interface RedrivePolicy {
@@ -108,20 +109,6 @@ export class RedriveBudget {
   }
 }
 
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENETRESET',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
 /**
  * Registry codes that a new upload session cures: bytes that arrived damaged (the source verified
  * them), or a session the registry lost (a restart, a retried PUT whose first try completed it).
@@ -150,12 +137,7 @@ export function isTransientTransferFailure(e: unknown, damageInTransit: boolean)
       (e.code === 'DIGEST_MISMATCH' || e.code === 'SIZE_MISMATCH' || e.code === 'CORRUPT_COMPRESSED_DATA')
     );
   }
-  for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code)) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
+  return isRetryableNetworkError(e);
 }
 
 function retryAfterOf(e: unknown): number | undefined {
@@ -169,20 +151,5 @@ function gaveUp(what: string, why: string, e: unknown, attempts: number): FerryE
   return new FerryError(last?.code ?? 'REGISTRY_UNREACHABLE', `${what}: gave up ${why}: ${message}`, {
     cause: e,
     details: { ...(last?.details ?? {}), attempts },
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -2,7 +2,6 @@
  * When and how long to retry a registry request: 408, 429, 500 and 502–504 answers, connection resets and
  * timeouts; exponential backoff, `Retry-After` honoured, bounded in tries and in delay.
  */
-import { abortError } from '../errors.js';
 
 export interface RetryOptions {
   /** Total tries per request, the first included (default 5). 1 disables retries. */
@@ -38,34 +37,6 @@ export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUS.has(status);
 }
 
-const RETRYABLE_ERROR_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENETRESET',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-/** Whether a network-level error (not an HTTP status) is worth another try. */
-export function isRetryableNetworkError(e: unknown): boolean {
-  for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    // HPE_*: an answer that is not valid HTTP (bytes damaged on the way, a proxy cutting it).
-    if (typeof code === 'string' && (RETRYABLE_ERROR_CODES.has(code) || code.startsWith('HPE_'))) return true;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
 /** `Retry-After` as milliseconds (delta-seconds or an HTTP date); undefined when absent or unparsable. */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -83,18 +54,4 @@ export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs?: 
   return Math.min(policy.maxDelayMs, retryAfterMs ?? backoff);
 }
 
-/** Sleeps, failing with ABORTED as soon as `signal` fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { isRetryableNetworkError, sleep } from '../util/network.js';

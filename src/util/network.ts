@@ -1,0 +1,49 @@
+/**
+ * Waiting, and telling transient network failures apart: shared by the registry client's retries and
+ * the copy engine's re-drives, so both agree on what a new try can cure.
+ */
+import { abortError } from '../errors.js';
+
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENETRESET',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Whether a network-level error (not an HTTP status) is worth another try. */
+export function isRetryableNetworkError(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    // HPE_*: an answer that is not valid HTTP (bytes damaged on the way, a proxy cutting it).
+    if (typeof code === 'string' && (TRANSIENT_NETWORK_CODES.has(code) || code.startsWith('HPE_'))) return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Sleeps, failing with ABORTED as soon as `signal` fires. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
