@@ -95,3 +95,23 @@ export function policyRequirementsFor(
   }
   return { requirements: policy.default, scope: 'default' };
 }
+
+/**
+ * What an image reference provides for the choice of scope (containers/image ImageReference's
+ * PolicyConfigurationIdentity and PolicyConfigurationNamespaces).
+ */
+export interface PolicyScopedReference {
+  readonly transport: { readonly name: string };
+  policyConfigurationIdentity(): string;
+  policyConfigurationNamespaces(): readonly string[];
+}
+
+/** The requirements for the image `ref` names. */
+export function policyRequirementsForReference(policy: Policy, ref: PolicyScopedReference): PolicyRequirementsChoice {
+  return policyRequirementsFor(
+    policy,
+    ref.transport.name,
+    ref.policyConfigurationIdentity(),
+    ref.policyConfigurationNamespaces(),
+  );
+}

@@ -6,7 +6,9 @@ import {
   dockerPolicyNamespaces,
   pathPolicyNamespaces,
   policyRequirementsFor,
+  policyRequirementsForReference,
 } from '../../../src/signature/policy/scopes.js';
+import { parseDockerImageReference } from '../../../src/transports/docker/index.js';
 import type { Policy } from '../../../src/signature/policy/types.js';
 
 /** A policy whose every scope holds a reject requirement tagged by keyPath = the scope, to see which one won. */
@@ -132,5 +134,31 @@ describe('path transport scopes', () => {
   test('a transport the policy does not name uses the global default', () => {
     const policy = policyWithScopes({ dir: [''] });
     assert.equal(policyRequirementsFor(policy, 'oci', '/a/b', pathPolicyNamespaces('/a/b')).scope, 'default');
+  });
+});
+
+describe('scopes from a transport reference', () => {
+  for (const name of [
+    'registry.example.com:5000/ns/repo:tag',
+    'busybox',
+    `quay.io/a/b@sha256:${'0'.repeat(64)}`,
+    'localhost/app:1',
+    '[::1]:5000/app:1',
+  ]) {
+    test(`the docker transport's namespaces for ${name} are dockerPolicyNamespaces of its name`, () => {
+      const ref = parseDockerImageReference(`//${name}`);
+      assert.deepEqual(ref.policyConfigurationNamespaces(), dockerPolicyNamespaces(ref.dockerReference().name));
+    });
+  }
+
+  test('policyRequirementsForReference uses the reference transport, identity and namespaces', () => {
+    const policy = policyWithScopes({ docker: ['quay.io/org', 'quay.io/org/app:1'] });
+    const pick = (name: string) => {
+      const req = policyRequirementsForReference(policy, parseDockerImageReference(`//${name}`)).requirements[0];
+      return req?.type === 'signedBy' ? req.keyPath : undefined;
+    };
+    assert.equal(pick('quay.io/org/app:1'), '/scope/docker/quay.io/org/app:1');
+    assert.equal(pick('quay.io/org/app:2'), '/scope/docker/quay.io/org');
+    assert.equal(pick('quay.io/other/app:1'), undefined);
   });
 });
