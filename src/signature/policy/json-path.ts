@@ -1,5 +1,7 @@
 /** JSON paths for messages (`transports.docker["quay.io"][0].keyType`), and the duplicate keys JSON.parse hides. */
 
+import { escapeControl } from '../../util/quote.js';
+
 export type JSONPath = readonly (string | number)[];
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -9,8 +11,8 @@ export function formatJSONPath(path: JSONPath): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (IDENTIFIER.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg.length > 200 ? `${seg.slice(0, 200)}…` : seg)}]`;
+    else if (seg.length <= 200 && IDENTIFIER.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${escapeControl(JSON.stringify(seg.length > 200 ? `${seg.slice(0, 200)}…` : seg))}]`;
   }
   return out === '' ? '(top level)' : out;
 }

@@ -250,6 +250,24 @@ describe('parsePolicy refuses invalid policies with the file, the JSON path and 
       'transports.docker["quay.io"][0].type',
       /longer than 4096/,
     ],
+    [
+      'a duplicate written with an escape',
+      '{"default":[{"type":"reject"}],"defa\\u0075lt":[{"type":"reject"}]}',
+      'default',
+      /duplicate field/,
+    ],
+    [
+      'a 100 KiB field name',
+      withRequirement({ type: 'reject', ['k'.repeat(100 * 1024)]: 1 }),
+      `transports.docker["quay.io"][0]["${'k'.repeat(200)}…"]`,
+      /unknown field/,
+    ],
+    [
+      'a field name with control characters',
+      withRequirement({ type: 'reject', 'a\u2028\u0007': 1 }),
+      'transports.docker["quay.io"][0]["a\\u2028\\u0007"]',
+      /unknown field/,
+    ],
     ['deep nesting', `{"default":[{"type":"reject"}],"transports":${deep}}`, undefined, /nested deeper than/],
     [
       'an unknown signedIdentity type',
