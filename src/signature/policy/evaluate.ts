@@ -7,7 +7,7 @@ import type { DockerReference } from '../../reference/reference.js';
 import type { PolicyRequirement, PolicyRequirements, SignedByRequirement, SigstoreSignedRequirement } from './types.js';
 
 /** A signature as stored beside an image, before any verification (containers/image internal/signature). */
-export type ImageSignature =
+export type UnverifiedSignature =
   | { kind: 'simpleSigning' /** The OpenPGP message, as stored. */; blob: Uint8Array }
   | {
       kind: 'sigstore';
@@ -23,7 +23,7 @@ export interface ImageToVerify {
   manifest: Uint8Array;
   /** The image's Docker reference, when its transport has one (identity rules need it). */
   dockerReference: DockerReference | undefined;
-  signatures: readonly ImageSignature[];
+  signatures: readonly UnverifiedSignature[];
 }
 
 /** A requirement that needs a signature check. */

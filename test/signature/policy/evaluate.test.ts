@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { FerryError, isFerryError } from '../../../src/errors.js';
 import { parseDockerReference } from '../../../src/reference/reference.js';
@@ -9,7 +10,14 @@ import {
   type SignatureRequirementVerifier,
 } from '../../../src/signature/policy/evaluate.js';
 import { identityMatches } from '../../../src/signature/policy/identity.js';
+import { parsePolicy } from '../../../src/signature/policy/parse.js';
+import {
+  dockerPolicyNamespaces,
+  pathPolicyNamespaces,
+  policyRequirementsFor,
+} from '../../../src/signature/policy/scopes.js';
 import type { PolicyRequirement } from '../../../src/signature/policy/types.js';
+import { fixturePath } from '../../helpers/paths.js';
 
 const image: ImageToVerify = {
   manifest: new TextEncoder().encode('{"schemaVersion":2}'),
@@ -135,5 +143,50 @@ describe('evaluatePolicy', () => {
     assert.equal(d.allowed, false);
     assert.equal(calls.length, 0);
     assert.match(d.reasons[0]?.reason ?? '', /keyType "X509Certificates" is not implemented/);
+  });
+});
+
+describe('the upstream fixture policy decides without signatures', () => {
+  const policy = parsePolicy(readFileSync(fixturePath('signature', 'policy', 'policy.json')), 'policy.json');
+  const decide = async (transport: string, identity: string, namespaces: string[], ref?: string) => {
+    const { requirements } = policyRequirementsFor(policy, transport, identity, namespaces);
+    const dockerReference = ref === undefined ? undefined : parseDockerReference(ref);
+    return (await evaluatePolicy(requirements, { ...image, dockerReference })).allowed;
+  };
+  const docker = (ref: string) => {
+    const r = parseDockerReference(ref);
+    return decide('docker', r.toString(), dockerPolicyNamespaces(r.name), ref);
+  };
+
+  test('any dir: image is accepted (dir "" is insecureAcceptAnything)', async () => {
+    assert.equal(await decide('dir', '/images/unsigned', pathPolicyNamespaces('/images/unsigned')), true);
+  });
+  test('example.com/playground images are accepted', async () => {
+    assert.equal(await docker('example.com/playground/app:1'), true);
+  });
+  test('an image no scope names falls to the default reject', async () => {
+    assert.equal(await docker('quay.io/org/app:1'), false);
+    assert.equal(await decide('oci', '/x/y', pathPolicyNamespaces('/x/y')), false);
+  });
+  test('example.com/hardened needs signatures and a base layer check, so it is rejected', async () => {
+    const { verifier } = fakeVerifier('example.com/hardened/app:1');
+    const { requirements } = policyRequirementsFor(policy, 'docker', 'example.com/hardened/app:1', [
+      'example.com/hardened/app',
+      'example.com/hardened',
+    ]);
+    const d = await evaluatePolicy(
+      requirements,
+      { ...image, dockerReference: parseDockerReference('example.com/hardened/app:1') },
+      { verifier },
+    );
+    assert.deepEqual(
+      d.reasons.map((r) => [r.type, r.accepted]),
+      [
+        ['signedBy', true],
+        ['signedBy', false],
+        ['signedBaseLayer', false],
+      ],
+    );
+    assert.match(d.reasons[1]?.reason ?? '', /keyType "signedByGPGKeys" is not implemented/);
   });
 });
