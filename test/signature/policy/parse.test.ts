@@ -480,3 +480,34 @@ describe('loadPolicy', () => {
     });
   });
 });
+
+describe('names like Object.prototype members are ordinary names', () => {
+  const PROTO_KEYS = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+  test('as transports and scopes they are kept, and absent ones are not found', async () => {
+    for (const key of PROTO_KEYS) {
+      const text = `{"default":[{"type":"reject"}],"transports":{"${key}":{"${key}":[{"type":"insecureAcceptAnything"}]}}}`;
+      const policy = parsePolicy(text, 'p.json');
+      assert.deepEqual([...policy.transports.keys()], [key]);
+      assert.deepEqual(policy.transports.get(key)?.get(key), [{ type: 'insecureAcceptAnything' }]);
+      const empty = parsePolicy('{"default":[{"type":"reject"}]}', 'p.json');
+      assert.equal(empty.transports.get(key), undefined);
+    }
+  });
+  test('as fields they are unknown fields', () => {
+    for (const key of PROTO_KEYS) {
+      assert.throws(
+        () => parsePolicy(`{"default":[{"type":"reject","${key}":1}]}`, 'p.json'),
+        (e: unknown) => isFerryError(e, 'INVALID_POLICY') && e.details.jsonPath === `default[0].${key}`,
+      );
+    }
+  });
+});
+
+test('loadPolicy refuses a directory given as the policy, naming it', async () => {
+  await withTempDir(async (dir) => {
+    await assert.rejects(
+      loadPolicy({ path: dir }),
+      (e: unknown) => isFerryError(e, 'INVALID_POLICY') && e.details.path === dir && e.message.includes('EISDIR'),
+    );
+  });
+});
