@@ -48,6 +48,9 @@ export type FerryErrorCode =
   // CLI and configuration
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG'
+  // trust policy (policy.json)
+  | 'INVALID_POLICY'
+  | 'POLICY_NOT_FOUND'
   // configuration-driven refusals and credential helpers
   | 'REGISTRY_BLOCKED'
   | 'CREDENTIAL_HELPER_ERROR';

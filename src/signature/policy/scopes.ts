@@ -1,0 +1,117 @@
+/**
+ * Which requirements apply to an image: the most specific scope of its transport that the policy
+ * names, then the transport's `""`, then the global default (containers/image requirementsForImageRef).
+ * A transport supplies its policy identity and its namespaces (from most to least specific).
+ */
+import type { Policy, PolicyRequirements } from './types.js';
+
+/** Transports whose scopes are absolute paths (the image's directory or file, then its parents). */
+const PATH_TRANSPORTS = new Set(['dir', 'oci', 'oci-archive']);
+/** Transports whose only scope is `""` (their images have no identity to scope by). */
+const DEFAULT_ONLY_TRANSPORTS = new Set(['docker-archive', 'docker-daemon', 'tarball']);
+
+/**
+ * Why `scope` cannot be a key under `transports[transport]`, or undefined when it can. `""` is always
+ * valid; scopes of transports Ferry does not know are kept (a policy is shared between tools).
+ */
+export function validatePolicyScope(transport: string, scope: string): string | undefined {
+  if (scope === '') return undefined;
+  if (DEFAULT_ONLY_TRANSPORTS.has(transport)) return `${transport}: supports no scope except the default ""`;
+  if (PATH_TRANSPORTS.has(transport)) {
+    if (!scope.startsWith('/')) return 'must be an absolute path';
+    if (scope === '/') return 'use the transport default "" instead of "/"';
+    if (cleanPath(scope) !== scope) return `not in canonical form (did you mean ${JSON.stringify(cleanPath(scope))}?)`;
+  }
+  return undefined;
+}
+
+/** An absolute path with `.`, `..`, repeated and trailing slashes removed (Go's filepath.Clean, absolute only). */
+function cleanPath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
+}
+
+/**
+ * The namespaces of an image at absolute `path` in a path transport: each parent directory, nearest
+ * first, without `/` (the transport's `""` covers it). The image's own path is its identity.
+ */
+export function pathPolicyNamespaces(path: string): string[] {
+  const namespaces: string[] = [];
+  for (let p = path, slash = p.lastIndexOf('/'); slash > 0; slash = p.lastIndexOf('/')) {
+    p = p.slice(0, slash);
+    namespaces.push(p);
+  }
+  return namespaces;
+}
+
+/**
+ * The namespaces of a Docker reference's repository `name` (`host[:port]/path`): the repository, each
+ * parent path down to the host[:port], then `*.`-wildcards of the host's parent domains (no port;
+ * none for an IPv6 literal). The identity, `name:tag` or `name@digest`, comes before all of them.
+ */
+export function dockerPolicyNamespaces(name: string): string[] {
+  const namespaces: string[] = [];
+  for (let n = name; ; ) {
+    namespaces.push(n);
+    const slash = n.lastIndexOf('/');
+    if (slash === -1) break;
+    n = n.slice(0, slash);
+  }
+  const domain = namespaces[namespaces.length - 1] as string;
+  const host = domain.replace(/:[0-9]+$/, '');
+  if (!host.startsWith('[')) {
+    for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1))
+      namespaces.push(`*${host.slice(dot)}`);
+  }
+  return namespaces;
+}
+
+/** What decided the requirements: the scope that matched, or the global default. */
+export interface PolicyRequirementsChoice {
+  requirements: PolicyRequirements;
+  /** `transports.<name>["<scope>"]` or `default`, for messages. */
+  scope: string;
+}
+
+/** The requirements for an image of `transportName` with this identity and namespaces. */
+export function policyRequirementsFor(
+  policy: Policy,
+  transportName: string,
+  policyConfigurationIdentity: string,
+  namespaces: readonly string[],
+): PolicyRequirementsChoice {
+  const scopes = policy.transports.get(transportName);
+  if (scopes !== undefined) {
+    for (const scope of [policyConfigurationIdentity, ...namespaces, '']) {
+      const requirements = scopes.get(scope);
+      if (requirements !== undefined)
+        return { requirements, scope: `transports[${JSON.stringify(transportName)}][${JSON.stringify(scope)}]` };
+    }
+  }
+  return { requirements: policy.default, scope: 'default' };
+}
+
+/**
+ * What an image reference provides for the choice of scope (containers/image ImageReference's
+ * PolicyConfigurationIdentity and PolicyConfigurationNamespaces).
+ */
+export interface PolicyScopedReference {
+  readonly transport: { readonly name: string };
+  policyConfigurationIdentity(): string;
+  policyConfigurationNamespaces(): readonly string[];
+}
+
+/** The requirements for the image `ref` names. */
+export function policyRequirementsForReference(policy: Policy, ref: PolicyScopedReference): PolicyRequirementsChoice {
+  return policyRequirementsFor(
+    policy,
+    ref.transport.name,
+    ref.policyConfigurationIdentity(),
+    ref.policyConfigurationNamespaces(),
+  );
+}
