@@ -12,6 +12,7 @@ export {
   type SigstoreSignature,
   sigstoreBlob,
 } from './format.js';
+export { type FulcioTrust, fulcioIssuer } from './fulcio.js';
 export { parsePublicKeyPEM } from './keys.js';
 export {
   parseSigstorePayload,
@@ -19,5 +20,13 @@ export {
   type SigstorePayload,
   sigstorePayloadBytes,
 } from './payload.js';
+export { type PKITrust, verifyPKICertificate } from './pki.js';
 export { type RekorSETInput, verifyRekorSET } from './rekor-set.js';
-export { type SigstoreKeyTrust, type VerifiedSigstoreSignature, verifySigstoreSignature } from './verify.js';
+export {
+  type SigstoreFulcioTrust,
+  type SigstoreKeyTrust,
+  type SigstorePKITrust,
+  type SigstoreTrust,
+  type VerifiedSigstoreSignature,
+  verifySigstoreSignature,
+} from './verify.js';

@@ -13,11 +13,15 @@ import { quoteInput } from '../../util/quote.js';
 import {
   isSigstoreSignatureAttachment,
   SIGSTORE_BUNDLE_ANNOTATION,
+  SIGSTORE_CERTIFICATE_ANNOTATION,
+  SIGSTORE_CHAIN_ANNOTATION,
   SIGSTORE_SIGNATURE_ANNOTATION,
   type SigstoreSignature,
 } from './format.js';
+import { type FulcioTrust, verifyFulcioCertificate } from './fulcio.js';
 import { publicKeyDER, verifyWithKey } from './keys.js';
 import { parseSigstorePayload, type SigstorePayload } from './payload.js';
+import { type PKITrust, verifyPKICertificate } from './pki.js';
 import { verifyRekorSET } from './rekor-set.js';
 import { decodeBase64, invalidSignature } from './strict-json.js';
 
@@ -27,6 +31,20 @@ export interface SigstoreKeyTrust {
   /** When set, the signature must carry a Rekor SET signed by one of these keys, recording the signing key. */
   rekorPublicKeys?: KeyObject[];
 }
+
+/** A Fulcio-issued certificate, proven in the Rekor log (a Rekor key is required). */
+export interface SigstoreFulcioTrust {
+  fulcio: FulcioTrust;
+  rekorPublicKeys: KeyObject[];
+}
+
+/** A certificate from the user's own PKI (no Rekor). */
+export interface SigstorePKITrust {
+  pki: PKITrust;
+}
+
+/** What a sigstoreSigned requirement trusts: exactly one of public keys, Fulcio, or a PKI. */
+export type SigstoreTrust = SigstoreKeyTrust | SigstoreFulcioTrust | SigstorePKITrust;
 
 export interface VerifiedSigstoreSignature extends SigstorePayload {
   /** The key that verified the signature. */
@@ -49,12 +67,30 @@ function signatureAnnotation(sig: SigstoreSignature): string {
   return b64;
 }
 
-/** The keys trusted for this signature: all of them, or with a Rekor SET the one the SET records. */
-function candidateKeys(
-  sig: SigstoreSignature,
-  trust: SigstoreKeyTrust,
-  b64: string,
-): { keys: KeyObject[]; time?: Date } {
+function annotation(sig: SigstoreSignature, name: string, what: string): string {
+  const v = sig.annotations[name];
+  if (v === undefined) throw invalidSignature(`annotation ${name} (${what}) is missing`, WHAT);
+  return v;
+}
+
+/** The keys trusted for this signature: from the certificate, all the public keys, or the one a Rekor SET records. */
+function candidateKeys(sig: SigstoreSignature, trust: SigstoreTrust, b64: string): { keys: KeyObject[]; time?: Date } {
+  if ('fulcio' in trust) {
+    const { publicKey, time } = verifyFulcioCertificate({
+      trust: trust.fulcio,
+      rekorPublicKeys: trust.rekorPublicKeys,
+      set: annotation(sig, SIGSTORE_BUNDLE_ANNOTATION, 'Rekor SET'),
+      certificate: annotation(sig, SIGSTORE_CERTIFICATE_ANNOTATION, 'certificate'),
+      chain: sig.annotations[SIGSTORE_CHAIN_ANNOTATION],
+      base64Signature: b64,
+      payload: sig.payload,
+    });
+    return { keys: [publicKey], time };
+  }
+  if ('pki' in trust) {
+    const cert = annotation(sig, SIGSTORE_CERTIFICATE_ANNOTATION, 'certificate');
+    return { keys: [verifyPKICertificate(trust.pki, cert, sig.annotations[SIGSTORE_CHAIN_ANNOTATION])] };
+  }
   if (trust.publicKeys.length === 0) {
     throw new FerryError('INVALID_ARGUMENT', 'verifying a sigstore signature needs at least one public key');
   }
@@ -91,7 +127,7 @@ function candidateKeys(
 export function verifySigstoreSignature(
   sig: SigstoreSignature,
   manifest: Buffer,
-  trust: SigstoreKeyTrust,
+  trust: SigstoreTrust,
 ): VerifiedSigstoreSignature {
   const b64 = signatureAnnotation(sig);
   const { keys, time } = candidateKeys(sig, trust, b64);

@@ -98,7 +98,7 @@ describe('sigstore: the upstream dir-img-cosign fixtures with cosign.pub', () =>
     rejects(() => verifySigstoreSignature(sig, manifestOf('other-attachment'), trust), /not a signature/);
   });
 
-  test('fulcio-rekor-valid and pki-valid do not verify with a plain public key (Fulcio and PKI not done)', () => {
+  test('fulcio-rekor-valid and pki-valid do not verify with cosign.pub (their keys are in certificates)', () => {
     rejects(() => verifySigstoreSignature(sigOf('fulcio-rekor-valid'), manifestOf('fulcio-rekor-valid'), trust));
     rejects(() => verifySigstoreSignature(sigOf('pki-valid'), manifestOf('pki-valid'), trust));
   });
