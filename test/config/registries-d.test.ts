@@ -347,3 +347,22 @@ describe('registries.d: the YAML subset', () => {
     });
   }
 });
+
+describe('registries.d: hostile input never crashes', () => {
+  test('every one-byte change of the upstream fixtures parses or is INVALID_CONFIG', async () => {
+    const { readFile } = await import('node:fs/promises');
+    for (const name of ['internal-example.com.yaml', 'internet-user.yaml']) {
+      const text = await readFile(join(FIXTURES, name), 'utf8');
+      for (let i = 0; i < text.length; i++) {
+        for (const c of [':', '"', "'", '#', ' ', '\t', '-', '{', 'x', '\n']) {
+          const mutated = text.slice(0, i) + c + text.slice(i + 1);
+          try {
+            parseRegistriesD(mutated, name);
+          } catch (e) {
+            assert.ok(isFerryError(e, 'INVALID_CONFIG'), `offset ${i} → ${JSON.stringify(c)}: ${String(e)}`);
+          }
+        }
+      }
+    }
+  });
+});

@@ -31,7 +31,13 @@ const WHAT = 'Fulcio certificate';
 export function fulcioIssuer(cert: X509Certificate): string {
   let v1: string | undefined;
   let v2: string | undefined;
-  for (const ext of certExtensions(cert)) {
+  let exts: ReturnType<typeof certExtensions>;
+  try {
+    exts = certExtensions(cert);
+  } catch (e) {
+    throw invalidSignature(`certificate extensions do not parse (${(e as Error).message})`, WHAT);
+  }
+  for (const ext of exts) {
     if (ext.oid === OIDC_ISSUER_V1) {
       if (v1 !== undefined) throw invalidSignature('duplicate OIDC issuer v1 extension', WHAT);
       v1 = ext.value.toString('utf8');

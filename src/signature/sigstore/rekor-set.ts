@@ -103,7 +103,11 @@ export function verifyRekorSET(input: RekorSETInput): Date {
   if (algorithm !== 'sha256')
     throw invalidSignature(`data.hash.algorithm ${JSON.stringify(algorithm)} is not sha256`, WHAT);
   const hash = bodyString(spec, ['data', 'hash', 'value']);
-  if (hash !== createHash('sha256').update(input.payload).digest('hex')) {
+  // Compared as bytes, as upstream does (hex of either case).
+  if (
+    !/^(?:[0-9a-fA-F]{2})*$/.test(hash) ||
+    !Buffer.from(hash, 'hex').equals(createHash('sha256').update(input.payload).digest())
+  ) {
     throw invalidSignature('payload in the Rekor SET does not match', WHAT);
   }
   return new Date(integratedTime * 1000);

@@ -105,12 +105,16 @@ const HANDLED = new Set([
 
 /** The rfc822Name entries of the Subject Alternative Name extension. */
 export function sanEmails(cert: X509Certificate): string[] {
-  const ext = certExtensions(cert).find((e) => e.oid === SAN);
-  if (ext === undefined) return [];
-  const top = readTLV(ext.value, 0, ext.value.length);
-  return children(ext.value, top)
-    .filter((t) => t.tag === 0x81)
-    .map((t) => ext.value.subarray(t.start, t.end).toString('latin1'));
+  try {
+    const ext = certExtensions(cert).find((e) => e.oid === SAN);
+    if (ext === undefined) return [];
+    const top = readTLV(ext.value, 0, ext.value.length);
+    return children(ext.value, top)
+      .filter((t) => t.tag === 0x81)
+      .map((t) => ext.value.subarray(t.start, t.end).toString('latin1'));
+  } catch (e) {
+    throw invalidSignature(`the Subject Alternative Name does not parse (${(e as Error).message})`, 'certificate');
+  }
 }
 
 /** Reads a DER UTF8String (the OIDC issuer v2 extension's value). */

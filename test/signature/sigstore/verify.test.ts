@@ -321,3 +321,29 @@ describe('sigstore: strict payload parsing (signed, so only the parser can refus
     test(`refuses ${name}`, () => rejects(() => verifyText(text)));
   }
 });
+
+describe('sigstore: hostile input never crashes', () => {
+  test('every one-byte change of valid signature files gives a result or a typed error', () => {
+    const trusts: SigstoreKeyTrust[] = [{ publicKeys: [COSIGN] }, { publicKeys: [COSIGN2], rekorPublicKeys: [REKOR] }];
+    for (const [dir, trust] of [
+      ['valid', trusts[0]],
+      ['key-rekor-valid', trusts[1]],
+    ] as const) {
+      const blob = readFileSync(F(`dir-img-cosign-${dir}`, 'signature-1'));
+      const m = manifestOf(dir);
+      let accepted = 0;
+      for (let i = 0; i < blob.length; i += 3) {
+        const mutated = Buffer.from(blob);
+        mutated[i] = (mutated[i] as number) ^ (1 << (i % 8));
+        try {
+          verifySigstoreSignature(parseSigstoreBlob(mutated), m, trust as SigstoreKeyTrust);
+          accepted++;
+        } catch (e) {
+          assert.ok(e instanceof FerryError, `offset ${i}: ${String(e)}`);
+        }
+      }
+      // Only changes JSON ignores (none here that keep both base64 and signature intact) could be accepted.
+      assert.ok(accepted < blob.length / 30, `${dir}: ${accepted} mutations accepted`);
+    }
+  });
+});
