@@ -53,7 +53,9 @@ export type FerryErrorCode =
   | 'POLICY_NOT_FOUND'
   // configuration-driven refusals and credential helpers
   | 'REGISTRY_BLOCKED'
-  | 'CREDENTIAL_HELPER_ERROR';
+  | 'CREDENTIAL_HELPER_ERROR'
+  // signatures (details.reason says which check failed)
+  | 'INVALID_SIGNATURE';
 
 export interface FerryErrorOptions {
   cause?: unknown;

@@ -161,3 +161,4 @@ export type {
   ProgressEvent,
 } from './copy/index.js';
 export * from './signature/policy/index.js';
+export * from './signature/sigstore/index.js';

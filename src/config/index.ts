@@ -55,3 +55,17 @@ export {
   registriesConfFiles,
   type ShortNameMode,
 } from './registries-conf.js';
+export {
+  type LoadRegistriesDOptions,
+  type LookasideBaseOptions,
+  type LookasideSection,
+  loadRegistriesD,
+  lookasideBaseURL,
+  lookasideFilePath,
+  lookasideSignatureURL,
+  parseRegistriesD,
+  type RegistriesD,
+  registriesDDir,
+  registriesDScopes,
+  useSigstoreAttachments,
+} from './registries-d.js';
