@@ -50,7 +50,10 @@ export type FerryErrorCode =
   | 'INVALID_CONFIG'
   // configuration-driven refusals and credential helpers
   | 'REGISTRY_BLOCKED'
-  | 'CREDENTIAL_HELPER_ERROR';
+  | 'CREDENTIAL_HELPER_ERROR'
+  // signatures (details.reason says which rule a signature broke)
+  | 'INVALID_SIGNATURE'
+  | 'SIGNING_FAILED';
 
 export interface FerryErrorOptions {
   cause?: unknown;

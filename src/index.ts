@@ -160,3 +160,4 @@ export type {
   ImageListSelection,
   ProgressEvent,
 } from './copy/index.js';
+export * from './signature/simple/index.js';
