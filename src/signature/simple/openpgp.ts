@@ -59,8 +59,8 @@ function keyIdMatches(key: openpgp.PublicKey, keyID: openpgp.KeyID): openpgp.Pub
 /**
  * Verifies an OpenPGP signed message against `trusted` public keys; returns its content and the signer.
  * Refuses (FerryError INVALID_SIGNATURE, details.reason) what gpgme refuses: data that does not parse, no
- * signature or more than one, a key not in `trusted`, a bad signature, an expired or revoked key or subkey,
- * an expired signature, a weak hash.
+ * signature or more than one, a key not in `trusted`, a bad signature, a key or subkey expired or revoked
+ * (at signing time or at `date`), an expired signature, a weak hash.
  */
 export async function verifySignedMessage(
   signature: Uint8Array,
@@ -103,6 +103,8 @@ export async function verifySignedMessage(
       date,
     });
     await Promise.all(result.signatures.map((s) => s.verified));
+    // openpgp.js accepts a key valid when it signed; gpgme (EXPKEYSIG, REVKEYSIG) needs it valid now too.
+    await owner.getSigningKey(keyID, date);
   } catch (e) {
     throw signatureError(
       rejectionOf(message(e)),
