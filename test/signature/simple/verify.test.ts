@@ -175,3 +175,8 @@ test('standaloneVerify refuses as skopeo standalone-verify does', async () => {
     (e) => isFerryError(e, 'INVALID_MANIFEST'),
   );
 });
+
+test('a version 3 signature packet is refused as unsupported (openpgp.js reads only v4 and later)', async () => {
+  // containers/image with gpgme accepts these; openpgp.js 6 cannot parse them, and says so rather than "not signed".
+  await assertRejected(verifySignature(read('invalid-blob.signature-v3'), pubring), 'unsupported-format');
+});
