@@ -82,6 +82,7 @@ export interface VerifiedSimpleSignature {
  * Verifies `signature` of `manifest` as `dockerReference` by one of `expectedFingerprints` (or `'any'` key of
  * `keyring`), as skopeo standalone-verify: the key must be accepted, the signed digest must be the manifest's,
  * and the signed reference must equal `dockerReference` once both are normalised (`busybox` = `docker.io/library/busybox`).
+ * Fingerprints are compared in uppercase (gpgme's form; skopeo itself would refuse a lowercase one).
  */
 export async function standaloneVerify(
   manifest: Buffer,

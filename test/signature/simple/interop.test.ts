@@ -88,6 +88,13 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** `gpg --verify` reports a good signature by `fingerprint` (VALIDSIG carries the signing key's fingerprint). */
+  function gpgVerifies(signature: Buffer, fingerprint: string): void {
+    const status = gpg(['--status-fd', '1', '--verify'], signature).toString();
+    assert.match(status, /^\[GNUPG:\] GOODSIG /m);
+    assert.match(status, new RegExp(`^\\[GNUPG:\\] VALIDSIG .* ${fingerprint}$`, 'm'));
+  }
+
   async function skopeoVerifies(signature: Buffer, fingerprint: string): Promise<void> {
     const sigPath = join(dir, 'ferry.sig');
     writeFileSync(sigPath, signature);
@@ -115,6 +122,7 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
   test('a signature Ferry makes with an armored private key verifies with skopeo and gpg', async () => {
     const signature = await standaloneSign(manifest, REF, fpr, { privateKey: armoredSecret, timestamp: 1700000000 });
     await skopeoVerifies(signature, fpr);
+    gpgVerifies(signature, fpr);
     const decrypted = gpg(['--decrypt'], signature);
     assert.deepEqual(decrypted, payloadFor(manifest, REF, { timestamp: 1700000000 }));
     assert.equal((await standaloneVerify(manifest, REF, [fpr], signature, publicKeys)).fingerprint, fpr);
@@ -143,6 +151,7 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
   test('a signature Ferry makes through the gpg binary verifies with skopeo and Ferry', async () => {
     const signature = await standaloneSign(manifest, REF, fpr, { gnupgHome: home });
     await skopeoVerifies(signature, fpr);
+    gpgVerifies(signature, fpr);
     const v = await verifySignature(signature, publicKeys, { expectedIdentity: REF });
     assert.equal(v.fingerprint, fpr);
     assert.equal(v.creator, 'ferry');
