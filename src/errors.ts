@@ -54,8 +54,9 @@ export type FerryErrorCode =
   // configuration-driven refusals and credential helpers
   | 'REGISTRY_BLOCKED'
   | 'CREDENTIAL_HELPER_ERROR'
-  // signatures (details.reason says which check failed)
-  | 'INVALID_SIGNATURE';
+  // signatures (details.reason says which rule a signature broke)
+  | 'INVALID_SIGNATURE'
+  | 'SIGNING_FAILED';
 
 export interface FerryErrorOptions {
   cause?: unknown;

@@ -161,4 +161,5 @@ export type {
   ProgressEvent,
 } from './copy/index.js';
 export * from './signature/policy/index.js';
+export * from './signature/simple/index.js';
 export * from './signature/sigstore/index.js';

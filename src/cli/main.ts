@@ -27,15 +27,18 @@ import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './u
  * `ferry --version` answers without them.
  */
 async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
-  const [copy, del, inspect, listTags, login, logout, manifestDigest] = await Promise.all([
-    import('./copy.js'),
-    import('./delete.js'),
-    import('./inspect.js'),
-    import('./list-tags.js'),
-    import('./login.js'),
-    import('./logout.js'),
-    import('./manifest-digest.js'),
-  ]);
+  const [copy, del, inspect, listTags, login, logout, manifestDigest, standaloneSign, standaloneVerify] =
+    await Promise.all([
+      import('./copy.js'),
+      import('./delete.js'),
+      import('./inspect.js'),
+      import('./list-tags.js'),
+      import('./login.js'),
+      import('./logout.js'),
+      import('./manifest-digest.js'),
+      import('./standalone-sign.js'),
+      import('./standalone-verify.js'),
+    ]);
   return [
     copy.registerCopy,
     del.registerDelete,
@@ -44,6 +47,8 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     login.registerLogin,
     logout.registerLogout,
     manifestDigest.registerManifestDigest,
+    standaloneSign.registerStandaloneSign,
+    standaloneVerify.registerStandaloneVerify,
   ];
 }
 

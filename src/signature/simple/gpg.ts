@@ -1,0 +1,77 @@
+/**
+ * The `gpg` binary and the user's GnuPG home, for what no OpenPGP library reaches: signing with a key held
+ * in GnuPG 2's agent store (as containers/image's gpgme back end does) and the public keys of its keybox.
+ */
+import { spawn } from 'node:child_process';
+import { FerryError } from '../../errors.js';
+
+export interface GpgOptions {
+  /** GnuPG home directory (default: $GNUPGHOME, then ~/.gnupg, as gpg itself chooses). */
+  gnupgHome?: string;
+  /** The gpg program (default `gpg`). */
+  gpgProgram?: string;
+  signal?: AbortSignal;
+}
+
+export interface GpgSignOptions extends GpgOptions {
+  /** A file whose first line is the key's passphrase (gpg --pinentry-mode loopback --passphrase-file). */
+  passphraseFile?: string;
+}
+
+/** Runs gpg in batch mode; resolves its stdout, or rejects with SIGNING_FAILED-style text from `what`. */
+function runGpg(args: string[], input: Uint8Array, options: GpgOptions, what: string): Promise<Buffer> {
+  const env = { ...process.env };
+  if (options.gnupgHome !== undefined) env.GNUPGHOME = options.gnupgHome;
+  const program = options.gpgProgram ?? 'gpg';
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, ['--batch', '--no-tty', ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => {}); // gpg may exit before reading all input; its exit status says why
+    child.on('error', (e) =>
+      reject(new FerryError('SIGNING_FAILED', `cannot run ${program} to ${what}: ${e.message}`, { cause: e })),
+    );
+    child.on('close', (code) => {
+      const output = Buffer.concat(out);
+      if (code === 0) {
+        resolve(output);
+        return;
+      }
+      const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join('; ');
+      reject(
+        new FerryError('SIGNING_FAILED', `${program} could not ${what} (exit ${code}): ${stderr}`, {
+          details: { exitCode: code },
+        }),
+      );
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** Signs `content` with the secret key `fingerprint` into a binary OpenPGP signed message. */
+export async function signWithGpg(
+  content: Uint8Array,
+  fingerprint: string,
+  options: GpgSignOptions = {},
+): Promise<Buffer> {
+  const args = ['--sign', '--local-user', fingerprint];
+  if (options.passphraseFile !== undefined) {
+    args.unshift('--pinentry-mode', 'loopback', '--passphrase-file', options.passphraseFile);
+  }
+  const signature = await runGpg(args, content, options, `sign with key ${fingerprint}`);
+  if (signature.length === 0) {
+    throw new FerryError('SIGNING_FAILED', `gpg wrote no signature for key ${fingerprint}`);
+  }
+  return signature;
+}
+
+/** Every public key of the GnuPG home, as a binary keyring (gpg --export). */
+export function exportGpgPublicKeys(options: GpgOptions = {}): Promise<Buffer> {
+  return runGpg(['--export'], new Uint8Array(), options, 'export the public keys of the GnuPG home');
+}
