@@ -3,7 +3,8 @@
  * auth.json / Docker config.json, certs.d directories. Every case loads or fails with INVALID_CONFIG
  * naming the file (and, for syntax errors, the line), never quoting a file of secrets Ferry was
  * pointed at, and never finding Object.prototype's members by a key such as `constructor`.
- * policy.json and registries.d are not implemented yet (issue 12); containers.conf has its own tests.
+ * policy.json and registries.d have their own tests (test/signature/policy/, test/config/registries-d.test.ts);
+ * containers.conf has its own tests.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
