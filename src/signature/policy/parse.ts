@@ -7,7 +7,8 @@ import { FerryError } from '../../errors.js';
 import { parseDockerReference } from '../../reference/reference.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { describeValue, quoteInput } from '../../util/quote.js';
-import { findDuplicateKey, formatJSONPath, type JSONPath } from './json-path.js';
+import { findDuplicateKey, type JSONPath } from '../../util/json-duplicate-key.js';
+import { formatJSONPath } from './json-path.js';
 import { validatePolicyScope } from './scopes.js';
 import type {
   FulcioRequirement,

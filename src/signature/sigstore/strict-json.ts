@@ -3,6 +3,7 @@
  * no key twice in one object (JSON.parse keeps the last one silently), exact field sets where asked.
  */
 import { FerryError } from '../../errors.js';
+import { findDuplicateKey } from '../../util/json-duplicate-key.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
 import { quoteInput } from '../../util/quote.js';
 
@@ -16,46 +17,13 @@ export function isJSONObject(v: unknown): v is JSONObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The first key repeated inside one object of valid JSON `text`, or undefined. */
-function duplicateKey(text: string): string | undefined {
-  const stack: (Set<string> | undefined)[] = []; // a Set per open object, undefined per open array
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let end = i + 1;
-      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      const keys = stack[stack.length - 1];
-      if (expectKey && keys !== undefined) {
-        const key = JSON.parse(text.slice(i, end + 1)) as string;
-        if (keys.has(key)) return key;
-        keys.add(key);
-      }
-      expectKey = false;
-      i = end;
-    } else if (c === '{') {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === '[') {
-      stack.push(undefined);
-      expectKey = false;
-    } else if (c === '}' || c === ']') {
-      stack.pop();
-      expectKey = false;
-    } else if (c === ',') {
-      expectKey = stack[stack.length - 1] !== undefined;
-    }
-  }
-  return undefined;
-}
-
 /** Parses `text` as a JSON object; `what` names it in errors. */
 export function parseStrictJSONObject(text: string, what: string): JSONObject {
   const parsed = parseJSONText(text);
   if (!parsed.ok) throw invalidSignature(describeJSONSyntaxProblem(parsed.problem), what);
   if (!isJSONObject(parsed.value)) throw invalidSignature('not a JSON object', what);
-  const dup = duplicateKey(text);
-  if (dup !== undefined) throw invalidSignature(`key ${quoteInput(dup)} appears twice`, what);
+  const dup = findDuplicateKey(text)?.at(-1);
+  if (dup !== undefined) throw invalidSignature(`key ${quoteInput(String(dup))} appears twice`, what);
   return parsed.value;
 }
 

@@ -7,9 +7,9 @@
  */
 import { type Digest, parseDigest } from '../../digest/digest.js';
 import { isFerryError } from '../../errors.js';
+import { findDuplicateKey } from '../../util/json-duplicate-key.js';
 import { quoteInput } from '../../util/quote.js';
 import { signatureError } from './errors.js';
-import { findDuplicateKey } from './strict-json.js';
 
 export const SIGNATURE_TYPE = 'atomic container signature';
 
@@ -84,8 +84,8 @@ export function parsePayload(bytes: Uint8Array): SimpleSigningPayload {
   } catch {
     throw invalid('not JSON');
   }
-  const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) throw invalid(`duplicate key ${quoteInput(duplicate)}`);
+  const duplicate = findDuplicateKey(text)?.at(-1);
+  if (duplicate !== undefined) throw invalid(`duplicate key ${quoteInput(String(duplicate))}`);
   const top = objectAt(root, 'the payload');
   exactFields(top, 'the payload', ['critical', 'optional']);
 
