@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Digest } from '../digest/digest.js';
-import { FerryError, isFerryError } from '../errors.js';
+import { abortError, FerryError, isFerryError, throwIfAborted } from '../errors.js';
 import { manifestMatchesDigest } from '../manifest/digest.js';
 import { quoteInput } from '../util/quote.js';
 import type {
@@ -40,8 +40,9 @@ export function createPolicySignatureVerifier(
   return {
     async verify(requirement, image, opts = {}) {
       const load = (path: string) => readKeyPath(read, path, opts.signal);
-      if (requirement.type === 'signedBy') return verifySignedBy(requirement, image, load, options.date);
-      return verifySigstoreSigned(requirement, image, load);
+      throwIfAborted(opts.signal);
+      if (requirement.type === 'signedBy') return verifySignedBy(requirement, image, load, options.date, opts.signal);
+      return verifySigstoreSigned(requirement, image, load, opts.signal);
     },
   };
 }
@@ -54,7 +55,8 @@ async function readKeyPath(
   try {
     return await read(path, signal);
   } catch (e) {
-    if (isFerryError(e, 'ABORTED') || (e instanceof Error && e.name === 'AbortError')) throw e;
+    if (isFerryError(e, 'ABORTED')) throw e;
+    if (signal?.aborted) throw abortError(signal);
     throw new FerryError('INVALID_CONFIG', `key file ${quoteInput(path)} cannot be read: ${errorText(e)}`, {
       cause: e,
     });
@@ -111,6 +113,7 @@ async function verifySignedBy(
   image: ImageToVerify,
   load: (path: string) => Promise<Uint8Array>,
   date: Date | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<RequirementDecision> {
   if (req.keyType !== 'GPGKeys') {
     return { accepted: false, reason: `signedBy keyType "${req.keyType}" is not implemented` };
@@ -121,6 +124,7 @@ async function verifySignedBy(
   const reasons: string[] = [];
   for (const sig of image.signatures) {
     if (sig.kind !== 'simpleSigning') continue; // sigstore signatures are for sigstoreSigned requirements
+    throwIfAborted(signal);
     try {
       const verified = await verifySignature(sig.blob, keyring, date === undefined ? {} : { date });
       const refused = checkSigned(verified, image, req.signedIdentity);
@@ -217,11 +221,13 @@ async function verifySigstoreSigned(
   req: SigstoreSignedRequirement,
   image: ImageToVerify,
   load: (path: string) => Promise<Uint8Array>,
+  signal: AbortSignal | undefined,
 ): Promise<RequirementDecision> {
   const trust = await sigstoreTrust(req, load);
   const reasons: string[] = [];
   for (const sig of image.signatures) {
     if (sig.kind !== 'sigstore') continue; // simple signatures are for signedBy requirements
+    throwIfAborted(signal);
     const outcome = checkSigstore(sig, image, trust, req.signedIdentity);
     if (outcome.accepted) return { accepted: true, reason: `sigstore signature accepted for ${outcome.identity}` };
     const refused = outcome.reason;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { isFerryError } from '../../src/errors.js';
 import { parseDockerReference } from '../../src/reference/reference.js';
 import {
   evaluatePolicy,
@@ -135,6 +136,15 @@ describe('signedBy on the simple-signing dir: fixtures (public-key.gpg, matchExa
     assert.match(await reason('dir-img-modified-manifest'), /signature is for manifest sha256:/);
     assert.match(await reason('dir-img-manifest-digest-error'), /manifest digest cannot be computed/);
     assert.match(await reason('dir-img-valid'), /^signed by key [0-9A-F]{40} as testing\/manifest:latest$/);
+  });
+
+  test('an aborted evaluation fails with ABORTED instead of rejecting', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const image = dirImage(SIMPLE('dir-img-valid'), 'testing/manifest:latest');
+    await assert.rejects(evaluatePolicy([signedBy()], image, { verifier, signal: controller.signal }), (e) =>
+      isFerryError(e, 'ABORTED'),
+    );
   });
 
   test('sigstore signatures do not satisfy signedBy', async () => {
