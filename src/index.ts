@@ -163,3 +163,4 @@ export type {
 export * from './signature/policy/index.js';
 export * from './signature/simple/index.js';
 export * from './signature/sigstore/index.js';
+export * from './signature/verifier.js';
