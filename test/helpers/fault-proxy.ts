@@ -88,6 +88,26 @@ export function classifyRequest(method: string, path: string): RequestClass {
   return 'other';
 }
 
+const EVERY_REQUEST: readonly RequestClass[] = [
+  'blob-get',
+  'blob-head',
+  'upload-start',
+  'upload-patch',
+  'upload-put',
+  'manifest-get',
+  'manifest-head',
+  'manifest-put',
+];
+/** The requests the Retry-After kinds target. */
+const WAITABLE_REQUESTS: readonly RequestClass[] = [
+  'blob-get',
+  'blob-head',
+  'upload-start',
+  'upload-patch',
+  'manifest-get',
+  'manifest-put',
+];
+
 /** Where each fault can happen (a reset in a request body needs a body, a corrupt byte a blob, ...). */
 export const FAULT_TARGETS: Record<FaultKind, readonly RequestClass[]> = {
   'reset-request': ['upload-patch', 'upload-put', 'manifest-put'],
@@ -95,45 +115,11 @@ export const FAULT_TARGETS: Record<FaultKind, readonly RequestClass[]> = {
   truncate: ['blob-get', 'manifest-get'],
   corrupt: ['blob-get'],
   'stall-body': ['blob-get', 'manifest-get'],
-  stall: [
-    'blob-get',
-    'blob-head',
-    'upload-start',
-    'upload-patch',
-    'upload-put',
-    'manifest-get',
-    'manifest-head',
-    'manifest-put',
-  ],
-  'too-many-requests': [
-    'blob-get',
-    'blob-head',
-    'upload-start',
-    'upload-patch',
-    'upload-put',
-    'manifest-get',
-    'manifest-head',
-    'manifest-put',
-  ],
-  'too-many-requests-retry-after': [
-    'blob-get',
-    'blob-head',
-    'upload-start',
-    'upload-patch',
-    'manifest-get',
-    'manifest-put',
-  ],
-  unavailable: [
-    'blob-get',
-    'blob-head',
-    'upload-start',
-    'upload-patch',
-    'upload-put',
-    'manifest-get',
-    'manifest-head',
-    'manifest-put',
-  ],
-  'unavailable-retry-after': ['blob-get', 'blob-head', 'upload-start', 'upload-patch', 'manifest-get', 'manifest-put'],
+  stall: EVERY_REQUEST,
+  'too-many-requests': EVERY_REQUEST,
+  'too-many-requests-retry-after': WAITABLE_REQUESTS,
+  unavailable: EVERY_REQUEST,
+  'unavailable-retry-after': WAITABLE_REQUESTS,
   'upload-500': ['upload-put'],
   restart: ['upload-patch', 'upload-put', 'manifest-put'],
 };
