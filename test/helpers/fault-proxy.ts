@@ -259,18 +259,7 @@ function emptyCounts<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 }
 
-const CLASSES: readonly RequestClass[] = [
-  'ping',
-  'blob-get',
-  'blob-head',
-  'upload-start',
-  'upload-patch',
-  'upload-put',
-  'manifest-get',
-  'manifest-head',
-  'manifest-put',
-  'other',
-];
+const CLASSES: readonly RequestClass[] = ['ping', ...EVERY_REQUEST, 'other'];
 
 export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const maxFaults = options.maxFaults ?? 1000;
