@@ -89,15 +89,22 @@ export function registryError(input: RegistryErrorInput): FerryError {
   const code =
     (first !== undefined ? CODE_MAP.get(first.code) : undefined) ?? codeForStatus(input.status, input.operation);
   const reason =
-    first !== undefined
-      ? entries.map((e) => `${e.code.toLowerCase()}: ${e.message}`).join('; ')
-      : bodySnippet(input.body) || statusText(input.status);
+    first !== undefined ? entries.map(entryText).join('; ') : bodySnippet(input.body) || statusText(input.status);
   return new FerryError(code, `${input.what}: HTTP ${input.status}: ${reason}`, {
     details: {
       status: input.status,
       ...(first === undefined ? {} : { registryCode: first.code, registryErrors: entries }),
     },
   });
+}
+
+/**
+ * One error entry as containers/image prints it (Distribution's errcode.Error): the code in words,
+ * lower case with spaces (`MANIFEST_UNKNOWN` → `manifest unknown`), then the registry's message.
+ */
+function entryText(e: RegistryErrorEntry): string {
+  const words = e.code.toLowerCase().replaceAll('_', ' ');
+  return e.message === '' ? words : `${words}: ${e.message}`;
 }
 
 /**

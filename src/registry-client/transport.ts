@@ -1,7 +1,7 @@
 /**
  * The registry transport: layers 1–3 composed for one registry host. A request goes
  * retries (retrying.ts) → auth round (auth-round.ts) → redirects (redirects.ts) → connection
- * (connection.ts). The distribution API (manifests, blobs, uploads, listing) is written against
+ * (connection.ts); a failed HEAD is explained by a GET (head-error.ts). The distribution API (manifests, blobs, uploads, listing) is written against
  * the `RegistryTransport` interface only.
  */
 import type { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { type AuthOptions, Authenticator } from './auth.js';
 import { authorizedAttempt } from './auth-round.js';
 import { Connection, type HTTPMethod, type RawSend, type RegistryResponse } from './connection.js';
 import { printableURL, type RegistryOperation } from './errors.js';
+import { explainedHeadFailure } from './head-error.js';
 import { pingBase } from './ping.js';
 import { sendFollowingRedirects } from './redirects.js';
 import { readSmallBody, responseFailure } from './response.js';
@@ -68,6 +69,8 @@ export class HTTPTransport implements RegistryTransport {
   readonly #connection: Connection | undefined;
   readonly #send: RawSend;
   #base: URL | undefined;
+  /** The requests of HEAD answers, so that a failure can ask for the error body with a GET. */
+  readonly #heads = new WeakMap<RegistryResponse, RegistryRequest>();
   #pinging: Promise<URL> | undefined;
 
   /** `send` replaces the connection pool (a test seam). */
@@ -109,6 +112,19 @@ export class HTTPTransport implements RegistryTransport {
   }
 
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const { attempt, url, replayable } = await this.#attempt(req);
+    const res = await sendRetrying(
+      { policy: this.#options.retry, replayable, what: `${req.method} ${printableURL(url)}`, signal: req.signal },
+      attempt,
+    );
+    if (req.method === 'HEAD') this.#heads.set(res, req);
+    return res;
+  }
+
+  /** One try of `req` with its auth round and redirects, no retries. */
+  async #attempt(
+    req: RegistryRequest,
+  ): Promise<{ attempt: () => Promise<RegistryResponse>; url: URL; replayable: boolean }> {
     const base = await this.base(req.signal);
     // An upload Location may name another host; the redirect layer sends credentials to the registry's origin only.
     const url = new URL(req.url, base);
@@ -119,18 +135,24 @@ export class HTTPTransport implements RegistryTransport {
       base.origin,
       (authorization) => sendFollowingRedirects(this.#send, req, url, base.origin, authorization),
     );
-    return sendRetrying(
-      { policy: this.#options.retry, replayable, what: `${req.method} ${printableURL(url)}`, signal: req.signal },
-      attempt,
-    );
+    return { attempt, url, replayable };
   }
 
   readBody(res: RegistryResponse, limit: number, what: string): Promise<Buffer> {
     return readSmallBody(res, limit, what);
   }
 
-  failure(res: RegistryResponse, what: string, operation: RegistryOperation): Promise<FerryError> {
-    return responseFailure(res, what, operation, this.auth);
+  async failure(res: RegistryResponse, what: string, operation: RegistryOperation): Promise<FerryError> {
+    const head = this.#heads.get(res);
+    const answer =
+      head === undefined
+        ? res
+        : await explainedHeadFailure(
+            res,
+            async () => (await this.#attempt({ ...head, method: 'GET' })).attempt(),
+            head.signal,
+          );
+    return responseFailure(answer, what, operation, this.auth);
   }
 
   async close(): Promise<void> {
