@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { FerryError } from '../errors.js';
-import { escapeControl } from '../util/quote.js';
+import { escapeControl, quoteInput } from '../util/quote.js';
 import type { Platform } from './blob-info.js';
 import { MediaType } from './mediatypes.js';
 import { ZSTD_INSTANCE_ANNOTATION } from './oci-index.js';
@@ -73,13 +73,14 @@ function runtimeVariant(os: string, arch: string): string {
   return runtimeVariantCache;
 }
 
-/** Known variants per architecture, most capable first (Maps: `--override-arch constructor` must find nothing). */
+/**
+ * Known variants per architecture, most capable first, as containers/image's compatibility table
+ * (32-bit arm includes v8). A Map: `--override-arch constructor` must find nothing.
+ */
 const VARIANT_ORDER: ReadonlyMap<string, readonly string[]> = new Map([
-  ['arm', ['v7', 'v6', 'v5']],
+  ['arm', ['v8', 'v7', 'v6', 'v5']],
   ['arm64', ['v8']],
 ]);
-/** A variant every machine of the architecture supports. */
-const BASE_VARIANT: ReadonlyMap<string, string> = new Map([['arm64', 'v8']]);
 
 /**
  * The platforms acceptable for `w`, best first. Unset fields come from the running machine; the
@@ -96,9 +97,8 @@ export function wantedPlatforms(w: PlatformWanted = {}): Platform[] {
     const at = order ? order.indexOf(variant) : -1;
     variants = order && at >= 0 ? [...order.slice(at), ''] : [variant, ''];
   } else {
-    variants = [''];
-    const base = BASE_VARIANT.get(arch);
-    if (base) variants.push(base);
+    // No variant wanted: a variant-less entry first, then any known variant, most capable first.
+    variants = ['', ...(VARIANT_ORDER.get(arch) ?? [])];
   }
   return variants.map((v) => (v ? { os, architecture: arch, variant: v } : { os, architecture: arch }));
 }
@@ -111,11 +111,15 @@ function matches(image: Platform, wanted: Platform): boolean {
   );
 }
 
-/** `os/arch[/variant]` for messages: fields come from the manifest, so escaped and cut. */
+/** A platform field for a message: it comes from a manifest or a flag, so escaped and cut. */
+function field(s: string): string {
+  return escapeControl(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+}
+
+/** `os/arch[/variant]` for messages. */
 function platformString(p: Platform | undefined): string {
   if (!p) return '(no platform)';
-  const f = (s: string): string => escapeControl(s.length > 64 ? `${s.slice(0, 64)}…` : s);
-  return `${f(p.os)}/${f(p.architecture)}${p.variant ? `/${f(p.variant)}` : ''}`;
+  return `${field(p.os)}/${field(p.architecture)}${p.variant ? `/${field(p.variant)}` : ''}`;
 }
 
 /** The platforms of a list for a message: at most 20, then how many more. */
@@ -170,10 +174,18 @@ export function chooseInstance(
     }
   }
   if (best) return best.instance;
-  const first = wanted[0] as Platform;
   throw new FerryError(
     'NO_MATCHING_PLATFORM',
-    `no image found in ${list.mimeType === MediaType.OCI_INDEX ? 'image index' : 'manifest list'} for platform ${platformString(first)}; available: ${platformList(instances)}`,
+    `${noImageFound(list, wanted[0] as Platform)}; available: ${platformList(instances)}`,
     { details: { wanted, available: instances.map((i) => i.platform) } },
   );
+}
+
+/**
+ * containers/image's words for a list without the wanted platform (its ChooseInstance of a Docker
+ * list and of an OCI index): the most specific wanted platform, the variant quoted as Go's %q.
+ */
+function noImageFound(list: ListManifest, wanted: Platform): string {
+  const where = list.mimeType === MediaType.OCI_INDEX ? 'image index' : 'manifest list';
+  return `no image found in ${where} for architecture ${field(wanted.architecture)}, variant ${quoteInput(wanted.variant ?? '')}, OS ${field(wanted.os)}`;
 }

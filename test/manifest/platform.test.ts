@@ -33,6 +33,9 @@ test('wanted variants go from the most capable down, then no variant', () => {
   assert.deepEqual(v({ os: 'linux', architecture: 'arm', variant: 'v6' }), ['v6', 'v5', '']);
   assert.deepEqual(v({ os: 'linux', architecture: 'arm64', variant: 'v8' }), ['v8', '']);
   assert.deepEqual(v({ os: 'linux', architecture: 'arm64' }), ['', 'v8']);
+  // containers/image's table: 32-bit arm knows v8, and no variant accepts every known one.
+  assert.deepEqual(v({ os: 'linux', architecture: 'arm' }), ['', 'v8', 'v7', 'v6', 'v5']);
+  assert.deepEqual(v({ os: 'linux', architecture: 'arm', variant: 'v8' }), ['v8', 'v7', 'v6', 'v5', '']);
   assert.deepEqual(v({ os: 'linux', architecture: 'amd64' }), ['']);
   assert.deepEqual(v({ os: 'linux', architecture: 'arm', variant: 'v9x' }), ['v9x', '']);
   const p = wantedPlatforms({ os: 'freebsd', architecture: 'riscv64' });
@@ -134,7 +137,11 @@ test('no match is NO_MATCHING_PLATFORM naming the wanted and the available platf
   assert.throws(
     () => chooseInstance(list('v2list.manifest.json'), { os: 'plan9', architecture: 'mips' }),
     (e) =>
-      isFerryError(e, 'NO_MATCHING_PLATFORM') && e.message.includes('plan9/mips') && e.message.includes('linux/amd64'),
+      isFerryError(e, 'NO_MATCHING_PLATFORM') &&
+      e.message.startsWith(
+        'no image found in manifest list for architecture mips, variant "", OS plan9; available: ',
+      ) &&
+      e.message.includes('linux/amd64'),
   );
   assert.throws(
     () => chooseInstance(list('oci1.index.zstd-selection.json'), { os: 'windows', architecture: 'amd64' }),
