@@ -27,12 +27,14 @@ export function goIndentedJSON(value: unknown): string {
 }
 
 /**
- * skopeo's inspect Output struct, in its field order: Name only when set, and no Variant (skopeo
- * prints none, though containers/image's ImageInspectInfo has one). Upstream prints LayersData.
+ * skopeo's inspect Output struct, in its field order: Name and Tag (a schema1 manifest's) only when
+ * set, and no Variant (skopeo prints none, though containers/image's ImageInspectInfo has one).
+ * Upstream prints LayersData.
  */
 function skopeoOutput(info: InspectInfo, repoTags: string[] | null): Record<string, unknown> {
   return {
     ...(info.Name === undefined ? {} : { Name: info.Name }),
+    ...(info.Tag === undefined ? {} : { Tag: info.Tag }),
     Digest: info.Digest,
     RepoTags: repoTags,
     Created: info.Created,
@@ -57,6 +59,7 @@ function templateView(
   const created = info.Created;
   return {
     Name: info.Name ?? '',
+    Tag: info.Tag ?? '',
     Digest: info.Digest,
     RepoTags: info.RepoTags,
     Created: created === null ? null : { goString: () => goTimeString(created), toJSON: () => created },

@@ -44,6 +44,8 @@ export interface InspectLayer {
  */
 export interface InspectInfo {
   Name?: string;
+  /** A schema1 manifest's `tag` when it has one (containers/image's ImageInspectInfo.Tag); no other format records one. */
+  Tag?: string;
   Digest: Digest;
   RepoTags: string[];
   Created: string | null;
@@ -215,6 +217,7 @@ export class Image {
     const name = this.reference.dockerReference()?.name;
     const info: InspectInfo = {
       ...(name === undefined ? {} : { Name: name }),
+      ...(manifest instanceof Schema1Manifest && manifest.tag !== '' ? { Tag: manifest.tag } : {}),
       Digest: digest,
       RepoTags: options.repoTags ?? [],
       // Docker's config structs hold a time.Time, so a missing time prints as Go's zero time; OCI's a pointer (null).

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { type Digest, digestHex } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import { type ConfigHistory, goTime, historyJSON, parseImageConfig } from './config.js';
-import { goMarshal, type JSONObject } from './json.js';
+import { field, goMarshal, type JSONObject, parseJSONObject } from './json.js';
 import { marshalRawObject, rawObjectMembers } from './rawjson.js';
 import type { Schema1Entry } from './schema1.js';
+import { dockerVersionBefore183, reencodeV1Image } from './v1-image.js';
 
 const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -19,7 +20,7 @@ const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 export function schema2ConfigFromSchema1(entries: readonly Schema1Entry[], diffIDs: readonly Digest[]): Buffer {
   const newest = entries[0];
   if (!newest) throw new FerryError('CONVERSION_UNSUPPORTED', 'cannot convert a schema1 image with no history entries');
-  const members = rawObjectMembers(newest.v1Compatibility, 'history[0].v1Compatibility');
+  const members = rawObjectMembers(newestV1Compatibility(newest.v1Compatibility), 'history[0].v1Compatibility');
   for (const k of ['id', 'parent', 'parent_id', 'layer_id', 'throwaway', 'Size']) members.delete(k);
   const history = [...entries].reverse().map((e, i) =>
     historyJSON(
@@ -32,9 +33,22 @@ export function schema2ConfigFromSchema1(entries: readonly Schema1Entry[], diffI
       e.v1.created === undefined ? GO_ZERO_TIME : goTime(e.v1.created, `history[${entries.length - 1 - i}].created`),
     ),
   );
-  members.set('rootfs', goMarshal({ type: 'layers', diff_ids: diffIDs }).toString('utf8'));
+  // Schema2RootFS's diff_ids is omitempty: an image of only empty layers has none.
+  const rootfs = diffIDs.length === 0 ? { type: 'layers' } : { type: 'layers', diff_ids: diffIDs };
+  members.set('rootfs', goMarshal(rootfs).toString('utf8'));
   members.set('history', goMarshal(history).toString('utf8'));
   return marshalRawObject(members);
+}
+
+/**
+ * The newest v1Compatibility as the config's base: as stored, or, for an image Docker wrote before
+ * 1.8.3, re-encoded with the fields those versions left out (containers/image's ToSchema2Config).
+ */
+function newestV1Compatibility(text: string): string {
+  const v1 = parseJSONObject(Buffer.from(text, 'utf8'), 'history[0].v1Compatibility');
+  const version = field(v1, 'docker_version');
+  if (typeof version !== 'string' || version === '' || !dockerVersionBefore183(version)) return text;
+  return goMarshal(reencodeV1Image(v1, 'history[0].v1Compatibility')).toString('utf8');
 }
 
 /** What schema2→schema1 conversion needs from a v2 config. */
