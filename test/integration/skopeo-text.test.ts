@@ -247,6 +247,13 @@ describe('Ferry prints what skopeo prints', () => {
           401,
         );
       }
+      // Deleting resolves the tag with a manifest HEAD: its 401 is explained by a GET too (skopeo prints the raw body).
+      const del = ['delete', '--tls-verify=false', ref];
+      assert.match((await runSkopeo(del)).stderr, /\\"message\\":\\"authentication required\\"/);
+      assert.equal(
+        (await runFerry(del)).stderr,
+        `ferry: checking manifest ${locked.host}/app:t: HTTP 401: unauthorized: authentication required\n`,
+      );
       // Pushing: the first request is a blob HEAD, whose 401 has no body; the GET fetches the registry's text.
       for (const creds of [[], ['--dest-creds', `${locked.username}:not-${locked.password}`]]) {
         const args = [
