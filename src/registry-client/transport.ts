@@ -1,8 +1,8 @@
 /**
  * The registry transport: layers 1–3 composed for one registry host. A request goes
  * retries (retrying.ts) → auth round (auth-round.ts) → redirects (redirects.ts) → connection
- * (connection.ts); a failed HEAD is explained by a GET (head-error.ts). The distribution API (manifests, blobs, uploads, listing) is written against
- * the `RegistryTransport` interface only.
+ * (connection.ts); a failed HEAD is explained by a GET (head-error.ts). The distribution API
+ * (manifests, blobs, uploads, listing) is written against the `RegistryTransport` interface only.
  */
 import type { Readable } from 'node:stream';
 import type { TLSFiles } from '../config/certs.js';
