@@ -174,6 +174,8 @@ export function registriesDScopes(ref: DockerReference): string[] {
     name = name.slice(0, slash);
   }
   const host = ref.domain.replace(/:[0-9]+$/, '');
+  // An IPv6 literal has no parent domains (`[::ffff:1.2.3.4]` has dots, but no wildcard matches it).
+  if (host.startsWith('[')) return scopes;
   for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) scopes.push(`*${host.slice(dot)}`);
   return scopes;
 }
@@ -201,7 +203,7 @@ export interface LookasideBaseOptions {
   /** For writing: prefer `lookaside-staging`. */
   write?: boolean;
   env?: Env;
-  /** User id: root's built-in default differs (default the process's). */
+  /** Effective user id: root's built-in default differs (default the process's, as upstream's rootless EUID). */
   uid?: number;
 }
 
@@ -222,7 +224,7 @@ export function lookasideBaseURL(
     if (top !== undefined) break;
   }
   if (top === undefined) {
-    const uid = options.uid ?? process.getuid?.() ?? 0;
+    const uid = options.uid ?? process.geteuid?.() ?? 0;
     const dir = uid === 0 ? ROOT_DEFAULT_DIR : join(homeDir(options.env ?? process.env), USER_DEFAULT_DIR);
     top = `file://${encodeURI(dir)}`;
   }
