@@ -58,6 +58,18 @@ describe('registry signature storage: interoperability with skopeo', () => {
     await writeFile(join(d, 'sigs.yaml'), yaml);
     return d;
   }
+  /** `TOOL --registries.d RD [GLOBALS] copy [FLAGS] FROM TO`, TLS verification off on the registry side. */
+  const copyWith = (
+    tool: typeof runFerry,
+    rd: string,
+    from: string,
+    to: string,
+    more: { globals?: string[]; flags?: string[]; env?: NodeJS.ProcessEnv } = {},
+  ) => {
+    const tls = from.startsWith('docker://') ? '--src-tls-verify=false' : '--dest-tls-verify=false';
+    const args = ['--registries.d', rd, ...(more.globals ?? []), 'copy', ...(more.flags ?? []), tls, from, to];
+    return tool(args, more.env === undefined ? {} : { env: more.env });
+  };
   const signaturePath = (base: string, repo: string, n: number): string =>
     join(base, `${repo}@sha256=${digestHex(digest)}`, `signature-${n}`);
 
@@ -65,19 +77,10 @@ describe('registry signature storage: interoperability with skopeo', () => {
     const base = join(dir, 'skopeo-lookaside');
     const rd = await registriesD('rd-skopeo', `docker:\n  ${reg.host}/interop:\n    lookaside: file://${base}\n`);
     const image = `${reg.host}/interop/by-skopeo:1`;
-    const signed = await runSkopeo(
-      [
-        '--registries.d',
-        rd,
-        'copy',
-        '--sign-by',
-        fingerprint,
-        '--dest-tls-verify=false',
-        `dir:${plain}`,
-        `docker://${image}`,
-      ],
-      { env },
-    );
+    const signed = await copyWith(runSkopeo, rd, `dir:${plain}`, `docker://${image}`, {
+      flags: ['--sign-by', fingerprint],
+      env,
+    });
     assert.equal(signed.code, 0, signed.stderr);
     const stored = await readFile(signaturePath(base, 'interop/by-skopeo', 1));
     await assert.rejects(readFile(signaturePath(base, 'interop/by-skopeo', 2)), { code: 'ENOENT' });
@@ -96,14 +99,7 @@ describe('registry signature storage: interoperability with skopeo', () => {
 
     // The CLI's global --registries.d reaches the docker source too.
     const out = join(dir, 'from-skopeo');
-    const copied = await runFerry([
-      '--registries.d',
-      rd,
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${image}`,
-      `dir:${out}`,
-    ]);
+    const copied = await copyWith(runFerry, rd, `docker://${image}`, `dir:${out}`);
     assert.equal(copied.code, 0, copied.stderr);
     assert.deepEqual(await readFile(join(out, 'signature-1')), stored);
   });
@@ -124,14 +120,7 @@ describe('registry signature storage: interoperability with skopeo', () => {
     assert.equal(sign.code, 0, sign.stderr);
     const signature = await readFile(join(signedDir, 'signature-1'));
 
-    const pushed = await runFerry([
-      '--registries.d',
-      rd,
-      'copy',
-      '--dest-tls-verify=false',
-      `dir:${signedDir}`,
-      `docker://${image}`,
-    ]);
+    const pushed = await copyWith(runFerry, rd, `dir:${signedDir}`, `docker://${image}`);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.deepEqual(await readFile(signaturePath(base, 'interop/by-ferry', 1)), signature);
 
@@ -149,30 +138,14 @@ describe('registry signature storage: interoperability with skopeo', () => {
       }),
     );
     const back = join(dir, 'from-ferry');
-    const pulled = await runSkopeo([
-      '--registries.d',
-      rd,
-      '--policy',
-      policy,
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${image}`,
-      `dir:${back}`,
-    ]);
+    const pulled = await copyWith(runSkopeo, rd, `docker://${image}`, `dir:${back}`, { globals: ['--policy', policy] });
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.deepEqual(await readFile(join(back, 'signature-1')), signature);
     // The same policy refuses the image when its signatures are not where registries.d says.
     const elsewhere = await registriesD('rd-elsewhere', `default-docker:\n  lookaside: file://${join(dir, 'empty')}\n`);
-    const refused = await runSkopeo([
-      '--registries.d',
-      elsewhere,
-      '--policy',
-      policy,
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${image}`,
-      `dir:${join(dir, 'refused')}`,
-    ]);
+    const refused = await copyWith(runSkopeo, elsewhere, `docker://${image}`, `dir:${join(dir, 'refused')}`, {
+      globals: ['--policy', policy],
+    });
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /signature/i);
   });
@@ -187,25 +160,11 @@ describe('registry signature storage: interoperability with skopeo', () => {
     const cosignDir = join(dir, 'cosign-signed');
     await copyImage(parseDirReference(plain), parseDirReference(cosignDir));
     await writeFile(join(cosignDir, 'signature-1'), cosign);
-    const pushed = await runFerry([
-      '--registries.d',
-      rd,
-      'copy',
-      '--dest-tls-verify=false',
-      `dir:${cosignDir}`,
-      `docker://${image}`,
-    ]);
+    const pushed = await copyWith(runFerry, rd, `dir:${cosignDir}`, `docker://${image}`);
     assert.equal(pushed.code, 0, pushed.stderr);
 
     const back = join(dir, 'cosign-back');
-    const pulled = await runSkopeo([
-      '--registries.d',
-      rd,
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${image}`,
-      `dir:${back}`,
-    ]);
+    const pulled = await copyWith(runSkopeo, rd, `docker://${image}`, `dir:${back}`);
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.deepEqual(await readFile(join(back, 'signature-1')), cosign);
     // It went to the attachment tag, not to the lookaside.
@@ -216,14 +175,7 @@ describe('registry signature storage: interoperability with skopeo', () => {
     // The reverse: skopeo writes the attachment of the same image; Ferry reads it byte for byte, and
     // the attachment manifests both tools wrote are the same bytes.
     const bySkopeo = `${reg.host}/interop/cosign-by-skopeo:1`;
-    const skopeoPush = await runSkopeo([
-      '--registries.d',
-      rd,
-      'copy',
-      '--dest-tls-verify=false',
-      `dir:${cosignDir}`,
-      `docker://${bySkopeo}`,
-    ]);
+    const skopeoPush = await copyWith(runSkopeo, rd, `dir:${cosignDir}`, `docker://${bySkopeo}`);
     assert.equal(skopeoPush.code, 0, skopeoPush.stderr);
     const src = await parseDockerImageReference(`//${bySkopeo}`).newImageSource({
       tlsVerify: false,
@@ -253,14 +205,7 @@ describe('registry signature storage: interoperability with skopeo', () => {
       [runSkopeo, 'interop/cosign-by-skopeo'],
       [runFerry, 'interop/cosign'],
     ] as const) {
-      const r = await tool([
-        '--registries.d',
-        rd,
-        'copy',
-        '--dest-tls-verify=false',
-        `dir:${fulcioDir}`,
-        `docker://${reg.host}/${repo}:1`,
-      ]);
+      const r = await copyWith(tool, rd, `dir:${fulcioDir}`, `docker://${reg.host}/${repo}:1`);
       assert.equal(r.code, 0, r.stderr);
     }
     assert.equal(await raw('interop/cosign'), await raw('interop/cosign-by-skopeo'));
