@@ -174,8 +174,6 @@ export function registriesDScopes(ref: DockerReference): string[] {
     name = name.slice(0, slash);
   }
   const host = ref.domain.replace(/:[0-9]+$/, '');
-  // An IPv6 literal has no parent domains (`[::ffff:1.2.3.4]` has dots, but no wildcard matches it).
-  if (host.startsWith('[')) return scopes;
   for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) scopes.push(`*${host.slice(dot)}`);
   return scopes;
 }
