@@ -85,7 +85,9 @@ async function readOne(
   } catch (e) {
     // 404 is the end of the list (docs/signature-protocols.md); any other answer is an error.
     if (isFerryError(e, 'REGISTRY_ERROR') && e.details.status === 404) return undefined;
-    if (isFerryError(e)) throw new FerryError(e.code, `reading signature from ${where}: ${e.message}`, { cause: e });
+    // The message names the URL already.
+    if (isFerryError(e))
+      throw new FerryError(e.code, `reading signature: ${e.message}`, { cause: e, details: e.details });
     throw e;
   }
   if (opened.size > MAX_SIGNATURE_SIZE) {

@@ -5,7 +5,9 @@
  * web server, as a lookaside is.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -398,5 +400,97 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
       parseDockerImageReference(`//${reg.host}/sigs/app:1`).newImageSource(options(conf)),
       (e: unknown) => isFerryError(e, 'INVALID_CONFIG') && e.message.includes(join(conf, 'test.yaml')),
     );
+  });
+});
+
+describe('registry signature storage: an https lookaside is verified with the registry TLS settings', () => {
+  let reg: TestRegistry;
+  let dir: string;
+
+  before(async () => {
+    reg = await startRegistry({ tls: true });
+    dir = await makeTempDir('ferry-docker-sigs-tls-');
+  });
+  after(async () => {
+    await reg?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** An https server answering every GET of signature-1 with `body`, else 404, with this certificate. */
+  async function httpsLookaside(
+    cert: Buffer,
+    key: Buffer,
+    body: Buffer,
+  ): Promise<{ url: string; close(): Promise<void> }> {
+    const server = createHttpsServer({ cert, key }, (req, res) => {
+      if (req.url?.endsWith('/signature-1')) res.writeHead(200).end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  test('trusted through --cert-dir, accepted with tls-verify=false, refused when another CA signed it', async () => {
+    const made = await makeImage(join(dir, 'oci'), { tag: 't', layers: 1, layerSize: 2_000, seed: 33 });
+    const to = parseDockerImageReference(`//${reg.host}/tls/app:1`);
+    await copyImage(parseOciReference(`${dir}/oci:t`), to, { destinationOptions: { certDir: reg.certDir! } });
+    const signature = Buffer.from(`signature of ${made.digest}`);
+    const registryCA = await httpsLookaside(
+      await readFile(join(reg.dir, 'tls', 'server.crt')),
+      await readFile(join(reg.dir, 'tls', 'server.key')),
+      signature,
+    );
+    // A certificate for the same address from a CA the registry settings do not know.
+    const other = join(dir, 'other');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        `${other}.key`,
+        '-out',
+        `${other}.crt`,
+      ],
+      { stdio: 'pipe' },
+    );
+    const otherCA = await httpsLookaside(await readFile(`${other}.crt`), await readFile(`${other}.key`), signature);
+    try {
+      const read = async (lookaside: string, options: ImageOptions) => {
+        const conf = await registriesD(
+          join(dir, `rd-${Math.random()}`),
+          `default-docker:\n  lookaside: ${lookaside}\n`,
+        );
+        const src = await to.newImageSource({ ...options, registriesDDir: conf });
+        try {
+          return await src.getSignatures();
+        } finally {
+          await src.close();
+        }
+      };
+      assert.deepEqual(await read(registryCA.url, { certDir: reg.certDir! }), [signature]);
+      assert.deepEqual(await read(otherCA.url, { tlsVerify: false }), [signature]);
+      await assert.rejects(
+        read(otherCA.url, { certDir: reg.certDir! }),
+        (e: unknown) => isFerryError(e, 'REGISTRY_UNREACHABLE') && /self-signed certificate/.test(e.message),
+      );
+    } finally {
+      await registryCA.close();
+      await otherCA.close();
+    }
   });
 });
