@@ -162,7 +162,20 @@ export async function writeLookasideSignatures(
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
     await writeFileAtomic(path, sig, 0o644);
   }
-  for (let i = signatures.length; ; i++) {
+  await removeLookasideSignatures(repositoryBase, manifestDigest, signatures.length, signal);
+}
+
+/**
+ * Removes signature-(from+1).. of `manifestDigest` up to the first missing one (a reader stops there
+ * anyway); an http(s) location cannot be written, so it is an error as for writes.
+ */
+export async function removeLookasideSignatures(
+  repositoryBase: string,
+  manifestDigest: Digest,
+  from: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (let i = from; ; i++) {
     throwIfAborted(signal);
     const path = writablePath(new URL(lookasideSignatureURL(repositoryBase, manifestDigest, i)));
     try {

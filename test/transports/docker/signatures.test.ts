@@ -172,6 +172,17 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
     await assert.rejects(readFile(lookasidePath(base, 'file/app', digest, 2)), { code: 'ENOENT' });
   });
 
+  test('deleting the image deletes its lookaside signatures too', async () => {
+    const base = join(dir, 'delete-lookaside');
+    const conf = await registriesD(join(dir, 'rd-delete'), `default-docker:\n  lookaside: file://${base}\n`);
+    const to = parseDockerImageReference(`//${reg.host}/delete/app:1`);
+    await copyImage(parseDirReference(signed), to, { destinationOptions: options(conf) });
+    assert.deepEqual(await readFile(lookasidePath(base, 'delete/app', digest, 1)), simple);
+    await to.deleteImage(options(conf));
+    await assert.rejects(readFile(lookasidePath(base, 'delete/app', digest, 1)), { code: 'ENOENT' });
+    await assert.rejects(readFile(lookasidePath(base, 'delete/app', digest, 2)), { code: 'ENOENT' });
+  });
+
   test('each instance of a list has its signatures under its own digest', async () => {
     const multi = await makeImage(join(dir, 'oci'), {
       tag: 'm',
