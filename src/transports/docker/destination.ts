@@ -21,7 +21,7 @@ import {
 } from '../types.js';
 import { isSigstoreBlob, parseSigstoreBlob, type SigstoreSignature } from '../../signature/sigstore/format.js';
 import { writeLookasideSignatures } from './lookaside.js';
-import { type SignatureStorage, signatureStorage } from './signature-storage.js';
+import { loadSignatureConfig, type SignatureStorage, signatureStorage } from './signature-storage.js';
 import { writeSigstoreAttachments } from './sigstore-attachments.js';
 import { manifestRef, openRegistryClient } from './source.js';
 
@@ -63,7 +63,11 @@ export class DockerImageDestination implements ImageDestination {
     options: DockerDestinationOptions = {},
   ): Promise<DockerImageDestination> {
     throwIfAborted(options.signal);
-    const signatures = await signatureStorage({ reference: reference.ref, write: true, options });
+    const signatures = signatureStorage(await loadSignatureConfig(options), {
+      reference: reference.ref,
+      write: true,
+      options,
+    });
     return new DockerImageDestination(reference, await openRegistryClient(reference.ref, options), signatures);
   }
 

@@ -87,9 +87,16 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
    * lookaside signatures (the writable location), as containers/image does.
    */
   async deleteImage(options: DockerSourceOptions = {}): Promise<void> {
-    const [{ manifestRef, openRegistryClient }, { signatureStorage }, { removeLookasideSignatures }] =
-      await Promise.all([import('./source.js'), import('./signature-storage.js'), import('./lookaside.js')]);
-    const signatures = await signatureStorage({ reference: this.ref, write: true, options });
+    const [
+      { manifestRef, openRegistryClient },
+      { loadSignatureConfig, signatureStorage },
+      { removeLookasideSignatures },
+    ] = await Promise.all([import('./source.js'), import('./signature-storage.js'), import('./lookaside.js')]);
+    const signatures = signatureStorage(await loadSignatureConfig(options), {
+      reference: this.ref,
+      write: true,
+      options,
+    });
     const client = await openRegistryClient(this.ref, options);
     try {
       const digest = await client.deleteManifest(this.ref.path, manifestRef(this.ref), options.signal);

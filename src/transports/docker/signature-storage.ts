@@ -9,7 +9,12 @@
  * over the lookaside when a registry announces it); Ferry always uses the lookaside.
  */
 import { loadTLSFilesFor, type TLSFiles } from '../../config/certs.js';
-import { loadRegistriesD, lookasideBaseURL, useSigstoreAttachments } from '../../config/registries-d.js';
+import {
+  loadRegistriesD,
+  lookasideBaseURL,
+  type RegistriesD,
+  useSigstoreAttachments,
+} from '../../config/registries-d.js';
 import type { DockerReference } from '../../reference/reference.js';
 import type { RegistriesDOptions, RegistryTLSOptions } from '../types.js';
 import type { LookasideHTTPSettings } from './lookaside.js';
@@ -32,10 +37,14 @@ export interface SignatureStorageInput {
   options: RegistriesDOptions & RegistryTLSOptions;
 }
 
-/** Reads registries.d (a broken file fails here, as upstream fails opening the image). */
-export async function signatureStorage(input: SignatureStorageInput): Promise<SignatureStorage> {
+/** registries.d as the options name it (a broken file fails here: upstream reads it before opening an image). */
+export function loadSignatureConfig(options: RegistriesDOptions): Promise<RegistriesD> {
+  return loadRegistriesD(options.registriesDDir === undefined ? {} : { dir: options.registriesDDir });
+}
+
+/** Where `input.reference`'s signatures are, by `config` (loadSignatureConfig). */
+export function signatureStorage(config: RegistriesD, input: SignatureStorageInput): SignatureStorage {
   const { reference, options } = input;
-  const config = await loadRegistriesD(options.registriesDDir === undefined ? {} : { dir: options.registriesDDir });
   const tlsVerify = options.tlsVerify ?? (input.insecure === true ? false : undefined);
   let tls: Promise<TLSFiles> | undefined;
   return {

@@ -30,7 +30,7 @@ import type {
   RegistriesConfOptions,
 } from '../types.js';
 import { readLookasideSignatures } from './lookaside.js';
-import { type SignatureStorage, signatureStorage } from './signature-storage.js';
+import { loadSignatureConfig, type SignatureStorage, signatureStorage } from './signature-storage.js';
 import { readSigstoreAttachments } from './sigstore-attachments.js';
 
 /** The registry settings of a docker: reference's options that do not depend on the registry. */
@@ -184,20 +184,16 @@ export class DockerImageSource implements ImageSource {
     options: DockerSourceOptions = {},
   ): Promise<DockerImageSource> {
     throwIfAborted(options.signal);
+    const config = await loadSignatureConfig(options);
     const pulled = await openPullEndpoint(reference.ref, options);
-    try {
-      // registries.d of the repository as accessed (a mirror's, when a mirror served the pull), as upstream.
-      const signatures = await signatureStorage({
-        reference: pulled.reference,
-        write: false,
-        insecure: pulled.insecure,
-        options,
-      });
-      return new DockerImageSource(reference, pulled, signatures);
-    } catch (e) {
-      await pulled.client.close();
-      throw e;
-    }
+    // Signatures of the repository as accessed (a mirror's, when a mirror served the pull), as upstream.
+    const signatures = signatureStorage(config, {
+      reference: pulled.reference,
+      write: false,
+      insecure: pulled.insecure,
+      options,
+    });
+    return new DockerImageSource(reference, pulled, signatures);
   }
 
   /** The digest of the top-level manifest (as fetched and verified). */
