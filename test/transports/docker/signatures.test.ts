@@ -246,6 +246,16 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
       await brokenSrc.close();
       await new Promise((resolve) => broken.close(resolve));
     }
+    // A server that has every signature-N: past 128 it is taken as broken, not read forever.
+    const endless = createServer((_req, res) => res.writeHead(200).end('x'));
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const endlessSrc = await src(`http://127.0.0.1:${(endless.address() as AddressInfo).port}`);
+    try {
+      await assert.rejects(endlessSrc.getSignatures(), (e: unknown) => isFerryError(e, 'TOO_LARGE'));
+    } finally {
+      await endlessSrc.close();
+      await new Promise((resolve) => endless.close(resolve));
+    }
     const sigDir = join(staging, 'big', `app@sha256=${digestHex(digest as Digest)}`);
     await mkdir(sigDir, { recursive: true });
     await writeFile(join(sigDir, 'signature-1'), Buffer.alloc(4 * 1024 * 1024 + 1, 1));
@@ -358,7 +368,7 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
     await assert.rejects(readFile(lookasidePath(base, 'off/app', digest, 1)), { code: 'ENOENT' });
   });
 
-  test('a hostile attachment tag: another manifest type, or a layer over 4 MiB, is refused when read', async () => {
+  test('a hostile attachment tag: another manifest type, a layer over 4 MiB, or over 128 layers, is refused when read', async () => {
     const conf = await registriesD(
       join(dir, 'rd-hostile'),
       `default-docker:\n  lookaside: file://${join(dir, 'hostile-lookaside')}\n  use-sigstore-attachments: true\n`,
@@ -370,9 +380,10 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
       return { digest: d, size: bytes.length };
     };
     try {
-      for (const [repo, mediaType, layerBytes, code] of [
-        ['hostile/type', MediaType.DOCKER_V2_SCHEMA2, Buffer.from('{}'), 'UNSUPPORTED_MANIFEST_TYPE'],
-        ['hostile/big', MediaType.OCI_MANIFEST, Buffer.alloc(4 * 1024 * 1024 + 1, 7), 'TOO_LARGE'],
+      for (const [repo, mediaType, layerBytes, layerCount, code] of [
+        ['hostile/type', MediaType.DOCKER_V2_SCHEMA2, Buffer.from('{}'), 1, 'UNSUPPORTED_MANIFEST_TYPE'],
+        ['hostile/big', MediaType.OCI_MANIFEST, Buffer.alloc(4 * 1024 * 1024 + 1, 7), 1, 'TOO_LARGE'],
+        ['hostile/many', MediaType.OCI_MANIFEST, Buffer.from('{}'), 129, 'TOO_LARGE'],
       ] as const) {
         const to = parseDockerImageReference(`//${reg.host}/${repo}:1`);
         await copyImage(parseOciReference(`${dir}/oci:t`), to, { destinationOptions: { tlsVerify: false } });
@@ -382,7 +393,10 @@ describe('registry signature storage: lookaside and sigstore attachments', () =>
           mediaType === MediaType.OCI_MANIFEST
             ? OCIManifest.fromComponents({
                 config: { mediaType: MediaType.OCI_CONFIG, ...config },
-                layers: [{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', ...layer }],
+                layers: Array.from({ length: layerCount }, () => ({
+                  mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+                  ...layer,
+                })),
               }).bytes
             : Buffer.from(
                 JSON.stringify({
