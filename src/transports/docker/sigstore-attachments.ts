@@ -1,9 +1,10 @@
 /**
  * Sigstore signatures stored as cosign stores them in a registry. Tag scheme: cosign
- * specs/SIGNATURE_SPEC.md, "Storage" / "Tag-based discovery": the signatures of manifest
- * `sha256:<hex>` live in the same repository under the tag `sha256-<hex>.sig`, an OCI image manifest
- * whose layers are the signed payloads (`application/vnd.dev.cosign.simplesigning.v1+json`), each
- * annotated with `dev.cosignproject.cosign/signature` (and the certificate, chain and bundle ones).
+ * specs/SIGNATURE_SPEC.md, section "Storage Specification": the signatures of manifest
+ * `sha256:<hex>` live in the same repository under the tag `sha256-<hex>.sig` (`:` → `-`, then `.sig`).
+ * That tag is an OCI image manifest whose layers are the signed payloads
+ * (`application/vnd.dev.cosign.simplesigning.v1+json`, cosign pkg/types), each annotated with
+ * `dev.cosignproject.cosign/signature` (and the certificate, chain and bundle ones, cosign pkg/oci/static).
  * Behaviour as containers/image docker/docker_image_src.go (appendSignaturesFromSigstoreAttachments)
  * and docker_image_dest.go (putSignaturesToSigstoreAttachments): every layer is returned (attestations
  * too: consumers go by MIME type); writes append, skipping a signature already there, and re-put the tag.
