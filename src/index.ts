@@ -60,6 +60,7 @@ export type {
   PutBlobOptions,
   RawManifest,
   RegistriesConfOptions,
+  RegistriesDOptions,
   RegistryAccessOptions,
   RegistryAuthOptions,
   RegistryRetryOptions,

@@ -84,6 +84,7 @@ export async function buildProgram(): Promise<Command> {
       '--override-variant <variant>',
       'use VARIANT instead of the running architecture variant for choosing images',
     )
+    .option('--registries.d <dir>', 'use registry configuration files in DIR (e.g. for container signature storage)')
     .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false).hideHelp())
     .addOption(new Option('--policy <path>', 'path to a trust policy file').hideHelp())
     // Settings below are inherited by every command created afterwards with .command().

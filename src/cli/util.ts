@@ -17,6 +17,8 @@ export interface GlobalOptions {
   overrideOs?: string;
   overrideArch?: string;
   overrideVariant?: string;
+  /** `--registries.d DIR`: where signature storage is configured. */
+  registriesD?: string;
   insecurePolicy: boolean;
   policy?: string;
 }
@@ -31,6 +33,7 @@ export function globalOptions(command: Command): GlobalOptions {
     overrideOs: str(o['overrideOs']),
     overrideArch: str(o['overrideArch']),
     overrideVariant: str(o['overrideVariant']),
+    registriesD: str(o['registries.d']),
     insecurePolicy: o['insecurePolicy'] === true,
     policy: str(o['policy']),
   };
@@ -50,13 +53,14 @@ export function requestStop(reason: unknown): void {
   stopping.abort(reason);
 }
 
-/** The part of ImageOptions the global flags set (temp dir, platform override), with the command's stop signal. */
+/** The part of ImageOptions the global flags set (temp dir, platform override, registries.d), with the command's stop signal. */
 export function imageOptionsFromGlobals(g: GlobalOptions): ImageOptions {
   const options: ImageOptions = { signal: stopping.signal };
   if (g.tmpdir !== undefined) options.tmpDir = g.tmpdir;
   if (g.overrideOs !== undefined) options.os = g.overrideOs;
   if (g.overrideArch !== undefined) options.architecture = g.overrideArch;
   if (g.overrideVariant !== undefined) options.variant = g.overrideVariant;
+  if (g.registriesD !== undefined) options.registriesDDir = g.registriesD;
   return options;
 }
 

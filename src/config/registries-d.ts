@@ -201,7 +201,7 @@ export interface LookasideBaseOptions {
   /** For writing: prefer `lookaside-staging`. */
   write?: boolean;
   env?: Env;
-  /** User id: root's built-in default differs (default the process's). */
+  /** Effective user id: root's built-in default differs (default the process's, as upstream's rootless EUID). */
   uid?: number;
 }
 
@@ -222,7 +222,7 @@ export function lookasideBaseURL(
     if (top !== undefined) break;
   }
   if (top === undefined) {
-    const uid = options.uid ?? process.getuid?.() ?? 0;
+    const uid = options.uid ?? process.geteuid?.() ?? 0;
     const dir = uid === 0 ? ROOT_DEFAULT_DIR : join(homeDir(options.env ?? process.env), USER_DEFAULT_DIR);
     top = `file://${encodeURI(dir)}`;
   }

@@ -4,7 +4,7 @@
  * redirect layer, never the auth layer: no credentials.
  */
 import type { Readable } from 'node:stream';
-import { loadTLSFilesFor } from '../config/certs.js';
+import { loadTLSFilesFor, type TLSFiles } from '../config/certs.js';
 import { FerryError } from '../errors.js';
 import { Connection } from './connection.js';
 import { printableURL } from './errors.js';
@@ -14,16 +14,24 @@ import { getWithoutCredentials } from './redirects.js';
 export interface ForeignURLOptions {
   /** Environment for certs.d, proxies and FERRY_REGISTRY_TIMEOUT_MS (default process.env). */
   env?: Record<string, string | undefined>;
+  /** false: accept any certificate (a lookaside read with the registry's `--tls-verify=false`). Default true. */
+  tlsVerify?: boolean;
+  /** TLS files to use instead of the URL host's certs.d (a lookaside read uses its registry's). */
+  tls?: TLSFiles;
   signal?: AbortSignal;
 }
 
-/** A GET of `url` (http or https): its body and size (-1 when unknown); REGISTRY_ERROR unless it answers 200. */
+/**
+ * A GET of `url` (http or https): its body and size (-1 when unknown); REGISTRY_ERROR unless it
+ * answers 200 (the status in `details.status`).
+ */
 export async function openForeignURL(
   url: URL,
   options: ForeignURLOptions = {},
 ): Promise<{ stream: Readable; size: number }> {
-  const tls = await loadTLSFilesFor(url.host, options.env === undefined ? {} : { env: options.env });
+  const tls = options.tls ?? (await loadTLSFilesFor(url.host, options.env === undefined ? {} : { env: options.env }));
   const http = new Connection({
+    ...(options.tlsVerify === undefined ? {} : { tlsVerify: options.tlsVerify }),
     tls,
     ...(options.env === undefined ? {} : { env: options.env }),
     userAgent: USER_AGENT,

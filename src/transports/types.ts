@@ -89,6 +89,12 @@ export interface RegistriesConfOptions {
   registriesConfDir?: string;
 }
 
+/** Where registry images' signatures live (containers-registries.d(5): lookaside storage, sigstore attachments). */
+export interface RegistriesDOptions {
+  /** The registries.d directory to read, alone (`--registries.d`); default `~/.config/containers/registries.d`, else `/etc/containers/registries.d`. */
+  registriesDDir?: string;
+}
+
 /** Registry retries and timeouts. */
 export interface RegistryRetryOptions {
   /** Retries per registry request, and per blob transfer, after the first try (`--retry-times`); default 4. */
@@ -135,8 +141,8 @@ export interface DockerArchiveWriteBehaviour {
 }
 
 // What each built-in transport reads; its reference's open methods take these.
-export interface DockerSourceOptions extends RegistryAccessOptions {}
-export interface DockerDestinationOptions extends RegistryAccessOptions, RegistryUploadOptions {}
+export interface DockerSourceOptions extends RegistryAccessOptions, RegistriesDOptions {}
+export interface DockerDestinationOptions extends RegistryAccessOptions, RegistryUploadOptions, RegistriesDOptions {}
 export interface OciLayoutSourceOptions extends CallOptions, SharedBlobDirOptions {}
 export interface OciLayoutDestinationOptions extends OciLayoutSourceOptions, OciLayoutWriteBehaviour {}
 export interface OciArchiveSourceOptions extends CallOptions, TempDirOptions {}
@@ -153,6 +159,7 @@ export interface TarballSourceOptions extends CallOptions, TempDirOptions {}
 export interface ImageOptions
   extends RegistryAccessOptions,
     RegistryUploadOptions,
+    RegistriesDOptions,
     TempDirOptions,
     PlatformChoiceOptions,
     SharedBlobDirOptions,

@@ -154,6 +154,24 @@ describe('registries.d: the lookaside URL of an image', () => {
     assert.equal(lookasideBaseURL(config, ref('unknown.example.com/busybox')), 'https://default.example/l/busybox');
   });
 
+  test('`*.domain` scopes match sub-domains after every repository scope, most specific first', () => {
+    const c: RegistriesD = {
+      docker: new Map([
+        ['*.example.com', { lookaside: 'https://wild.example' }],
+        ['*.com', { lookaside: 'https://com.example' }],
+      ]),
+      files: [],
+    };
+    assert.equal(lookasideBaseURL(c, ref('registry.example.com/app:1')), 'https://wild.example/app');
+    assert.equal(lookasideBaseURL(c, ref('registry.example.org.com/app:1')), 'https://com.example/app');
+    assert.equal(
+      lookasideBaseURL(c, ref('[2001:db8::1]:5000/app:1'), { uid: 0 }),
+      'file:///var/lib/containers/sigstore/app',
+    );
+    c.docker.set('registry.example.com', { lookaside: 'https://host.example' });
+    assert.equal(lookasideBaseURL(c, ref('registry.example.com/app:1')), 'https://host.example/app');
+  });
+
   test('a section without a URL falls through to a less specific one (as upstream)', () => {
     const c: RegistriesD = {
       docker: new Map([

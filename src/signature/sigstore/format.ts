@@ -5,6 +5,7 @@
  * containers/image internal/signature.
  */
 import { type Digest, digestAlgorithm, digestHex, parseDigest } from '../../digest/digest.js';
+import { goMarshal } from '../../manifest/json.js';
 import { quoteInput } from '../../util/quote.js';
 import { decodeBase64, invalidSignature, isJSONObject, parseStrictJSONObject } from './strict-json.js';
 
@@ -63,14 +64,16 @@ export function parseSigstoreBlob(blob: Uint8Array): SigstoreSignature {
   return { mimeType, payload: decodeBase64(payload, `${what} payload`), annotations: out };
 }
 
-/** The `dir:` signature file form of `sig`. */
+/**
+ * The `dir:` signature file form of `sig`, byte for byte as containers/image writes it (Go's
+ * json.Marshal: fields in struct order, annotation keys sorted, `<`, `>`, `&` escaped), so a
+ * signature read from a registry is stored the same by Ferry and by skopeo.
+ */
 export function sigstoreBlob(sig: SigstoreSignature): Buffer {
-  const json = JSON.stringify({
-    mimeType: sig.mimeType,
-    payload: sig.payload.toString('base64'),
-    annotations: sig.annotations,
-  });
-  return Buffer.concat([FORMAT_PREFIX, Buffer.from(json, 'utf8')]);
+  const annotations: Record<string, string> = {};
+  for (const key of Object.keys(sig.annotations).sort()) annotations[key] = sig.annotations[key] as string;
+  const json = goMarshal({ mimeType: sig.mimeType, payload: sig.payload.toString('base64'), annotations });
+  return Buffer.concat([FORMAT_PREFIX, json]);
 }
 
 /**

@@ -19,7 +19,10 @@ import {
   type ReusedBlob,
   type TryReusingBlobOptions,
 } from '../types.js';
-import { refuseSignatures } from '../shared/defaults.js';
+import { isSigstoreBlob, parseSigstoreBlob, type SigstoreSignature } from '../../signature/sigstore/format.js';
+import { writeLookasideSignatures } from './lookaside.js';
+import { loadSignatureConfig, type SignatureStorage, signatureStorage } from './signature-storage.js';
+import { writeSigstoreAttachments } from './sigstore-attachments.js';
 import { manifestRef, openRegistryClient } from './source.js';
 
 const DOCKER_DESTINATION_CAPABILITIES: DestinationCapabilities = Object.freeze(
@@ -30,6 +33,8 @@ const DOCKER_DESTINATION_CAPABILITIES: DestinationCapabilities = Object.freeze(
     desiredLayerCompression: 'compress',
     acceptsForeignLayerURLs: true,
     supportsMultipleImages: true,
+    // Always: the lookaside has a built-in default location (upstream SupportsSignatures).
+    supportsSignatures: true,
     hasThreadSafePutBlob: true,
   }),
 );
@@ -38,14 +43,19 @@ export class DockerImageDestination implements ImageDestination {
   readonly capabilities = DOCKER_DESTINATION_CAPABILITIES;
   readonly #client: RegistryClient;
   readonly #repository: string;
+  readonly #signatures: SignatureStorage;
+  /** The digest of the top-level manifest put, which its signatures are stored by. */
+  #manifestDigest: Digest | undefined;
   #closed = false;
 
   private constructor(
     readonly reference: ImageReference & { readonly ref: DockerReference },
     client: RegistryClient,
+    signatures: SignatureStorage,
   ) {
     this.#client = client;
     this.#repository = reference.ref.path;
+    this.#signatures = signatures;
   }
 
   static async open(
@@ -53,7 +63,12 @@ export class DockerImageDestination implements ImageDestination {
     options: DockerDestinationOptions = {},
   ): Promise<DockerImageDestination> {
     throwIfAborted(options.signal);
-    return new DockerImageDestination(reference, await openRegistryClient(reference.ref, options));
+    const signatures = signatureStorage(await loadSignatureConfig(options), {
+      reference: reference.ref,
+      write: true,
+      options,
+    });
+    return new DockerImageDestination(reference, await openRegistryClient(reference.ref, options), signatures);
   }
 
   /** The registry client, for callers that need more than the contract. */
@@ -161,6 +176,7 @@ export class DockerImageDestination implements ImageDestination {
         `writing a manifest to ${this.reference.toString()}: its format is not recognised`,
       );
     }
+    if (instanceDigest === undefined) this.#manifestDigest = manifestDigest(bytes);
     const ref = instanceDigest ?? manifestRef(this.reference.ref);
     if (await this.#hasManifest(ref, bytes, signal)) return;
     await this.#client.putManifest(this.#repository, ref, bytes, mimeType, signal);
@@ -177,8 +193,39 @@ export class DockerImageDestination implements ImageDestination {
     }
   }
 
-  async putSignatures(signatures: Buffer[], _instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    refuseSignatures(this.reference.toString(), signatures, 'storing signatures in a registry is not supported yet');
+  /**
+   * Stores signatures of the top-level manifest (after putManifest) or of an instance: sigstore ones
+   * as sigstore attachments (an error unless `use-sigstore-attachments` is set), the others in the
+   * lookaside (a file: location; an http(s) one needs a `lookaside-staging`), as containers/image
+   * PutSignaturesWithFormat. Signatures are stored by the manifest's digest, so none is visible through
+   * the registry itself.
+   */
+  async putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    if (signatures.length === 0) return;
+    const digest = instanceDigest ?? this.#manifestDigest;
+    if (digest === undefined) {
+      throw new FerryError(
+        'INVALID_ARGUMENT',
+        `writing signatures to ${this.reference.toString()}: the manifest must be written before its signatures (its digest is not known)`,
+      );
+    }
+    const sigstore: SigstoreSignature[] = [];
+    const others: Buffer[] = [];
+    for (const sig of signatures) {
+      if (isSigstoreBlob(sig)) sigstore.push(parseSigstoreBlob(sig));
+      else others.push(sig);
+    }
+    if (sigstore.length > 0) {
+      if (!this.#signatures.useSigstoreAttachments) {
+        throw new FerryError(
+          'UNSUPPORTED_OPERATION',
+          `writing sigstore signatures to ${this.reference.toString()}: writing sigstore attachments is disabled by configuration (set use-sigstore-attachments: true in registries.d)`,
+        );
+      }
+      await writeSigstoreAttachments(this.#client, this.#repository, digest, sigstore, signal);
+    }
+    await writeLookasideSignatures(this.#signatures.lookasideBase, digest, others, signal);
   }
 
   async commit(_signal?: AbortSignal): Promise<void> {

@@ -82,12 +82,25 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
     return DockerImageDestination.open(this, options);
   }
 
-  /** Deletes the manifest the reference names (a tag is resolved to its digest first). */
+  /**
+   * Deletes the manifest the reference names (a tag is resolved to its digest first), then its
+   * lookaside signatures (the writable location), as containers/image does.
+   */
   async deleteImage(options: DockerSourceOptions = {}): Promise<void> {
-    const { manifestRef, openRegistryClient } = await import('./source.js');
+    const [
+      { manifestRef, openRegistryClient },
+      { loadSignatureConfig, signatureStorage },
+      { removeLookasideSignatures },
+    ] = await Promise.all([import('./source.js'), import('./signature-storage.js'), import('./lookaside.js')]);
+    const signatures = signatureStorage(await loadSignatureConfig(options), {
+      reference: this.ref,
+      write: true,
+      options,
+    });
     const client = await openRegistryClient(this.ref, options);
     try {
-      await client.deleteManifest(this.ref.path, manifestRef(this.ref), options.signal);
+      const digest = await client.deleteManifest(this.ref.path, manifestRef(this.ref), options.signal);
+      await removeLookasideSignatures(signatures.lookasideBase, digest, 0, options.signal);
     } finally {
       await client.close();
     }

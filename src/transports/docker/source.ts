@@ -1,6 +1,6 @@
 /** Reading an image from a registry (containers/image docker/docker_image_src.go). */
 import type { BlobInfoCache } from '../../blobinfocache/types.js';
-import type { Digest } from '../../digest/digest.js';
+import { type Digest, digestAlgorithm } from '../../digest/digest.js';
 import { type Credentials, getCredentials } from '../../config/auth.js';
 import {
   loadRegistriesConf,
@@ -10,6 +10,7 @@ import {
   type RegistriesConf,
 } from '../../config/registries-conf.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
+import { manifestDigest } from '../../manifest/digest.js';
 import type { DockerReference } from '../../reference/reference.js';
 import {
   type FetchedManifest,
@@ -18,7 +19,6 @@ import {
   registryAPIHost,
 } from '../../registry-client/index.js';
 import { fetchExternalBlob } from '../shared/external-blob.js';
-import { noSignatures } from '../shared/defaults.js';
 import type {
   BlobInfo,
   BlobStream,
@@ -29,6 +29,9 @@ import type {
   RawManifest,
   RegistriesConfOptions,
 } from '../types.js';
+import { readLookasideSignatures } from './lookaside.js';
+import { loadSignatureConfig, type SignatureStorage, signatureStorage } from './signature-storage.js';
+import { readSigstoreAttachments } from './sigstore-attachments.js';
 
 /** The registry settings of a docker: reference's options that do not depend on the registry. */
 export function registryClientOptions(options: DockerDestinationOptions): RegistryClientOptions {
@@ -104,6 +107,8 @@ interface PullEndpoint {
   client: RegistryClient;
   reference: DockerReference;
   topLevel: FetchedManifest;
+  /** registries.conf marks the endpoint `insecure`. */
+  insecure: boolean;
 }
 
 /**
@@ -121,7 +126,7 @@ async function openPullEndpoint(ref: DockerReference, options: DockerSourceOptio
     try {
       client = await clientForEndpoint(source, conf, options);
       const topLevel = await client.getManifest(source.reference.path, manifestRef(source.reference), options.signal);
-      return { client, reference: source.reference, topLevel };
+      return { client, reference: source.reference, topLevel, insecure: source.insecure };
     } catch (e) {
       await client?.close();
       if (options.signal?.aborted) throw e;
@@ -151,6 +156,7 @@ export class DockerImageSource implements ImageSource {
   readonly #client: RegistryClient;
   readonly #repository: string;
   readonly #topLevel: FetchedManifest;
+  readonly #signatures: SignatureStorage;
   #closed = false;
 
   /** The reference on the endpoint that served the pull (a mirror or the rewritten primary location). */
@@ -159,11 +165,13 @@ export class DockerImageSource implements ImageSource {
   private constructor(
     readonly reference: ImageReference & { readonly ref: DockerReference },
     pulled: PullEndpoint,
+    signatures: SignatureStorage,
   ) {
     this.#client = pulled.client;
     this.endpoint = pulled.reference;
     this.#repository = pulled.reference.path;
     this.#topLevel = pulled.topLevel;
+    this.#signatures = signatures;
   }
 
   /**
@@ -176,7 +184,16 @@ export class DockerImageSource implements ImageSource {
     options: DockerSourceOptions = {},
   ): Promise<DockerImageSource> {
     throwIfAborted(options.signal);
-    return new DockerImageSource(reference, await openPullEndpoint(reference.ref, options));
+    const config = await loadSignatureConfig(options);
+    const pulled = await openPullEndpoint(reference.ref, options);
+    // Signatures of the repository as accessed (a mirror's, when a mirror served the pull), as upstream.
+    const signatures = signatureStorage(config, {
+      reference: pulled.reference,
+      write: false,
+      insecure: pulled.insecure,
+      options,
+    });
+    return new DockerImageSource(reference, pulled, signatures);
   }
 
   /** The digest of the top-level manifest (as fetched and verified). */
@@ -213,8 +230,30 @@ export class DockerImageSource implements ImageSource {
     return { stream, size: size >= 0 ? size : info.size };
   }
 
-  /** No signatures are stored here (the shared default). */
-  readonly getSignatures = noSignatures;
+  /**
+   * The signatures of the top-level manifest or of an instance: the lookaside ones, then (with
+   * `use-sigstore-attachments`) the sigstore attachments (containers/image GetSignaturesWithFormat).
+   */
+  async getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]> {
+    throwIfAborted(signal);
+    const digest = instanceDigest ?? this.#topLevelSHA256();
+    const signatures = await readLookasideSignatures(
+      this.#signatures.lookasideBase,
+      digest,
+      this.#signatures.http,
+      signal,
+    );
+    if (this.#signatures.useSigstoreAttachments) {
+      signatures.push(...(await readSigstoreAttachments(this.#client, this.#repository, digest, signal)));
+    }
+    return signatures;
+  }
+
+  /** The top-level manifest's sha256 digest, which signatures are stored by (upstream manifestDigest()). */
+  #topLevelSHA256(): Digest {
+    const d = this.#topLevel.digest;
+    return digestAlgorithm(d) === 'sha256' ? d : manifestDigest(this.#topLevel.bytes);
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;
