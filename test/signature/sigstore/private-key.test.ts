@@ -32,8 +32,14 @@ function rejects(code: string, reason: string, check?: (message: string) => void
   };
 }
 
+interface Envelope {
+  kdf: { name: string; params: Record<string, number>; salt: string };
+  cipher: { name: string; nonce: string };
+  ciphertext: string;
+}
+
 /** The JSON inside a key's PEM block. */
-function envelopeOf(pem: string): Record<string, any> {
+function envelopeOf(pem: string): Envelope {
   const block = decodePEM(pem);
   assert.ok(block);
   return JSON.parse(block.der.toString('utf8'));
