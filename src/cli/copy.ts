@@ -162,7 +162,7 @@ export function registerCopy(program: Command): void {
     if (parallel !== undefined) options.maxParallelBlobs = parallel;
     // Without the flag the library's default applies (FERRY_BLOB_CACHE, else the persistent cache).
     if (flags.blobCache !== undefined && flags.blobCache !== '') options.blobInfoCache = flags.blobCache;
-    const progress = flags.quiet === true ? undefined : await createCopyProgress();
+    const progress = flags.quiet === true ? undefined : await createCopyProgress({ signing: signing !== undefined });
     if (progress !== undefined) options.onProgress = (event) => progress.onProgress(event);
 
     let result: Awaited<ReturnType<typeof copyImage>>;

@@ -155,6 +155,30 @@ describe('ferry copy signing flags', () => {
     }
   });
 
+  test("signs into dir: and prints skopeo's lines in its order: manifest, signature, storing", async () => {
+    const dest = path.join(root, 'signed');
+    const r = await runFerry([
+      '--insecure-policy',
+      'copy',
+      '--sign-by-sigstore-private-key',
+      path.join(root, 'k1.private'),
+      '--sign-passphrase-file',
+      passphraseFile,
+      '--sign-identity',
+      'docker.io/library/busybox:1',
+      source,
+      `dir:${dest}`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /Writing manifest to image destination\nCreating signature: Signing image using a sigstore signature\nStoring signatures\n$/,
+    );
+    assert.ok(
+      (await readFile(path.join(dest, 'signature-1'))).subarray(0, 15).equals(Buffer.from('\0sigstore-json\n')),
+    );
+  });
+
   test('a wrong sigstore passphrase fails without echoing it, and nothing is written', async () => {
     const wrong = path.join(root, 'wrong');
     await writeFile(wrong, 'hunter2\n');
