@@ -3,11 +3,11 @@
  * or a terminal) and the rules of `ferry copy --sign-…` flags, checked before anything is copied.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSigstorePrivateKey } from '../../src/signature/sigstore/index.js';
+import { installed } from '../helpers/gpg.js';
 import { makeImage } from '../helpers/make-image.js';
 import { ferryBin } from '../helpers/paths.js';
 import { run, runFerry } from '../helpers/run.js';
@@ -30,14 +30,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasScript = installed('script');
 
 describe('ferry generate-sigstore-key', () => {
   test('writes PREFIX.private (0600, decrypts with the file passphrase) and PREFIX.pub', async () => {

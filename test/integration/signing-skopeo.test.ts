@@ -11,8 +11,7 @@
  * and for the stored form against upstream's cosign fixture (test/signature/sigstore/sign.test.ts).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { manifestDigest } from '../../src/manifest/digest.js';
@@ -24,6 +23,7 @@ import {
   SIGSTORE_SIGNATURE_ANNOTATION,
 } from '../../src/signature/sigstore/index.js';
 import { createPolicySignatureVerifier } from '../../src/signature/verifier.js';
+import { GpgHome, installed } from '../helpers/gpg.js';
 import { makeImage } from '../helpers/make-image.js';
 import { run, runFerry, runSkopeo } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -31,52 +31,36 @@ import { makeTempDir } from '../helpers/tmp.js';
 const IDENTITY = 'quay.io/ferry/signed:1.0';
 const PASSPHRASE = 'correct horse battery';
 
-function installed(program: string): boolean {
-  try {
-    execFileSync(program, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const skip = !installed('gpg') || !installed('skopeo') ? 'gpg or skopeo not installed' : false;
 
 describe('images Ferry signs while copying are judged by skopeo', { skip }, () => {
   let root = '';
-  let home = '';
+  let home: GpgHome;
   let source = '';
   let plainFpr = '';
   let lockedFpr = '';
   let passphraseFile = '';
   let armoredLocked = '';
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, GNUPGHOME: home });
-  const gpg = (args: string[]): Buffer =>
-    execFileSync('gpg', ['--batch', '--no-tty', ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
-  const fingerprintOf = (uid: string): string =>
-    /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons', uid]).toString())?.[1] ?? '';
+  const env = (): NodeJS.ProcessEnv => home.env();
 
   before(async () => {
     root = await makeTempDir('ferry-sign-skopeo-');
-    home = path.join(root, 'gnupg');
-    await mkdir(home, { mode: 0o700 });
-    gpg(['--passphrase', '', '--quick-gen-key', 'Ferry Plain <plain@ferry.invalid>', 'ed25519', 'sign', 'never']);
-    gpg([
-      '--passphrase',
-      PASSPHRASE,
-      '--quick-gen-key',
-      'Ferry Locked <locked@ferry.invalid>',
-      'rsa3072',
-      'sign',
-      'never',
-    ]);
-    plainFpr = fingerprintOf('plain@ferry.invalid');
-    lockedFpr = fingerprintOf('locked@ferry.invalid');
-    await writeFile(path.join(root, 'pubring.gpg'), gpg(['--export']));
+    home = await GpgHome.create(path.join(root, 'gnupg'));
+    plainFpr = home.generateKey('Ferry Plain <plain@ferry.invalid>', 'ed25519');
+    lockedFpr = home.generateKey('Ferry Locked <locked@ferry.invalid>', 'rsa3072', PASSPHRASE);
+    await writeFile(path.join(root, 'pubring.gpg'), home.gpg(['--export']));
     armoredLocked = path.join(root, 'locked.asc');
     await writeFile(
       armoredLocked,
-      gpg(['--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--armor', '--export-secret-keys', lockedFpr]),
+      home.gpg([
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        PASSPHRASE,
+        '--armor',
+        '--export-secret-keys',
+        lockedFpr,
+      ]),
     );
     passphraseFile = path.join(root, 'passphrase');
     await writeFile(passphraseFile, `${PASSPHRASE}\nsecond line is ignored\n`);
@@ -103,9 +87,7 @@ describe('images Ferry signs while copying are judged by skopeo', { skip }, () =
   });
 
   after(async () => {
-    try {
-      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: env(), stdio: 'ignore' });
-    } catch {}
+    home.close();
     await rm(root, { recursive: true, force: true });
   });
 
