@@ -160,6 +160,7 @@ export type {
   DestinationCompressionOptions,
   ImageListSelection,
   ProgressEvent,
+  SigningOptions,
 } from './copy/index.js';
 export * from './signature/policy/index.js';
 export * from './signature/simple/index.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { CopyOptions, ImageListSelection } from '../index.js';
+import type { CopyOptions, ImageListSelection, SigningOptions } from '../index.js';
 import { unenforcedPolicy } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
@@ -29,6 +29,11 @@ interface CopyFlags {
   destOciAcceptUncompressedLayers?: boolean;
   imageParallelCopies?: string;
   blobCache?: string;
+  signBy?: string;
+  signByKeyFile?: string;
+  signBySigstorePrivateKey?: string;
+  signPassphraseFile?: string;
+  signIdentity?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -61,6 +66,14 @@ export function registerCopy(program: Command): void {
     .option('--additional-tag <name:tag>', 'additional tags (supports docker-archive)', collect, [])
     .option('-q, --quiet', 'suppress output information when copying images')
     .option('--remove-signatures', 'do not copy signatures from SOURCE-IMAGE')
+    .option('--sign-by <fingerprint>', 'sign the image using a GPG key with the specified FINGERPRINT')
+    .option('--sign-by-key-file <path>', 'sign the image using the OpenPGP private key in PATH (Ferry only)')
+    .option('--sign-by-sigstore-private-key <path>', 'sign the image using a sigstore private key at PATH')
+    .option('--sign-passphrase-file <path>', 'read a passphrase for signing an image from PATH')
+    .option(
+      '--sign-identity <reference>',
+      'identity of the signed image, a fully specified docker reference (default: the destination reference)',
+    )
     .option('--src-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
     .option('--dest-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
     .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
@@ -144,10 +157,12 @@ export function registerCopy(program: Command): void {
     if (forceManifestMIMEType !== undefined) options.forceManifestMIMEType = forceManifestMIMEType;
     if (flags.preserveDigests === true) options.preserveDigests = true;
     if (flags.removeSignatures === true) options.removeSignatures = true;
+    const signing = await signingOptions(flags, usage);
+    if (signing !== undefined) options.signing = signing;
     if (parallel !== undefined) options.maxParallelBlobs = parallel;
     // Without the flag the library's default applies (FERRY_BLOB_CACHE, else the persistent cache).
     if (flags.blobCache !== undefined && flags.blobCache !== '') options.blobInfoCache = flags.blobCache;
-    const progress = flags.quiet === true ? undefined : await createCopyProgress();
+    const progress = flags.quiet === true ? undefined : await createCopyProgress({ signing: signing !== undefined });
     if (progress !== undefined) options.onProgress = (event) => progress.onProgress(event);
 
     let result: Awaited<ReturnType<typeof copyImage>>;
@@ -164,6 +179,54 @@ export function registerCopy(program: Command): void {
       await writeFile(flags.digestfile, result.manifestDigest, { mode: 0o644 });
     }
   });
+}
+
+/** The signing flags as library options, with skopeo's rules (one signer per passphrase file, a canonical identity). */
+async function signingOptions(flags: CopyFlags, usage: (m: string) => Error): Promise<SigningOptions | undefined> {
+  const signers = [flags.signBy, flags.signByKeyFile, flags.signBySigstorePrivateKey].filter((f) => f !== undefined);
+  if (signers.length === 0) {
+    if (flags.signIdentity !== undefined) throw usage('--sign-identity needs a signing flag (--sign-by…)');
+    if (flags.signPassphraseFile !== undefined) throw usage('--sign-passphrase-file needs a signing flag (--sign-by…)');
+    return undefined;
+  }
+  if (flags.signPassphraseFile !== undefined && signers.length > 1) {
+    throw usage(
+      'only one of --sign-by, --sign-by-key-file and --sign-by-sigstore-private-key can be used with --sign-passphrase-file',
+    );
+  }
+  const lib = await import('../index.js');
+  const { promptPassphrase, readPassphraseFile } = await import('./passphrase.js');
+  const signing: SigningOptions = {};
+  if (flags.signIdentity !== undefined) {
+    try {
+      signing.identity = lib.parseNamed(flags.signIdentity).toString();
+    } catch (e) {
+      throw usage(`could not parse --sign-identity: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const passphrase =
+    flags.signPassphraseFile === undefined ? undefined : await readPassphraseFile(lib, flags.signPassphraseFile);
+  // Without a passphrase file, gpg's agent asks for a gpg key's passphrase itself (as in skopeo).
+  if (flags.signBy !== undefined)
+    signing.gpg = { fingerprint: flags.signBy, ...(passphrase === undefined ? {} : { passphrase }) };
+  if (flags.signByKeyFile !== undefined) {
+    const { readFile } = await import('node:fs/promises');
+    let privateKey: Buffer;
+    try {
+      privateKey = await readFile(flags.signByKeyFile);
+    } catch (e) {
+      throw usage(`reading --sign-by-key-file "${flags.signByKeyFile}": ${e instanceof Error ? e.message : String(e)}`);
+    }
+    signing.openpgpKey = { privateKey, ...(passphrase === undefined ? {} : { passphrase }) };
+  }
+  if (flags.signBySigstorePrivateKey !== undefined) {
+    const file = flags.signBySigstorePrivateKey;
+    signing.sigstoreKey = {
+      privateKeyFile: file,
+      passphrase: passphrase ?? (await promptPassphrase(lib, `Passphrase for key ${file}: `, file)),
+    };
+  }
+  return signing;
 }
 
 function parseIntegerFlag(name: string, value: string | undefined, usage: (m: string) => Error): number | undefined {

@@ -27,21 +27,33 @@ import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './u
  * `ferry --version` answers without them.
  */
 async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
-  const [copy, del, inspect, listTags, login, logout, manifestDigest, standaloneSign, standaloneVerify] =
-    await Promise.all([
-      import('./copy.js'),
-      import('./delete.js'),
-      import('./inspect.js'),
-      import('./list-tags.js'),
-      import('./login.js'),
-      import('./logout.js'),
-      import('./manifest-digest.js'),
-      import('./standalone-sign.js'),
-      import('./standalone-verify.js'),
-    ]);
+  const [
+    copy,
+    del,
+    generateSigstoreKey,
+    inspect,
+    listTags,
+    login,
+    logout,
+    manifestDigest,
+    standaloneSign,
+    standaloneVerify,
+  ] = await Promise.all([
+    import('./copy.js'),
+    import('./delete.js'),
+    import('./generate-sigstore-key.js'),
+    import('./inspect.js'),
+    import('./list-tags.js'),
+    import('./login.js'),
+    import('./logout.js'),
+    import('./manifest-digest.js'),
+    import('./standalone-sign.js'),
+    import('./standalone-verify.js'),
+  ]);
   return [
     copy.registerCopy,
     del.registerDelete,
+    generateSigstoreKey.registerGenerateSigstoreKey,
     inspect.registerInspect,
     listTags.registerListTags,
     login.registerLogin,

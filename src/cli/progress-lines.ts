@@ -26,6 +26,8 @@ export interface ProgressPrinterOptions {
   aggregateIntervalMs?: number;
   /** Print the per-blob and aggregate lines (default true); the terminal display draws bars instead. */
   blobLines?: boolean;
+  /** The copy signs what it writes: "Storing signatures" then follows the "Creating signature" lines, as in skopeo. */
+  signing?: boolean;
 }
 
 /** Returns an onProgress callback that prints skopeo-style lines through `write`. */
@@ -39,6 +41,7 @@ export function progressPrinter(
   const tally = new CopyTally();
   let lastAggregate = { at: now(), bytes: 0 };
   let sawInstance = false;
+  let storingLine = '';
   // A list copy gets the list's signatures, then each image's: a 'signatures-getting' directly
   // followed by another one was the list's, so the line waits for the next event.
   let pendingSignatures = false;
@@ -84,16 +87,22 @@ export function progressPrinter(
       case 'manifest-writing':
         if (event.instanceDigest !== undefined) sawInstance = true;
         if (event.instanceDigest === undefined && sawInstance) {
-          write('Writing manifest list to image destination\nStoring list signatures\n');
+          write('Writing manifest list to image destination\n');
+          storingLine = 'Storing list signatures\n';
         } else {
-          write('Writing manifest to image destination\nStoring signatures\n');
+          write('Writing manifest to image destination\n');
+          storingLine = 'Storing signatures\n';
         }
+        if (options.signing !== true) write(storingLine);
+        break;
+      case 'signatures-writing':
+        if (options.signing === true) write(storingLine);
         break;
       case 'message':
         write(`${event.text}\n`);
         break;
       default:
-        // signatures-writing: announced with the manifest ("Storing signatures").
+        // without signing, signatures-writing was announced with the manifest ("Storing signatures").
         break;
     }
   };

@@ -36,11 +36,11 @@ export class TtyCopyProgress implements CopyProgress {
   #bars = new Map<Digest, BlobBar>();
   #onSignal: ((signal: NodeJS.Signals) => void) | undefined;
 
-  constructor(stream: ProgressStream, now: () => number) {
+  constructor(stream: ProgressStream, now: () => number, signing = false) {
     this.#stream = stream;
     this.#now = now;
     this.#startedAt = now();
-    this.#lines = progressPrinter((line) => this.#writeLine(line), { now, blobLines: false });
+    this.#lines = progressPrinter((line) => this.#writeLine(line), { now, blobLines: false, signing });
   }
 
   onProgress(event: ProgressEvent): void {

@@ -37,7 +37,7 @@ export async function createCopyProgress(options: CopyProgressOptions = {}): Pro
   const stream = options.stream ?? PROGRESS_STREAM;
   if (options.tty ?? stream.isTTY === true) {
     const { TtyCopyProgress } = await import('./progress-tty.js');
-    return new TtyCopyProgress(stream, options.now ?? Date.now);
+    return new TtyCopyProgress(stream, options.now ?? Date.now, options.signing === true);
   }
   const onProgress = progressPrinter((line) => stream.write(line), options);
   return { onProgress, finish: () => {}, fail: () => {} };

@@ -15,6 +15,7 @@ import { copyMultipleImages, instanceManifest } from './list.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import type { CopySession } from './session.js';
+import { checkSigningDestination, prepareSigning } from './sign.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
@@ -38,7 +39,9 @@ export async function copyImage(
   const progress = new ProgressReporter(options.onProgress);
   const cache = copyCache(options.blobInfoCache, progress);
   try {
+    const signing = await prepareSigning(options.signing, dest);
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
+    checkSigningDestination(signing, destination, dest.toString());
     source = await src.newImageSource({ ...options.sourceOptions, signal });
     const session: CopySession = {
       source,
@@ -50,6 +53,7 @@ export async function copyImage(
       blobSlots: new Semaphore(maxParallelBlobs(source, destination, options)),
       blobInfoCache: cache.cache,
       redrive: new RedriveBudget(redrivePolicy(options)),
+      ...(signing === undefined ? {} : { signing }),
     };
     const result = await copyTopLevel(session, signal);
     throwIfAborted(userSignal);

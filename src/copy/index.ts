@@ -6,4 +6,5 @@ export type {
   DestinationCompressionOptions,
   ImageListSelection,
   ProgressEvent,
+  SigningOptions,
 } from './types.js';

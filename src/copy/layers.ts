@@ -38,6 +38,8 @@ export interface LayerCopyPlan {
   possibleManifestFormats: readonly string[];
   /** Key that makes two plans interchangeable, for the session's layer cache. */
   key: string;
+  /** No substitute blob may stand in for a layer (set when the copy signs what it writes). */
+  noSubstitutes?: boolean;
 }
 
 /** Layers copied at once: `maxParallelBlobs` (default 6) when both ends take concurrent blobs, else 1. */
@@ -115,7 +117,7 @@ function reuseConditions(
   if (declared === undefined) return undefined;
   const decision = decide(declared, plan, layer);
   // Another blob may stand in only when the manifest may change (decide() already refused required changes otherwise).
-  const canSubstitute = plan.cannotModifyReason === undefined;
+  const canSubstitute = plan.cannotModifyReason === undefined && plan.noSubstitutes !== true;
   const { force, algorithm } = plan.policy.options;
   if (decision.op === 'keep') {
     const required: CompressionAlgorithmName | undefined = force === true ? algorithm : undefined;

@@ -18,6 +18,7 @@ import type { BlobContext } from './blob.js';
 import { listTargetMIMEType } from './format.js';
 import { mapLimited } from './limit.js';
 import type { CopySession } from './session.js';
+import { createSignatures } from './sign.js';
 import { copySingleImage } from './single.js';
 import type { CopyResult, ImageListSelection } from './types.js';
 
@@ -173,9 +174,10 @@ export async function copyMultipleImages(
 
   session.progress.emit({ kind: 'manifest-writing' });
   await destination.putManifest(written.bytes, undefined, signal);
-  if (listSignatures.length > 0) {
+  const added = await createSignatures(session.signing, written.bytes, session.progress, signal);
+  if (listSignatures.length + added.length > 0) {
     session.progress.emit({ kind: 'signatures-writing' });
-    await destination.putSignatures(listSignatures, undefined, signal);
+    await destination.putSignatures([...listSignatures, ...added], undefined, signal);
   }
   const digest = written.bytes.equals(raw.bytes) ? list.digest : manifestDigest(written.bytes);
   return { manifest: written.bytes, manifestMIMEType: written.mimeType, manifestDigest: digest };

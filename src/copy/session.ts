@@ -4,6 +4,7 @@ import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import type { BlobInfo, ImageDestination, ImageSource } from '../transports/types.js';
 import type { Semaphore } from './limit.js';
+import type { CopySigning } from './sign.js';
 import type { ProgressReporter } from './progress.js';
 import type { RedriveBudget } from './redrive.js';
 import type { CopyOptions } from './types.js';
@@ -23,6 +24,8 @@ export interface CopySession {
   blobInfoCache: BlobInfoCache;
   /** Blob re-drives this call may still spend. */
   redrive: RedriveBudget;
+  /** The signatures to add to each manifest written, when signing was asked for. */
+  signing?: CopySigning;
 }
 
 /** What copying one layer gave (copy/layers.ts); kept here, with the session that caches it. */

@@ -22,6 +22,7 @@ import { type BlobContext, putBytes, readBlobBytes, streamBlob } from './blob.js
 import { formatCompressionAlgorithms, isSchema1, manifestCandidates } from './format.js';
 import { copyLayers, type LayerCopyPlan, type LayerResult } from './layers.js';
 import type { CopySession } from './session.js';
+import { createSignatures } from './sign.js';
 
 export interface SingleImageInput {
   raw: RawManifest;
@@ -100,6 +101,8 @@ export async function copySingleImage(
     // Only the primary type: the compression plan is made for it, and a zstd substitute must not force a format change.
     possibleManifestFormats: [primary],
     key: `${primary}|${cannotModify === undefined}|${computeDiffIDs}|${src.isArtifact()}`,
+    // A signature vouches for exactly the bytes copied: no other blob may stand in (as upstream).
+    ...(session.signing === undefined ? {} : { noSubstitutes: true }),
     ...(cannotModify === undefined ? {} : { cannotModifyReason: cannotModify.reason }),
   };
   const sourceLayers = src.layerInfos();
@@ -121,9 +124,10 @@ export async function copySingleImage(
       for (const extra of built.extraBlobs) await putBytes(ctx, extra.bytes, extra.mediaType, false);
       session.progress.emit({ kind: 'manifest-writing', ...(input.asInstance ? { instanceDigest: digest } : {}) });
       await destination.putManifest(built.manifest.bytes, input.asInstance ? digest : undefined, signal);
-      if (signatures.length > 0) {
+      const added = await createSignatures(session.signing, built.manifest.bytes, session.progress, signal);
+      if (signatures.length + added.length > 0) {
         session.progress.emit({ kind: 'signatures-writing' });
-        await destination.putSignatures(signatures, input.asInstance ? digest : undefined, signal);
+        await destination.putSignatures([...signatures, ...added], input.asInstance ? digest : undefined, signal);
       }
       return {
         manifest: built.manifest.bytes,

@@ -48,8 +48,10 @@ export interface CopyOptions {
   /** Refuse any change that would alter the manifest digest. */
   preserveDigests?: boolean;
   destinationCompression?: DestinationCompressionOptions;
-  /** Drop signatures instead of copying them. */
+  /** Drop signatures instead of copying them (new ones asked for by `signing` are still added, as upstream). */
   removeSignatures?: boolean;
+  /** Signatures to add to the written manifest (containers/image copy.Options SignBy…, SignIdentity). */
+  signing?: SigningOptions;
   /** Layers copied at once (default 6; 1 unless both ends are thread-safe). */
   maxParallelBlobs?: number;
   onProgress?: (event: ProgressEvent) => void;
@@ -67,6 +69,41 @@ export interface CopyOptions {
    * exponential backoff with jitter from 1 s up to 30 s; a registry's Retry-After wins.
    */
   blobRetry?: { attemptsPerBlob?: number; retriesPerCopy?: number; initialDelayMs?: number; maxDelayMs?: number };
+}
+
+/**
+ * Signing during a copy: each signer given adds one signature of the manifest written (of every image of
+ * a list copy, and of the list itself, as containers/image does), after the source's signatures.
+ */
+export interface SigningOptions {
+  /** Simple signing with a secret key of a GnuPG home, through the gpg binary (upstream SignBy). */
+  gpg?: {
+    fingerprint: string;
+    /** The key's passphrase (upstream SignPassphrase); without it gpg's agent asks, if it must. */
+    passphrase?: string;
+    /** A file whose first line is the passphrase (instead of `passphrase`). */
+    passphraseFile?: string;
+    /** GnuPG home (default $GNUPGHOME, then ~/.gnupg). */
+    gnupgHome?: string;
+    /** The gpg program (default `gpg`). */
+    gpgProgram?: string;
+  };
+  /** Simple signing with an OpenPGP private key (armored or binary), through openpgp.js; Ferry only. */
+  openpgpKey?: { privateKey: Uint8Array | string; passphrase?: string };
+  /**
+   * Sigstore signing with a private key in cosign's encrypted format, from a file (upstream
+   * SignBySigstorePrivateKeyFile) or PEM bytes; the passphrase is required (an empty one is a passphrase).
+   */
+  sigstoreKey?:
+    | { privateKeyFile: string; passphrase: string | Uint8Array }
+    | { privateKeyPEM: string | Uint8Array; passphrase: string | Uint8Array };
+  /**
+   * The identity signed: a docker reference with a tag or digest (upstream SignIdentity). Default: the
+   * destination's docker reference; a destination without one (dir:, oci:) needs this.
+   */
+  identity?: string;
+  /** optional.creator of the signatures (default `ferry`). */
+  creator?: string;
 }
 
 export interface CopyResult {

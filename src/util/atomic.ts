@@ -3,7 +3,7 @@
  * target, so a reader sees the old file or the new one and never half of either.
  */
 import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,7 +20,11 @@ export function tempPathFor(target: string): string {
 }
 
 /** Runs `write` into a fresh temp path, fsyncs the result and renames it onto `target`; on error removes it. */
-async function publishAtomically(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+async function publishAtomically(
+  target: string,
+  write: (tmp: string) => Promise<void>,
+  overwrite = true,
+): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     await write(tmp);
@@ -30,7 +34,12 @@ async function publishAtomically(target: string, write: (tmp: string) => Promise
     } finally {
       await fh.close();
     }
-    await rename(tmp, target);
+    if (overwrite) {
+      await rename(tmp, target);
+      return;
+    }
+    await link(tmp, target); // EEXIST when the target exists, even if it appeared a moment ago
+    await rm(tmp, { force: true });
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
@@ -38,14 +47,23 @@ async function publishAtomically(target: string, write: (tmp: string) => Promise
 }
 
 export async function writeFileAtomic(target: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
-  await publishAtomically(target, async (tmp) => {
+  await publishAtomically(target, writeTemp(data, mode));
+}
+
+/** As writeFileAtomic, but fails with EEXIST instead of replacing an existing `target`. */
+export async function writeNewFileAtomic(target: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  await publishAtomically(target, writeTemp(data, mode), false);
+}
+
+function writeTemp(data: Uint8Array | string, mode: number): (tmp: string) => Promise<void> {
+  return async (tmp) => {
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data);
     } finally {
       await fh.close();
     }
-  });
+  };
 }
 
 /**

@@ -30,3 +30,19 @@ export {
   type VerifiedSigstoreSignature,
   verifySigstoreSignature,
 } from './verify.js';
+export {
+  COSIGN_PRIVATE_KEY_PEM_LABEL,
+  encryptSigstorePrivateKey,
+  generateSigstoreKeyPair,
+  readSigstorePrivateKey,
+  SIGSTORE_PRIVATE_KEY_PEM_LABEL,
+  type SigstoreKeyPair,
+  type SigstorePrivateKey,
+} from './private-key.js';
+export { type SigstoreSignOptions, sigstoreSign, signWithSigstoreKey } from './sign.js';
+export {
+  checkSigstoreKeyFilesAbsent,
+  type SigstoreKeyFiles,
+  sigstoreKeyFilePaths,
+  writeSigstoreKeyFiles,
+} from './key-files.js';

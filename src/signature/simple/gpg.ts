@@ -16,17 +16,25 @@ export interface GpgOptions {
 export interface GpgSignOptions extends GpgOptions {
   /** A file whose first line is the key's passphrase (gpg --pinentry-mode loopback --passphrase-file). */
   passphraseFile?: string;
+  /** The key's passphrase itself, handed to gpg on a pipe of its own (--passphrase-fd 3), never on its command line. */
+  passphrase?: string;
 }
 
 /** Runs gpg in batch mode; resolves its stdout, or rejects with SIGNING_FAILED-style text from `what`. */
-function runGpg(args: string[], input: Uint8Array, options: GpgOptions, what: string): Promise<Buffer> {
+function runGpg(
+  args: string[],
+  input: Uint8Array,
+  options: GpgOptions,
+  what: string,
+  passphrase?: string,
+): Promise<Buffer> {
   const env = { ...process.env };
   if (options.gnupgHome !== undefined) env.GNUPGHOME = options.gnupgHome;
   const program = options.gpgProgram ?? 'gpg';
   return new Promise((resolve, reject) => {
     const child = spawn(program, ['--batch', '--no-tty', ...args], {
       env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: passphrase === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
       signal: options.signal,
     });
     const out: Buffer[] = [];
@@ -50,6 +58,11 @@ function runGpg(args: string[], input: Uint8Array, options: GpgOptions, what: st
         }),
       );
     });
+    if (passphrase !== undefined) {
+      const fd3 = child.stdio[3] as NodeJS.WritableStream & { on(e: 'error', l: () => void): unknown };
+      fd3.on('error', () => {});
+      fd3.end(`${passphrase}\n`);
+    }
     child.stdin.end(input);
   });
 }
@@ -61,10 +74,18 @@ export async function signWithGpg(
   options: GpgSignOptions = {},
 ): Promise<Buffer> {
   const args = ['--sign', '--local-user', fingerprint];
+  if (options.passphraseFile !== undefined && options.passphrase !== undefined) {
+    throw new FerryError('INVALID_ARGUMENT', 'give the gpg key passphrase as a file or as a string, not both');
+  }
+  if (options.passphrase?.includes('\n')) {
+    throw new FerryError('INVALID_ARGUMENT', 'invalid passphrase: must not contain a line break');
+  }
   if (options.passphraseFile !== undefined) {
     args.unshift('--pinentry-mode', 'loopback', '--passphrase-file', options.passphraseFile);
+  } else if (options.passphrase !== undefined) {
+    args.unshift('--pinentry-mode', 'loopback', '--passphrase-fd', '3');
   }
-  const signature = await runGpg(args, content, options, `sign with key ${fingerprint}`);
+  const signature = await runGpg(args, content, options, `sign with key ${fingerprint}`, options.passphrase);
   if (signature.length === 0) {
     throw new FerryError('SIGNING_FAILED', `gpg wrote no signature for key ${fingerprint}`);
   }

@@ -20,7 +20,7 @@ export const DEFAULT_CREATOR = 'ferry';
 export interface StandaloneSignOptions extends GpgSignOptions {
   /** Sign with this private key (armored or binary) through openpgp.js instead of the gpg binary. */
   privateKey?: KeyringInput;
-  /** Passphrase of `privateKey` (a gpg key's passphrase is given as `passphraseFile`). */
+  /** Passphrase of `privateKey`, or of the gpg key (also possible as `passphraseFile`). */
   passphrase?: string;
   creator?: string;
   /** optional.timestamp, seconds since the epoch (default now). */
@@ -51,12 +51,7 @@ export async function standaloneSign(
     throw new FerryError('INVALID_ARGUMENT', 'invalid passphrase: must not contain a line break');
   }
   const payload = payloadFor(manifest, dockerReference, options);
-  if (options.privateKey === undefined) {
-    if (options.passphrase !== undefined) {
-      throw new FerryError('INVALID_ARGUMENT', 'a passphrase for the gpg binary is given as passphraseFile');
-    }
-    return signWithGpg(payload, fingerprint, options);
-  }
+  if (options.privateKey === undefined) return signWithGpg(payload, fingerprint, options);
   const key = await readSigningKey(options.privateKey, options.passphrase);
   const want = fingerprint.toUpperCase();
   const fingerprints = [key, ...key.subkeys].map((k) => k.getFingerprint().toUpperCase());
