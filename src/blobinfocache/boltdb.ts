@@ -136,7 +136,11 @@ function readWholeFile(path: string): { bytes: Buffer; size: number; mtimeNs: bi
   try {
     for (let attempt = 1; ; attempt++) {
       const before = fstatSync(fd, { bigint: true });
-      if (!before.isFile()) invalid(path, 'file-too-large', 'it is not a regular file');
+      if (!before.isFile()) {
+        throw new FerryError('CACHE_UNAVAILABLE', `cannot read the BoltDB file ${path}: it is not a regular file`, {
+          details: { path },
+        });
+      }
       if (before.size > BigInt(MAX_BOLTDB_FILE_BYTES)) {
         invalid(
           path,
@@ -230,6 +234,11 @@ class BoltDBFile {
 
   /** The page size: from the first meta page, else from a second one found at 1 KiB << i (as bbolt looks for it). */
   #pageSize(): number {
+    if (this.#bytes.length < PAGE_HEADER_SIZE + META_SIZE) {
+      this.#fail('truncated', `it is ${this.#bytes.length} bytes, shorter than a meta page`, {
+        size: this.#bytes.length,
+      });
+    }
     const problems: MetaProblem[] = [];
     const first = this.#parseMeta(0);
     if (typeof first !== 'string') return this.#checkedPageSize(first.pageSize);
@@ -319,6 +328,7 @@ class BoltDBFile {
       this.#fail('page-id', `${what} names page ${id}, outside pages 2..${highWaterMark - 1n}`, { page: String(id) });
     }
     const n = Number(id);
+    this.#reach(n);
     const start = n * pageSize;
     const header = this.#bytes.subarray(start, start + PAGE_HEADER_SIZE);
     if (header.readBigUInt64LE(0) !== id) {
@@ -332,14 +342,17 @@ class BoltDBFile {
     }
     const length = (overflow + 1) * pageSize;
     if (length > MAX_BOLTDB_FILE_BYTES) this.#fail('page-too-large', `page ${id} spans ${length} bytes`, { page: n });
-    for (let p = n; p <= n + overflow; p++) {
-      if (this.#reached.has(p)) {
-        this.#fail('page-reused', `page ${p} is reached twice (a cycle or a page shared by two parents)`, { page: p });
-      }
-      if (this.#free.has(p)) this.#fail('page-free', `page ${p} is in the tree and on the freelist`, { page: p });
-      this.#reached.add(p);
-    }
+    for (let p = n + 1; p <= n + overflow; p++) this.#reach(p);
     return this.#bytes.subarray(start, start + length);
+  }
+
+  /** Notes that page `p` is in use, once: a second time is a cycle or a shared page, a free page is damage. */
+  #reach(p: number): void {
+    if (this.#reached.has(p)) {
+      this.#fail('page-reused', `page ${p} is reached twice (a cycle or a page shared by two parents)`, { page: p });
+    }
+    if (this.#free.has(p)) this.#fail('page-free', `page ${p} is in the tree and on the freelist`, { page: p });
+    this.#reached.add(p);
   }
 
   /**
