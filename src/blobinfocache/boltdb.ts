@@ -22,7 +22,7 @@
  * parents, no page that the freelist calls free), and nesting is bounded. A file that breaks a rule
  * is an INVALID_BOLTDB error naming the file and the rule (`details.rule`).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { FerryError } from '../errors.js';
 
 /** What a BoltDB file holds: one key/value pair with the names of the buckets around it, outermost first. */
@@ -47,7 +47,6 @@ export interface BoltDBInfo {
 /** Which rule a damaged file broke (`details.rule` of the INVALID_BOLTDB error). */
 export type BoltDBRule =
   | 'file-too-large'
-  | 'changed-while-reading'
   | 'magic'
   | 'version'
   | 'meta-checksum'
@@ -57,7 +56,6 @@ export type BoltDBRule =
   | 'page-id'
   | 'page-header'
   | 'page-type'
-  | 'page-too-large'
   | 'page-bounds'
   | 'page-reused'
   | 'page-free'
@@ -126,7 +124,8 @@ export function walkBoltDB(path: string, visit: (entry: BoltDBEntry) => void): B
 function readWholeFile(path: string): { bytes: Buffer; size: number; mtimeNs: bigint } {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Non-blocking, so that a FIFO put where the file should be cannot stall the open (it is refused below).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new FerryError('CACHE_UNAVAILABLE', `cannot read the BoltDB file ${path}: ${(e as Error).message}`, {
       cause: e,
@@ -161,7 +160,11 @@ function readWholeFile(path: string): { bytes: Buffer; size: number; mtimeNs: bi
         return { bytes, size, mtimeNs: before.mtimeNs };
       }
       if (attempt === READ_ATTEMPTS) {
-        invalid(path, 'changed-while-reading', `it changed while being read, ${READ_ATTEMPTS} times`);
+        throw new FerryError(
+          'CACHE_UNAVAILABLE',
+          `cannot read the BoltDB file ${path}: it changed while being read, ${READ_ATTEMPTS} times`,
+          { details: { path } },
+        );
       }
     }
   } finally {
@@ -341,7 +344,6 @@ class BoltDBFile {
       });
     }
     const length = (overflow + 1) * pageSize;
-    if (length > MAX_BOLTDB_FILE_BYTES) this.#fail('page-too-large', `page ${id} spans ${length} bytes`, { page: n });
     for (let p = n + 1; p <= n + overflow; p++) this.#reach(p);
     return this.#bytes.subarray(start, start + length);
   }

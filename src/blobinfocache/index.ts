@@ -28,10 +28,9 @@ export {
   type ContainersCachePathOptions,
   containersBoltDBCachePath,
   importBoltDBBlobInfoCache,
-  importBoltDBBlobInfoCacheOnce,
   readBoltDBBlobInfoCache,
 } from './boltdb-import.js';
-export { type BoltDBEntry, type BoltDBInfo, type BoltDBRule, walkBoltDB } from './boltdb.js';
+export type { BoltDBInfo, BoltDBRule } from './boltdb.js';
 export {
   BLOB_INFO_CACHE_FILENAME,
   type BlobInfoCacheSpec,

@@ -4,6 +4,7 @@
  * produce on demand (overflow pages, an extended freelist, deep nesting, shared elements).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -427,7 +428,7 @@ describe('walkBoltDB on built files', () => {
     assert.equal(list.readUInt16LE(8), FREELIST);
   });
 
-  test('a missing file or a directory is not read', () => {
+  test('a missing file, a directory or a FIFO is not read (and a FIFO does not stall the reader)', () => {
     assert.throws(
       () => walkBoltDB(join(dir, 'absent.boltdb'), () => {}),
       (e: unknown) => isFerryError(e, 'CACHE_UNAVAILABLE') && e.details['path'] === join(dir, 'absent.boltdb'),
@@ -436,6 +437,12 @@ describe('walkBoltDB on built files', () => {
     mkdirSync(sub, { recursive: true });
     assert.throws(
       () => walkBoltDB(sub, () => {}),
+      (e: unknown) => isFerryError(e, 'CACHE_UNAVAILABLE') && e.message.includes('not a regular file'),
+    );
+    const fifo = join(dir, 'fifo.boltdb');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(
+      () => walkBoltDB(fifo, () => {}),
       (e: unknown) => isFerryError(e, 'CACHE_UNAVAILABLE') && e.message.includes('not a regular file'),
     );
   });
