@@ -250,7 +250,19 @@ function decodeLocation(inner: readonly string[], location: string, value: Buffe
   if (transport !== 'docker') return 'ignored';
   const repository = dockerRepositoryIn(scope, location);
   if (repository === undefined) return 'malformed';
-  return { kind: 'location', location: { transport, scope, digest, location: repository, lastSeenUs } };
+  return {
+    kind: 'location',
+    location: { transport, scope: ferryDockerScope(scope), digest, location: repository, lastSeenUs },
+  };
+}
+
+/**
+ * containers/image scopes registry locations by the reference's domain (`docker.io`); Ferry's
+ * docker transport by the host it talks to, which differs only for Docker Hub (as
+ * registry-client's registryAPIHost maps it; that floor is out of this one's reach).
+ */
+function ferryDockerScope(domain: string): string {
+  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
 /**

@@ -270,6 +270,8 @@ describe('importBoltDBBlobInfoCache', () => {
     const scope = leafPage(
       4,
       [
+        // Docker Hub: containers/image's scope is the domain, Ferry's the host it talks to.
+        { key: 'docker.io', value: bucketValue(9), bucket: true },
         {
           key: 'reg.example:5000',
           value: bucketValue(5),
@@ -340,7 +342,12 @@ describe('importBoltDBBlobInfoCache', () => {
     // Another transport's locations (containers/image records only docker's).
     const ociScope = leafPage(7, [{ key: 'somewhere', value: bucketValue(8), bucket: true }], PS);
     const ociDigests = leafPage(8, [{ key: A, value: inlineBucket([{ key: 'x', value: time }]), bucket: true }], PS);
-    const file = boltFile(PS, [root, locations, scope, digests, inverse, ociScope, ociDigests], 2);
+    const hub = leafPage(
+      9,
+      [{ key: C, value: inlineBucket([{ key: 'docker.io/library/busybox', value: time }]), bucket: true }],
+      PS,
+    );
+    const file = boltFile(PS, [root, locations, scope, digests, inverse, ociScope, ociDigests, hub], 2);
     const path = join(dir, 'odd.boltdb');
     writeFileSync(path, file);
     const contents = readBoltDBBlobInfoCache(path);
@@ -349,7 +356,10 @@ describe('importBoltDBBlobInfoCache', () => {
       [C, U],
     ]);
     assert.deepEqual([...contents.compressors], [[C, 'zstd']]);
-    assert.deepEqual(locationKeys(contents.locations), [`docker reg.example:5000 ${A} ok/repo`]);
+    assert.deepEqual(locationKeys(contents.locations), [
+      `docker reg.example:5000 ${A} ok/repo`,
+      `docker registry-1.docker.io ${C} library/busybox`,
+    ]);
     // Malformed: 3 locations, the non-digest bucket's location, 'sha256:short', the garbage pair.
     assert.equal(contents.malformed, 6);
     // Ignored: bzip2, unknown, the TOC pair, the oci location.
