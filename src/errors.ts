@@ -36,6 +36,7 @@ export type FerryErrorCode =
   | 'ABORTED'
   | 'LOCKED'
   | 'CACHE_UNAVAILABLE'
+  | 'INVALID_BOLTDB'
   // registries (the registry's own error code, when it sent one, is in details.registryCode)
   | 'MANIFEST_UNKNOWN'
   | 'NAME_UNKNOWN'

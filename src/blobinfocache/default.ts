@@ -6,6 +6,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { containersBoltDBCachePath, importBoltDBBlobInfoCacheOnce } from './boltdb-import.js';
 import { MemoryBlobInfoCache } from './memory.js';
 import { NoneBlobInfoCache } from './none.js';
 import { SqliteBlobInfoCache, type SqliteBlobInfoCacheOptions } from './sqlite.js';
@@ -52,10 +53,18 @@ export type BlobInfoCacheSpec = 'none' | 'memory' | (string & {});
 export interface OpenBlobInfoCacheOptions extends SqliteBlobInfoCacheOptions, DefaultCachePathOptions {
   /** Environment for the default path (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The containers/image BoltDB cache (skopeo's, podman's) that opening the default cache imports
+   * once per version of the file; default: where containers/image keeps it for this user
+   * (containersBoltDBCachePath); false: none. Not used when `spec` names a cache.
+   */
+  importBoltDBCache?: string | false;
 }
 
 /**
- * Opens the cache `spec` names; without one, SQLite at defaultBlobInfoCachePath. Missing
+ * Opens the cache `spec` names; without one, SQLite at defaultBlobInfoCachePath, into which
+ * containers/image's BoltDB cache is imported the first time it is seen (and again when it has
+ * changed; a missing one silently not, a damaged one with a warning). Missing
  * directories are created (mode 0700). When the SQLite file cannot be used (unwritable directory,
  * corrupt file, another schema version), `onWarning` is told why and an in-memory cache is returned.
  */
@@ -68,14 +77,15 @@ export function openBlobInfoCache(spec?: BlobInfoCacheSpec, options: OpenBlobInf
   };
   if (spec === 'none') return new NoneBlobInfoCache();
   if (spec === 'memory') return new MemoryBlobInfoCache(cacheOptions);
-  let path: string;
+  const isDefault = spec === undefined || spec === '';
+  let cache: SqliteBlobInfoCache;
   try {
-    path =
+    const path =
       spec === undefined || spec === ''
         ? defaultBlobInfoCachePath(options.env ?? process.env, options)
         : cacheFileFor(resolve(spec));
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    return new SqliteBlobInfoCache(path, {
+    cache = new SqliteBlobInfoCache(path, {
       ...cacheOptions,
       ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
     });
@@ -84,6 +94,11 @@ export function openBlobInfoCache(spec?: BlobInfoCacheSpec, options: OpenBlobInf
     options.onWarning?.(`blob-info cache unavailable, using an in-memory cache for this run: ${reason}`, e);
     return new MemoryBlobInfoCache(cacheOptions);
   }
+  if (isDefault) {
+    const boltDB = options.importBoltDBCache ?? containersBoltDBCachePath(options.env ?? process.env, options);
+    if (boltDB !== false && boltDB !== undefined) importBoltDBBlobInfoCacheOnce(boltDB, cache, options.onWarning);
+  }
+  return cache;
 }
 
 /** A path naming an existing directory means the default file name inside it. */

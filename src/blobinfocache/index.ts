@@ -1,4 +1,4 @@
-/** The blob-info cache: interface, back ends (none, memory, SQLite) and the default one. */
+/** The blob-info cache: interface, back ends (none, memory, SQLite), the default one, and the import of containers/image's BoltDB cache. */
 export type {
   BlobInfoCache,
   BlobInfoCacheKind,
@@ -14,9 +14,23 @@ export { MemoryBlobInfoCache } from './memory.js';
 export {
   BLOB_INFO_CACHE_SCHEMA_VERSION,
   DEFAULT_BUSY_TIMEOUT_MS,
+  type BlobInfoRecords,
+  type ImportedCacheSource,
+  type KnownLocationRecord,
   SqliteBlobInfoCache,
   type SqliteBlobInfoCacheOptions,
 } from './sqlite.js';
+export {
+  BOLTDB_BLOB_INFO_CACHE_FILENAME,
+  type BoltDBBlobInfoCacheContents,
+  type BoltDBImportResult,
+  CONTAINERS_SYSTEM_BLOB_INFO_CACHE_DIR,
+  type ContainersCachePathOptions,
+  containersBoltDBCachePath,
+  importBoltDBBlobInfoCache,
+  readBoltDBBlobInfoCache,
+} from './boltdb-import.js';
+export type { BoltDBInfo, BoltDBRule } from './boltdb.js';
 export {
   BLOB_INFO_CACHE_FILENAME,
   type BlobInfoCacheSpec,

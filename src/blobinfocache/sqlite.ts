@@ -48,6 +48,46 @@ CREATE TABLE known_locations (
 PRAGMA user_version = ${BLOB_INFO_CACHE_SCHEMA_VERSION};
 `;
 
+/**
+ * Caches of other programs merged into this one (containers/image's BoltDB file), one row per
+ * source path, so each version of a file (size, mtime) is imported once. Created on first import:
+ * files of schema version 1 made before it existed stay readable by every version.
+ */
+const IMPORTED_CACHES_TABLE = `
+CREATE TABLE IF NOT EXISTS imported_caches (
+  path TEXT PRIMARY KEY NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  imported_at_us INTEGER NOT NULL
+);
+`;
+
+/** A cache file of another program, as it was when its records were merged into this cache (or found unusable). */
+export interface ImportedCacheSource {
+  path: string;
+  size: number;
+  mtimeNs: bigint;
+  outcome: 'imported' | 'failed';
+}
+
+/** A known location learned elsewhere, with its own "last seen" time (microseconds since the epoch). */
+export interface KnownLocationRecord {
+  transport: string;
+  scope: string;
+  digest: Digest;
+  location: string;
+  lastSeenUs: number;
+}
+
+/** Records learned elsewhere, to merge into this cache. */
+export interface BlobInfoRecords {
+  /** (any digest, uncompressed digest) pairs. */
+  pairs: Iterable<readonly [Digest, Digest]>;
+  compressors: Iterable<readonly [Digest, Exclude<CompressorName, 'unknown'>]>;
+  locations: Iterable<KnownLocationRecord>;
+}
+
 type KnownCompressor = Exclude<CompressorName, 'unknown'>;
 const KNOWN_COMPRESSORS: ReadonlySet<string> = new Set<KnownCompressor>(['gzip', 'zstd', 'uncompressed']);
 
@@ -178,6 +218,63 @@ export class SqliteBlobInfoCache implements BlobInfoCache {
     return this.#read('looking up candidate locations', [], () =>
       candidateLocationsFrom(this.#lookups, transport, scope, primaryDigest, options),
     );
+  }
+
+  /** What was noted about importing the cache file at `path`, if anything. Throws CACHE_UNAVAILABLE when it cannot be read. */
+  importedSource(path: string): ImportedCacheSource | undefined {
+    return this.#importStep(`reading the import record of ${path}`, 'deferred', (db) => {
+      const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'imported_caches'").get();
+      if (exists === undefined) return undefined;
+      const row = db
+        .prepare<[string], { size: number; mtime_ns: string; outcome: string }>(
+          'SELECT size, mtime_ns, outcome FROM imported_caches WHERE path = ?',
+        )
+        .get(path);
+      if (row === undefined || !/^\d+$/.test(row.mtime_ns)) return undefined;
+      const outcome = row.outcome === 'imported' ? 'imported' : 'failed';
+      return { path, size: Number(row.size), mtimeNs: BigInt(row.mtime_ns), outcome };
+    });
+  }
+
+  /**
+   * Merges records learned elsewhere and notes `source`, in one transaction (all or nothing).
+   * What this cache already holds wins: a pair or compressor recorded here is kept, and a location
+   * keeps the later of its two "last seen" times. Throws CACHE_UNAVAILABLE when the write fails.
+   */
+  importRecords(source: ImportedCacheSource, records: BlobInfoRecords): void {
+    this.#importStep(`importing ${source.path}`, 'immediate', (db) => {
+      db.exec(IMPORTED_CACHES_TABLE);
+      const putPair = db.prepare(
+        'INSERT OR IGNORE INTO digest_uncompressed_pairs (any_digest, uncompressed_digest) VALUES (?, ?)',
+      );
+      const putCompressor = db.prepare('INSERT OR IGNORE INTO digest_compressors (digest, compressor) VALUES (?, ?)');
+      for (const [anyDigest, uncompressed] of records.pairs) putPair.run(anyDigest, uncompressed);
+      for (const [d, name] of records.compressors) putCompressor.run(d, name);
+      for (const l of records.locations) {
+        this.#sql.putLocation.run(l.transport, l.scope, l.digest, l.location, l.lastSeenUs);
+      }
+      db.prepare(
+        'INSERT OR REPLACE INTO imported_caches (path, size, mtime_ns, outcome, imported_at_us) VALUES (?, ?, ?, ?, ?)',
+      ).run(source.path, source.size, String(source.mtimeNs), source.outcome, Math.round(this.#now() * 1000));
+    });
+  }
+
+  /** Runs `fn` in a transaction, with errors as CACHE_UNAVAILABLE (an import is asked for; it is not a hint). */
+  #importStep<T>(what: string, mode: 'deferred' | 'immediate', fn: (db: BetterSqlite3.Database) => T): T {
+    const db = this.#db;
+    if (db === undefined) {
+      throw new FerryError('CACHE_UNAVAILABLE', `blob-info cache ${this.path}: ${what}: the cache is closed`, {
+        details: { path: this.path },
+      });
+    }
+    try {
+      return retryWhileBusy(() => this.#inTransaction[mode](() => fn(db)) as T, this.#busyTimeoutMs);
+    } catch (e) {
+      throw new FerryError('CACHE_UNAVAILABLE', `blob-info cache ${this.path}: ${what}: ${message(e)}`, {
+        cause: e,
+        details: { path: this.path },
+      });
+    }
   }
 
   close(): void {
