@@ -1,8 +1,9 @@
 /**
- * docker-daemon: against a real daemon speaking the Docker Engine API: podman's Docker-compatible
- * service (test/helpers/podman-service.ts; Docker itself cannot run in this test environment), with the
- * real podman CLI and skopeo 1.9.3 as the oracles. Ferry loads images into it and saves them out of
- * it, both ways with skopeo on the same socket; config digests (= image IDs) and layer diffIDs agree.
+ * docker-daemon: against real daemons speaking the Docker Engine API (test/helpers/daemons.ts):
+ * podman's Docker-compatible service, and Docker's own dockerd (Debian's docker.io 20.10) where it can
+ * run (these tests are skipped with the reason when it cannot), with the daemon's own CLI and skopeo
+ * 1.9.3 as the oracles. Ferry loads images into each and saves them out of it, both ways with skopeo on
+ * the same socket; config digests (= image IDs) and layer diffIDs agree.
  * Ferry's synthesised manifest for a daemon image differs from skopeo's only in the uncompressed layers'
  * media type (see test/integration/inspect-skopeo.test.ts), so manifests are compared through their
  * config and layers, not their digest.
@@ -12,12 +13,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { isFerryError } from '../../src/errors.js';
 import { parseImageReference } from '../../src/index.js';
 import { makeImage, type MadeImage } from '../helpers/make-image.js';
-import { type PodmanService, startPodmanService } from '../helpers/podman-service.js';
+import { startDockerd, startPodmanService, type TestDaemon } from '../helpers/daemons.js';
 import { type RunResult, runFerry, runSkopeo } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
 import { rm } from 'node:fs/promises';
@@ -68,253 +69,276 @@ async function factsOf(root: string, tagged: { index?: string; manifestFile?: st
   };
 }
 
-describe('docker-daemon: with podman system service as the daemon', { concurrency: false }, () => {
-  let service: PodmanService;
-  let dir: string;
-  let layout: string;
-  let made: MadeImage;
+for (const [daemonName, start] of [
+  ['podman system service', startPodmanService],
+  ['dockerd', startDockerd],
+] as const) {
+  describe(`docker-daemon: with ${daemonName} as the daemon`, { concurrency: false }, () => {
+    let service: TestDaemon | undefined;
+    let unavailable = '';
+    let dir: string;
+    let layout: string;
+    let made: MadeImage;
 
-  before(async () => {
-    service = await startPodmanService();
-    dir = await makeTempDir('ferry-daemon-');
-    layout = path.join(dir, 'layout');
-    made = await makeImage(layout, { tag: 'v1', layers: 3, compression: 'gzip', seed: 7 });
-  });
+    before(async () => {
+      try {
+        service = await start();
+      } catch (e) {
+        // podman must run; dockerd only where the environment lets it.
+        if (daemonName !== 'dockerd') throw e;
+        unavailable = `dockerd cannot run here: ${(e as Error).message}`;
+      }
+      dir = await makeTempDir('ferry-daemon-');
+      layout = path.join(dir, 'layout');
+      made = await makeImage(layout, { tag: 'v1', layers: 3, compression: 'gzip', seed: 7 });
+    });
 
-  after(async () => {
-    await service?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+    after(async () => {
+      await service?.stop();
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    });
 
-  const configOf = () => (made.instances[0] as MadeImage['instances'][number]).config.digest;
-  const diffIDsOf = () => (made.instances[0] as MadeImage['instances'][number]).layers.map((l) => l.diffID);
+    /** The running daemon, or undefined after marking the test skipped (with the reason). */
+    const daemon = (t: TestContext): TestDaemon | undefined => {
+      if (service === undefined) t.skip(unavailable);
+      return service;
+    };
 
-  it('ferry copy oci: → docker-daemon:NAME:TAG loads the image: podman lists it, skopeo reads the same config', async () => {
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        `oci:${layout}:v1`,
-        'docker-daemon:example.com/ferry/app:v1',
-        '--dest-daemon-host',
-        service.host,
-      ]),
-      'ferry copy',
-    );
-    const listed = ok(
-      await service.podman(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-      'podman images',
-    );
-    assert.match(listed.stdout, new RegExp(`^example\\.com/ferry/app:v1 ${configOf()}$`, 'm'));
-    const config = ok(
-      await runSkopeo([
-        'inspect',
-        '--config',
-        '--raw',
-        '--daemon-host',
-        service.host,
-        'docker-daemon:example.com/ferry/app:v1',
-      ]),
-      'skopeo inspect --config',
-    );
-    assert.equal(sha256(Buffer.from(config.stdout)), configOf());
-    const inspected = JSON.parse(
-      ok(await service.podman(['image', 'inspect', 'example.com/ferry/app:v1']), 'podman image inspect').stdout,
-    );
-    assert.deepEqual(inspected[0].RootFS.Layers, diffIDsOf());
-  });
+    const configOf = () => (made.instances[0] as MadeImage['instances'][number]).config.digest;
+    const diffIDsOf = () => (made.instances[0] as MadeImage['instances'][number]).layers.map((l) => l.diffID);
 
-  it('ferry copy docker-daemon:NAME:TAG → oci: reads it back: same config, diffIDs and layer contents', async () => {
-    const out = path.join(dir, 'back');
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--src-daemon-host',
-        service.host,
-        'docker-daemon:example.com/ferry/app:v1',
-        `oci:${out}:back`,
-      ]),
-      'ferry copy back',
-    );
-    const facts = await factsOf(out, { index: 'back' });
-    assert.equal(facts.configDigest, configOf());
-    assert.deepEqual(facts.diffIDs, diffIDsOf());
-    assert.deepEqual(facts.layerContents, diffIDsOf());
-  });
+    it('ferry copy oci: → docker-daemon:NAME:TAG loads the image: the daemon lists it, skopeo reads the same config', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          `oci:${layout}:v1`,
+          'docker-daemon:example.com/ferry/app:v1',
+          '--dest-daemon-host',
+          service.host,
+        ]),
+        'ferry copy',
+      );
+      assert.ok((await service.images()).includes(`example.com/ferry/app:v1 ${configOf()}`));
+      const config = ok(
+        await runSkopeo([
+          'inspect',
+          '--config',
+          '--raw',
+          '--daemon-host',
+          service.host,
+          'docker-daemon:example.com/ferry/app:v1',
+        ]),
+        'skopeo inspect --config',
+      );
+      assert.equal(sha256(Buffer.from(config.stdout)), configOf());
+      assert.deepEqual(await service.inspect('example.com/ferry/app:v1'), { id: configOf(), diffIDs: diffIDsOf() });
+    });
 
-  it('skopeo writes to the daemon, ferry reads it; ferry and skopeo read the same config and layers', async () => {
-    ok(
-      await runSkopeo([
-        'copy',
-        '-q',
-        '--dest-daemon-host',
-        service.host,
-        `oci:${layout}:v1`,
-        'docker-daemon:skopeo/app:v2',
-      ]),
-      'skopeo copy to daemon',
-    );
-    const byFerry = path.join(dir, 'from-skopeo-ferry');
-    const bySkopeo = path.join(dir, 'from-skopeo-skopeo');
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--src-daemon-host',
-        service.host,
-        'docker-daemon:skopeo/app:v2',
-        `dir:${byFerry}`,
-      ]),
-      'ferry copy from daemon',
-    );
-    ok(
-      await runSkopeo([
-        'copy',
-        '-q',
-        '--src-daemon-host',
-        service.host,
-        'docker-daemon:skopeo/app:v2',
-        `dir:${bySkopeo}`,
-      ]),
-      'skopeo copy from daemon',
-    );
-    const ferryFacts = await factsOf(byFerry, { manifestFile: 'manifest.json' });
-    const skopeoFacts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
-    assert.deepEqual(ferryFacts, skopeoFacts);
-    assert.equal(ferryFacts.configDigest, configOf());
-    assert.deepEqual(ferryFacts.layerContents, diffIDsOf());
-  });
+    it('ferry copy docker-daemon:NAME:TAG → oci: reads it back: same config, diffIDs and layer contents', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const out = path.join(dir, 'back');
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          '--src-daemon-host',
+          service.host,
+          'docker-daemon:example.com/ferry/app:v1',
+          `oci:${out}:back`,
+        ]),
+        'ferry copy back',
+      );
+      const facts = await factsOf(out, { index: 'back' });
+      assert.equal(facts.configDigest, configOf());
+      assert.deepEqual(facts.diffIDs, diffIDsOf());
+      assert.deepEqual(facts.layerContents, diffIDsOf());
+    });
 
-  it('what ferry loaded, skopeo copies out with the same config and layers as ferry does', async () => {
-    const bySkopeo = path.join(dir, 'from-ferry-skopeo');
-    ok(
-      await runSkopeo([
-        'copy',
-        '-q',
-        '--src-daemon-host',
-        service.host,
-        'docker-daemon:example.com/ferry/app:v1',
-        `dir:${bySkopeo}`,
-      ]),
-      'skopeo copy from daemon',
-    );
-    const facts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
-    assert.equal(facts.configDigest, configOf());
-    assert.deepEqual(facts.diffIDs, diffIDsOf());
-    assert.deepEqual(facts.layerContents, diffIDsOf());
-  });
+    it('skopeo writes to the daemon, ferry reads it; ferry and skopeo read the same config and layers', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      ok(
+        await runSkopeo([
+          'copy',
+          '-q',
+          '--dest-daemon-host',
+          service.host,
+          `oci:${layout}:v1`,
+          'docker-daemon:skopeo/app:v2',
+        ]),
+        'skopeo copy to daemon',
+      );
+      const byFerry = path.join(dir, 'from-skopeo-ferry');
+      const bySkopeo = path.join(dir, 'from-skopeo-skopeo');
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          '--src-daemon-host',
+          service.host,
+          'docker-daemon:skopeo/app:v2',
+          `dir:${byFerry}`,
+        ]),
+        'ferry copy from daemon',
+      );
+      ok(
+        await runSkopeo([
+          'copy',
+          '-q',
+          '--src-daemon-host',
+          service.host,
+          'docker-daemon:skopeo/app:v2',
+          `dir:${bySkopeo}`,
+        ]),
+        'skopeo copy from daemon',
+      );
+      const ferryFacts = await factsOf(byFerry, { manifestFile: 'manifest.json' });
+      const skopeoFacts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
+      assert.deepEqual(ferryFacts, skopeoFacts);
+      assert.equal(ferryFacts.configDigest, configOf());
+      assert.deepEqual(ferryFacts.layerContents, diffIDsOf());
+    });
 
-  it('docker-daemon:sha256:ID reads an image by its ID, and DOCKER_HOST names the daemon when no flag does', async () => {
-    const out = path.join(dir, 'by-id');
-    ok(
-      await runFerry(['copy', '-q', `docker-daemon:${configOf()}`, `oci:${out}:id`], {
-        env: { ...process.env, DOCKER_HOST: service.host },
-      }),
-      'ferry copy by ID',
-    );
-    assert.equal((await factsOf(out, { index: 'id' })).configDigest, configOf());
-  });
+    it('what ferry loaded, skopeo copies out with the same config and layers as ferry does', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const bySkopeo = path.join(dir, 'from-ferry-skopeo');
+      ok(
+        await runSkopeo([
+          'copy',
+          '-q',
+          '--src-daemon-host',
+          service.host,
+          'docker-daemon:example.com/ferry/app:v1',
+          `dir:${bySkopeo}`,
+        ]),
+        'skopeo copy from daemon',
+      );
+      const facts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
+      assert.equal(facts.configDigest, configOf());
+      assert.deepEqual(facts.diffIDs, diffIDsOf());
+      assert.deepEqual(facts.layerContents, diffIDsOf());
+    });
 
-  it('layers of unknown size (decompressed on the way) are spooled and still load: podman has the same diffIDs', async () => {
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--dest-decompress',
-        `oci:${layout}:v1`,
-        'docker-daemon:example.com/ferry/plain:v1',
-        '--dest-daemon-host',
-        service.host,
-      ]),
-      'ferry copy --dest-decompress',
-    );
-    const inspected = JSON.parse(
-      ok(await service.podman(['image', 'inspect', 'example.com/ferry/plain:v1']), 'podman image inspect').stdout,
-    );
-    assert.equal(`sha256:${inspected[0].Id}`, configOf());
-    assert.deepEqual(inspected[0].RootFS.Layers, diffIDsOf());
-  });
+    it('docker-daemon:sha256:ID reads an image by its ID, and DOCKER_HOST names the daemon when no flag does', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const out = path.join(dir, 'by-id');
+      ok(
+        await runFerry(['copy', '-q', `docker-daemon:${configOf()}`, `oci:${out}:id`], {
+          env: { ...process.env, DOCKER_HOST: service.host },
+        }),
+        'ferry copy by ID',
+      );
+      assert.equal((await factsOf(out, { index: 'id' })).configDigest, configOf());
+    });
 
-  it('a destination closed without commit leaves nothing in the daemon', async () => {
-    const ref = parseImageReference('docker-daemon:example.com/ferry/aborted:v1');
-    const dest = await ref.newImageDestination({ daemonHost: service.host });
-    const instance = made.instances[0] as MadeImage['instances'][number];
-    const layer = instance.layers[0] as MadeImage['instances'][number]['layers'][number];
-    const bytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
-    await dest.putBlob(
-      Readable.from([bytes]),
-      { digest: layer.digest as `sha256:${string}`, size: bytes.length },
-      { isConfig: false },
-    );
-    await dest.close();
-    // The service has finished with the cut-off upload once a later request is answered.
-    const listed = ok(await service.podman(['images', '--format', '{{.Repository}}']), 'podman images');
-    assert.doesNotMatch(listed.stdout, /aborted/);
-  });
+    it('layers of unknown size (decompressed on the way) are spooled and still load: the daemon has the same diffIDs', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          '--dest-decompress',
+          `oci:${layout}:v1`,
+          'docker-daemon:example.com/ferry/plain:v1',
+          '--dest-daemon-host',
+          service.host,
+        ]),
+        'ferry copy --dest-decompress',
+      );
+      assert.deepEqual(await service.inspect('example.com/ferry/plain:v1'), { id: configOf(), diffIDs: diffIDsOf() });
+    });
 
-  it('a load the daemon rejects (layers that do not match the config) fails the commit with DAEMON_ERROR', async () => {
-    const ref = parseImageReference('docker-daemon:example.com/ferry/broken:v1');
-    const dest = await ref.newImageDestination({ daemonHost: service.host });
-    try {
+    it('a destination closed without commit leaves nothing in the daemon', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const ref = parseImageReference('docker-daemon:example.com/ferry/aborted:v1');
+      const dest = await ref.newImageDestination({ daemonHost: service.host });
       const instance = made.instances[0] as MadeImage['instances'][number];
       const layer = instance.layers[0] as MadeImage['instances'][number]['layers'][number];
-      const layerBytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
-      const config = Buffer.from(
-        JSON.stringify({
-          architecture: 'amd64',
-          os: 'linux',
-          rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] },
-        }),
-      );
+      const bytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
       await dest.putBlob(
-        Readable.from([layerBytes]),
-        { digest: layer.digest as `sha256:${string}`, size: layerBytes.length },
+        Readable.from([bytes]),
+        { digest: layer.digest as `sha256:${string}`, size: bytes.length },
         { isConfig: false },
       );
-      await dest.putBlob(
-        Readable.from([config]),
-        { digest: sha256(config) as `sha256:${string}`, size: config.length },
-        { isConfig: true },
-      );
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
-          config: {
-            mediaType: 'application/vnd.docker.container.image.v1+json',
-            size: config.length,
-            digest: sha256(config),
-          },
-          layers: [
-            {
-              mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
-              size: layerBytes.length,
-              digest: layer.digest,
-            },
-          ],
-        }),
-      );
-      await dest.putManifest(manifest);
-      await assert.rejects(dest.commit(), (e: unknown) => isFerryError(e, 'DAEMON_ERROR'));
-    } finally {
       await dest.close();
-    }
-    const listed = ok(await service.podman(['images', '--format', '{{.Repository}}']), 'podman images');
-    assert.doesNotMatch(listed.stdout, /broken/);
-  });
+      // The service has finished with the cut-off upload once a later request is answered.
+      assert.ok(!(await service.images()).some((l) => l.includes('aborted')));
+    });
 
-  it('an image the daemon does not have is IMAGE_NOT_FOUND; a daemon that is not there is DAEMON_UNREACHABLE', async () => {
-    const missing = parseImageReference('docker-daemon:example.com/ferry/missing:v1');
-    await assert.rejects(missing.newImageSource({ daemonHost: service.host }), (e: unknown) =>
-      isFerryError(e, 'IMAGE_NOT_FOUND'),
-    );
-    const nowhere = `unix://${path.join(dir, 'no-such.sock')}`;
-    await assert.rejects(missing.newImageSource({ daemonHost: nowhere }), (e: unknown) =>
-      isFerryError(e, 'DAEMON_UNREACHABLE'),
-    );
-    const cli = await runFerry(['inspect', '--daemon-host', nowhere, 'docker-daemon:example.com/ferry/missing:v1']);
-    assert.notEqual(cli.code, 0);
-    assert.match(cli.stderr, /cannot talk to the docker daemon at unix:\/\/.*no-such\.sock/);
+    it('a load the daemon rejects (layers that do not match the config) fails the commit with DAEMON_ERROR', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const ref = parseImageReference('docker-daemon:example.com/ferry/broken:v1');
+      const dest = await ref.newImageDestination({ daemonHost: service.host });
+      try {
+        const instance = made.instances[0] as MadeImage['instances'][number];
+        const layer = instance.layers[0] as MadeImage['instances'][number]['layers'][number];
+        const layerBytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
+        const config = Buffer.from(
+          JSON.stringify({
+            architecture: 'amd64',
+            os: 'linux',
+            rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] },
+          }),
+        );
+        await dest.putBlob(
+          Readable.from([layerBytes]),
+          { digest: layer.digest as `sha256:${string}`, size: layerBytes.length },
+          { isConfig: false },
+        );
+        await dest.putBlob(
+          Readable.from([config]),
+          { digest: sha256(config) as `sha256:${string}`, size: config.length },
+          { isConfig: true },
+        );
+        const manifest = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+            config: {
+              mediaType: 'application/vnd.docker.container.image.v1+json',
+              size: config.length,
+              digest: sha256(config),
+            },
+            layers: [
+              {
+                mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+                size: layerBytes.length,
+                digest: layer.digest,
+              },
+            ],
+          }),
+        );
+        await dest.putManifest(manifest);
+        await assert.rejects(dest.commit(), (e: unknown) => isFerryError(e, 'DAEMON_ERROR'));
+      } finally {
+        await dest.close();
+      }
+      assert.ok(!(await service.images()).some((l) => l.includes('broken')));
+    });
+
+    it('an image the daemon does not have is IMAGE_NOT_FOUND; a daemon that is not there is DAEMON_UNREACHABLE', async (t) => {
+      const service = daemon(t);
+      if (service === undefined) return;
+      const missing = parseImageReference('docker-daemon:example.com/ferry/missing:v1');
+      await assert.rejects(missing.newImageSource({ daemonHost: service.host }), (e: unknown) =>
+        isFerryError(e, 'IMAGE_NOT_FOUND'),
+      );
+      const nowhere = `unix://${path.join(dir, 'no-such.sock')}`;
+      await assert.rejects(missing.newImageSource({ daemonHost: nowhere }), (e: unknown) =>
+        isFerryError(e, 'DAEMON_UNREACHABLE'),
+      );
+      const cli = await runFerry(['inspect', '--daemon-host', nowhere, 'docker-daemon:example.com/ferry/missing:v1']);
+      assert.notEqual(cli.code, 0);
+      assert.match(cli.stderr, /cannot talk to the docker daemon at unix:\/\/.*no-such\.sock/);
+    });
   });
-});
+}

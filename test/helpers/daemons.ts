@@ -1,0 +1,192 @@
+/**
+ * Real daemons speaking the Docker Engine API, for docker-daemon: tests, each with a private store
+ * under a temp dir (never the machine's own):
+ * - podman's Docker-compatible service (`podman system service --time=0 unix://SOCKET`, vfs driver,
+ *   private `--root`/`--runroot`), always available where podman is;
+ * - Docker's own `dockerd` (Debian's docker.io), where it can run: private `--data-root`/`--exec-root`,
+ *   vfs, no iptables, no bridge. startDockerd() says why when it cannot start.
+ * `images()` and `inspect()` ask the daemon's own CLI (podman, docker) what it holds.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { type RunResult, run } from './run.js';
+import { makeTempDir } from './tmp.js';
+
+export interface TestDaemon {
+  /** `podman` or `dockerd`, for test titles. */
+  name: string;
+  /** `unix:///.../X.sock`, for `--daemon-host` / DOCKER_HOST. */
+  host: string;
+  /** The daemon's own CLI on its store. */
+  cli(args: readonly string[]): Promise<RunResult>;
+  /** `name:tag ID` of every tagged image, as the daemon's CLI lists them. */
+  images(): Promise<string[]>;
+  /** ID (config digest) and layer diffIDs of an image, as the daemon's CLI inspects it. */
+  inspect(name: string): Promise<{ id: string; diffIDs: string[] }>;
+  stop(): Promise<void>;
+}
+
+function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/** Starts `command`, waits until `socket` answers /_ping; on failure kills it and throws with its stderr. */
+async function startServing(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  socket: string,
+  dir: string,
+): Promise<{ stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString('utf8')).slice(-4000);
+  });
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  child.on('error', () => {
+    exited = true;
+  });
+  const stop = async () => {
+    if (!exited) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await gone;
+      clearTimeout(timer);
+    }
+    // vfs layers are plain directories, some read-only.
+    await run('chmod', ['-R', 'u+w', dir]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  while (!(await ping(socket))) {
+    if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(`${command} did not start: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { stop };
+}
+
+function ok(r: RunResult, what: string): RunResult {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
+export async function startPodmanService(): Promise<TestDaemon> {
+  const dir = await makeTempDir('ferry-podman-');
+  const socket = path.join(dir, 'podman.sock');
+  const storeArgs = [
+    '--root',
+    path.join(dir, 'root'),
+    '--runroot',
+    path.join(dir, 'runroot'),
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+  ];
+  await mkdir(path.join(dir, 'tmp'));
+  // Podman's own temp files (an uploaded archive) stay in the test's dir too.
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: path.join(dir, 'tmp') };
+  delete env.DOCKER_HOST;
+  const server = await startServing(
+    'podman',
+    [...storeArgs, 'system', 'service', '--time=0', `unix://${socket}`],
+    env,
+    socket,
+    dir,
+  );
+  const cli = (args: readonly string[]) => run('podman', [...storeArgs, ...args], { env });
+  return {
+    name: 'podman',
+    host: `unix://${socket}`,
+    cli,
+    async images() {
+      const r = ok(
+        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+        'podman images',
+      );
+      return r.stdout.split('\n').filter((l) => l !== '');
+    },
+    async inspect(name) {
+      const [image] = JSON.parse(ok(await cli(['image', 'inspect', name]), 'podman image inspect').stdout);
+      return { id: `sha256:${image.Id}`, diffIDs: image.RootFS.Layers };
+    },
+    stop: server.stop,
+  };
+}
+
+/** dockerd and its CLI from Debian's docker.io (not a docker CLI elsewhere on PATH). */
+const DOCKERD = '/usr/sbin/dockerd';
+const DOCKER_CLI = '/usr/bin/docker';
+
+/** Starts a private dockerd, or throws saying why it cannot run here. */
+export async function startDockerd(): Promise<TestDaemon> {
+  if (!existsSync(DOCKERD) || !existsSync(DOCKER_CLI))
+    throw new Error('dockerd is not installed (Debian package docker.io)');
+  if (process.getuid?.() !== 0) throw new Error('dockerd needs root');
+  const dir = await makeTempDir('ferry-dockerd-');
+  const socket = path.join(dir, 'docker.sock');
+  const name = path.basename(dir);
+  const server = await startServing(
+    DOCKERD,
+    [
+      '--data-root',
+      path.join(dir, 'data'),
+      '--exec-root',
+      path.join(dir, 'exec'),
+      '--pidfile',
+      path.join(dir, 'docker.pid'),
+      '-H',
+      `unix://${socket}`,
+      '--iptables=false',
+      '--ip6tables=false',
+      '--bridge=none',
+      '--storage-driver=vfs',
+      '--containerd-namespace',
+      name,
+      '--containerd-plugins-namespace',
+      `${name}-plugins`,
+    ],
+    process.env,
+    socket,
+    dir,
+  );
+  const host = `unix://${socket}`;
+  const cli = (args: readonly string[]) => run(DOCKER_CLI, ['-H', host, ...args]);
+  return {
+    name: 'dockerd',
+    host,
+    cli,
+    async images() {
+      const r = ok(
+        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+        'docker images',
+      );
+      return r.stdout.split('\n').filter((l) => l !== '');
+    },
+    async inspect(image) {
+      const [inspected] = JSON.parse(ok(await cli(['image', 'inspect', image]), 'docker image inspect').stdout);
+      return { id: inspected.Id, diffIDs: inspected.RootFS.Layers };
+    },
+    stop: server.stop,
+  };
+}
