@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isFerryError } from '../../../src/errors.js';
+import { parsePolicy } from '../../../src/signature/policy/parse.js';
+import { policyRequirementsForReference } from '../../../src/signature/policy/scopes.js';
 import { DEFAULT_DAEMON_HOST, daemonHostOf, parseDaemonHost } from '../../../src/transports/docker-daemon/client.js';
 import { parseDockerDaemonReference } from '../../../src/transports/docker-daemon/index.js';
 
@@ -49,6 +51,21 @@ describe('docker-daemon: references (containers/image daemon ParseReference)', (
     const byID = parseDockerDaemonReference(ID);
     assert.equal(byID.policyConfigurationIdentity(), '');
     assert.deepEqual(byID.policyConfigurationNamespaces(), []);
+  });
+
+  it('policy.json: a named image takes its namespace scope, an image ID the transport default', () => {
+    const policy = parsePolicy(
+      '{"default":[{"type":"reject"}],"transports":{"docker-daemon":{"quay.io/org":[{"type":"insecureAcceptAnything"}],"":[{"type":"reject"}]}}}',
+      'policy.json',
+    );
+    assert.equal(
+      policyRequirementsForReference(policy, parseDockerDaemonReference('quay.io/org/app:1')).scope,
+      'transports["docker-daemon"]["quay.io/org"]',
+    );
+    assert.equal(
+      policyRequirementsForReference(policy, parseDockerDaemonReference(ID)).scope,
+      'transports["docker-daemon"][""]',
+    );
   });
 
   it('a destination needs NAME:TAG: an ID or a digest is refused before any daemon is contacted', async () => {
