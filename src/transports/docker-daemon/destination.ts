@@ -1,9 +1,9 @@
 /**
  * Writing an image into a Docker daemon (containers/image docker/daemon/daemon_dest.go): one
  * `POST /images/load?quiet=1` whose body is a docker archive made on the fly. Each blob becomes an
- * archive member as it arrives, straight from the copy's stream (layers as the source stores them:
- * the daemon decompresses, as `docker load` does); only a blob whose size is not known in advance (a
- * tar header needs it) is spooled to a private temp file first. manifest.json and the legacy entries
+ * archive member as it arrives, straight from the copy's verified stream (layers as the source stores
+ * them: the daemon decompresses, as `docker load` does); only a blob whose size is not known in advance
+ * (a tar header needs it), or that its caller does not verify, is spooled to a private temp file first. manifest.json and the legacy entries
  * go last, at commit, which then waits for the daemon's answer: a JSON stream whose `errorDetail` or
  * `error` fails the commit. Without a commit the upload is cut off, and the daemon loads nothing.
  */
@@ -13,7 +13,6 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../../digest/digest.js';
-import { DigestVerifier } from '../../digest/verify.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
 import { MAX_CONFIG_SIZE, readAllLimited } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
@@ -183,9 +182,9 @@ export class DockerDaemonDestination implements ImageDestination {
     let digest = info.digest;
     let size = info.size;
     let spooled: string | undefined;
-    let verified = options.callerVerifiesDigest === true;
-    if (digest === undefined || size < 0) {
-      // A tar header holds the member's size: learn it (and the digest) from a temp copy first.
+    if (digest === undefined || size < 0 || options.callerVerifiesDigest !== true) {
+      // A tar header holds the member's size, and bytes sent cannot be taken back: a blob of unknown
+      // size or digest, or one nobody has verified yet, goes through a checked temp copy first.
       this.#spoolDir ??= await makePrivateTempDir(this.#tmpDir, 'docker-daemon');
       const spoolDir = this.#spoolDir;
       const stored = await storeBlob(stream, {
@@ -193,30 +192,25 @@ export class DockerDaemonDestination implements ImageDestination {
         pathFor: (d) => join(spoolDir, d.replace(':', '-')),
         expectedDigest: info.digest,
         expectedSize: info.size,
-        callerVerifiesDigest: options.callerVerifiesDigest === true,
         durable: false,
         signal: options.signal,
       });
       ({ digest, size } = stored);
       spooled = stored.path;
       stream = createReadStream(spooled);
-      verified = true;
       if (this.#written.has(digest)) {
         stream.destroy();
         await unlink(spooled).catch(() => {});
         return { digest, size };
       }
     }
+    // The copy engine's verified stream goes straight into the archive; if it fails (its bytes were
+    // wrong), the upload is cut off and the image cannot be committed.
     const name = layerFileName(digest);
-    const blobDigest = digest;
-    const blobSize = size;
+    const memberSize = size;
+    const data = stream;
     try {
-      await this.#member(() => {
-        // Unverified bytes fail the member (and with it the upload) when they turn out wrong.
-        const data = verified ? stream : stream.pipe(new DigestVerifier(blobDigest, blobSize));
-        if (!verified) stream.on('error', (e) => data.destroy(e));
-        return this.#tar.addStream(name, data, blobSize, MEMBER_MODE);
-      });
+      await this.#member(() => this.#tar.addStream(name, data, memberSize, MEMBER_MODE));
     } finally {
       if (spooled !== undefined) await unlink(spooled).catch(() => {});
     }
