@@ -7,19 +7,25 @@
  *   vfs, no iptables, no bridge. startDockerd() says why when it cannot start.
  * `images()` and `inspect()` ask the daemon's own CLI (podman, docker) what it holds.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './registry.js';
 import { type RunResult, run } from './run.js';
 import { makeTempDir } from './tmp.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface TestDaemon {
   /** `podman` or `dockerd`, for test titles. */
   name: string;
-  /** `unix:///.../X.sock`, for `--daemon-host` / DOCKER_HOST. */
+  /** `unix:///.../X.sock` (or `http://127.0.0.1:PORT` for a podman service on TCP), for `--daemon-host` / DOCKER_HOST. */
   host: string;
+  /** dockerd with `tls`: its TLS listener, `tcp://127.0.0.1:PORT`, and a client cert dir (ca.pem, cert.pem, key.pem) for it. */
+  tls?: { host: string; certDir: string };
   /** The daemon's own CLI on its store. */
   cli(args: readonly string[]): Promise<RunResult>;
   /** `name:tag ID` of every tagged image, as the daemon's CLI lists them. */
@@ -29,9 +35,11 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-function ping(socket: string): Promise<boolean> {
+/** Answers /_ping at a unix socket path, or at 127.0.0.1:PORT. */
+function ping(at: string | number): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+    const where = typeof at === 'number' ? { host: '127.0.0.1', port: at } : { socketPath: at };
+    const req = http.get({ ...where, path: '/_ping', timeout: 1000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -40,15 +48,25 @@ function ping(socket: string): Promise<boolean> {
   });
 }
 
+// Daemons still running, killed (and their dirs removed) if the test process exits without stop().
+const running = new Map<ChildProcess, string>();
+process.on('exit', () => {
+  for (const [child, dir] of running) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Starts `command`, waits until `socket` answers /_ping; on failure kills it and throws with its stderr. */
 async function startServing(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  socket: string,
+  socket: string | number,
   dir: string,
 ): Promise<{ stop(): Promise<void> }> {
   const child: ChildProcess = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  running.set(child, dir);
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
     stderr = (stderr + b.toString('utf8')).slice(-4000);
@@ -68,6 +86,7 @@ async function startServing(
       await gone;
       clearTimeout(timer);
     }
+    running.delete(child);
     // vfs layers are plain directories, some read-only.
     await run('chmod', ['-R', 'u+w', dir]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
@@ -88,9 +107,12 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
-export async function startPodmanService(): Promise<TestDaemon> {
+/** podman's service on a unix socket, or (`tcp`) on plain-HTTP 127.0.0.1:PORT. */
+export async function startPodmanService(options: { tcp?: boolean } = {}): Promise<TestDaemon> {
   const dir = await makeTempDir('ferry-podman-');
+  const port = options.tcp === true ? await freePort() : undefined;
   const socket = path.join(dir, 'podman.sock');
+  const listen = port === undefined ? `unix://${socket}` : `tcp://127.0.0.1:${port}`;
   const storeArgs = [
     '--root',
     path.join(dir, 'root'),
@@ -109,15 +131,15 @@ export async function startPodmanService(): Promise<TestDaemon> {
   delete env.DOCKER_HOST;
   const server = await startServing(
     'podman',
-    [...storeArgs, 'system', 'service', '--time=0', `unix://${socket}`],
+    [...storeArgs, 'system', 'service', '--time=0', listen],
     env,
-    socket,
+    port ?? socket,
     dir,
   );
   const cli = (args: readonly string[]) => run('podman', [...storeArgs, ...args], { env });
   return {
     name: 'podman',
-    host: `unix://${socket}`,
+    host: port === undefined ? `unix://${socket}` : `http://127.0.0.1:${port}`,
     cli,
     async images() {
       const r = ok(
@@ -138,14 +160,103 @@ export async function startPodmanService(): Promise<TestDaemon> {
 const DOCKERD = '/usr/sbin/dockerd';
 const DOCKER_CLI = '/usr/bin/docker';
 
-/** Starts a private dockerd, or throws saying why it cannot run here. */
-export async function startDockerd(): Promise<TestDaemon> {
+/**
+ * A throw-away CA, a server certificate for 127.0.0.1 and a client certificate, in docker's file names:
+ * `server/` for dockerd (ca.pem, cert.pem, key.pem) and `client/` for a client's cert dir.
+ */
+async function makeDockerTLS(dir: string): Promise<{ server: string; client: string }> {
+  const tls = path.join(dir, 'tls');
+  const server = path.join(tls, 'server');
+  const client = path.join(tls, 'client');
+  await mkdir(server, { recursive: true });
+  await mkdir(client, { recursive: true });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const ca = path.join(tls, 'ca.pem');
+  const caKey = path.join(tls, 'ca-key.pem');
+  await execFileAsync('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=ferry test daemon CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    caKey,
+    '-out',
+    ca,
+  ]);
+  const issue = async (to: string, cn: string, ext: string[]) => {
+    const csr = path.join(to, 'req.csr');
+    const extFile = path.join(to, 'ext.cnf');
+    await execFileAsync('openssl', [
+      'req',
+      '-new',
+      ...ec,
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      path.join(to, 'key.pem'),
+      '-out',
+      csr,
+    ]);
+    await writeFile(extFile, [...ext, ''].join('\n'));
+    await execFileAsync('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      extFile,
+      '-out',
+      path.join(to, 'cert.pem'),
+    ]);
+    await copyFile(ca, path.join(to, 'ca.pem'));
+    await rm(csr);
+    await rm(extFile);
+  };
+  await issue(server, '127.0.0.1', ['extendedKeyUsage=serverAuth', 'subjectAltName=IP:127.0.0.1']);
+  await issue(client, 'ferry client', ['extendedKeyUsage=clientAuth']);
+  return { server, client };
+}
+
+/** Starts a private dockerd (with `tls`, also on a TLS-verifying TCP port), or throws saying why it cannot run here. */
+export async function startDockerd(options: { tls?: boolean } = {}): Promise<TestDaemon> {
   if (!existsSync(DOCKERD) || !existsSync(DOCKER_CLI))
     throw new Error('dockerd is not installed (Debian package docker.io)');
   if (process.getuid?.() !== 0) throw new Error('dockerd needs root');
   const dir = await makeTempDir('ferry-dockerd-');
   const socket = path.join(dir, 'docker.sock');
   const name = path.basename(dir);
+  let tlsArgs: string[] = [];
+  let tls: TestDaemon['tls'];
+  if (options.tls === true) {
+    const certs = await makeDockerTLS(dir);
+    const port = await freePort();
+    tlsArgs = [
+      '-H',
+      `tcp://127.0.0.1:${port}`,
+      '--tlsverify',
+      '--tlscacert',
+      path.join(certs.server, 'ca.pem'),
+      '--tlscert',
+      path.join(certs.server, 'cert.pem'),
+      '--tlskey',
+      path.join(certs.server, 'key.pem'),
+    ];
+    tls = { host: `tcp://127.0.0.1:${port}`, certDir: certs.client };
+  }
   const server = await startServing(
     DOCKERD,
     [
@@ -165,6 +276,7 @@ export async function startDockerd(): Promise<TestDaemon> {
       name,
       '--containerd-plugins-namespace',
       `${name}-plugins`,
+      ...tlsArgs,
     ],
     process.env,
     socket,
@@ -175,6 +287,7 @@ export async function startDockerd(): Promise<TestDaemon> {
   return {
     name: 'dockerd',
     host,
+    ...(tls === undefined ? {} : { tls }),
     cli,
     async images() {
       const r = ok(

@@ -343,3 +343,104 @@ for (const [daemonName, start] of [
     });
   });
 }
+
+describe('docker-daemon: over TCP: plain http:// (podman) and tcp:// with TLS client certificates (dockerd)', {
+  concurrency: false,
+}, () => {
+  let dir: string;
+  let layout: string;
+  let made: MadeImage;
+  let plain: TestDaemon | undefined;
+  let tls: TestDaemon | undefined;
+  let tlsUnavailable = '';
+
+  before(async () => {
+    dir = await makeTempDir('ferry-daemon-tcp-');
+    layout = path.join(dir, 'layout');
+    made = await makeImage(layout, { tag: 'v1', layers: 2, compression: 'gzip', seed: 11 });
+    plain = await startPodmanService({ tcp: true });
+    try {
+      tls = await startDockerd({ tls: true });
+    } catch (e) {
+      tlsUnavailable = `dockerd cannot run here: ${(e as Error).message}`;
+    }
+  });
+
+  after(async () => {
+    await plain?.stop();
+    await tls?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  const instance = () => made.instances[0] as MadeImage['instances'][number];
+
+  it('http://HOST:PORT talks plain HTTP: the image goes in and comes back out', async () => {
+    const service = plain as TestDaemon;
+    assert.match(service.host, /^http:\/\/127\.0\.0\.1:[0-9]+$/);
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-daemon-host',
+        service.host,
+        `oci:${layout}:v1`,
+        'docker-daemon:tcp/app:v1',
+      ]),
+      'ferry copy over http',
+    );
+    assert.deepEqual(await service.inspect('tcp/app:v1'), {
+      id: instance().config.digest,
+      diffIDs: instance().layers.map((l) => l.diffID),
+    });
+    const out = path.join(dir, 'plain-back');
+    ok(
+      await runFerry(['copy', '-q', '--src-daemon-host', service.host, 'docker-daemon:tcp/app:v1', `oci:${out}:back`]),
+      'ferry copy back over http',
+    );
+    assert.equal((await factsOf(out, { index: 'back' })).configDigest, instance().config.digest);
+  });
+
+  it('tcp://HOST:PORT is TLS: with --cert-dir (ca.pem, cert.pem, key.pem) ferry and skopeo reach dockerd; without, the handshake fails', async (t) => {
+    if (tls?.tls === undefined) return t.skip(tlsUnavailable);
+    const { host, certDir } = tls.tls;
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--dest-daemon-host',
+        host,
+        '--dest-cert-dir',
+        certDir,
+        `oci:${layout}:v1`,
+        'docker-daemon:tls/app:v1',
+      ]),
+      'ferry copy over TLS',
+    );
+    assert.ok((await tls.images()).includes(`tls/app:v1 ${instance().config.digest}`));
+    const config = ok(
+      await runSkopeo([
+        'inspect',
+        '--config',
+        '--raw',
+        '--daemon-host',
+        host,
+        '--cert-dir',
+        certDir,
+        'docker-daemon:tls/app:v1',
+      ]),
+      'skopeo inspect over TLS',
+    );
+    assert.equal(sha256(Buffer.from(config.stdout)), instance().config.digest);
+    const inspected = ok(
+      await runFerry(['inspect', '--daemon-host', host, '--cert-dir', certDir, 'docker-daemon:tls/app:v1']),
+      'ferry inspect over TLS',
+    );
+    assert.deepEqual(
+      JSON.parse(inspected.stdout).Layers,
+      instance().layers.map((l) => l.diffID),
+    );
+    const refused = await runFerry(['inspect', '--daemon-host', host, 'docker-daemon:tls/app:v1']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /cannot talk to the docker daemon at tcp:\/\/127\.0\.0\.1/);
+  });
+});
