@@ -13,10 +13,8 @@ import { MediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
 import { storeBlob } from '../shared/blob-store.js';
-import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
 import {
-  type ArchiveImage,
-  archiveImageOf,
+  ArchiveContents,
   configFileName,
   layerFileName,
   MEMBER_MODE,
@@ -56,9 +54,9 @@ export class DockerArchiveDestination implements ImageDestination {
   });
   readonly #spoolDir: string;
   readonly #repoTags: DockerReference[];
+  /** Spool files by digest. */
   readonly #blobs = new Map<Digest, SpooledBlob>();
-  readonly #configs = new Map<Digest, Buffer>();
-  #image: ArchiveImage | undefined;
+  readonly #contents: ArchiveContents;
   readonly #session: WriteSession;
 
   private constructor(reference: DockerArchiveLocation, spoolDir: string, repoTags: DockerReference[]) {
@@ -66,6 +64,7 @@ export class DockerArchiveDestination implements ImageDestination {
     this.#spoolDir = spoolDir;
     this.#repoTags = repoTags;
     this.#session = new WriteSession(reference.toString());
+    this.#contents = new ArchiveContents(reference.toString());
   }
 
   static async open(
@@ -103,12 +102,15 @@ export class DockerArchiveDestination implements ImageDestination {
         signal: options.signal,
       }),
     );
-    if (!this.#blobs.has(digest)) this.#blobs.set(digest, { path, size });
-    if (options.isConfig && !this.#configs.has(digest)) {
+    if (!this.#blobs.has(digest)) {
+      this.#blobs.set(digest, { path, size });
+      this.#contents.addBlob(digest, size);
+    }
+    if (options.isConfig && this.#contents.config(digest) === undefined) {
       if (size > MAX_CONFIG_SIZE) {
         throw new FerryError('TOO_LARGE', `image config ${digest} is larger than the ${MAX_CONFIG_SIZE}-byte limit`);
       }
-      this.#configs.set(digest, await readFile((this.#blobs.get(digest) as SpooledBlob).path));
+      this.#contents.addConfig(digest, await readFile((this.#blobs.get(digest) as SpooledBlob).path));
     }
     return { digest, size };
   }
@@ -116,35 +118,23 @@ export class DockerArchiveDestination implements ImageDestination {
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
-    const blob = this.#blobs.get(info.digest);
-    if (blob === undefined || (options.isConfig && !this.#configs.has(info.digest))) return undefined;
-    return { digest: info.digest, size: blob.size };
+    return this.#contents.reusable(info, options.isConfig);
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     throwIfAborted(signal);
-    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
-    this.#image = archiveImageOf(
-      this.reference.toString(),
-      bytes,
-      (d) => this.#configs.get(d),
-      (d) => this.#blobs.has(d),
-    );
+    this.#contents.putManifest(bytes, instanceDigest, NO_LISTS);
   }
 
   async putSignatures(signatures: Buffer[], instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
-    refuseSignatures(this.reference.toString(), signatures, 'docker archives cannot store signatures');
+    this.#contents.putSignatures(signatures, instanceDigest, NO_LISTS, 'docker archives cannot store signatures');
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     await this.#session.settle();
-    const image = this.#image;
-    if (image === undefined) {
-      throw new FerryError('INVALID_ARGUMENT', `${this.reference.toString()}: commit called before putManifest`);
-    }
+    const image = this.#contents.image();
     await writeTarFile(
       this.reference.path,
       async (tar) => {
@@ -157,7 +147,7 @@ export class DockerArchiveDestination implements ImageDestination {
         }
         await tar.addBytes(
           configFileName(image.configDigest),
-          this.#configs.get(image.configDigest) as Buffer,
+          this.#contents.config(image.configDigest) as Buffer,
           MEMBER_MODE,
         );
         await writeArchiveMetadata(tar, image, this.#repoTags);

@@ -20,10 +20,8 @@ import type { DockerReference } from '../../reference/reference.js';
 import { quoteInput } from '../../util/quote.js';
 import { TarWriter } from '../tar/pack.js';
 import { storeBlob } from '../shared/blob-store.js';
-import { refuseInstance, refuseSignatures } from '../shared/defaults.js';
 import {
-  type ArchiveImage,
-  archiveImageOf,
+  ArchiveContents,
   configFileName,
   layerFileName,
   MEMBER_MODE,
@@ -59,13 +57,11 @@ export class DockerDaemonDestination implements ImageDestination {
   readonly #uploadFailed: Promise<never>;
   readonly #tmpDir: string | undefined;
   readonly #session: WriteSession;
-  /** Blobs already in the archive: digest → size. */
-  readonly #written = new Map<Digest, number>();
-  readonly #configs = new Map<Digest, Buffer>();
+  /** Blobs already in the archive. */
+  readonly #contents: ArchiveContents;
   /** Members go into the tar one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
   #spoolDir: string | undefined;
-  #image: ArchiveImage | undefined;
   /** Set once a member failed part-way: the archive is damaged and cannot be committed. */
   #broken: unknown;
 
@@ -82,6 +78,7 @@ export class DockerDaemonDestination implements ImageDestination {
     this.#client = client;
     this.#tmpDir = tmpDir;
     this.#session = new WriteSession(reference.toString());
+    this.#contents = new ArchiveContents(reference.toString());
     this.capabilities = destinationCapabilities({
       supportedManifestMIMETypes: [MediaType.DOCKER_V2_SCHEMA2],
       // As containers/image: layers go as they are; the daemon decompresses what it loads.
@@ -174,9 +171,10 @@ export class DockerDaemonDestination implements ImageDestination {
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
     throwIfAborted(options.signal);
-    if (info.digest !== undefined && this.#written.has(info.digest)) {
+    const known = info.digest === undefined ? undefined : this.#contents.sizeOf(info.digest);
+    if (info.digest !== undefined && known !== undefined) {
       stream.destroy();
-      return { digest: info.digest, size: this.#written.get(info.digest) as number };
+      return { digest: info.digest, size: known };
     }
     if (options.isConfig) return this.#putConfig(stream, info, options);
     let digest = info.digest;
@@ -198,7 +196,7 @@ export class DockerDaemonDestination implements ImageDestination {
       ({ digest, size } = stored);
       spooled = stored.path;
       stream = createReadStream(spooled);
-      if (this.#written.has(digest)) {
+      if (this.#contents.sizeOf(digest) !== undefined) {
         stream.destroy();
         await unlink(spooled).catch(() => {});
         return { digest, size };
@@ -214,7 +212,7 @@ export class DockerDaemonDestination implements ImageDestination {
     } finally {
       if (spooled !== undefined) await unlink(spooled).catch(() => {});
     }
-    this.#written.set(digest, size);
+    this.#contents.addBlob(digest, size);
     return { digest, size };
   }
 
@@ -240,11 +238,10 @@ export class DockerDaemonDestination implements ImageDestination {
       );
     }
     throwIfAborted(options.signal);
-    if (!this.#written.has(digest)) {
+    if (this.#contents.sizeOf(digest) === undefined) {
       await this.#member(() => this.#tar.addBytes(configFileName(digest), bytes, MEMBER_MODE));
-      this.#written.set(digest, bytes.length);
     }
-    this.#configs.set(digest, bytes);
+    this.#contents.addConfig(digest, bytes);
     return { digest, size: bytes.length };
   }
 
@@ -252,36 +249,24 @@ export class DockerDaemonDestination implements ImageDestination {
     this.#session.assertOpen();
     throwIfAborted(options.signal);
     // Only what this archive already holds: the daemon's store is not searched (as containers/image).
-    const size = this.#written.get(info.digest);
-    if (size === undefined || (options.isConfig && !this.#configs.has(info.digest))) return undefined;
-    return { digest: info.digest, size };
+    return this.#contents.reusable(info, options.isConfig);
   }
 
   async putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     throwIfAborted(signal);
-    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
-    this.#image = archiveImageOf(
-      this.reference.toString(),
-      bytes,
-      (d) => this.#configs.get(d),
-      (d) => this.#written.has(d),
-    );
+    this.#contents.putManifest(bytes, instanceDigest, NO_LISTS);
   }
 
   async putSignatures(signatures: Buffer[], instanceDigest?: Digest, _signal?: AbortSignal): Promise<void> {
-    refuseInstance(this.reference.toString(), instanceDigest, NO_LISTS);
-    refuseSignatures(this.reference.toString(), signatures, 'a docker daemon cannot store signatures');
+    this.#contents.putSignatures(signatures, instanceDigest, NO_LISTS, 'a docker daemon cannot store signatures');
   }
 
   async commit(signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     await this.#session.settle();
     throwIfAborted(signal);
-    const image = this.#image;
-    if (image === undefined) {
-      throw new FerryError('INVALID_ARGUMENT', `${this.reference.toString()}: commit called before putManifest`);
-    }
+    const image = this.#contents.image();
     const aborted = new Promise<never>((_, reject) => {
       signal?.addEventListener('abort', () => reject(abortError(signal)), { once: true });
     });

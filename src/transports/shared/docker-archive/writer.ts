@@ -6,12 +6,14 @@
  */
 import { type Digest, digestHex } from '../../../digest/digest.js';
 import { FerryError } from '../../../errors.js';
+import type { BlobInfo } from '../../../manifest/blob-info.js';
 import { goMarshal, isJSONObject } from '../../../manifest/json.js';
 import { MediaType } from '../../../manifest/mediatypes.js';
 import { Schema2Manifest } from '../../../manifest/schema2.js';
 import { type DockerReference, parseDockerReference } from '../../../reference/reference.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../../../util/json-text.js';
 import type { TarWriter } from '../../tar/pack.js';
+import { refuseInstance, refuseSignatures } from '../defaults.js';
 import {
   LEGACY_CONFIG_FILE,
   LEGACY_LAYER_FILE,
@@ -97,6 +99,70 @@ export function archiveImageOf(
     if (!hasBlob(d)) throw new FerryError('BLOB_NOT_FOUND', `${what}: layer ${d} was not stored before the manifest`);
   }
   return { configDigest, layerDigests, legacy: legacyLayers(layerDigests, config) };
+}
+
+/**
+ * What an archive destination (docker-archive:, docker-daemon:) holds so far: its blobs' sizes, the
+ * configs among them, and the image once its manifest came. `what` names the destination in errors.
+ */
+export class ArchiveContents {
+  readonly #what: string;
+  readonly #sizes = new Map<Digest, number>();
+  readonly #configs = new Map<Digest, Buffer>();
+  #image: ArchiveImage | undefined;
+
+  constructor(what: string) {
+    this.#what = what;
+  }
+
+  sizeOf(digest: Digest): number | undefined {
+    return this.#sizes.get(digest);
+  }
+
+  addBlob(digest: Digest, size: number): void {
+    this.#sizes.set(digest, size);
+  }
+
+  addConfig(digest: Digest, bytes: Buffer): void {
+    this.#sizes.set(digest, bytes.length);
+    this.#configs.set(digest, bytes);
+  }
+
+  config(digest: Digest): Buffer | undefined {
+    return this.#configs.get(digest);
+  }
+
+  /** tryReusingBlob: a blob already here (as a config, when one is asked for). */
+  reusable(info: BlobInfo, isConfig: boolean): BlobInfo | undefined {
+    const size = this.#sizes.get(info.digest);
+    if (size === undefined || (isConfig && !this.#configs.has(info.digest))) return undefined;
+    return { digest: info.digest, size };
+  }
+
+  /** putManifest: the one image, from a Docker schema 2 manifest whose blobs are all here. */
+  putManifest(bytes: Buffer, instanceDigest: Digest | undefined, noLists: string): void {
+    refuseInstance(this.#what, instanceDigest, noLists);
+    this.#image = archiveImageOf(
+      this.#what,
+      bytes,
+      (d) => this.#configs.get(d),
+      (d) => this.#sizes.has(d),
+    );
+  }
+
+  /** putSignatures: none is fine; any is refused (`why`), as is an instance (`noLists`). */
+  putSignatures(signatures: readonly Buffer[], instanceDigest: Digest | undefined, noLists: string, why: string): void {
+    refuseInstance(this.#what, instanceDigest, noLists);
+    refuseSignatures(this.#what, signatures, why);
+  }
+
+  /** The image to commit; INVALID_ARGUMENT before putManifest. */
+  image(): ArchiveImage {
+    if (this.#image === undefined) {
+      throw new FerryError('INVALID_ARGUMENT', `${this.#what}: commit called before putManifest`);
+    }
+    return this.#image;
+  }
 }
 
 function byNameThenTag(a: DockerReference, b: DockerReference): number {
