@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { abortError, FerryError, isFerryError } from '../../errors.js';
@@ -259,7 +260,14 @@ export class DaemonClient {
       else if (ep.kind === 'http') req = http.request({ ...common, host: ep.hostname, port: ep.port }, resolve);
       else
         req = https.request(
-          { ...common, host: ep.hostname, port: ep.port, servername: ep.hostname, ...this.#tls },
+          // SNI takes names only (RFC 6066); an IP address is checked against the certificate's IP SANs.
+          {
+            ...common,
+            host: ep.hostname,
+            port: ep.port,
+            ...(isIP(ep.hostname) ? {} : { servername: ep.hostname }),
+            ...this.#tls,
+          },
           resolve,
         );
       req.on('error', fail);
@@ -269,8 +277,12 @@ export class DaemonClient {
       );
       const signal = request.signal;
       if (signal !== undefined) {
-        if (signal.aborted) req.destroy(abortError(signal));
-        else signal.addEventListener('abort', () => req.destroy(abortError(signal)), { once: true });
+        const onAbort = () => req.destroy(abortError(signal));
+        if (signal.aborted) onAbort();
+        else {
+          signal.addEventListener('abort', onAbort, { once: true });
+          req.on('close', () => signal.removeEventListener('abort', onAbort));
+        }
       }
       if (request.body === undefined) req.end();
       else {
