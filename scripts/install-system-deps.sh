@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Ferry's integration tests use (the real registry and the real skopeo
-# as peers, plus the tools around them). Only missing ones are installed. Needs root.
+# as peers, podman and dockerd as Docker Engine API daemons, plus the tools around them). Only
+# missing ones are installed. Needs root.
 #
 #   install-system-deps.sh           install what is missing
 #   install-system-deps.sh --check   install nothing; print the missing packages (one line) and
@@ -18,6 +19,8 @@ deps=(
   "jq jq"
   "tmux tmux"
   "/usr/bin/time time"
+  "podman podman"
+  "/usr/sbin/dockerd docker.io"
 )
 
 missing=()

@@ -46,6 +46,9 @@ export type FerryErrorCode =
   | 'TOOMANYREQUESTS'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
+  // Docker daemons (docker-daemon:)
+  | 'DAEMON_UNREACHABLE'
+  | 'DAEMON_ERROR'
   // CLI and configuration
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG'

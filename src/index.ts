@@ -9,6 +9,7 @@ import { dirTransport } from './transports/dir/reference.js';
 import { dockerTransport } from './transports/docker/reference.js';
 import { ociTransport } from './transports/oci-layout/reference.js';
 import { dockerArchiveTransport } from './transports/docker-archive/reference.js';
+import { dockerDaemonTransport } from './transports/docker-daemon/reference.js';
 import { ociArchiveTransport } from './transports/oci-archive/reference.js';
 import { setImageOpener } from './transports/reference-base.js';
 import { registerTransport } from './transports/registry.js';
@@ -41,6 +42,9 @@ export type {
   DockerArchiveDestinationOptions,
   DockerArchiveSourceOptions,
   DockerArchiveWriteBehaviour,
+  DockerDaemonDestinationOptions,
+  DockerDaemonHostOptions,
+  DockerDaemonSourceOptions,
   DockerDestinationOptions,
   DockerSourceOptions,
   ImageDestination,
@@ -130,6 +134,11 @@ export {
 } from './transports/docker-archive/reference.js';
 export { listArchiveTags } from './transports/docker-archive/tags.js';
 export {
+  dockerDaemonTransport,
+  DockerDaemonReference,
+  parseDockerDaemonReference,
+} from './transports/docker-daemon/reference.js';
+export {
   ociArchiveTransport,
   OciArchiveReference,
   parseOciArchiveReference,
@@ -142,6 +151,7 @@ registerTransport(tarballTransport);
 registerTransport(containersStorageTransport);
 registerTransport(ociArchiveTransport);
 registerTransport(dockerArchiveTransport);
+registerTransport(dockerDaemonTransport);
 // Every reference's newImage opens src/image/'s typed view (the image floor sits above the transports).
 setImageOpener(openImageView);
 

@@ -26,6 +26,8 @@ interface CopyFlags {
   removeSignatures?: boolean;
   srcSharedBlobDir?: string;
   destSharedBlobDir?: string;
+  srcDaemonHost?: string;
+  destDaemonHost?: string;
   destOciAcceptUncompressedLayers?: boolean;
   imageParallelCopies?: string;
   blobCache?: string;
@@ -76,6 +78,8 @@ export function registerCopy(program: Command): void {
     )
     .option('--src-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
     .option('--dest-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
+    .option('--src-daemon-host <host>', 'use docker daemon host at HOST (docker-daemon: only)')
+    .option('--dest-daemon-host <host>', 'use docker daemon host at HOST (docker-daemon: only)')
     .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
     .option('--image-parallel-copies <n>', 'maximum number of layers copied at once')
     .option('--authfile <path>', 'path of the authentication file (both images)')
@@ -136,6 +140,8 @@ export function registerCopy(program: Command): void {
     if (flags.srcSharedBlobDir !== undefined) sourceOptions.sharedBlobDir = flags.srcSharedBlobDir;
     const destinationOptions = { ...globals, ...registryOptions(all, 'dest-', usage, authfile), ...retry };
     if (flags.destSharedBlobDir !== undefined) destinationOptions.sharedBlobDir = flags.destSharedBlobDir;
+    if (flags.srcDaemonHost !== undefined) sourceOptions.daemonHost = flags.srcDaemonHost;
+    if (flags.destDaemonHost !== undefined) destinationOptions.daemonHost = flags.destDaemonHost;
     if (flags.additionalTag.length > 0) destinationOptions.additionalTags = flags.additionalTag;
     if (flags.destOciAcceptUncompressedLayers === true) destinationOptions.ociAcceptUncompressedLayers = true;
 

@@ -16,6 +16,7 @@ interface InspectFlags {
   format?: string;
   tags: boolean;
   sharedBlobDir?: string;
+  daemonHost?: string;
 }
 
 /** Go's json.MarshalIndent with 4 spaces: `<`, `>`, `&`, U+2028/9 escaped (only ever inside strings). */
@@ -89,6 +90,7 @@ export function registerInspect(program: Command): void {
     .option('-f, --format <template>', 'format the output to a Go template')
     .option('-n, --no-tags', 'do not list the available tags from the repository in the output')
     .option('--shared-blob-dir <directory>', 'directory to use to share blobs across OCI repositories')
+    .option('--daemon-host <host>', 'use docker daemon host at HOST (docker-daemon: only)')
     .addHelpText(
       'after',
       '\nExamples:\n  ferry inspect oci:./layout:latest\n  ferry inspect --config oci:./layout:latest\n  ferry inspect --format "{{.Digest}}" dir:./image',
@@ -118,6 +120,7 @@ export function registerInspect(program: Command): void {
       ...retryOptions(flags as unknown as Record<string, unknown>, (m) => new FerryError('INVALID_ARGUMENT', m)),
     };
     if (flags.sharedBlobDir !== undefined) options.sharedBlobDir = flags.sharedBlobDir;
+    if (flags.daemonHost !== undefined) options.daemonHost = flags.daemonHost;
     const ref = parseImageReference(name);
     const image = await openImage(ref, options);
     try {

@@ -140,6 +140,15 @@ export interface DockerArchiveWriteBehaviour {
   additionalTags?: string[];
 }
 
+/**
+ * Where a Docker daemon listens (docker-daemon:). Its TLS settings are RegistryTLSOptions' `certDir`
+ * (ca.pem, cert.pem, key.pem) and `tlsVerify`, as skopeo's --cert-dir/--tls-verify serve a registry and a daemon alike.
+ */
+export interface DockerDaemonHostOptions {
+  /** `unix:///PATH`, `tcp://HOST:PORT` (TLS), `https://HOST:PORT`, `http://HOST:PORT`; default $DOCKER_HOST, else unix:///var/run/docker.sock. */
+  daemonHost?: string;
+}
+
 // What each built-in transport reads; its reference's open methods take these.
 export interface DockerSourceOptions extends RegistryAccessOptions, RegistriesDOptions {}
 export interface DockerDestinationOptions extends RegistryAccessOptions, RegistryUploadOptions, RegistriesDOptions {}
@@ -150,6 +159,12 @@ export interface OciArchiveDestinationOptions extends OciArchiveSourceOptions, O
 export interface DockerArchiveSourceOptions extends CallOptions, TempDirOptions {}
 export interface DockerArchiveDestinationOptions extends DockerArchiveSourceOptions, DockerArchiveWriteBehaviour {}
 export interface DirOptions extends CallOptions {}
+export interface DockerDaemonSourceOptions
+  extends CallOptions,
+    TempDirOptions,
+    RegistryTLSOptions,
+    DockerDaemonHostOptions {}
+export interface DockerDaemonDestinationOptions extends DockerDaemonSourceOptions {}
 export interface TarballSourceOptions extends CallOptions, TempDirOptions {}
 
 /**
@@ -164,7 +179,8 @@ export interface ImageOptions
     PlatformChoiceOptions,
     SharedBlobDirOptions,
     OciLayoutWriteBehaviour,
-    DockerArchiveWriteBehaviour {}
+    DockerArchiveWriteBehaviour,
+    DockerDaemonHostOptions {}
 
 export interface ImageTransport {
   /** The prefix before the first `:`, e.g. `oci`, `docker` (written `docker://`). */

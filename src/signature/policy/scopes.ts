@@ -3,12 +3,22 @@
  * names, then the transport's `""`, then the global default (containers/image requirementsForImageRef).
  * A transport supplies its policy identity and its namespaces (from most to least specific).
  */
+import { parseDigest } from '../../digest/digest.js';
 import type { Policy, PolicyRequirements } from './types.js';
 
 /** Transports whose scopes are absolute paths (the image's directory or file, then its parents). */
 const PATH_TRANSPORTS = new Set(['dir', 'oci', 'oci-archive']);
 /** Transports whose only scope is `""` (their images have no identity to scope by). */
-const DEFAULT_ONLY_TRANSPORTS = new Set(['docker-archive', 'docker-daemon', 'tarball']);
+const DEFAULT_ONLY_TRANSPORTS = new Set(['docker-archive', 'tarball']);
+
+function isDigest(s: string): boolean {
+  try {
+    parseDigest(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Why `scope` cannot be a key under `transports[transport]`, or undefined when it can. `""` is always
@@ -17,6 +27,8 @@ const DEFAULT_ONLY_TRANSPORTS = new Set(['docker-archive', 'docker-daemon', 'tar
 export function validatePolicyScope(transport: string, scope: string): string | undefined {
   if (scope === '') return undefined;
   if (DEFAULT_ONLY_TRANSPORTS.has(transport)) return `${transport}: supports no scope except the default ""`;
+  // docker-daemon: scopes like docker: (a named image); image IDs only by "" (containers/image daemon transport).
+  if (transport === 'docker-daemon' && isDigest(scope)) return 'can not use an algo:digest value as a namespace';
   if (PATH_TRANSPORTS.has(transport)) {
     if (!scope.startsWith('/')) return 'must be an absolute path';
     if (scope === '/') return 'use the transport default "" instead of "/"';

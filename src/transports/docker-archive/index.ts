@@ -1,6 +1,7 @@
 /** `docker-archive:` — images in `docker save` tar files. */
 export { DockerArchiveDestination } from './destination.js';
-export { DockerArchiveReader, listArchiveTags, type ManifestItem } from './reader.js';
+export { DockerArchiveReader, type ManifestItem } from '../shared/docker-archive/reader.js';
+export { listArchiveTags } from './tags.js';
 export {
   DOCKER_ARCHIVE_TRANSPORT_NAME,
   DockerArchiveReference,

@@ -14,6 +14,7 @@ import type {
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
+import { dockerReferenceIdentity, dockerReferenceNamespaces } from '../shared/policy-scopes.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
 
@@ -41,35 +42,14 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
     return this.ref;
   }
 
-  /**
-   * The identity policy.json scopes match against: `name:tag` or `name@digest`
-   * (containers/image docker/policyconfiguration).
-   */
+  /** The identity policy.json scopes match against: `name:tag` or `name@digest`. */
   policyConfigurationIdentity(): string {
-    return this.ref.toString();
+    return dockerReferenceIdentity(this.ref);
   }
 
-  /**
-   * The scopes from most to least specific after the identity: the repository, each parent path
-   * down to the host[:port], then `*.`-wildcards of the host's parent domains (IPv6 literals get none).
-   */
+  /** The repository, its parent paths down to the host, then `*.`-wildcards of the host's parent domains. */
   policyConfigurationNamespaces(): string[] {
-    const namespaces: string[] = [];
-    let name = this.ref.name;
-    for (;;) {
-      namespaces.push(name);
-      const slash = name.lastIndexOf('/');
-      if (slash === -1) break;
-      name = name.slice(0, slash);
-    }
-    // Then `*.`-wildcards of the host's parent domains; policy.json wildcards never carry a port.
-    const host = this.ref.domain.replace(/:[0-9]+$/, '');
-    if (!host.startsWith('[')) {
-      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        namespaces.push(`*${host.slice(dot)}`);
-      }
-    }
-    return namespaces;
+    return dockerReferenceNamespaces(this.ref);
   }
 
   async newImageSource(options: DockerSourceOptions = {}): Promise<ImageSource> {

@@ -12,8 +12,8 @@ import { makeTempDirIn, removeStaleTemps } from '../../util/temp.js';
 export const DEFAULT_BIG_FILES_TEMP_DIR = '/var/tmp';
 
 /** What a private temp dir is for; part of its name. */
-export type TempPurpose = 'oci-archive' | 'docker-archive' | 'archive' | 'tarball';
-const PURPOSES: readonly TempPurpose[] = ['oci-archive', 'docker-archive', 'archive', 'tarball'];
+export type TempPurpose = 'oci-archive' | 'docker-archive' | 'archive' | 'tarball' | 'docker-daemon';
+const PURPOSES: readonly TempPurpose[] = ['oci-archive', 'docker-archive', 'archive', 'tarball', 'docker-daemon'];
 const PREFIXES = PURPOSES.map(privateTempPrefix);
 
 export function privateTempPrefix(purpose: TempPurpose): string {

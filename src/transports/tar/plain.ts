@@ -79,19 +79,38 @@ export async function readArchive(path: string, st: Stats): Promise<Readable> {
 }
 
 /**
- * The archive at `path` as an uncompressed tar file: the file itself when it is a regular, uncompressed
- * file; otherwise a decompressed copy in a private temp dir under `tmpDir`, removed by close().
+ * A tar arriving as a stream (`name`: what errors call it), copied, decompressed if it is compressed,
+ * into a private temp dir under `tmpDir`: random access needs a file. close() removes the copy.
  */
-export async function openPlainTar(path: string, tmpDir?: string, signal?: AbortSignal): Promise<PlainTar> {
-  const st = await statArchive(path);
-  if (st.isFile() && (await compressionOfFile(path)) === 'none') return { path, close: async () => {} };
+export async function spoolPlainTar(
+  stream: Readable,
+  name: string,
+  tmpDir?: string,
+  signal?: AbortSignal,
+): Promise<PlainTar> {
   const dir = await makePrivateTempDir(tmpDir, 'archive');
+  return copyToTemp(dir, name, signal, async () => {
+    try {
+      return (await autoDecompressStream(stream)).stream;
+    } catch (e) {
+      throw archiveError(name, e);
+    }
+  });
+}
+
+/** Writes `contents()` into `dir`/archive.tar; the PlainTar removes `dir` on close, as does a failure here. */
+async function copyToTemp(
+  dir: string,
+  name: string,
+  signal: AbortSignal | undefined,
+  contents: () => Promise<Readable>,
+): Promise<PlainTar> {
   const copy = join(dir, 'archive.tar');
   try {
-    await pipelineAsync(await readArchive(path, st), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });
+    await pipelineAsync(await contents(), createWriteStream(copy, { flags: 'wx', mode: 0o600 }), { signal });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
-    throw archiveError(path, e, signal);
+    throw archiveError(name, e, signal);
   }
   let closed = false;
   return {
@@ -102,4 +121,15 @@ export async function openPlainTar(path: string, tmpDir?: string, signal?: Abort
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The archive at `path` as an uncompressed tar file: the file itself when it is a regular, uncompressed
+ * file; otherwise a decompressed copy in a private temp dir under `tmpDir`, removed by close().
+ */
+export async function openPlainTar(path: string, tmpDir?: string, signal?: AbortSignal): Promise<PlainTar> {
+  const st = await statArchive(path);
+  if (st.isFile() && (await compressionOfFile(path)) === 'none') return { path, close: async () => {} };
+  const dir = await makePrivateTempDir(tmpDir, 'archive');
+  return copyToTemp(dir, path, signal, () => readArchive(path, st));
 }

@@ -403,6 +403,12 @@ describe('parsePolicy refuses invalid policies with the file, the JSON path and 
       'transports["docker-archive"]["/a.tar"]',
       /no scope except/,
     ],
+    [
+      'an image ID as a docker-daemon scope',
+      `{"default":[{"type":"reject"}],"transports":{"docker-daemon":{"sha256:${'a'.repeat(64)}":[{"type":"reject"}]}}}`,
+      `transports["docker-daemon"]["sha256:${'a'.repeat(64)}"]`,
+      /algo:digest value as a namespace/,
+    ],
   ];
   for (const [name, text, jsonPath, rule] of cases) {
     test(`refuses ${name}`, () => {
@@ -419,6 +425,14 @@ describe('parsePolicy refuses invalid policies with the file, the JSON path and 
       );
     });
   }
+
+  test('docker-daemon scopes are image names and namespaces, as docker:', () => {
+    const policy = parsePolicy(
+      '{"default":[{"type":"reject"}],"transports":{"docker-daemon":{"quay.io/org":[{"type":"insecureAcceptAnything"}]}}}',
+      'p.json',
+    );
+    assert.ok(policy.transports.get('docker-daemon')?.has('quay.io/org'));
+  });
 
   test('scopes of transports Ferry does not know are kept', () => {
     const policy = parsePolicy(

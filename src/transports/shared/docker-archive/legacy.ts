@@ -5,8 +5,8 @@
  * (sha256 of "<parent chainID> <diffID>", as docker's layer.CreateChainID), as containers/image does.
  */
 import { createHash } from 'node:crypto';
-import { type Digest, digestOf } from '../../digest/digest.js';
-import { goMarshal, isJSONObject } from '../../manifest/json.js';
+import { type Digest, digestOf } from '../../../digest/digest.js';
+import { goMarshal, isJSONObject } from '../../../manifest/json.js';
 
 export const LEGACY_LAYER_FILE = 'layer.tar';
 export const LEGACY_VERSION_FILE = 'VERSION';

@@ -2,13 +2,13 @@
  * Reading a `docker save` archive: manifest.json lists the images ({Config, RepoTags, Layers}); the
  * archive is indexed once and members are read as byte ranges (containers/image docker/internal/tarfile).
  */
-import { FerryError } from '../../errors.js';
-import { field, isJSONObject } from '../../manifest/json.js';
-import { MAX_MANIFEST_SIZE } from '../../manifest/limits.js';
-import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import { describeJSONSyntaxProblem, parseJSONText } from '../../util/json-text.js';
-import { openPlainTar, type PlainTar } from '../tar/plain.js';
-import { type TarEntry, TarIndex } from '../tar/tar-index.js';
+import { FerryError } from '../../../errors.js';
+import { field, isJSONObject } from '../../../manifest/json.js';
+import { MAX_MANIFEST_SIZE } from '../../../manifest/limits.js';
+import { type DockerReference, parseDockerReference } from '../../../reference/reference.js';
+import { describeJSONSyntaxProblem, parseJSONText } from '../../../util/json-text.js';
+import { openPlainTar, type PlainTar } from '../../tar/plain.js';
+import { type TarEntry, TarIndex } from '../../tar/tar-index.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const REPOSITORIES_FILE = 'repositories';
@@ -65,12 +65,19 @@ export class DockerArchiveReader {
 
   /** Opens `path` (a plain or gzip/zstd-compressed tar, or a stream such as /dev/stdin). */
   static async open(path: string, tmpDir?: string, signal?: AbortSignal): Promise<DockerArchiveReader> {
-    const plain = await openPlainTar(path, tmpDir, signal);
+    return DockerArchiveReader.fromPlainTar(await openPlainTar(path, tmpDir, signal), path, signal);
+  }
+
+  /**
+   * Reads the archive in `plain` (`name`: what errors call it), which the reader then owns: close()
+   * releases it, as does a failure here.
+   */
+  static async fromPlainTar(plain: PlainTar, name: string, signal?: AbortSignal): Promise<DockerArchiveReader> {
     try {
-      const index = await TarIndex.build(plain.path, signal, path);
-      const reader = new DockerArchiveReader(path, plain, index, []);
-      const items = parseManifestItems(await reader.readMember(MANIFEST_FILE, MAX_MANIFEST_SIZE, signal), path);
-      return new DockerArchiveReader(path, plain, index, items);
+      const index = await TarIndex.build(plain.path, signal, name);
+      const reader = new DockerArchiveReader(name, plain, index, []);
+      const items = parseManifestItems(await reader.readMember(MANIFEST_FILE, MAX_MANIFEST_SIZE, signal), name);
+      return new DockerArchiveReader(name, plain, index, items);
     } catch (e) {
       await plain.close();
       throw e;
@@ -136,21 +143,5 @@ export class DockerArchiveReader {
   /** Removes any temp copy of the archive. Safe to call twice. */
   async close(): Promise<void> {
     await this.#plain.close();
-  }
-}
-
-/**
- * The tags of every image in a docker archive, as stored in manifest.json; an image without tags is
- * listed as `@N`, its position (what skopeo list-tags prints, usable as `docker-archive:PATH:@N`).
- */
-export async function listArchiveTags(
-  path: string,
-  options: { tmpDir?: string; signal?: AbortSignal } = {},
-): Promise<string[]> {
-  const reader = await DockerArchiveReader.open(path, options.tmpDir, options.signal);
-  try {
-    return reader.items.flatMap((item, i) => (item.repoTags.length > 0 ? item.repoTags : [`@${i}`]));
-  } finally {
-    await reader.close();
   }
 }
