@@ -27,7 +27,7 @@ import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './u
  * `ferry --version` answers without them.
  */
 async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
-  const [copy, del, inspect, listTags, login, logout, manifestDigest, standaloneSign, standaloneVerify] =
+  const [copy, del, inspect, listTags, login, logout, manifestDigest, standaloneSign, standaloneVerify, verify] =
     await Promise.all([
       import('./copy.js'),
       import('./delete.js'),
@@ -38,6 +38,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
       import('./manifest-digest.js'),
       import('./standalone-sign.js'),
       import('./standalone-verify.js'),
+      import('./verify.js'),
     ]);
   return [
     copy.registerCopy,
@@ -49,6 +50,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     manifestDigest.registerManifestDigest,
     standaloneSign.registerStandaloneSign,
     standaloneVerify.registerStandaloneVerify,
+    verify.registerVerify,
   ];
 }
 
@@ -84,8 +86,8 @@ export async function buildProgram(): Promise<Command> {
       '--override-variant <variant>',
       'use VARIANT instead of the running architecture variant for choosing images',
     )
-    .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false).hideHelp())
-    .addOption(new Option('--policy <path>', 'path to a trust policy file').hideHelp())
+    .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false))
+    .addOption(new Option('--policy <path>', 'path to a trust policy file'))
     // Settings below are inherited by every command created afterwards with .command().
     .exitOverride()
     .configureOutput({

@@ -4,6 +4,7 @@
  */
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
+import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type {
   DockerDestinationOptions,
@@ -45,7 +46,7 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
    * The identity policy.json scopes match against: `name:tag` or `name@digest`
    * (containers/image docker/policyconfiguration).
    */
-  policyConfigurationIdentity(): string {
+  override policyConfigurationIdentity(): string {
     return this.ref.toString();
   }
 
@@ -53,23 +54,8 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
    * The scopes from most to least specific after the identity: the repository, each parent path
    * down to the host[:port], then `*.`-wildcards of the host's parent domains (IPv6 literals get none).
    */
-  policyConfigurationNamespaces(): string[] {
-    const namespaces: string[] = [];
-    let name = this.ref.name;
-    for (;;) {
-      namespaces.push(name);
-      const slash = name.lastIndexOf('/');
-      if (slash === -1) break;
-      name = name.slice(0, slash);
-    }
-    // Then `*.`-wildcards of the host's parent domains; policy.json wildcards never carry a port.
-    const host = this.ref.domain.replace(/:[0-9]+$/, '');
-    if (!host.startsWith('[')) {
-      for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        namespaces.push(`*${host.slice(dot)}`);
-      }
-    }
-    return namespaces;
+  override policyConfigurationNamespaces(): string[] {
+    return dockerReferenceNamespaces(this.ref.name);
   }
 
   async newImageSource(options: DockerSourceOptions = {}): Promise<ImageSource> {
