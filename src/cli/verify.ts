@@ -65,7 +65,7 @@ function decisionLines(d: ManifestPolicyDecision): string[] {
       ? ''
       : ` ${d.platform.os}/${d.platform.architecture}${d.platform.variant ? `/${d.platform.variant}` : ''}`;
   const lines = [
-    `  ${d.instance ? 'instance' : 'manifest'} ${d.digest}${platform}: ${d.allowed ? 'accepted' : 'rejected'} (policy ${d.scope})`,
+    `  ${d.instance ? 'instance' : 'manifest'} ${d.digest ?? '(digest cannot be computed)'}${platform}: ${d.allowed ? 'accepted' : 'rejected'} (policy ${d.scope})`,
   ];
   for (const r of d.requirements) {
     lines.push(`    requirement ${r.index + 1} ${r.type}: ${r.accepted ? 'accepted' : 'rejected'}: ${r.reason}`);

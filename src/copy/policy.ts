@@ -6,11 +6,10 @@
  * decided instead, where upstream decides nothing.
  */
 import type { ListInstance } from '../manifest/index.js';
-import { evaluateSourcePolicy, policyRejection } from '../image/policy.js';
+import { evaluateSourcePolicy, manifestListOf, policyRejection } from '../image/policy.js';
 import { loadPolicy } from '../signature/policy/index.js';
 import type { ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import { selectInstances, systemInstance } from './list.js';
-import { parseSourceManifest } from './single.js';
 import type { CopyOptions } from './types.js';
 
 /** Throws POLICY_REJECTED unless the policy of `options` allows what the copy of `ref` takes; no-op without a policy. */
@@ -24,11 +23,11 @@ export async function enforceCopyPolicy(
   if (options.policy === undefined || options.insecurePolicy === true) return;
   const policy =
     typeof options.policy === 'string' ? await loadPolicy({ path: options.policy, signal }) : options.policy;
-  const parsed = parseSourceManifest(topLevel);
+  const list = manifestListOf(topLevel);
   let instances: ListInstance[] = [];
-  if (parsed.kind === 'list') {
+  if (list !== undefined) {
     const selection = options.imageListSelection ?? 'system';
-    instances = selection === 'system' ? [systemInstance(parsed, options)] : selectInstances(parsed, selection);
+    instances = selection === 'system' ? [systemInstance(list, options)] : selectInstances(list, selection);
   }
   const targets = { topLevel: instances.length === 0, instances };
   const verification = await evaluateSourcePolicy(ref, source, policy, topLevel, targets, { signal });

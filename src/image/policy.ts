@@ -6,8 +6,15 @@
  */
 import type { Digest } from '../digest/digest.js';
 import { FerryError, throwIfAborted } from '../errors.js';
-import { isKnownManifestMIMEType, manifestDigest, manifestMatchesDigest, parseManifest } from '../manifest/index.js';
-import type { ListInstance } from '../manifest/types.js';
+import { guessMIMETypeLenient } from '../manifest/guess.js';
+import {
+  isKnownManifestMIMEType,
+  isListMIMEType,
+  manifestDigest,
+  manifestMatchesDigest,
+  parseManifest,
+} from '../manifest/index.js';
+import type { ListInstance, ListManifest } from '../manifest/types.js';
 import {
   evaluatePolicy,
   loadPolicy,
@@ -24,7 +31,8 @@ import { quoteInput } from '../util/quote.js';
 
 /** The decision for one manifest: the top-level one, or an instance of a list. */
 export interface ManifestPolicyDecision {
-  digest: Digest;
+  /** Undefined only for a top-level manifest whose digest cannot be computed (such a manifest is never signed for). */
+  digest: Digest | undefined;
   mimeType: string;
   /** True for an instance of a list; false for the top-level manifest (an image or the list itself). */
   instance: boolean;
@@ -95,7 +103,7 @@ export async function evaluateSourcePolicy(
       { verifier, signal },
     );
     return {
-      digest: instance?.digest ?? manifestDigest(raw.bytes),
+      digest: instance?.digest ?? digestOrUndefined(raw),
       mimeType: instance?.mediaType ?? raw.mimeType,
       instance: instance !== undefined,
       ...(instance?.platform === undefined ? {} : { platform: instance.platform }),
@@ -123,6 +131,26 @@ export async function evaluateSourcePolicy(
   return { reference: ref.toString(), allowed: decisions.length > 0 && decisions.every((d) => d.allowed), decisions };
 }
 
+function digestOrUndefined(raw: RawManifest): Digest | undefined {
+  try {
+    return manifestDigest(raw.bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The list `raw` is, or undefined for anything else. Only a list is parsed before its policy is decided:
+ * as upstream, nothing else about an image is read before the decision (a manifest that does not parse is
+ * decided, and rejected, on its bytes).
+ */
+export function manifestListOf(raw: RawManifest): ListManifest | undefined {
+  const mimeType = isKnownManifestMIMEType(raw.mimeType) ? raw.mimeType : guessMIMETypeLenient(raw.bytes);
+  if (!isListMIMEType(mimeType)) return undefined;
+  const parsed = parseManifest(raw.bytes, mimeType);
+  return parsed.kind === 'list' ? parsed : undefined;
+}
+
 export interface VerifyImageOptions extends PolicyEvaluationOptions {
   /** Settings for opening the image (registry TLS, credentials, ...), read by its transport. */
   sourceOptions?: ImageOptions;
@@ -145,11 +173,7 @@ export async function verifyImage(
   const source = await ref.newImageSource({ ...options.sourceOptions, ...(signal ? { signal } : {}) });
   try {
     const topLevel = await source.getManifest(undefined, signal);
-    const parsed = parseManifest(
-      topLevel.bytes,
-      isKnownManifestMIMEType(topLevel.mimeType) ? topLevel.mimeType : undefined,
-    );
-    const instances = parsed.kind === 'list' ? parsed.instances() : [];
+    const instances = manifestListOf(topLevel)?.instances() ?? [];
     return await evaluateSourcePolicy(ref, source, resolved, topLevel, { topLevel: true, instances }, options);
   } finally {
     await source.close();
@@ -160,7 +184,7 @@ export async function verifyImage(
 export function describePolicyDecision(d: ManifestPolicyDecision): string {
   const what = d.instance
     ? `instance ${d.digest}${d.platform === undefined ? '' : ` (${platformText(d.platform)})`}`
-    : `manifest ${d.digest}`;
+    : `manifest ${d.digest ?? '(digest cannot be computed)'}`;
   const outcomes = d.requirements
     .map((r) => `requirement ${r.index + 1} (${r.type}) ${r.accepted ? 'accepted' : 'rejected'}: ${r.reason}`)
     .join('; ');
@@ -179,7 +203,9 @@ export function policyRejection(v: ImagePolicyVerification): FerryError {
       .filter((r) => !r.accepted)
       .map((r) => `requirement ${r.index + 1} (${r.type}): ${r.reason}`)
       .join('; ');
-    const what = d.instance ? `instance ${d.digest}${d.platform ? ` (${platformText(d.platform)})` : ''}` : d.digest;
+    const what = d.instance
+      ? `instance ${d.digest}${d.platform ? ` (${platformText(d.platform)})` : ''}`
+      : `manifest ${d.digest ?? '(digest cannot be computed)'}`;
     return `${what} by ${d.scope}: ${failed === '' ? 'no requirement accepted it' : failed}`;
   });
   return new FerryError(
