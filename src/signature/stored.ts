@@ -36,24 +36,26 @@ export interface SignatureDescription {
 /** Describes one stored signature blob; never throws for bad signature data. */
 export async function describeStoredSignature(blob: Uint8Array): Promise<SignatureDescription> {
   if (isSigstoreBlob(blob)) {
-    const out: SignatureDescription = { kind: 'sigstore' };
-    try {
+    return describe({ kind: 'sigstore' }, async (out) => {
       const s = parseSigstoreBlob(blob);
       out.certificate = s.annotations[SIGSTORE_CERTIFICATE_ANNOTATION] !== undefined;
-      const payload = parseSigstorePayload(s.payload);
-      out.identity = payload.dockerReference;
-      out.manifestDigest = payload.dockerManifestDigest;
-    } catch (e) {
-      if (!isFerryError(e)) throw e;
-      out.unreadable = e.message;
-    }
-    return out;
+      return parseSigstorePayload(s.payload);
+    });
   }
-  const out: SignatureDescription = { kind: 'simpleSigning' };
-  try {
+  return describe({ kind: 'simpleSigning' }, async (out) => {
     const message = await readUnverifiedMessage(blob);
     out.keyIDs = message.keyIDs;
-    const payload = parsePayload(message.content);
+    return parsePayload(message.content);
+  });
+}
+
+/** `out` with what `read` finds (filling `out` as it goes) and the claims of the payload it returns. */
+async function describe(
+  out: SignatureDescription,
+  read: (out: SignatureDescription) => Promise<{ dockerReference: string; dockerManifestDigest: Digest }>,
+): Promise<SignatureDescription> {
+  try {
+    const payload = await read(out);
     out.identity = payload.dockerReference;
     out.manifestDigest = payload.dockerManifestDigest;
   } catch (e) {

@@ -15,6 +15,7 @@ import { cp, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fixturePath } from '../helpers/paths.js';
+import { SIMPLE_SIGNING_FIXTURE_CASES } from '../helpers/signature-fixtures.js';
 import { runFerry, runSkopeo } from '../helpers/run.js';
 import { withTempDir } from '../helpers/tmp.js';
 
@@ -96,17 +97,7 @@ function assertDecision(d: Decision, accepted: boolean): void {
 }
 
 describe('simple-signing dir: fixtures through ferry verify / ferry copy, as upstream and skopeo decide', () => {
-  const cases: Array<[fixture: string, reference: string, accepted: boolean]> = [
-    ['dir-img-valid', 'testing/manifest:latest', true],
-    ['dir-img-valid', 'testing/manifest:notlatest', false],
-    ['dir-img-valid-2', 'testing/manifest:latest', true],
-    ['dir-img-valid-2', 'testing/manifest:notlatest', false],
-    ['dir-img-mixed', 'testing/manifest:latest', true],
-    ['dir-img-unsigned', 'testing/manifest:latest', false],
-    ['dir-img-modified-manifest', 'testing/manifest:latest', false],
-    ['dir-img-manifest-digest-error', 'testing/manifest:latest', false],
-    ['dir-img-no-manifest', 'testing/manifest:latest', false],
-  ];
+  const cases = SIMPLE_SIGNING_FIXTURE_CASES;
   for (const [fixture, reference, accepted] of cases) {
     test(`${fixture} signed as ${reference}: ${accepted ? 'accepted' : 'rejected'}`, async () => {
       await withTempDir(async (dir) => {
