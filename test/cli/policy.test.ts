@@ -8,6 +8,7 @@ import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { makeImage } from '../helpers/make-image.js';
+import { startRegistry } from '../helpers/registry.js';
 import { runFerry } from '../helpers/run.js';
 import { withTempDir } from '../helpers/tmp.js';
 
@@ -163,5 +164,67 @@ describe('ferry copy enforces the trust policy', () => {
         );
       }
     });
+  });
+
+  it('a docker:// source is decided by the most specific of its repository, namespaces and *.domain scopes', async () => {
+    const reg = await startRegistry();
+    try {
+      await withTempDir(async (dir) => {
+        await makeImage(path.join(dir, 'src'), { tag: 't', layers: 1, layerSize: 1024 });
+        const pushed = await runFerry([
+          'copy',
+          '-q',
+          '--dest-tls-verify=false',
+          `oci:${dir}/src:t`,
+          `docker://${reg.host}/team/app:t`,
+        ]);
+        assert.equal(pushed.code, 0, pushed.stderr);
+        const policy = path.join(dir, 'policy.json');
+        await writeFile(
+          policy,
+          JSON.stringify({
+            default: [{ type: 'reject' }],
+            transports: {
+              docker: {
+                [`${reg.host}/team`]: [{ type: 'insecureAcceptAnything' }],
+                [`${reg.host}/team/app`]: [{ type: 'reject' }],
+              },
+            },
+          }),
+        );
+        const pull = (name: string, out: string) =>
+          runFerry([
+            '--policy',
+            policy,
+            '--debug',
+            'copy',
+            '-q',
+            '--src-tls-verify=false',
+            `docker://${reg.host}/${name}`,
+            `dir:${dir}/${out}`,
+          ]);
+        const refused = await pull('team/app:t', 'app');
+        assert.equal(refused.code, 1);
+        assert.match(
+          refused.stderr,
+          new RegExp(`by transports\\["docker"\\]\\["${reg.host}/team/app"\\]: requirement 1 \\(reject\\)`),
+        );
+        assert.ok(!existsSync(path.join(dir, 'app')));
+        const other = await runFerry([
+          'copy',
+          '-q',
+          '--src-tls-verify=false',
+          '--dest-tls-verify=false',
+          `docker://${reg.host}/team/app:t`,
+          `docker://${reg.host}/team/other:t`,
+        ]);
+        assert.equal(other.code, 0, other.stderr);
+        const accepted = await pull('team/other:t', 'other');
+        assert.equal(accepted.code, 0, accepted.stderr);
+        assert.match(accepted.stderr, new RegExp(`accepted by transports\\["docker"\\]\\["${reg.host}/team"\\]`));
+      });
+    } finally {
+      await reg.stop();
+    }
   });
 });
