@@ -55,6 +55,7 @@ export type FerryErrorCode =
   // trust policy (policy.json)
   | 'INVALID_POLICY'
   | 'POLICY_NOT_FOUND'
+  | 'POLICY_REJECTED'
   // configuration-driven refusals and credential helpers
   | 'REGISTRY_BLOCKED'
   | 'CREDENTIAL_HELPER_ERROR'

@@ -79,6 +79,7 @@ export type {
 
 export { getTransport, parseImageReference, registerTransport, transportNames } from './transports/registry.js';
 
+export { dockerReferenceNamespaces } from './reference/namespaces.js';
 export {
   DockerReference,
   parseDockerReference,
@@ -158,6 +159,14 @@ setImageOpener(openImageView);
 // image, copy
 export { Image, openImage } from './image/index.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image/index.js';
+export { describePolicyDecision, evaluateSourcePolicy, policyRejection, verifyImage } from './image/index.js';
+export type {
+  ImagePolicyVerification,
+  ManifestPolicyDecision,
+  PolicyEvaluationOptions,
+  PolicyTargets,
+  VerifyImageOptions,
+} from './image/index.js';
 export { copyImage } from './copy/index.js';
 
 // For the CLI (src/cli/ imports Ferry only from here): NODE_EXTRA_CA_CERTS handed over by bin/ferry,
@@ -176,3 +185,4 @@ export * from './signature/policy/index.js';
 export * from './signature/simple/index.js';
 export * from './signature/sigstore/index.js';
 export * from './signature/verifier.js';
+export { describeStoredSignature, parseStoredSignature, type SignatureDescription } from './signature/stored.js';

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { CopyOptions, ImageListSelection, SigningOptions } from '../index.js';
-import { unenforcedPolicy } from './policy.js';
+import { commandPolicy, debugPolicyDecisions } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
@@ -100,8 +100,8 @@ export function registerCopy(program: Command): void {
     const { FerryError, MediaType, copyImage, parseImageReference } = await import('../index.js');
     const { createCopyProgress } = await import('./progress.js');
     const usage = (message: string): Error => new FerryError('INVALID_ARGUMENT', message);
-    const refusal = unenforcedPolicy(globalOptions(command));
-    if (refusal !== undefined) throw new FerryError('NOT_IMPLEMENTED', refusal);
+    // skopeo reads the policy first: a missing or invalid one stops the command before anything else.
+    const policy = await commandPolicy(globalOptions(command), stopSignal());
 
     let selection: ImageListSelection = 'system';
     if (flags.all === true && flags.multiArch !== undefined) throw usage('cannot use --all and --multi-arch together');
@@ -160,6 +160,10 @@ export function registerCopy(program: Command): void {
         ...(flags.destDecompress === true ? { decompress: true } : {}),
       },
     };
+    if (policy !== undefined) options.policy = policy;
+    else options.insecurePolicy = true;
+    const onPolicyDecision = await debugPolicyDecisions(globalOptions(command));
+    if (onPolicyDecision !== undefined) options.onPolicyDecision = onPolicyDecision;
     if (forceManifestMIMEType !== undefined) options.forceManifestMIMEType = forceManifestMIMEType;
     if (flags.preserveDigests === true) options.preserveDigests = true;
     if (flags.removeSignatures === true) options.removeSignatures = true;

@@ -38,6 +38,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     manifestDigest,
     standaloneSign,
     standaloneVerify,
+    verify,
   ] = await Promise.all([
     import('./copy.js'),
     import('./delete.js'),
@@ -49,6 +50,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     import('./manifest-digest.js'),
     import('./standalone-sign.js'),
     import('./standalone-verify.js'),
+    import('./verify.js'),
   ]);
   return [
     copy.registerCopy,
@@ -61,6 +63,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     manifestDigest.registerManifestDigest,
     standaloneSign.registerStandaloneSign,
     standaloneVerify.registerStandaloneVerify,
+    verify.registerVerify,
   ];
 }
 
@@ -97,8 +100,8 @@ export async function buildProgram(): Promise<Command> {
       'use VARIANT instead of the running architecture variant for choosing images',
     )
     .option('--registries.d <dir>', 'use registry configuration files in DIR (e.g. for container signature storage)')
-    .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false).hideHelp())
-    .addOption(new Option('--policy <path>', 'path to a trust policy file').hideHelp())
+    .addOption(new Option('--insecure-policy', 'run the tool without any policy check').default(false))
+    .addOption(new Option('--policy <path>', 'path to a trust policy file'))
     // Settings below are inherited by every command created afterwards with .command().
     .exitOverride()
     .configureOutput({

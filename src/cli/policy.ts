@@ -1,16 +1,30 @@
 /**
- * Trust policies (containers-policy.json) are not enforced yet (issue 12). Until they are, a command that would
- * check one refuses `--policy FILE` rather than copy an image the user asked to be checked. `--insecure-policy`
- * asks for no check and wins over `--policy`, as in skopeo. Without either flag the default policy file
- * (/etc/containers/policy.json) is not read: copies proceed as with `--insecure-policy` (the README says so).
+ * The trust policy a command enforces, as skopeo finds it: `--policy FILE`, else
+ * `$HOME/.config/containers/policy.json`, else `/etc/containers/policy.json`; none found is an error
+ * naming the paths tried (POLICY_NOT_FOUND). `--insecure-policy` is the only way around it, and wins
+ * over `--policy`. With `--debug`, each decision is written to stderr.
  */
+import type { ImagePolicyVerification, Policy } from '../index.js';
 import type { GlobalOptions } from './util.js';
 
-/** Why this command line cannot run without policy enforcement, or undefined when it asks for no check. */
-export function unenforcedPolicy(globals: GlobalOptions): string | undefined {
-  if (globals.policy === undefined || globals.insecurePolicy) return undefined;
-  return (
-    `--policy ${globals.policy}: trust policy checks are not supported yet, so nothing was copied ` +
-    '(--insecure-policy copies without a check)'
-  );
+/** The policy to enforce, or undefined under `--insecure-policy`. */
+export async function commandPolicy(globals: GlobalOptions, signal?: AbortSignal): Promise<Policy | undefined> {
+  if (globals.insecurePolicy) return undefined;
+  const { loadPolicy } = await import('../index.js');
+  return loadPolicy({
+    ...(globals.policy === undefined ? {} : { path: globals.policy }),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/** `--debug`: which requirement accepted or rejected each image decided. */
+export async function debugPolicyDecisions(
+  globals: GlobalOptions,
+): Promise<((v: ImagePolicyVerification) => void) | undefined> {
+  if (!globals.debug) return undefined;
+  const { describePolicyDecision } = await import('../index.js');
+  return (v) => {
+    for (const d of v.decisions)
+      process.stderr.write(`ferry: debug: policy: ${v.reference}: ${describePolicyDecision(d)}\n`);
+  };
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Digest, digestAlgorithm, digestHex, parseDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import type { DockerReference } from '../reference/reference.js';
+import { dockerReferenceNamespaces } from '../reference/namespaces.js';
 import { quoteInput } from '../util/quote.js';
 import { type Env, homeDir, isMissingFile } from './paths.js';
 import { readConfigFile } from './read-limited.js';
@@ -165,17 +166,7 @@ export async function loadRegistriesD(options: LoadRegistriesDOptions = {}): Pro
  * parent domains (as the policy.json scopes of containers/image's docker transport).
  */
 export function registriesDScopes(ref: DockerReference): string[] {
-  const scopes = [ref.toString()];
-  let name = ref.name;
-  for (;;) {
-    scopes.push(name);
-    const slash = name.lastIndexOf('/');
-    if (slash === -1) break;
-    name = name.slice(0, slash);
-  }
-  const host = ref.domain.replace(/:[0-9]+$/, '');
-  for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) scopes.push(`*${host.slice(dot)}`);
-  return scopes;
+  return [ref.toString(), ...dockerReferenceNamespaces(ref.name)];
 }
 
 function sectionURL(s: LookasideSection, write: boolean): string | undefined {

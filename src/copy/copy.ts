@@ -6,16 +6,16 @@
 import { setMaxListeners } from 'node:events';
 import { type BlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
-import { chooseInstance } from '../manifest/index.js';
-import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
+import type { ImageDestination, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
 import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
-import { copyMultipleImages, instanceManifest } from './list.js';
+import { copyMultipleImages, instanceManifest, systemInstance } from './list.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import type { CopySession } from './session.js';
 import { checkSigningDestination, prepareSigning } from './sign.js';
+import { enforceCopyPolicy } from './policy.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
@@ -40,9 +40,12 @@ export async function copyImage(
   const cache = copyCache(options.blobInfoCache, progress);
   try {
     const signing = await prepareSigning(options.signing, dest);
+    // The source first: its policy is decided before the destination is opened (nothing written on a refusal).
+    source = await src.newImageSource({ ...options.sourceOptions, signal });
+    const topLevel = await source.getManifest(undefined, signal);
+    await enforceCopyPolicy(src, source, topLevel, options, signal);
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
     checkSigningDestination(signing, destination, dest.toString());
-    source = await src.newImageSource({ ...options.sourceOptions, signal });
     const session: CopySession = {
       source,
       destination,
@@ -55,7 +58,7 @@ export async function copyImage(
       redrive: new RedriveBudget(redrivePolicy(options)),
       ...(signing === undefined ? {} : { signing }),
     };
-    const result = await copyTopLevel(session, signal);
+    const result = await copyTopLevel(session, topLevel, signal);
     throwIfAborted(userSignal);
     await destination.commit(signal);
     return result;
@@ -91,7 +94,7 @@ async function closeQuietly(closable: { close(): Promise<void> } | undefined, fa
   }
 }
 
-async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<CopyResult> {
+async function copyTopLevel(session: CopySession, raw: RawManifest, signal: AbortSignal): Promise<CopyResult> {
   const ctx: BlobContext = {
     source: session.source,
     destination: session.destination,
@@ -100,17 +103,11 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
     cache: session.blobInfoCache,
     redrive: session.redrive,
   };
-  const raw = await session.source.getManifest(undefined, signal);
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';
   if (parsed.kind === 'list') {
     if (selection !== 'system') return copyMultipleImages(session, ctx, raw, parsed, selection);
-    const so = session.options.sourceOptions ?? {};
-    const instance = chooseInstance(parsed, {
-      ...(so.os === undefined ? {} : { os: so.os }),
-      ...(so.architecture === undefined ? {} : { architecture: so.architecture }),
-      ...(so.variant === undefined ? {} : { variant: so.variant }),
-    });
+    const instance = systemInstance(parsed, session.options);
     const instanceRaw = await instanceManifest(session, instance.digest, signal);
     const copied = await copySingleImage(session, ctx, {
       raw: instanceRaw,

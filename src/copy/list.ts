@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { Digest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
 import {
+  chooseInstance,
   convertList,
   type ListInstance,
   type ListManifest,
@@ -20,7 +21,7 @@ import { mapLimited } from './limit.js';
 import type { CopySession } from './session.js';
 import { createSignatures } from './sign.js';
 import { copySingleImage } from './single.js';
-import type { CopyResult, ImageListSelection } from './types.js';
+import type { CopyOptions, CopyResult, ImageListSelection } from './types.js';
 
 /** Fetches an instance's manifest and checks it is the one the list names. */
 export async function instanceManifest(
@@ -48,6 +49,16 @@ function platformMatches(have: Platform | undefined, want: Platform): boolean {
     have.architecture === want.architecture &&
     (want.variant === undefined || (have.variant ?? '') === want.variant)
   );
+}
+
+/** The instance of `list` a 'system' selection copies: the one for the wanted platform (source overrides, else this machine). */
+export function systemInstance(list: ListManifest, options: CopyOptions): ListInstance {
+  const so = options.sourceOptions ?? {};
+  return chooseInstance(list, {
+    ...(so.os === undefined ? {} : { os: so.os }),
+    ...(so.architecture === undefined ? {} : { architecture: so.architecture }),
+    ...(so.variant === undefined ? {} : { variant: so.variant }),
+  });
 }
 
 /** The instances a selection names, in list order; every named platform / digest must be present. */

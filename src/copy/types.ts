@@ -1,6 +1,8 @@
 /** The copy engine's public options, result and progress events (containers/image copy.Options). */
 import type { BlobInfoCache, BlobInfoCacheSpec } from '../blobinfocache/index.js';
 import type { Digest } from '../digest/digest.js';
+import type { ImagePolicyVerification } from '../image/policy.js';
+import type { Policy } from '../signature/policy/index.js';
 import type { BlobInfo, CompressionAlgorithmName, ImageOptions, Platform } from '../transports/types.js';
 
 /**
@@ -69,6 +71,16 @@ export interface CopyOptions {
    * exponential backoff with jitter from 1 s up to 30 s; a registry's Retry-After wins.
    */
   blobRetry?: { attemptsPerBlob?: number; retriesPerCopy?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * The trust policy the source image must satisfy (a parsed policy, or the path of a policy.json read
+   * strictly), decided before anything is written; a refusal is POLICY_REJECTED. Without it the copy
+   * checks nothing: pass `await loadPolicy()` for skopeo's default files (the CLI always does).
+   */
+  policy?: Policy | string;
+  /** Skip the policy check even when `policy` is given (`--insecure-policy`). */
+  insecurePolicy?: boolean;
+  /** Told the policy's decision for every image decided (accepted or not), before a refusal is thrown. */
+  onPolicyDecision?: (verification: ImagePolicyVerification) => void;
 }
 
 /**

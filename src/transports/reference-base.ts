@@ -44,6 +44,15 @@ export abstract class BaseImageReference<SourceOptions extends CallOptions = Ima
     return undefined;
   }
 
+  /** No scope of its own: policy.json's transport default `""` (then `default`) decides (docker-archive:, tarball:). */
+  policyConfigurationIdentity(): string {
+    return '';
+  }
+
+  policyConfigurationNamespaces(): string[] {
+    return [];
+  }
+
   /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
   async newImage(options?: SourceOptions & PlatformChoiceOptions): Promise<ImageView> {
     if (imageOpener === undefined) {

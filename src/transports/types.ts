@@ -211,6 +211,18 @@ export interface ImageReference {
   toString(): string;
   /** The named Docker reference this image is known by, if the transport has one. */
   dockerReference(): DockerReference | undefined;
+  /**
+   * The scope policy.json looks up first for this image (containers/image PolicyConfigurationIdentity):
+   * docker: `name:tag` / `name@digest`; dir:, oci:, oci-archive:: the absolute path with symlinks
+   * resolved; `""` when the transport scopes images by nothing but its default (docker-archive:, tarball:).
+   */
+  policyConfigurationIdentity(): string;
+  /**
+   * The scopes looked up next, most specific first (PolicyConfigurationNamespaces); the transport's `""`
+   * and the global `default` always follow. docker: the repository, its parents, `*.domain` wildcards;
+   * dir:: parent directories; oci:, oci-archive:: the path itself, then its parents (never `/`).
+   */
+  policyConfigurationNamespaces(): string[];
   newImageSource(options?: ImageOptions): Promise<ImageSource>;
   /** Opens the image for reading as a typed view (manifest, config, ...). */
   newImage(options?: ImageOptions): Promise<ImageView>;

@@ -20,9 +20,10 @@ describe('ferry CLI frame', () => {
     assert.match(r.stdout, /^\s+manifest-digest <manifest-file>\s/m);
   });
 
-  test('--help does not show the hidden policy flags', async () => {
-    const r = await runFerry(['--help']);
-    assert.doesNotMatch(r.stdout, /--insecure-policy|--policy/);
+  test('--help shows the trust policy flags, as skopeo does', async () => {
+    const r = await runFerry(['--help'], { defaultPolicy: true });
+    assert.match(r.stdout, /^\s+--insecure-policy\s/m);
+    assert.match(r.stdout, /^\s+--policy <path>\s/m);
     assert.match(r.stdout, /--override-arch <arch>/);
   });
 

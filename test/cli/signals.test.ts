@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import { startFakeServer, type FakeServer } from '../registry-client/fake-server.js';
 import { blobPath, makeImage } from '../helpers/make-image.js';
 import { ferryBin } from '../helpers/paths.js';
-import { run } from '../helpers/run.js';
+import { run, withTestPolicy } from '../helpers/run.js';
 import { withTempDir } from '../helpers/tmp.js';
 
 const MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -117,7 +117,7 @@ interface Exit {
 }
 
 function spawnFerry(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(ferryBin, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(ferryBin, withTestPolicy(args), { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const err: Buffer[] = [];
   child.stderr?.on('data', (b: Buffer) => err.push(b));
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

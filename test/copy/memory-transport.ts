@@ -89,6 +89,13 @@ class MemoryReference implements ImageReference {
   dockerReference(): undefined {
     return undefined;
   }
+  /** Scoped by name, as a path transport is by its path. */
+  policyConfigurationIdentity(): string {
+    return this.name;
+  }
+  policyConfigurationNamespaces(): string[] {
+    return [];
+  }
   /** Opens the image for reading as a typed view (manifest, config, inspect, ...). */
   newImage(options: ImageOptions = {}): Promise<Image> {
     return openImage(this, options);

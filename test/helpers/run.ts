@@ -49,9 +49,31 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
+export interface RunFerryOptions extends RunOptions {
+  /**
+   * Run as given, so `ferry copy` loads the default policy.json ($HOME's, then /etc/containers/'s).
+   * Otherwise a copy with neither `--policy` nor `--insecure-policy` gets `--insecure-policy`: tests
+   * of other features must not depend on this machine's trust policy.
+   */
+  defaultPolicy?: boolean;
+}
+
 /** Runs the built CLI as users do: `bin/ferry ...args` (a shell script that starts node from PATH). */
-export function runFerry(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  return run(ferryBin, args, options);
+export function runFerry(args: readonly string[], options: RunFerryOptions = {}): Promise<RunResult> {
+  return run(ferryBin, withTestPolicy(args, options.defaultPolicy === true), options);
+}
+
+/**
+ * `args` with `--insecure-policy` right after the `copy` / `sync` word, unless they choose a policy
+ * themselves or `asGiven`. Other command lines are left exactly as given (bin/ferry names its code
+ * cache after the first argument).
+ */
+export function withTestPolicy(args: readonly string[], asGiven = false): readonly string[] {
+  if (asGiven || args.some((a) => a === '--insecure-policy' || a === '--policy' || a.startsWith('--policy='))) {
+    return args;
+  }
+  const at = args.findIndex((a) => a === 'copy' || a === 'sync');
+  return at === -1 ? args : [...args.slice(0, at + 1), '--insecure-policy', ...args.slice(at + 1)];
 }
 
 /** Runs the real skopeo (installed by scripts/install-system-deps.sh). */

@@ -18,6 +18,8 @@ function layoutReference(layout: string, tag: string): ImageReference {
     stringWithinTransport: () => `${layout}:${tag}`,
     toString: () => `fake:${layout}:${tag}`,
     dockerReference: () => undefined,
+    policyConfigurationIdentity: () => '',
+    policyConfigurationNamespaces: () => [],
     newImage: () => openImage(ref),
     newImageSource: async (): Promise<ImageSource> => ({
       reference: ref,

@@ -21,6 +21,7 @@ import {
 import { isSigstoreBlob, parseSigstoreBlob } from '../../src/signature/sigstore/index.js';
 import { createPolicySignatureVerifier } from '../../src/signature/verifier.js';
 import { fixturePath } from '../helpers/paths.js';
+import { SIMPLE_SIGNING_FIXTURE_CASES } from '../helpers/signature-fixtures.js';
 
 const SIMPLE = (...p: string[]) => fixturePath('signature', 'verifier', ...p);
 const SIGSTORE = (...p: string[]) => fixturePath('signature', 'sigstore', ...p);
@@ -70,17 +71,7 @@ const sigstore = (extra: Partial<SigstoreSignedRequirement> = {}): SigstoreSigne
 });
 
 describe('signedBy on the simple-signing dir: fixtures (public-key.gpg, matchExact)', () => {
-  const cases: Array<[dir: string, ref: string, accepted: boolean]> = [
-    ['dir-img-valid', 'testing/manifest:latest', true],
-    ['dir-img-valid', 'testing/manifest:notlatest', false],
-    ['dir-img-valid-2', 'testing/manifest:latest', true],
-    ['dir-img-valid-2', 'testing/manifest:notlatest', false],
-    ['dir-img-mixed', 'testing/manifest:latest', true],
-    ['dir-img-unsigned', 'testing/manifest:latest', false],
-    ['dir-img-modified-manifest', 'testing/manifest:latest', false],
-    ['dir-img-manifest-digest-error', 'testing/manifest:latest', false],
-    ['dir-img-no-manifest', 'testing/manifest:latest', false],
-  ];
+  const cases = SIMPLE_SIGNING_FIXTURE_CASES;
   for (const [dir, ref, accepted] of cases) {
     test(`${dir} as ${ref} is ${accepted ? 'accepted' : 'rejected'}`, async () => {
       assert.equal(await decide(signedBy(), dirImage(SIMPLE(dir), ref)), accepted);

@@ -4,6 +4,7 @@
  * A transport supplies its policy identity and its namespaces (from most to least specific).
  */
 import { parseDigest } from '../../digest/digest.js';
+import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import type { Policy, PolicyRequirements } from './types.js';
 
 /** Transports whose scopes are absolute paths (the image's directory or file, then its parents). */
@@ -61,27 +62,8 @@ export function pathPolicyNamespaces(path: string): string[] {
   return namespaces;
 }
 
-/**
- * The namespaces of a Docker reference's repository `name` (`host[:port]/path`): the repository, each
- * parent path down to the host[:port], then `*.`-wildcards of the host's parent domains (no port;
- * none for an IPv6 literal). The identity, `name:tag` or `name@digest`, comes before all of them.
- */
-export function dockerPolicyNamespaces(name: string): string[] {
-  const namespaces: string[] = [];
-  for (let n = name; ; ) {
-    namespaces.push(n);
-    const slash = n.lastIndexOf('/');
-    if (slash === -1) break;
-    n = n.slice(0, slash);
-  }
-  const domain = namespaces[namespaces.length - 1] as string;
-  const host = domain.replace(/:[0-9]+$/, '');
-  if (!host.startsWith('[')) {
-    for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1))
-      namespaces.push(`*${host.slice(dot)}`);
-  }
-  return namespaces;
-}
+/** The namespaces of a Docker repository `name` (shared with registries.d; see src/reference/namespaces.ts). */
+export const dockerPolicyNamespaces = dockerReferenceNamespaces;
 
 /** What decided the requirements: the scope that matched, or the global default. */
 export interface PolicyRequirementsChoice {

@@ -174,3 +174,23 @@ export async function signWithKey(
     );
   }
 }
+
+/** What an OpenPGP signed message claims before any verification: the signing key IDs and the signed bytes. */
+export interface UnverifiedMessage {
+  /** Key IDs of the signatures (16 hex digits, uppercase); untrusted. */
+  keyIDs: string[];
+  content: Uint8Array;
+}
+
+/** Reads a signed message without verifying it, to describe a signature (never to trust one). */
+export async function readUnverifiedMessage(signature: Uint8Array): Promise<UnverifiedMessage> {
+  const msg = await readSignedMessage(signature);
+  try {
+    const keyIDs = msg.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
+    const content = msg.getLiteralData();
+    if (!(content instanceof Uint8Array)) throw new Error('the message holds no literal data');
+    return { keyIDs, content };
+  } catch (e) {
+    throw unreadable(e);
+  }
+}

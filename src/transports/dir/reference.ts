@@ -5,6 +5,7 @@ import { quoteInput } from '../../util/quote.js';
 import type { DirOptions, ImageDestination, ImageSource, ImageTransport } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
+import { fullyExplicitPath, parentDirectoryScopes } from '../shared/policy-scopes.js';
 
 export class DirReference extends BaseImageReference<DirOptions> {
   readonly transport: ImageTransport = dirTransport;
@@ -24,6 +25,15 @@ export class DirReference extends BaseImageReference<DirOptions> {
 
   stringWithinTransport(): string {
     return this.path;
+  }
+
+  /** policy.json looks this image up by its directory, symlinks resolved (containers/image dirReference). */
+  override policyConfigurationIdentity(): string {
+    return fullyExplicitPath(this.path);
+  }
+
+  override policyConfigurationNamespaces(): string[] {
+    return parentDirectoryScopes(this.policyConfigurationIdentity());
   }
 
   async newImageSource(options: DirOptions = {}): Promise<ImageSource> {

@@ -5,12 +5,12 @@
  * name that is only `sha256` is refused, as is a bare name (no tag is assumed) and a tag with a digest.
  * A destination needs NAME:TAG.
  */
+import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import { type Digest, digestAlgorithm, parseDigest } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import { quoteInput } from '../../util/quote.js';
 import { BaseImageReference } from '../reference-base.js';
-import { dockerReferenceIdentity, dockerReferenceNamespaces } from '../shared/policy-scopes.js';
 import type {
   CallOptions,
   DockerDaemonDestinationOptions,
@@ -66,13 +66,13 @@ export class DockerDaemonReference extends BaseImageReference<DockerDaemonSource
   }
 
   /** A name's identity as docker:'s; an ID's is `""` (the transport's default scope), as containers/image. */
-  policyConfigurationIdentity(): string {
-    return this.ref === undefined ? '' : dockerReferenceIdentity(this.ref);
+  override policyConfigurationIdentity(): string {
+    return this.ref === undefined ? '' : this.ref.toString();
   }
 
   /** A name's namespaces as docker:'s; none for an ID. */
-  policyConfigurationNamespaces(): string[] {
-    return this.ref === undefined ? [] : dockerReferenceNamespaces(this.ref);
+  override policyConfigurationNamespaces(): string[] {
+    return this.ref === undefined ? [] : dockerReferenceNamespaces(this.ref.name);
   }
 
   async newImageSource(options: DockerDaemonSourceOptions = {}): Promise<ImageSource> {

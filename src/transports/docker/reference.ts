@@ -4,6 +4,7 @@
  */
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
+import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
 import type {
   DockerDestinationOptions,
@@ -14,7 +15,6 @@ import type {
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
-import { dockerReferenceIdentity, dockerReferenceNamespaces } from '../shared/policy-scopes.js';
 
 export const DOCKER_TRANSPORT_NAME = 'docker';
 
@@ -42,14 +42,20 @@ export class DockerImageReference extends BaseImageReference<DockerSourceOptions
     return this.ref;
   }
 
-  /** The identity policy.json scopes match against: `name:tag` or `name@digest`. */
-  policyConfigurationIdentity(): string {
-    return dockerReferenceIdentity(this.ref);
+  /**
+   * The identity policy.json scopes match against: `name:tag` or `name@digest`
+   * (containers/image docker/policyconfiguration).
+   */
+  override policyConfigurationIdentity(): string {
+    return this.ref.toString();
   }
 
-  /** The repository, its parent paths down to the host, then `*.`-wildcards of the host's parent domains. */
-  policyConfigurationNamespaces(): string[] {
-    return dockerReferenceNamespaces(this.ref);
+  /**
+   * The scopes from most to least specific after the identity: the repository, each parent path
+   * down to the host[:port], then `*.`-wildcards of the host's parent domains (IPv6 literals get none).
+   */
+  override policyConfigurationNamespaces(): string[] {
+    return dockerReferenceNamespaces(this.ref.name);
   }
 
   async newImageSource(options: DockerSourceOptions = {}): Promise<ImageSource> {

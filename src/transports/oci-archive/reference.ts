@@ -16,6 +16,7 @@ import type {
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
+import { fullyExplicitPath, pathAndParentScopes } from '../shared/policy-scopes.js';
 
 export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
 
@@ -55,6 +56,15 @@ export class OciArchiveReference extends BaseImageReference<OciArchiveSourceOpti
 
   stringWithinTransport(): string {
     return this.image === undefined ? this.path : `${this.path}:${this.image}`;
+  }
+
+  /** policy.json looks the image up by its archive file, symlinks resolved; the image name is not part of it (containers/image ociArchiveReference). */
+  override policyConfigurationIdentity(): string {
+    return fullyExplicitPath(this.path);
+  }
+
+  override policyConfigurationNamespaces(): string[] {
+    return pathAndParentScopes(this.policyConfigurationIdentity());
   }
 
   async newImageSource(options: OciArchiveSourceOptions = {}): Promise<ImageSource> {

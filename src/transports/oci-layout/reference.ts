@@ -15,6 +15,7 @@ import type {
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
 import { BaseImageReference } from '../reference-base.js';
+import { fullyExplicitPath, pathAndParentScopes } from '../shared/policy-scopes.js';
 
 // image-spec annotations.md, org.opencontainers.image.ref.name: components of alphanumerics
 // joined by separators `-._:@+` or `--`, components joined by `/`.
@@ -70,6 +71,15 @@ export class OciReference extends BaseImageReference<OciLayoutSourceOptions> {
   stringWithinTransport(): string {
     if (this.sourceIndex !== undefined) return `${this.dir}:@${this.sourceIndex}`;
     return this.image === undefined ? this.dir : `${this.dir}:${this.image}`;
+  }
+
+  /** policy.json looks the image up by its layout directory, symlinks resolved; the image name is not part of it (containers/image ociReference). */
+  override policyConfigurationIdentity(): string {
+    return fullyExplicitPath(this.dir);
+  }
+
+  override policyConfigurationNamespaces(): string[] {
+    return pathAndParentScopes(this.policyConfigurationIdentity());
   }
 
   async newImageSource(options: OciLayoutSourceOptions = {}): Promise<ImageSource> {

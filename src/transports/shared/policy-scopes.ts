@@ -1,34 +1,39 @@
 /**
- * The policy.json scopes of an image named by a Docker reference (containers/image
- * docker/policyconfiguration), shared by the transports whose images have such names (docker:,
- * docker-daemon:).
+ * policy.json scopes of the transports whose images live at a path (dir:, oci:, oci-archive:):
+ * the path made fully explicit, and its parent directories (containers/image
+ * internal/explicitfilepath and each transport's PolicyConfigurationIdentity/Namespaces).
  */
-import type { DockerReference } from '../../reference/reference.js';
+import { realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathPolicyNamespaces } from '../../signature/policy/scopes.js';
 
-/** The identity scopes match against: `name:tag` or `name@digest`. */
-export function dockerReferenceIdentity(ref: DockerReference): string {
-  return ref.toString();
+/**
+ * `path` absolute, with symlinks resolved (ResolvePathToFullyExplicit): an existing path is resolved
+ * whole; a missing one through its parent, keeping its last name. When the parent is missing too
+ * (containers/image refuses such a reference at parse time), the lexically absolute path.
+ */
+export function fullyExplicitPath(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return join(realpathSync(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+/** dir:'s namespaces: the parent directories of the image's resolved path, nearest first, without `/`. */
+export function parentDirectoryScopes(resolvedPath: string): string[] {
+  return pathPolicyNamespaces(resolvedPath);
 }
 
 /**
- * The scopes from most to least specific after the identity: the repository, each parent path
- * down to the host[:port], then `*.`-wildcards of the host's parent domains (IPv6 literals get none).
+ * oci: and oci-archive:'s namespaces: the resolved layout directory (or archive file) itself, then its
+ * parents, without `/`. The image name is in neither: `$dir:$name` and `$dir` can name the same image.
  */
-export function dockerReferenceNamespaces(ref: DockerReference): string[] {
-  const namespaces: string[] = [];
-  let name = ref.name;
-  for (;;) {
-    namespaces.push(name);
-    const slash = name.lastIndexOf('/');
-    if (slash === -1) break;
-    name = name.slice(0, slash);
-  }
-  // Then `*.`-wildcards of the host's parent domains; policy.json wildcards never carry a port.
-  const host = ref.domain.replace(/:[0-9]+$/, '');
-  if (!host.startsWith('[')) {
-    for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-      namespaces.push(`*${host.slice(dot)}`);
-    }
-  }
-  return namespaces;
+export function pathAndParentScopes(resolvedPath: string): string[] {
+  return resolvedPath === '/' ? [] : [resolvedPath, ...pathPolicyNamespaces(resolvedPath)];
 }
