@@ -14,6 +14,7 @@ deps=(
   "htpasswd apache2-utils"
   "openssl openssl"
   "zstd zstd"
+  "xz xz-utils"
   "umoci umoci"
   "jq jq"
   "tmux tmux"
