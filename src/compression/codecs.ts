@@ -216,7 +216,18 @@ interface LzmaBinding {
 /** lzma-native (liblzma, a native addon), loaded on first xz use. */
 let lzmaBinding: LzmaBinding | undefined;
 function lzma(): LzmaBinding {
-  lzmaBinding ??= createRequire(import.meta.url)('lzma-native') as LzmaBinding;
+  if (lzmaBinding === undefined) {
+    try {
+      lzmaBinding = createRequire(import.meta.url)('lzma-native') as LzmaBinding;
+    } catch (e) {
+      // A platform without a prebuilt binary, where the install could not compile one.
+      throw new FerryError(
+        'UNSUPPORTED_COMPRESSION',
+        `xz-compressed data cannot be read here: the lzma-native add-on did not load (${e instanceof Error ? e.message : String(e)})`,
+        { cause: e, details: { algorithm: 'xz' } },
+      );
+    }
+  }
   return lzmaBinding;
 }
 

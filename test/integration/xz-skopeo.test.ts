@@ -254,6 +254,21 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     }
   });
 
+  it('docker-archive → oci: with --dest-oci-accept-uncompressed-layers: the same manifest as skopeo (layers kept, labelled +gzip)', async () => {
+    const args = ['copy', '-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${paths.xzLayers}`];
+    const ours = path.join(work, 'da-oci-accept-ferry');
+    const theirs = path.join(work, 'da-oci-accept-skopeo');
+    ok(await runFerry([...args, `oci:${ours}:t`]), 'ferry copy');
+    ok(await runSkopeo([...args, `oci:${theirs}:t`]), 'skopeo copy');
+    const a = await readStored(ours, 'oci');
+    assert.deepEqual(a.manifest, (await readStored(theirs, 'oci')).manifest);
+    // containers/image keeps the source's label on bytes it did not change; so does Ferry.
+    assert.deepEqual(
+      await layerFacts(a),
+      diffIDs.map((diffID) => ({ mediaType: OCI_GZIP, compression: 'none', diffID })),
+    );
+  });
+
   it('docker-archive with xz layers → registry: gzip layers, the same config and diffIDs as skopeo pushes', async () => {
     ok(
       await runFerry([
