@@ -3,7 +3,7 @@
  * deterministically (tar-stream with fixed times, the xz CLI):
  *   - docker-archive: files whose layer members are xz-compressed, and whole archives compressed
  *     with xz (`.tar.xz`): containers/image decompresses both;
- *   - xz layers in dir: and in a real registry: containers/image keeps their bytes (it never writes
+ *   - xz layers in dir:, oci: and a real registry: containers/image keeps their bytes (it never writes
  *     xz, and never changes a layer it is not asked to), recompresses them when a compression format
  *     is asked for, and decompresses them for docker-archive:;
  *   - the manifest synthesised for a docker-archive labels its (uncompressed) layers gzip, as
@@ -124,7 +124,7 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
   const layers: Buffer[] = [];
   let config = Buffer.alloc(0);
   let diffIDs: string[] = [];
-  const paths = { plain: '', xzLayers: '', tarXz: '', xzDir: '' };
+  const paths = { plain: '', xzLayers: '', tarXz: '', xzDir: '', xzOci: '' };
 
   /** A docker-archive of the test image, its layer members stored as `store` makes them. */
   async function dockerArchive(store: (layer: Buffer) => Buffer): Promise<Buffer> {
@@ -177,6 +177,9 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     for (const b of [config, ...xzLayers]) await writeFile(path.join(paths.xzDir, sha256(b).slice(7)), b);
     await writeFile(path.join(paths.xzDir, 'manifest.json'), JSON.stringify(manifest, null, 3));
     await writeFile(path.join(paths.xzDir, 'version'), 'Directory Transport Version: 1.1\n');
+    // The same image in an OCI layout, as skopeo writes it (xz bytes kept, labelled +gzip).
+    paths.xzOci = path.join(work, 'xz-oci');
+    ok(await runSkopeo(['copy', '-q', `dir:${paths.xzDir}`, `oci:${paths.xzOci}:t`]), 'skopeo copy to oci:');
     registry = await startRegistry();
     pushRegistry = await startRegistry();
     ok(
@@ -212,8 +215,9 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     );
   });
 
-  it('inspect of xz layers in dir: and in a registry', async () => {
+  it('inspect of xz layers in dir:, oci: and a registry', async () => {
     const fromDir = await assertInspectSame(`dir:${paths.xzDir}`);
+    assert.deepEqual((await assertInspectSame(`oci:${paths.xzOci}:t`)).Layers, fromDir.Layers);
     const fromRegistry = await assertInspectSame(`docker://${registry.host}/xz:1`, ['--tls-verify=false']);
     assert.equal(fromRegistry.Digest, fromDir.Digest);
   });
@@ -315,10 +319,14 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
   });
 
   it('xz layers → oci: kept as xz (same manifest as skopeo); with --dest-compress-format gzip recompressed', async () => {
-    for (const source of [`dir:${paths.xzDir}`, `docker://${registry.host}/xz:1`]) {
+    for (const [i, source] of [
+      `dir:${paths.xzDir}`,
+      `oci:${paths.xzOci}:t`,
+      `docker://${registry.host}/xz:1`,
+    ].entries()) {
       const tls = source.startsWith('docker://') ? ['--src-tls-verify=false'] : [];
-      const ours = path.join(work, `xz-oci-ferry-${tls.length}`);
-      const theirs = path.join(work, `xz-oci-skopeo-${tls.length}`);
+      const ours = path.join(work, `xz-oci-ferry-${i}`);
+      const theirs = path.join(work, `xz-oci-skopeo-${i}`);
       ok(await runFerry(['copy', '-q', ...tls, source, `oci:${ours}:t`]), 'ferry copy');
       ok(await runSkopeo(['copy', '-q', ...tls, source, `oci:${theirs}:t`]), 'skopeo copy');
       const a = await readStored(ours, 'oci');
