@@ -6,7 +6,7 @@
 // V8's code cache for it, so later runs skip most compilation. The library itself
 // (`import 'ferry'`) stays the plain tsc output under dist/src.
 //
-// Native add-ons (zstd-napi, better-sqlite3) stay outside: they are loaded from node_modules at
+// Native add-ons (zstd-napi, lzma-native, better-sqlite3) stay outside: they are loaded from node_modules at
 // run time, only by the commands that need them.
 //
 // Two source patterns need a hand here, because a bundle has no `import.meta`:
@@ -62,7 +62,7 @@ const result = await esbuild.build({
   format: 'cjs',
   // The add-ons themselves stay outside (better-sqlite3's JavaScript is bundled; its .node file is
   // loaded by path: blobinfocache/sqlite.ts).
-  external: ['zstd-napi', '*.node'],
+  external: ['zstd-napi', 'lzma-native', '*.node'],
   // `await import('node:fs/promises')` becomes a require: bin/ferry runs the bundle through node:vm,
   // which has no loader for import().
   supported: { 'dynamic-import': false },

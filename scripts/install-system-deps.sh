@@ -15,6 +15,7 @@ deps=(
   "htpasswd apache2-utils"
   "openssl openssl"
   "zstd zstd"
+  "xz xz-utils"
   "umoci umoci"
   "jq jq"
   "tmux tmux"

@@ -6,7 +6,10 @@ import { Readable } from 'node:stream';
 /** Algorithms Ferry can read and write. */
 export type StreamCompression = 'gzip' | 'zstd';
 
-/** Everything detection can report; `bzip2`/`xz` are recognised only to be refused. */
+/** Algorithms Ferry can read: xz is read only (containers/image never writes it either). */
+export type DecodableCompression = StreamCompression | 'xz';
+
+/** Everything detection can report; `bzip2` is recognised only to be refused. */
 export type DetectedCompression = StreamCompression | 'bzip2' | 'xz' | 'none';
 
 const MAGIC: ReadonlyArray<readonly [Exclude<DetectedCompression, 'none'>, Buffer]> = [

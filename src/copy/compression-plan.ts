@@ -65,6 +65,9 @@ export function planCompression(detected: DetectedCompression, policy: Compressi
     };
   }
 
+  // bzip2 and xz have no layer media type. As in containers/image, such a layer keeps its bytes (and
+  // its source's media type) where the destination takes any algorithm and none is asked for; a
+  // destination that names the algorithms it stores gets it recompressed or decompressed.
   const destinationRefuses =
     detected === 'bzip2' || detected === 'xz'
       ? caps.supportedCompressionAlgorithms !== undefined

@@ -1,6 +1,6 @@
 /**
  * Start-up stays lean: importing Ferry and parsing references loads no heavy npm package (undici,
- * the SQLite driver, tar, zstd, TOML); each loads when an image, cache or config first needs it.
+ * the SQLite driver, tar, zstd, xz, TOML); each loads when an image, cache or config first needs it.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { repoRoot } from '../helpers/paths.js';
 import { run } from '../helpers/run.js';
 
-const HEAVY_PACKAGES = ['undici', 'better-sqlite3', 'tar-stream', 'zstd-napi', 'smol-toml'];
+const HEAVY_PACKAGES = ['undici', 'better-sqlite3', 'tar-stream', 'zstd-napi', 'lzma-native', 'smol-toml'];
 
 /** Runs `body` (ES module code, with Ferry imported as `ferry`) in a child and returns the npm packages it loaded. */
 async function loadedPackages(body: string): Promise<string[]> {

@@ -90,7 +90,11 @@ async function inspectLayer(path: string, name: string, signal: AbortSignal | un
     const mediaType = LAYER_MEDIA_TYPES[algorithm];
     if (mediaType === undefined) {
       stream.destroy();
-      throw new FerryError('UNSUPPORTED_COMPRESSION', `${algorithm}-compressed layers are not supported`);
+      // OCI has no layer media type for bzip2 or xz, so the synthesised manifest could not name one.
+      throw new FerryError(
+        'UNSUPPORTED_COMPRESSION',
+        `${algorithm}-compressed layers are not supported here: OCI has no media type for them (use gzip, zstd or none)`,
+      );
     }
     const { digest: diffID } = await digestStream(stream, 'sha256', signal);
     await finished(blob, { readable: false });

@@ -72,7 +72,8 @@ describe('docker-archive source', () => {
       img.manifest.layers.map((l) => l.digest),
       diffIDs,
     );
-    for (const l of img.manifest.layers) assert.equal(l.mediaType, 'application/vnd.docker.image.rootfs.diff.tar');
+    // Labelled gzip as containers/image labels them, although they are served uncompressed.
+    for (const l of img.manifest.layers) assert.equal(l.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
     // Each layer streams back uncompressed: its digest is its diffID, its size the manifest's.
     assert.deepEqual(
       img.layers.map((l) => l.digest),
@@ -214,7 +215,7 @@ describe('docker-archive source with hand-made archives', () => {
     await writeTar(path, members);
     const img = await readImage(path);
     assert.deepEqual(img.manifest.layers, [
-      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar', size: layer.length, digest: sha256(layer) },
+      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: sha256(layer) },
     ]);
     assert.deepEqual(img.layers, [{ digest: sha256(layer), size: layer.length }]);
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
@@ -254,6 +255,20 @@ test('a bzip2 layer is refused with UNSUPPORTED_COMPRESSION naming the file', as
     await assert.rejects(
       newTarballReference([file]).newImageSource(),
       (e) => isFerryError(e, 'UNSUPPORTED_COMPRESSION') && e.message.includes(file) && e.message.includes('bzip2'),
+    );
+  });
+});
+
+test('an xz layer is refused with UNSUPPORTED_COMPRESSION: OCI has no media type for it', async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, 'layer.tar.xz');
+    await writeFile(file, execFileSync('xz', ['-c'], { input: Buffer.from('not even a tar') }));
+    await assert.rejects(
+      newTarballReference([file]).newImageSource(),
+      (e) =>
+        isFerryError(e, 'UNSUPPORTED_COMPRESSION') &&
+        e.message.includes(file) &&
+        e.message.includes('xz-compressed layers are not supported here: OCI has no media type for them'),
     );
   });
 });

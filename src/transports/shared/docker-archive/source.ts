@@ -2,7 +2,8 @@
  * Reading one image of a docker archive (a `docker save` file, or what a Docker daemon's image export
  * sends), as containers/image's docker/internal/tarfile Source. The archive stores no registry
  * manifest, so one is synthesised: Docker schema 2 with the config file's digest and, for each layer,
- * its diffID as digest (layers are served uncompressed, so the blob's digest is its diffID).
+ * its diffID as digest (layers are served uncompressed, so the blob's digest is its diffID), labelled gzip as
+ * containers/image labels them.
  */
 import { Readable, pipeline } from 'node:stream';
 import { type Digest, digestAlgorithm, digestOf, parseDigest } from '../../../digest/digest.js';
@@ -195,8 +196,12 @@ function synthesiseManifest(config: Buffer, diffIDs: Digest[], layers: ReadonlyM
     schemaVersion: 2,
     mediaType: MediaType.DOCKER_V2_SCHEMA2,
     config: { mediaType: MediaType.DOCKER_V2_CONFIG, size: config.length, digest: digestOf(config) },
+    // Labelled gzip although the layers are served uncompressed: containers/image does so (its
+    // synthesised manifest uses the schema2 layer type), and the manifest digest, which `inspect`
+    // prints and signatures name, must equal skopeo's for the same archive. The copy engine detects
+    // a layer's real compression from its bytes, not from this label.
     layers: diffIDs.map((diffID) => ({
-      mediaType: MediaType.DOCKER_LAYER,
+      mediaType: MediaType.DOCKER_LAYER_GZIP,
       size: (layers.get(diffID) as LayerData).size,
       digest: diffID,
     })),
