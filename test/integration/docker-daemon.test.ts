@@ -4,9 +4,8 @@
  * run (these tests are skipped with the reason when it cannot), with the daemon's own CLI and skopeo
  * 1.9.3 as the oracles. Ferry loads images into each and saves them out of it, both ways with skopeo on
  * the same socket; config digests (= image IDs) and layer diffIDs agree.
- * Ferry's synthesised manifest for a daemon image differs from skopeo's only in the uncompressed layers'
- * media type (see test/integration/inspect-skopeo.test.ts), so manifests are compared through their
- * config and layers, not their digest.
+ * Ferry's synthesised manifest for a daemon image labels its uncompressed layers gzip, as containers/image
+ * does, so its digest equals skopeo's (see test/integration/inspect-skopeo.test.ts).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -137,19 +136,15 @@ for (const [daemonName, start] of [
       assert.deepEqual(await service.inspect('example.com/ferry/app:v1'), { id: configOf(), diffIDs: diffIDsOf() });
     });
 
-    it('ferry inspect prints what skopeo inspect prints, but for the synthesised manifest digest and LayersData (known differences)', async (t) => {
+    it('ferry inspect prints what skopeo inspect prints, the synthesised manifest digest included, but for LayersData (a known difference)', async (t) => {
       const service = daemon(t);
       if (service === undefined) return;
       const args = ['inspect', '--daemon-host', service.host, 'docker-daemon:example.com/ferry/app:v1'];
       const byFerry = JSON.parse(ok(await runFerry(args), 'ferry inspect').stdout);
       const bySkopeo = JSON.parse(ok(await runSkopeo(args), 'skopeo inspect').stdout);
-      // Ferry labels the uncompressed layers it serves rootfs.diff.tar (containers/image: .tar.gzip),
-      // which changes the manifest digest; Debian's skopeo 1.9.3 prints no LayersData.
-      assert.notEqual(byFerry.Digest, undefined);
-      for (const o of [byFerry, bySkopeo]) {
-        delete o.Digest;
-        delete o.LayersData;
-      }
+      // Debian's skopeo 1.9.3 prints no LayersData.
+      assert.match(byFerry.Digest, /^sha256:[0-9a-f]{64}$/);
+      for (const o of [byFerry, bySkopeo]) delete o.LayersData;
       assert.deepEqual(byFerry, bySkopeo);
       assert.deepEqual(byFerry.Layers, diffIDsOf());
     });
