@@ -154,14 +154,6 @@ export class ChunkReader {
       yield out;
     }
   }
-
-  /** Everything that is left. */
-  async rest(): Promise<Buffer> {
-    while (await this.#fill()) {}
-    const out = this.#buf;
-    this.#buf = Buffer.alloc(0);
-    return out;
-  }
 }
 
 export function invalidTar(what: string, why: string): FerryError {
@@ -234,6 +226,9 @@ function parsePax(data: Buffer, what: string): Map<string, Buffer> {
   return out;
 }
 
+/** tar-split reads what follows the end blocks in chunks of this size. */
+const TRAILER_CHUNK = 1024 * 1024;
+
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 /**
@@ -263,11 +258,8 @@ export async function disassembleTar(
     if (block.length < BLOCK) throw invalidTar(what, 'the archive ends inside a header');
     segment.push(block);
     if (block.every((b) => b === 0)) {
-      // The end-of-archive blocks end one segment and whatever follows them is one more (possibly
-      // empty), as tar-split writes them.
+      // The end-of-archive blocks: the first two end the last segment of the stream proper.
       segment.push(await reader.read(BLOCK));
-      flushSegment();
-      segment.push(await reader.rest());
       break;
     }
     if (!checksumOK(block)) throw invalidTar(what, 'a header checksum is wrong');
@@ -354,5 +346,15 @@ export async function disassembleTar(
     if (padding.length < dataPadded - dataSize) throw invalidTar(what, 'the archive ends inside padding');
     segment.push(padding);
   }
+  if (segment.some((b) => b.length > 0)) flushSegment();
+  // Bytes after the end blocks (a tar writer's record padding) follow as segments of at most 1 MiB,
+  // then one empty segment, as tar-split writes them.
+  for (;;) {
+    const rest = await reader.read(TRAILER_CHUNK);
+    if (rest.length === 0) break;
+    segment = [rest];
+    flushSegment();
+  }
+  segment = [];
   flushSegment();
 }
