@@ -18,6 +18,8 @@ deps=(
   "jq jq"
   "tmux tmux"
   "/usr/bin/time time"
+  "podman podman"
+  "perl perl-base"
 )
 
 missing=()

@@ -9,6 +9,7 @@ import { lstat, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
+import { acquireStoreLocks } from '../../../src/transports/containers-storage/lock.js';
 import { run, runFerry, runSkopeo } from '../../helpers/run.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { type BuiltImage, buildOciImage, richLayerDirs } from './fixtures.js';
@@ -240,5 +241,43 @@ describe('containers-storage with podman and skopeo (vfs)', { skip }, () => {
     const r = await runFerry(['delete', `containers-storage:${store.spec}first:1`]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no such image/);
+  });
+  test("store locks are containers/storage's: podman waits while Ferry holds the images lock; two Ferry copies at once leave both images", async () => {
+    const store = storeIn(dir, 'locks');
+    await ok(
+      runFerry(['copy', '-q', `oci:${richLayout}:rich`, `containers-storage:${store.spec}rich:1`]),
+      'ferry copy',
+    );
+    const held = await acquireStoreLocks([{ path: path.join(store.root, 'vfs-images/images.lock'), mode: 'write' }]);
+    let finished = false;
+    const listing = podman(store, ['images', '--format', 'json']).finally(() => {
+      finished = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(finished, false, 'podman read images.json while Ferry held its lock');
+    await held.release([path.join(store.root, 'vfs-images/images.lock')]);
+    const listed = JSON.parse(await ok(listing, 'podman images'));
+    assert.equal(listed.length, 1);
+    assert.equal((await readFile(path.join(store.root, 'vfs-images/images.lock'))).length, 64, 'the last-writer ID');
+
+    const other = path.join(dir, 'concurrent-oci');
+    const extra = path.join(dir, 'src-concurrent');
+    await run('mkdir', ['-p', path.join(extra, 'srv')]);
+    await run('sh', ['-c', `echo concurrent > ${path.join(extra, 'srv/y')}`]);
+    await buildOciImage(other, 'c', [layerDirs[0] as string, extra], { compression: 'none' });
+    await Promise.all([
+      ok(runFerry(['copy', '-q', `oci:${richLayout}:rich`, `containers-storage:${store.spec}a:1`]), 'copy a'),
+      ok(runFerry(['copy', '-q', `oci:${other}:c`, `containers-storage:${store.spec}b:1`]), 'copy b'),
+    ]);
+    const images = await jsonFile<{ id: string; names: string[] }[]>(path.join(store.root, 'vfs-images/images.json'));
+    assert.deepEqual(images.map((i) => [...i.names].sort()).sort(), [
+      ['docker.io/library/a:1', 'docker.io/library/rich:1'],
+      ['docker.io/library/b:1'],
+    ]);
+    const inspected = JSON.parse(await ok(podman(store, ['image', 'inspect', 'a:1', 'b:1']), 'podman image inspect'));
+    assert.deepEqual(inspected.map((i: { Id: string }) => i.Id).sort(), images.map((i) => i.id).sort());
+    const layers = await jsonFile<LayerJSON[]>(path.join(store.root, 'vfs-layers/layers.json'));
+    assert.equal(layers.length, 3);
+    assert.ok(layers.every((l) => l.flags === undefined));
   });
 });
