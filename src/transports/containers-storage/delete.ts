@@ -5,10 +5,10 @@
  * and no container needs them. An image a container uses is refused.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import type { CallOptions } from '../types.js';
 import type { StorageLocation } from './location.js';
+import { removeLayerFiles } from './layer.js';
 import { resolveStorageImage } from './resolve.js';
 import { Store } from './store.js';
 
@@ -51,11 +51,7 @@ export async function deleteStorageImage(ref: StorageLocation, options: CallOpti
     if (removed.length > 0) {
       await store.writeLayers(layers);
       touched.unshift(store.layersLock);
-      for (const id of removed) {
-        await rm(store.layerDir(id), { recursive: true, force: true });
-        await rm(store.tarSplitPath(id), { force: true });
-        await rm(join(store.layersDir, id), { recursive: true, force: true });
-      }
+      for (const id of removed) await removeLayerFiles(store, id);
     }
   } finally {
     await locks.release(touched);

@@ -34,7 +34,7 @@ import {
   type ReusedBlob,
   type TryReusingBlobOptions,
 } from '../types.js';
-import { assembleLayer, writeLayer } from './layer.js';
+import { assembleLayer, removeLayerFiles, writeLayer } from './layer.js';
 import type { StorageLocation } from './location.js';
 import {
   chainedLayerID,
@@ -328,8 +328,7 @@ export class StorageImageDestination implements ImageDestination {
   }
 
   async #removeLayerFiles(id: string): Promise<void> {
-    await rm(this.#store.layerDir(id), { recursive: true, force: true });
-    await rm(this.#store.tarSplitPath(id), { force: true });
+    await removeLayerFiles(this.#store, id);
   }
 
   async #writeImage(

@@ -12,10 +12,19 @@ import { autoDecompressStream } from '../../compression/codecs.js';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
 import { tempName } from '../../util/temp.js';
+import { createOverlayLayer, removeOverlayLayer } from './overlay.js';
 import { memberComponents, resolveInRoot } from './rootfs.js';
 import { COMPRESSION_CODE, type Store } from './store.js';
 import { Crc64, decodeEntry, disassembleTar, FILE_TYPE } from './tar-split.js';
 import { copyLayerTree, LayerApplier } from './vfs.js';
+
+/** Removes a layer's files: its directories (and overlay short link) and its tar-split data. */
+export async function removeLayerFiles(store: Store, id: string): Promise<void> {
+  if (store.driver === 'overlay') await removeOverlayLayer(store, id);
+  else await rm(store.layerDir(id), { recursive: true, force: true });
+  await rm(store.tarSplitPath(id), { force: true });
+  await rm(join(store.layersDir, id), { recursive: true, force: true });
+}
 
 export interface WrittenLayer {
   diffID: Digest;
@@ -38,9 +47,13 @@ export async function writeLayer(
   what: string,
 ): Promise<WrittenLayer> {
   const dir = store.layerDir(id);
-  await rm(dir, { recursive: true, force: true });
-  if (parent === undefined) await mkdir(dir, { mode: 0o555 });
-  else await copyLayerTree(store.layerDir(parent), dir);
+  if (store.driver === 'overlay') {
+    await createOverlayLayer(store, id, parent);
+  } else {
+    await rm(dir, { recursive: true, force: true });
+    if (parent === undefined) await mkdir(dir, { mode: 0o555 });
+    else await copyLayerTree(store.layerDir(parent), dir);
+  }
 
   const { stream, algorithm } = await autoDecompressStream(blob);
   if (algorithm !== 'none' && algorithm !== 'gzip' && algorithm !== 'zstd') {
@@ -65,7 +78,7 @@ export async function writeLayer(
     gzip.on('error', reject);
   });
   gzip.pipe(out);
-  const applier = new LayerApplier(dir);
+  const applier = new LayerApplier(dir, store.driver === 'overlay' ? 'overlay' : 'vfs');
   try {
     await disassembleTar(
       hashed,

@@ -1,5 +1,6 @@
 /**
- * A containers/storage store on disk, as containers/storage 1.43 lays it out for the vfs driver:
+ * A containers/storage store on disk, as containers/storage 1.43 lays it out (vfs shown; overlay
+ * keeps a layer in GRAPHROOT/overlay/ID/{diff,link,lower,work,merged} and GRAPHROOT/overlay/l/LINK):
  *
  *   GRAPHROOT/vfs-layers/layers.json       layer records (JSON array), lock: layers.lock
  *   GRAPHROOT/vfs-layers/ID.tar-split.gz   how to rebuild the layer's tar byte for byte
@@ -24,7 +25,7 @@ import { acquireStoreLocks, type HeldLocks, type LockRequest } from './lock.js';
 import type { StoreSpec } from './location.js';
 
 /** Drivers Ferry writes and reads so far. */
-export const SUPPORTED_DRIVERS = ['vfs'] as const;
+export const SUPPORTED_DRIVERS = ['vfs', 'overlay'] as const;
 
 export interface LayerRecord {
   id: string;
@@ -94,7 +95,7 @@ export class Store {
     if (!(SUPPORTED_DRIVERS as readonly string[]).includes(driver)) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
-        `${what}: the ${JSON.stringify(driver)} storage driver is not supported yet (Ferry writes and reads the vfs driver; name it as containers-storage:[vfs@GRAPHROOT+RUNROOT]NAME or set driver = "vfs" in storage.conf)`,
+        `${what}: the ${JSON.stringify(driver)} storage driver is not supported yet (Ferry writes and reads the vfs and overlay drivers)`,
         { details: { driver, graphRoot } },
       );
     }
@@ -119,9 +120,15 @@ export class Store {
   get containersLock(): string {
     return join(this.containersDir, 'containers.lock');
   }
-  /** vfs: the directory holding layer ID's file system. */
+  /** Where layer ID's files are: vfs `vfs/dir/ID` (the whole file system), overlay `overlay/ID/diff` (the diff). */
   layerDir(id: string): string {
-    return join(this.graphRoot, this.driver, 'dir', id);
+    return this.driver === 'overlay'
+      ? join(this.graphRoot, 'overlay', id, 'diff')
+      : join(this.graphRoot, this.driver, 'dir', id);
+  }
+  /** Everything the driver keeps for layer ID (overlay: diff, link, lower, work, merged). */
+  layerHome(id: string): string {
+    return this.driver === 'overlay' ? join(this.graphRoot, 'overlay', id) : this.layerDir(id);
   }
   tarSplitPath(id: string): string {
     return join(this.layersDir, `${id}.tar-split.gz`);
@@ -143,7 +150,7 @@ export class Store {
       this.layersDir,
       this.imagesDir,
       this.containersDir,
-      join(this.graphRoot, this.driver, 'dir'),
+      this.driver === 'overlay' ? join(this.graphRoot, 'overlay', 'l') : join(this.graphRoot, this.driver, 'dir'),
       this.tempRoot,
       join(this.runRoot, `${this.driver}-layers`),
       join(this.runRoot, `${this.driver}-containers`),

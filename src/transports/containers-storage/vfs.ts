@@ -14,14 +14,21 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { FerryError } from '../../errors.js';
+import { setXattrs } from './overlay.js';
 import { memberComponents, resolveInRoot } from './rootfs.js';
 import type { TarMember } from './tar-split.js';
 
 const run = promisify(execFile);
 
 /** Creates a device node or FIFO with coreutils' mknod (Node has no mknod). */
-async function makeNode(path: string, kind: 'c' | 'b' | 'p', major: number, minor: number): Promise<void> {
-  const args = kind === 'p' ? ['-m', '0600', path, 'p'] : ['-m', '0600', path, kind, String(major), String(minor)];
+async function makeNode(
+  path: string,
+  kind: 'c' | 'b' | 'p',
+  major: number,
+  minor: number,
+  mode = '0600',
+): Promise<void> {
+  const args = kind === 'p' ? ['-m', mode, path, 'p'] : ['-m', mode, path, kind, String(major), String(minor)];
   try {
     await run('mknod', args);
   } catch (e) {
@@ -83,35 +90,54 @@ const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 
-/** Applies one layer's members to a vfs layer directory, as containers/storage's UnpackLayer. */
+/**
+ * Applies one layer's members to a layer directory: for vfs onto a copy of the parent, as
+ * containers/storage's UnpackLayer; for overlay into an empty diff, where whiteouts become
+ * character devices 0/0 and opaque markers the xattr `trusted.overlay.opaque=y` (archive's
+ * overlayWhiteoutConverter), and members' own xattrs (pax SCHILY.xattr) are set too.
+ */
 export class LayerApplier {
   readonly #root: string;
+  readonly #overlay: boolean;
+  readonly #xattrs: [string, string, Buffer][] = [];
   readonly #unpacked = new Set<string>();
   readonly #dirTimes: [string, number, number][] = [];
   readonly uids = new Set<number>();
   readonly gids = new Set<number>();
 
-  constructor(root: string) {
+  constructor(root: string, driver: 'vfs' | 'overlay') {
     this.#root = root;
+    this.#overlay = driver === 'overlay';
   }
 
   async apply(m: TarMember, contents: AsyncIterable<Buffer>): Promise<void> {
     this.uids.add(m.uid);
     this.gids.add(m.gid);
     const parts = memberComponents(m.name);
-    if (m.xattrs.size > 0) {
+    if (m.xattrs.size > 0 && !this.#overlay) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
         `layer member ${JSON.stringify(m.name)} has extended attributes (${[...m.xattrs.keys()].join(', ')}), which Ferry cannot write into a containers-storage store yet`,
       );
     }
     if (parts.length === 0) {
-      // The layer root itself: only its attributes apply.
-      if (m.typeflag === '5') await this.#setAttributes(this.#root, m, true);
+      // The layer root itself: UnpackLayer (vfs) applies its attributes, Unpack (overlay) skips it.
+      if (m.typeflag === '5' && !this.#overlay) await this.#setAttributes(this.#root, m, true);
       return;
     }
     const base = parts[parts.length - 1] as string;
     const parent = await resolveInRoot(this.#root, parts.slice(0, -1), m.name);
+    if (base.startsWith(WHITEOUT_PREFIX) && this.#overlay) {
+      await mkdir(parent, { recursive: true, mode: 0o755 });
+      if (base === OPAQUE) this.#xattrs.push([parent, 'trusted.overlay.opaque', Buffer.from('y')]);
+      else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
+        const hidden = join(parent, base.slice(WHITEOUT_PREFIX.length));
+        await rm(hidden, { recursive: true, force: true });
+        await makeNode(hidden, 'c', 0, 0, '0000');
+        await lchown(hidden, m.uid, m.gid);
+      }
+      return;
+    }
     if (base.startsWith(WHITEOUT_PREFIX)) {
       if (base === OPAQUE) await this.#emptyOpaque(parent);
       else if (!base.startsWith(WHITEOUT_META_PREFIX))
@@ -160,6 +186,7 @@ export class LayerApplier {
     }
     this.#unpacked.add(path);
     if (m.typeflag !== '1') await this.#setAttributes(path, m, m.typeflag === '5');
+    for (const [name, value] of m.xattrs) this.#xattrs.push([path, name, value]);
   }
 
   async #setAttributes(path: string, m: TarMember, isDir: boolean): Promise<void> {
@@ -190,6 +217,8 @@ export class LayerApplier {
 
   /** Sets directory times last, innermost first (creating files in a directory changes its mtime). */
   async finish(): Promise<void> {
+    // After every chown: a chown clears security.capability.
+    await setXattrs(this.#xattrs);
     for (const [path, atime, mtime] of this.#dirTimes.reverse()) await lutimes(path, atime, mtime);
   }
 }
