@@ -14,7 +14,7 @@
  * JSON files are written as containers/storage writes them: compact, temp file + rename, mode 0600.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
@@ -91,7 +91,8 @@ export class Store {
       driver ||= conf.driver;
     }
     if (driver === 'overlay2') driver = 'overlay';
-    if (driver === '') driver = 'overlay';
+    // Unset: the driver whose layers are already there (containers/storage's prior-driver scan), else overlay.
+    if (driver === '') driver = (await priorDriver(graphRoot)) ?? 'overlay';
     if (!(SUPPORTED_DRIVERS as readonly string[]).includes(driver)) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
@@ -190,6 +191,19 @@ export class Store {
   toString(): string {
     return `[${this.driver}@${this.graphRoot}+${this.runRoot}]`;
   }
+}
+
+/** The one known driver that already has a `DRIVER-layers` directory in the graph root, if exactly one does. */
+async function priorDriver(graphRoot: string): Promise<string | undefined> {
+  const found: string[] = [];
+  for (const d of ['overlay', 'vfs', 'btrfs', 'zfs', 'aufs', 'devmapper']) {
+    try {
+      if ((await stat(join(graphRoot, `${d}-layers`))).isDirectory()) found.push(d);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+  return found.length === 1 ? found[0] : undefined;
 }
 
 async function readRecords<T extends { id: string }>(path: string): Promise<T[]> {
