@@ -5,15 +5,11 @@
  * GRAPHROOT/overlay/l/LINK is a symbolic link to `../ID/diff`. In a diff, a whiteout is a character
  * device 0/0 and an opaque directory carries the xattr `trusted.overlay.opaque=y`.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { FerryError } from '../../errors.js';
 import type { Store } from './store.js';
 
-const run = promisify(execFile);
 const LINK_LENGTH = 26;
 
 /** A short link name as containers/storage's generateID: base32 (A-Z, 2-7) of random bytes, 26 characters. */
@@ -61,34 +57,4 @@ export async function removeOverlayLayer(store: Store, id: string): Promise<void
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   await rm(home, { recursive: true, force: true });
-}
-
-/** lsetxattr(2) numbers (Node has no xattr call; perl's syscall() makes it). */
-const LSETXATTR: Partial<Record<string, number>> = { x64: 189, arm64: 6 };
-
-const SET_XATTRS = String.raw`
-my $nr = shift @ARGV;
-while (@ARGV) {
-  my ($path, $name, $value) = splice(@ARGV, 0, 3);
-  $value = pack('H*', $value);
-  syscall($nr, $path, $name, $value, length($value), 0) == 0 or die "lsetxattr $path $name: $!\n";
-}
-`;
-
-/** Sets extended attributes (path, name, value) in one helper process. */
-export async function setXattrs(attrs: readonly [string, string, Buffer][]): Promise<void> {
-  if (attrs.length === 0) return;
-  const nr = LSETXATTR[process.arch];
-  if (nr === undefined) {
-    throw new FerryError('NOT_IMPLEMENTED', `setting extended attributes is not supported on ${process.arch} yet`);
-  }
-  const args = attrs.flatMap(([p, n, v]) => [p, n, v.toString('hex')]);
-  try {
-    await run('perl', ['-e', SET_XATTRS, String(nr), ...args]);
-  } catch (e) {
-    const stderr = (e as { stderr?: string }).stderr?.trim();
-    throw new FerryError('NOT_IMPLEMENTED', `cannot set extended attributes: ${stderr || (e as Error).message}`, {
-      cause: e,
-    });
-  }
 }

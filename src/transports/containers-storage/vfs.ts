@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { FerryError } from '../../errors.js';
-import { setXattrs } from './overlay.js';
+import { copyXattrs, setXattrs } from './xattr.js';
 import { memberComponents, resolveInRoot } from './rootfs.js';
 import type { TarMember } from './tar-split.js';
 
@@ -42,6 +42,7 @@ async function makeNode(
 export async function copyLayerTree(from: string, to: string): Promise<void> {
   const inodes = new Map<string, string>();
   const dirTimes: [string, Date, Date][] = [];
+  const copied: [string, string][] = [];
   const rootSt = await lstat(from);
   await mkdir(to, { mode: 0o700 });
   const walk = async (src: string, dst: string): Promise<void> => {
@@ -55,6 +56,7 @@ export async function copyLayerTree(from: string, to: string): Promise<void> {
         await lchown(d, st.uid, st.gid);
         await chmod(d, st.mode & 0o7777);
         dirTimes.push([d, st.atime, st.mtime]);
+        copied.push([s, d]);
         continue;
       }
       const key = `${st.dev}:${st.ino}`;
@@ -76,10 +78,14 @@ export async function copyLayerTree(from: string, to: string): Promise<void> {
       await lchown(d, st.uid, st.gid);
       if (!st.isSymbolicLink()) await chmod(d, st.mode & 0o7777);
       await lutimes(d, st.atime, st.mtime);
+      if (!st.isSymbolicLink()) copied.push([s, d]);
       if (st.nlink > 1) inodes.set(key, d);
     }
   };
   await walk(from, to);
+  copied.push([from, to]);
+  // After every chown (a chown clears security.capability); setting xattrs leaves mtimes alone.
+  await copyXattrs(copied);
   for (const [d, a, m] of dirTimes.reverse()) await lutimes(d, a, m);
   await lchown(to, rootSt.uid, rootSt.gid);
   await chmod(to, rootSt.mode & 0o7777);
@@ -94,7 +100,7 @@ const WHITEOUT_META_PREFIX = '.wh..wh.';
  * Applies one layer's members to a layer directory: for vfs onto a copy of the parent, as
  * containers/storage's UnpackLayer; for overlay into an empty diff, where whiteouts become
  * character devices 0/0 and opaque markers the xattr `trusted.overlay.opaque=y` (archive's
- * overlayWhiteoutConverter), and members' own xattrs (pax SCHILY.xattr) are set too.
+ * overlayWhiteoutConverter). Members' own xattrs (pax SCHILY.xattr) are set in both.
  */
 export class LayerApplier {
   readonly #root: string;
@@ -114,12 +120,6 @@ export class LayerApplier {
     this.uids.add(m.uid);
     this.gids.add(m.gid);
     const parts = memberComponents(m.name);
-    if (m.xattrs.size > 0 && !this.#overlay) {
-      throw new FerryError(
-        'NOT_IMPLEMENTED',
-        `layer member ${JSON.stringify(m.name)} has extended attributes (${[...m.xattrs.keys()].join(', ')}), which Ferry cannot write into a containers-storage store yet`,
-      );
-    }
     if (parts.length === 0) {
       // The layer root itself: UnpackLayer (vfs) applies its attributes, Unpack (overlay) skips it.
       if (m.typeflag === '5' && !this.#overlay) await this.#setAttributes(this.#root, m, true);

@@ -9,6 +9,7 @@ import { isFerryError } from '../../../src/errors.js';
 import { assembleLayer, writeLayer } from '../../../src/transports/containers-storage/layer.js';
 import { Store } from '../../../src/transports/containers-storage/store.js';
 import { Crc64, decodeEntry } from '../../../src/transports/containers-storage/tar-split.js';
+import { getXattr } from '../../../src/transports/containers-storage/xattr.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 import { rm } from 'node:fs/promises';
 
@@ -145,5 +146,68 @@ describe('containers-storage: tar-split and layer contents', {
     assert.deepEqual([keep.uid, keep.gid, keep.mode & 0o7777], [5, 6, 0o4711]);
     await assert.rejects(lstat(path.join(store.layerDir(child), 'drop')), { code: 'ENOENT' });
     assert.ok((await lstat(path.join(store.layerDir(parent), 'drop'))).isFile(), 'the parent is unchanged');
+  });
+  test('xattrs from pax records are set (after the chown), and a vfs child layer keeps the ones containers/storage copies', async () => {
+    const capability = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+    const header = {
+      name: 'bin/ping',
+      type: 'file' as const,
+      uid: 7,
+      mode: 0o755,
+      pax: {
+        'SCHILY.xattr.user.note': 'hello',
+        'SCHILY.xattr.security.capability': capability.toString('latin1'),
+      },
+    } as Partial<tar.Header> & { name: string };
+    const parent = nextID();
+    await writeLayer(
+      store,
+      parent,
+      undefined,
+      Readable.from([await tarOf([{ header, body: Buffer.from('x') }])]),
+      'test',
+    );
+    const child = nextID();
+    await writeLayer(
+      store,
+      child,
+      parent,
+      Readable.from([await tarOf([{ header: { name: 'other', type: 'file' } }])]),
+      'test',
+    );
+    for (const id of [parent, child]) {
+      const file = path.join(store.layerDir(id), 'bin/ping');
+      assert.equal((await getXattr(file, 'user.note'))?.toString(), 'hello', `user.note in ${id}`);
+      assert.deepEqual(await getXattr(file, 'security.capability'), capability, `security.capability in ${id}`);
+    }
+  });
+
+  test('overlay: a whiteout is a character device 0/0 and an opaque marker the trusted.overlay.opaque xattr', async () => {
+    const ov = new Store('overlay', path.join(dir, 'ov-root'), path.join(dir, 'ov-run'));
+    await ov.ensureLayout();
+    const id = nextID();
+    await writeLayer(
+      ov,
+      id,
+      undefined,
+      Readable.from([
+        await tarOf([
+          { header: { name: 'd/', type: 'directory' } },
+          { header: { name: 'd/.wh..wh..opq', type: 'file' } },
+          { header: { name: '.wh.gone', type: 'file', uid: 3, gid: 4 } },
+        ]),
+      ]),
+      'test',
+    );
+    const diff = ov.layerDir(id);
+    assert.equal(diff, path.join(dir, 'ov-root', 'overlay', id, 'diff'));
+    const wh = await lstat(path.join(diff, 'gone'));
+    assert.ok(wh.isCharacterDevice());
+    assert.deepEqual([wh.rdev, wh.uid, wh.gid, wh.mode & 0o7777], [0, 3, 4, 0]);
+    assert.equal((await getXattr(path.join(diff, 'd'), 'trusted.overlay.opaque'))?.toString(), 'y');
+    await assert.rejects(lstat(path.join(diff, 'd', '.wh..wh..opq')), { code: 'ENOENT' });
+    const link = (await readFile(path.join(dir, 'ov-root', 'overlay', id, 'link'), 'utf8')).trim();
+    assert.match(link, /^[A-Z2-7]{26}$/);
+    assert.equal((await lstat(path.join(dir, 'ov-root', 'overlay', 'l', link))).isSymbolicLink(), true);
   });
 });
