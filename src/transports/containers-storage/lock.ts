@@ -22,7 +22,8 @@ $| = 1;
 my @held;
 for my $spec (@ARGV) {
   my ($mode, $path) = split /:/, $spec, 2;
-  sysopen(my $fh, $path, O_RDWR | O_CREAT, 0644) or die "open $path: $!\n";
+  # Readers open read-only, as containers/storage's read-only lock files: a reader may not own the store.
+  sysopen(my $fh, $path, ($mode eq 'w' ? O_RDWR : O_RDONLY) | O_CREAT, 0644) or die "open $path: $!\n";
   my $lk = pack('s s x4 q q l x4', $mode eq 'w' ? F_WRLCK : F_RDLCK, 0, 0, 0, 0);
   until (fcntl($fh, F_SETLKW, $lk)) { die "lock $path: $!\n" unless $!{EINTR}; }
   push @held, $fh;

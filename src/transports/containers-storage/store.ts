@@ -272,13 +272,3 @@ export function goTimeNow(): string {
   const frac = nanos.replace(/0+$/, '');
   return `${base}${frac === '' ? '' : `.${frac}`}Z`;
 }
-
-/** The images whose names, ID or ID prefix match (containers/storage Image lookup order). */
-export function findImage(images: readonly ImageRecord[], key: string): ImageRecord | undefined {
-  const byID = images.find((i) => i.id === key);
-  if (byID) return byID;
-  const byName = images.find((i) => i.names?.includes(key));
-  if (byName) return byName;
-  const byPrefix = images.filter((i) => i.id.startsWith(key));
-  return byPrefix.length === 1 ? byPrefix[0] : undefined;
-}
