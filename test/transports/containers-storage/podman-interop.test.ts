@@ -84,11 +84,12 @@ async function describeTree(dir: string): Promise<string[]> {
     for (const name of (await readdir(path.join(dir, rel))).sort()) {
       const r = path.join(rel, name);
       const st = await lstat(path.join(dir, r));
-      const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f';
+      const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isCharacterDevice() ? `c${st.rdev}` : 'f';
       const target = st.isSymbolicLink() ? ` -> ${await readlink(path.join(dir, r))}` : '';
       const group = st.nlink > 1 && !st.isDirectory() ? ` linked-with ${inodes.get(st.ino) ?? r}` : '';
       if (!inodes.has(st.ino)) inodes.set(st.ino, r);
-      const mtime = st.isDirectory() ? '' : ` ${Math.floor(st.mtimeMs / 1000)}`;
+      // Directories change as entries are added, overlay whiteouts are made at copy time: only files keep the tar's time.
+      const mtime = st.isFile() || st.isSymbolicLink() ? ` ${Math.floor(st.mtimeMs / 1000)}` : '';
       out.push(
         `${kind} ${r} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${st.isFile() ? st.size : ''}${mtime}${target}${group}`,
       );
