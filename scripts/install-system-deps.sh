@@ -22,6 +22,7 @@ deps=(
   "/usr/bin/time time"
   "podman podman"
   "/usr/sbin/dockerd docker.io"
+  "perl perl-base"
 )
 
 missing=()
