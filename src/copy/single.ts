@@ -69,7 +69,8 @@ export async function copySingleImage(
     cannotModify = { reason: 'preserveDigests is set', code: 'PRESERVE_DIGESTS_VIOLATED' };
   else if (signatures.length > 0) {
     cannotModify = {
-      reason: 'that would invalidate the source signatures (removeSignatures, --remove-signatures in the CLI, drops them)',
+      reason:
+        'that would invalidate the source signatures (removeSignatures, --remove-signatures in the CLI, drops them)',
       code: 'PRESERVE_DIGESTS_VIOLATED',
     };
   } else if (src.isArtifact()) {
