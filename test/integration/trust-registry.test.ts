@@ -524,6 +524,27 @@ describe('trust through a registry: skopeo and Ferry sign, verify and enforce po
       new RegExp(`instance ${multiDigests.arm64} \\(linux/arm64/v8\\).*requirement 1 \\(signedBy\\)`),
     );
     assert.equal(existsSync(join(root, 'i-refused')), false);
+
+    // The list itself unsigned, every instance signed: a copy decides only the images it copies (the
+    // instances), as skopeo 1.9.3 does, and accepts; `ferry verify` decides the list's own signatures too.
+    await rename(`${sig}.removed`, sig);
+    const listSig = lookasidePath(lookaside, 'multi/app', multiDigests.list);
+    await rename(listSig, `${listSig}.removed`);
+    const copiedAll = await ferryPull(policies.signer!, image, `dir:${join(root, 'i-list')}`, ['--all']);
+    assert.equal(copiedAll.code, 0, copiedAll.stderr);
+    const skopeoAll = await skopeo(policies.signer, [
+      'copy',
+      '-q',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${image}`,
+      `dir:${join(root, 'i-list-skopeo')}`,
+    ]);
+    assert.equal(skopeoAll.code, 0, skopeoAll.stderr);
+    const listUnsigned = await verify(policies.signer!, image);
+    assert.equal(listUnsigned.code, 1);
+    assert.match(listUnsigned.stdout, new RegExp(`manifest ${multiDigests.list}: rejected`));
+    assert.match(listUnsigned.stdout, new RegExp(`instance ${multiDigests.arm64} linux/arm64/v8: accepted`));
   });
 
   describe('bad input is refused with one line saying why', () => {
