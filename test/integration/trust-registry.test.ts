@@ -495,6 +495,32 @@ describe('trust through a registry: skopeo and Ferry sign, verify and enforce po
     assert.ok(existsSync(join(out, 'signature-2')), 'skopeo got both signatures');
   });
 
+  test('signing to a registry whose lookaside is http only: refused naming lookaside-staging, as skopeo', async () => {
+    const httpOnly = join(root, 'registries.d-http-only');
+    await mkdir(httpOnly);
+    await writeFile(join(httpOnly, 'x.yaml'), `default-docker:\n  lookaside: http://127.0.0.1:${webPort}\n`);
+    const image = `${host()}/nostage/app:1`;
+    const r = await runFerry(
+      [
+        '--registries.d',
+        httpOnly,
+        '--insecure-policy',
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        '--sign-by',
+        signer.fingerprint,
+        `oci:${single}:t`,
+        `docker://${image}`,
+      ],
+      { env: home.env() },
+    );
+    assert.match(
+      oneErrorLine(r),
+      /writing directly to a http lookaside .* is not supported; configure a lookaside-staging/,
+    );
+  });
+
   test('a signed multi-arch list: every instance decided and reported; an unsigned instance is named', async () => {
     const image = `${host()}/multi/app:1`;
     await ferryPush(`oci:${multi}:t`, image, ['--all', '--sign-by', signer.fingerprint]);
