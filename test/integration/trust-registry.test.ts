@@ -495,6 +495,28 @@ describe('trust through a registry: skopeo and Ferry sign, verify and enforce po
     assert.ok(existsSync(join(out, 'signature-2')), 'skopeo got both signatures');
   });
 
+  test('an --sign-by key the GnuPG home does not hold is refused before anything is pushed', async () => {
+    const image = `${host()}/nokey/app:1`;
+    const missing = '0123456789ABCDEF0123456789ABCDEF01234567';
+    const r = await ferry(undefined, [
+      '--insecure-policy',
+      'copy',
+      '-q',
+      '--dest-tls-verify=false',
+      '--sign-by',
+      missing,
+      `oci:${single}:t`,
+      `docker://${image}`,
+    ]);
+    assert.match(
+      oneErrorLine(r),
+      new RegExp(`cannot sign with key ${missing}: the GnuPG home \\(.*\\) has no secret key for it`),
+    );
+    const pushed = await runSkopeo(['inspect', '--raw', '--tls-verify=false', `docker://${image}`]);
+    assert.notEqual(pushed.code, 0, 'the image was not pushed');
+    assert.match(pushed.stderr, /manifest unknown|not found/i);
+  });
+
   test('signing to a registry whose lookaside is http only: refused naming lookaside-staging, as skopeo', async () => {
     const httpOnly = join(root, 'registries.d-http-only');
     await mkdir(httpOnly);
