@@ -124,7 +124,7 @@ export async function copyMultipleImages(
     if (listSignatures.length > 0 && !caps.supportsSignatures) {
       throw new FerryError(
         'UNSUPPORTED_OPERATION',
-        `the source list has ${listSignatures.length} signature(s), but destination ${session.destinationName} does not support signatures (set removeSignatures to drop them)`,
+        `the source list has ${listSignatures.length} signature(s), but destination ${session.destinationName} does not support signatures (removeSignatures, --remove-signatures in the CLI, drops them)`,
       );
     }
   }
@@ -132,7 +132,7 @@ export async function copyMultipleImages(
     options.preserveDigests === true
       ? 'preserveDigests is set'
       : listSignatures.length > 0
-        ? 'that would invalidate the source signatures (set removeSignatures to drop them)'
+        ? 'that would invalidate the source signatures (removeSignatures, --remove-signatures in the CLI, drops them)'
         : undefined;
 
   const selected = selectInstances(list, selection);

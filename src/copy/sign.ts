@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { FerryError, isFerryError } from '../errors.js';
 import { parseDockerReference } from '../reference/reference.js';
-import { DEFAULT_CREATOR, payloadFor, signWithGpg, signWithKey } from '../signature/simple/index.js';
+import { checkGpgSecretKey, DEFAULT_CREATOR, payloadFor, signWithGpg, signWithKey } from '../signature/simple/index.js';
 import { readSigningKey } from '../signature/simple/openpgp.js';
 import { readSigstorePrivateKey, sigstoreBlob, sigstoreSign } from '../signature/sigstore/index.js';
 import type { ImageDestination, ImageReference } from '../transports/types.js';
@@ -43,6 +43,7 @@ export async function prepareSigning(
   const creator = options.creator ?? DEFAULT_CREATOR;
   const signers: ImageSigner[] = [];
   if (gpg !== undefined) {
+    await checkGpgSecretKey(gpg.fingerprint, gpg);
     signers.push({
       description: 'Signing image using simple signing',
       sign: (manifest, identity, signal) =>

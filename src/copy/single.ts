@@ -69,7 +69,8 @@ export async function copySingleImage(
     cannotModify = { reason: 'preserveDigests is set', code: 'PRESERVE_DIGESTS_VIOLATED' };
   else if (signatures.length > 0) {
     cannotModify = {
-      reason: 'that would invalidate the source signatures (set removeSignatures to drop them)',
+      reason:
+        'that would invalidate the source signatures (removeSignatures, --remove-signatures in the CLI, drops them)',
       code: 'PRESERVE_DIGESTS_VIOLATED',
     };
   } else if (src.isArtifact()) {
@@ -166,7 +167,7 @@ async function sourceSignatures(
   if (signatures.length > 0 && !session.destination.capabilities.supportsSignatures) {
     throw new FerryError(
       'UNSUPPORTED_OPERATION',
-      `the source image has ${signatures.length} signature(s), but destination ${session.destinationName} does not support signatures (set removeSignatures to drop them)`,
+      `the source image has ${signatures.length} signature(s), but destination ${session.destinationName} does not support signatures (removeSignatures, --remove-signatures in the CLI, drops them)`,
     );
   }
   return signatures;

@@ -92,6 +92,25 @@ export async function signWithGpg(
   return signature;
 }
 
+/**
+ * Fails unless the GnuPG home holds the secret key `fingerprint` (gpg --list-secret-keys; no passphrase is
+ * asked). Lets a copy refuse an unknown key before it writes anything: upstream (gpgme) finds out only
+ * when it signs, after the image is written.
+ */
+export async function checkGpgSecretKey(fingerprint: string, options: GpgOptions = {}): Promise<void> {
+  try {
+    await runGpg(['--with-colons', '--list-secret-keys', '--', fingerprint], new Uint8Array(), options, 'list');
+  } catch (e) {
+    if (!(e instanceof FerryError) || e.details?.exitCode === undefined) throw e;
+    const home = options.gnupgHome ?? process.env.GNUPGHOME ?? '~/.gnupg';
+    throw new FerryError(
+      'SIGNING_FAILED',
+      `cannot sign with key ${fingerprint}: the GnuPG home (${home}) has no secret key for it`,
+      { cause: e, details: { fingerprint } },
+    );
+  }
+}
+
 /** Every public key of the GnuPG home, as a binary keyring (gpg --export). */
 export function exportGpgPublicKeys(options: GpgOptions = {}): Promise<Buffer> {
   return runGpg(['--export'], new Uint8Array(), options, 'export the public keys of the GnuPG home');

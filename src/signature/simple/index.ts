@@ -1,5 +1,11 @@
 export type { SignatureRejection } from './errors.js';
-export { exportGpgPublicKeys, type GpgOptions, type GpgSignOptions, signWithGpg } from './gpg.js';
+export {
+  checkGpgSecretKey,
+  exportGpgPublicKeys,
+  type GpgOptions,
+  type GpgSignOptions,
+  signWithGpg,
+} from './gpg.js';
 export { type KeyringInput, readTrustedKeyring, type TrustedKeyring } from './keys.js';
 export { type SignWithKeyOptions, signWithKey, type VerifiedMessage, verifySignedMessage } from './openpgp.js';
 export { parsePayload, SIGNATURE_TYPE, type SimpleSigningPayload, serializePayload } from './payload.js';
