@@ -36,6 +36,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     login,
     logout,
     manifestDigest,
+    referrers,
     standaloneSign,
     standaloneVerify,
   ] = await Promise.all([
@@ -47,6 +48,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     import('./login.js'),
     import('./logout.js'),
     import('./manifest-digest.js'),
+    import('./referrers.js'),
     import('./standalone-sign.js'),
     import('./standalone-verify.js'),
   ]);
@@ -59,6 +61,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     login.registerLogin,
     logout.registerLogout,
     manifestDigest.registerManifestDigest,
+    referrers.registerReferrers,
     standaloneSign.registerStandaloneSign,
     standaloneVerify.registerStandaloneVerify,
   ];

@@ -48,6 +48,12 @@ export interface CopyOptions {
   /** Refuse any change that would alter the manifest digest. */
   preserveDigests?: boolean;
   destinationCompression?: DestinationCompressionOptions;
+  /**
+   * Also copy the image's OCI 1.1 referrers (signatures, attestations, SBOMs: manifests whose `subject`
+   * is a copied manifest) and cosign's `<alg>-<hex>.sig`/`.att`/`.sbom` tags, recursively, unchanged.
+   * Implies preserveDigests. Both ends must be registries (docker://).
+   */
+  withReferrers?: boolean;
   /** Drop signatures instead of copying them (new ones asked for by `signing` are still added, as upstream). */
   removeSignatures?: boolean;
   /** Signatures to add to the written manifest (containers/image copy.Options SignBy…, SignIdentity). */

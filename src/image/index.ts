@@ -1,3 +1,5 @@
 /** The typed view of an image over a source: manifest, instance choice, config, layers, inspect. */
 export { Image, openImage } from './image.js';
 export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image.js';
+export { listReferrers } from './referrers.js';
+export type { ListReferrersOptions } from './referrers.js';

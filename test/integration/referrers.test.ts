@@ -1,0 +1,332 @@
+/**
+ * OCI 1.1 referrers against the real Distribution registry (Debian's 2.8), which has no referrers
+ * API: the referrers tag schema path for real. Pushing a manifest with a `subject` maintains the
+ * `sha256-<hex>` tag index (no duplicates); `ferry referrers` lists it; `ferry copy --with-referrers`
+ * carries the referrers (recursively), their blobs and a cosign-style `.sig` tag to a second registry
+ * with identical digests; an artifact (non-image manifest) copies as-is. skopeo 1.9.3 has no referrers
+ * support to compare with; what it can do (copy the artifact by digest) is compared.
+ */
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import {
+  type Digest,
+  digestOf,
+  listReferrers,
+  parseImageReference,
+  RegistryClient,
+  referrersTag,
+} from '../../src/index.js';
+import { makeImage } from '../helpers/make-image.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { type RunResult, runFerry, runSkopeo } from '../helpers/run.js';
+import { makeTempDir } from '../helpers/tmp.js';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const EMPTY = 'application/vnd.oci.empty.v1+json';
+const SBOM_TYPE = 'application/spdx+json';
+const SIG_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+
+let work = '';
+let src: TestRegistry;
+let dst: TestRegistry;
+let srcClient: RegistryClient;
+let dstClient: RegistryClient;
+let subject: Digest;
+let subjectSize = 0;
+let sbom: Digest;
+let sig: Digest;
+let sigOfSbom: Digest;
+let cosignTagDigest: Digest;
+
+function ok(r: RunResult, what: string): RunResult {
+  assert.equal(r.code, 0, `${what} failed:\n${r.stderr}`);
+  return r;
+}
+
+async function pushBlob(
+  client: RegistryClient,
+  repo: string,
+  bytes: Buffer,
+): Promise<{ digest: Digest; size: number }> {
+  const digest = digestOf(bytes);
+  await client.uploadBlob(repo, Readable.from([bytes]), { digest, size: bytes.length });
+  return { digest, size: bytes.length };
+}
+
+/** An OCI artifact manifest (image-spec v1.1 "Guidelines for Artifact Usage": empty config, artifactType). */
+async function pushArtifact(
+  repo: string,
+  artifactType: string,
+  content: string,
+  subjectDesc: { digest: Digest; size: number; mediaType: string },
+  annotations: Record<string, string>,
+): Promise<Digest> {
+  const config = await pushBlob(srcClient, repo, Buffer.from('{}'));
+  const layer = await pushBlob(srcClient, repo, Buffer.from(content));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType,
+      config: { mediaType: EMPTY, digest: config.digest, size: config.size },
+      layers: [{ mediaType: artifactType, digest: layer.digest, size: layer.size }],
+      subject: subjectDesc,
+      annotations,
+    }),
+  );
+  const digest = digestOf(manifest);
+  await srcClient.putManifest(repo, digest, manifest, OCI_MANIFEST);
+  return digest;
+}
+
+async function tagIndex(
+  client: RegistryClient,
+  repo: string,
+  of: Digest,
+): Promise<{ manifests: Record<string, unknown>[] }> {
+  const m = await client.getManifest(repo, referrersTag(of));
+  assert.equal(m.mimeType, OCI_INDEX);
+  return JSON.parse(m.bytes.toString()) as { manifests: Record<string, unknown>[] };
+}
+
+before(async () => {
+  work = await makeTempDir('ferry-referrers-');
+  [src, dst] = await Promise.all([startRegistry(), startRegistry()]);
+  await makeImage(join(work, 'oci'), { tag: 'v1', layers: 1, layerSize: 20_000, seed: 7 });
+  ok(
+    await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:v1`, `docker://${src.host}/app:v1`]),
+    'seed',
+  );
+  srcClient = await RegistryClient.create(src.host, { tlsVerify: false });
+  dstClient = await RegistryClient.create(dst.host, { tlsVerify: false });
+  const top = await srcClient.getManifest('app', 'v1');
+  subject = top.digest;
+  subjectSize = top.bytes.length;
+});
+
+after(async () => {
+  await srcClient?.close();
+  await dstClient?.close();
+  await Promise.all([src?.stop(), dst?.stop()]);
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('referrers on a registry without the referrers API (Distribution 2.8, tag schema)', () => {
+  it('the registry really has no referrers API: 404 on /v2/<name>/referrers/<digest>', async () => {
+    const res = await fetch(`${src.url}/v2/app/referrers/${subject}`);
+    assert.equal(res.status, 404);
+  });
+
+  it('pushing manifests with a subject maintains the sha256-<hex> tag index, without duplicates', async () => {
+    const subjectDesc = { mediaType: OCI_MANIFEST, digest: subject, size: subjectSize };
+    sbom = await pushArtifact('app', SBOM_TYPE, '{"spdxVersion":"SPDX-2.3"}', subjectDesc, {
+      'org.opencontainers.image.created': '2026-01-01T00:00:00Z',
+    });
+    sig = await pushArtifact('app', SIG_TYPE, 'signature-bytes', subjectDesc, { 'dev.example/kind': 'sig' });
+    const sbomBytes = (await srcClient.getManifest('app', sbom)).bytes;
+    sigOfSbom = await pushArtifact(
+      'app',
+      SIG_TYPE,
+      'sbom-signature',
+      { mediaType: OCI_MANIFEST, digest: sbom, size: sbomBytes.length },
+      {},
+    );
+    // Pushed again: still one entry.
+    await srcClient.putManifest('app', sbom, sbomBytes, OCI_MANIFEST);
+
+    const index = await tagIndex(srcClient, 'app', subject);
+    assert.deepEqual(
+      index.manifests.map((d) => [d.digest, d.artifactType]),
+      [
+        [sbom, SBOM_TYPE],
+        [sig, SIG_TYPE],
+      ],
+    );
+    assert.deepEqual(index.manifests[0]?.annotations, { 'org.opencontainers.image.created': '2026-01-01T00:00:00Z' });
+    assert.equal(index.manifests[0]?.size, sbomBytes.length);
+    const nested = await tagIndex(srcClient, 'app', sbom);
+    assert.deepEqual(
+      nested.manifests.map((d) => d.digest),
+      [sigOfSbom],
+    );
+  });
+
+  it('listReferrers reads the tag schema, filters by artifactType', async () => {
+    const ref = parseImageReference(`docker://${src.host}/app:v1`);
+    const all = await listReferrers(ref, { tlsVerify: false });
+    assert.equal(all.source, 'tag-schema');
+    assert.equal(all.subject, subject);
+    assert.deepEqual(
+      all.manifests.map((d) => d.digest),
+      [sbom, sig],
+    );
+    const sboms = await listReferrers(ref, { tlsVerify: false, artifactType: SBOM_TYPE });
+    assert.deepEqual(
+      sboms.manifests.map((d) => d.digest),
+      [sbom],
+    );
+    assert.equal(sboms.filtersApplied, false);
+    const none = await listReferrers(parseImageReference(`docker://${src.host}/app@${sigOfSbom}`), {
+      tlsVerify: false,
+    });
+    assert.deepEqual(none.manifests, []);
+  });
+
+  it('ferry referrers prints a table and the OCI index as JSON', async () => {
+    const table = ok(
+      await runFerry(['referrers', '--tls-verify=false', `docker://${src.host}/app:v1`]),
+      'referrers',
+    ).stdout;
+    const lines = table.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^DIGEST\s+ARTIFACT TYPE\s+SIZE\s+ANNOTATIONS$/);
+    assert.equal(lines.length, 3);
+    assert.ok(
+      lines[1]?.startsWith(sbom) &&
+        lines[1].includes(SBOM_TYPE) &&
+        lines[1].includes('org.opencontainers.image.created='),
+    );
+    assert.ok(lines[2]?.startsWith(sig));
+    const json = ok(
+      await runFerry([
+        'referrers',
+        '--tls-verify=false',
+        '--format',
+        'json',
+        '--artifact-type',
+        SIG_TYPE,
+        `docker://${src.host}/app@${subject}`,
+      ]),
+      'referrers json',
+    ).stdout;
+    const parsed = JSON.parse(json) as { schemaVersion: number; mediaType: string; manifests: { digest: string }[] };
+    assert.equal(parsed.schemaVersion, 2);
+    assert.equal(parsed.mediaType, OCI_INDEX);
+    assert.deepEqual(
+      parsed.manifests.map((d) => d.digest),
+      [sig],
+    );
+    const bad = await runFerry(['referrers', `oci:${work}/oci:v1`]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not a docker:\/\/ image/);
+  });
+
+  it('ferry copy --with-referrers carries referrers (recursively) and the cosign .sig tag, digests unchanged', async () => {
+    // A cosign-style signature tag (cosign SIGNATURE_SPEC: `sha256-<hex>.sig`, an OCI manifest of simplesigning layers).
+    const config = await pushBlob(
+      srcClient,
+      'app',
+      Buffer.from('{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'),
+    );
+    const payload = await pushBlob(srcClient, 'app', Buffer.from('{"critical":{}}'));
+    const cosign = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [
+          {
+            mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+            ...payload,
+            annotations: { 'dev.cosignproject.cosign/signature': 'MEUCIQ==' },
+          },
+        ],
+      }),
+    );
+    const cosignTag = `${referrersTag(subject)}.sig`;
+    cosignTagDigest = await srcClient.putManifest('app', cosignTag, cosign, OCI_MANIFEST);
+
+    const r = ok(
+      await runFerry([
+        'copy',
+        '--with-referrers',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src.host}/app:v1`,
+        `docker://${dst.host}/mirror/app:v1`,
+      ]),
+      'copy --with-referrers',
+    );
+    assert.match(r.stderr + r.stdout, /referrer/i);
+    assert.equal((await dstClient.getManifest('mirror/app', 'v1')).digest, subject);
+    for (const d of [sbom, sig, sigOfSbom]) {
+      const a = await srcClient.getManifest('app', d);
+      const b = await dstClient.getManifest('mirror/app', d);
+      assert.ok(a.bytes.equals(b.bytes), `referrer ${d} differs in the destination`);
+    }
+    // The referrer's blobs arrived (the SBOM layer readable, digest-checked by the client).
+    const sbomManifest = JSON.parse((await dstClient.getManifest('mirror/app', sbom)).bytes.toString()) as {
+      layers: { digest: Digest }[];
+    };
+    const layer = sbomManifest.layers[0]?.digest as Digest;
+    assert.ok((await dstClient.blobExists('mirror/app', layer)) !== undefined);
+    // The destination (also without API) got its own tag indexes.
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'mirror/app', subject)).manifests.map((d) => d.digest).sort(),
+      [sbom, sig].sort(),
+    );
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'mirror/app', sbom)).manifests.map((d) => d.digest),
+      [sigOfSbom],
+    );
+    assert.equal((await dstClient.getManifest('mirror/app', cosignTag)).digest, cosignTagDigest);
+    const listed = await listReferrers(parseImageReference(`docker://${dst.host}/mirror/app:v1`), { tlsVerify: false });
+    assert.equal(listed.manifests.length, 2);
+  });
+
+  it('without --with-referrers nothing is carried', async () => {
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src.host}/app:v1`,
+        `docker://${dst.host}/bare/app:v1`,
+      ]),
+      'plain copy',
+    );
+    assert.equal(await dstClient.headManifest('bare/app', referrersTag(subject)), undefined);
+    assert.equal(await dstClient.headManifest('bare/app', sbom), undefined);
+  });
+
+  it('--with-referrers to an oci: layout is refused clearly, before anything is written', async () => {
+    const r = await runFerry([
+      'copy',
+      '-q',
+      '--with-referrers',
+      '--src-tls-verify=false',
+      `docker://${src.host}/app:v1`,
+      `oci:${work}/out:v1`,
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /cannot hold referrers/);
+  });
+
+  it('an artifact copies as-is (same digest), as skopeo copies it', async () => {
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src.host}/app@${sbom}`,
+        `docker://${dst.host}/artifacts/sbom:ferry`,
+      ]),
+      'ferry copy artifact',
+    );
+    assert.equal((await dstClient.getManifest('artifacts/sbom', 'ferry')).digest, sbom);
+    const s = await runSkopeo([
+      'copy',
+      '-q',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${src.host}/app@${sbom}`,
+      `docker://${dst.host}/artifacts/sbom:skopeo`,
+    ]);
+    if (s.code === 0) assert.equal((await dstClient.getManifest('artifacts/sbom', 'skopeo')).digest, sbom);
+  });
+});
