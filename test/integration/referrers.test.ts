@@ -327,6 +327,7 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
       `docker://${src.host}/app@${sbom}`,
       `docker://${dst.host}/artifacts/sbom:skopeo`,
     ]);
-    if (s.code === 0) assert.equal((await dstClient.getManifest('artifacts/sbom', 'skopeo')).digest, sbom);
+    assert.equal(s.code, 0, `skopeo copy of the artifact failed:\n${s.stderr}`);
+    assert.equal((await dstClient.getManifest('artifacts/sbom', 'skopeo')).digest, sbom);
   });
 });
