@@ -1,6 +1,7 @@
 /**
  * `ferry referrers IMAGE`: the OCI 1.1 referrers of a docker:// image (distribution-spec v1.1
- * "Listing Referrers"; the referrers tag schema when the registry has no referrers API). No skopeo
+ * "Listing Referrers"; the referrers tag schema when the registry has no referrers API), or of an oci:
+ * layout image (the index.json manifests whose `subject` is the image). No skopeo
  * counterpart (skopeo 1.9.3 has none); the output follows what the API returns:
  * - default: a table, one referrer a line: DIGEST, ARTIFACT TYPE, SIZE, ANNOTATIONS (`k=v` joined by `,`,
  *   cut to 60 characters), control characters escaped;
@@ -67,9 +68,10 @@ export function registerReferrers(program: Command): void {
     .summary('List the OCI referrers (signatures, attestations, SBOMs) of IMAGE-NAME')
     .description(
       'List the manifests whose subject is "IMAGE-NAME" (a docker:// image by tag or digest): the registry\'s\n' +
-        'referrers API, or the referrers tag schema (sha256-<hex> tag) when the registry has none',
+        'referrers API, or the referrers tag schema (sha256-<hex> tag) when the registry has none;\n' +
+        'or an oci: layout image: the index.json manifests whose subject it is',
     )
-    .argument('<image-name>', 'image whose referrers to list, docker://NAME[:TAG|@DIGEST]')
+    .argument('<image-name>', 'image whose referrers to list, docker://NAME[:TAG|@DIGEST] or oci:DIR:NAME')
     .option('--artifact-type <type>', 'only referrers of this artifact type')
     .option('--format <format>', 'output format: table or json', 'table')
     .addHelpText(
@@ -84,8 +86,10 @@ export function registerReferrers(program: Command): void {
       if (format !== 'table' && format !== 'json')
         throw usage(`--format must be table or json, not ${JSON.stringify(format)}`);
       const ref = parseImageReference(name);
-      if (ref.transport.name !== 'docker') {
-        throw usage(`referrers: ${JSON.stringify(name)} is not a docker:// image (only registries hold referrers)`);
+      if (ref.transport.name !== 'docker' && ref.transport.name !== 'oci') {
+        throw usage(
+          `referrers: ${JSON.stringify(name)} is neither a docker:// nor an oci: image (only registries and OCI layouts hold referrers)`,
+        );
       }
       const artifactType = flags['artifactType'];
       const listing = await listReferrers(ref, {

@@ -59,13 +59,13 @@ export function checkReferrersSupport(session: CopySession): void {
   if (source.listReferrers === undefined || source.getTaggedManifest === undefined) {
     throw new FerryError(
       'UNSUPPORTED_OPERATION',
-      `withReferrers: source ${source.reference.toString()} cannot list referrers (only a docker:// registry can)`,
+      `withReferrers: source ${source.reference.toString()} cannot list referrers (only docker:// and oci: can)`,
     );
   }
   if (destination.putReferrerManifest === undefined || destination.putTaggedManifest === undefined) {
     throw new FerryError(
       'UNSUPPORTED_OPERATION',
-      `withReferrers: destination ${session.destinationName} cannot hold referrers or cosign attachment tags (only a docker:// registry can)`,
+      `withReferrers: destination ${session.destinationName} cannot hold referrers or cosign attachment tags (only docker:// and oci: can)`,
     );
   }
 }

@@ -51,7 +51,8 @@ export interface CopyOptions {
   /**
    * Also copy the image's OCI 1.1 referrers (signatures, attestations, SBOMs: manifests whose `subject`
    * is a copied manifest) and cosign's `<alg>-<hex>.sig`/`.att`/`.sbom` tags, recursively, unchanged.
-   * Implies preserveDigests. Both ends must be registries (docker://).
+   * Implies preserveDigests. Each end must be a registry (docker://) or an OCI layout (oci:, where
+   * referrers are index.json entries, untagged, and cosign attachments entries named by their tag).
    */
   withReferrers?: boolean;
   /** Drop signatures instead of copying them (new ones asked for by `signing` are still added, as upstream). */

@@ -26,7 +26,7 @@ export async function listReferrers(
     if (source.listReferrers === undefined) {
       throw new FerryError(
         'UNSUPPORTED_OPERATION',
-        `listing referrers of ${ref.toString()}: transport ${ref.transport.name} has no referrers (only docker:// registries do)`,
+        `listing referrers of ${ref.toString()}: transport ${ref.transport.name} has no referrers (only docker:// and oci: do)`,
       );
     }
     const named = ref.dockerReference()?.digest as Digest | undefined;

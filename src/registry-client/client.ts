@@ -18,14 +18,8 @@ import {
   putManifestDetailed,
 } from './manifests.js';
 import { DEFAULT_FALLBACK_CHUNK_SIZE, type RegistryClientOptions, registryTimeouts, USER_AGENT } from './options.js';
-import {
-  addToReferrersTagIndex,
-  type ListReferrersOptions,
-  listReferrers,
-  manifestSubject,
-  type ReferrersList,
-  referrerDescriptor,
-} from './referrers.js';
+import { addToReferrersTagIndex, type ListReferrersOptions, listReferrers, type ReferrersList } from './referrers.js';
+import { manifestSubject, referrerDescriptor } from '../manifest/referrer.js';
 import { retryPolicy } from './retry.js';
 import { HTTPTransport } from './transport.js';
 import { mountBlob, type UploadBlobOptions, type UploadChunking, type UploadedBlob, uploadBlob } from './uploads.js';

@@ -13,7 +13,7 @@
 import { type Digest, digestAlgorithm, digestHex, isDigest, parseDigest } from '../digest/digest.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { type Descriptor, readDescriptor } from '../manifest/descriptor.js';
-import { field, goMarshal, isJSONObject, type JSONObject, parseJSONObject, sortedMap } from '../manifest/json.js';
+import { field, goMarshal, type JSONObject, parseJSONObject, sortedMap } from '../manifest/json.js';
 import { MAX_MANIFEST_SIZE } from '../manifest/limits.js';
 import { MediaType } from '../manifest/mediatypes.js';
 import { quoteInput } from '../util/quote.js';
@@ -217,39 +217,6 @@ async function readTagIndex(
   }
   const object = parseJSONObject(fetched.bytes, where);
   return { object };
-}
-
-/** The descriptor of a pushed manifest as the referrers list holds it (distribution-spec "Pushing Manifests with Subject"). */
-export function referrerDescriptor(bytes: Buffer, mimeType: string, digest: Digest): Descriptor {
-  const obj = parseJSONObject(bytes, `manifest ${digest}`);
-  const d: Descriptor = { mediaType: mimeType, digest, size: bytes.length };
-  const artifactType = field(obj, 'artifactType');
-  const config = field(obj, 'config');
-  if (typeof artifactType === 'string' && artifactType !== '') d.artifactType = artifactType;
-  else if (isJSONObject(config) && typeof config.mediaType === 'string' && config.mediaType !== '') {
-    d.artifactType = config.mediaType;
-  }
-  const annotations = field(obj, 'annotations');
-  if (isJSONObject(annotations)) {
-    const kept: Record<string, string> = {};
-    for (const [k, v] of Object.entries(annotations)) if (typeof v === 'string') kept[k] = v;
-    if (Object.keys(kept).length > 0) d.annotations = kept;
-  }
-  return d;
-}
-
-/** The `subject` digest of manifest bytes, when it has a valid one. */
-export function manifestSubject(bytes: Buffer): Digest | undefined {
-  let obj: JSONObject;
-  try {
-    obj = parseJSONObject(bytes, 'manifest');
-  } catch {
-    return undefined;
-  }
-  const subject = field(obj, 'subject');
-  if (!isJSONObject(subject)) return undefined;
-  const digest = subject.digest;
-  return typeof digest === 'string' && isDigest(digest) ? digest : undefined;
 }
 
 /**

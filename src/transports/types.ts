@@ -253,8 +253,11 @@ export interface ReferrersListing {
   subject: Digest;
   /** One descriptor per referrer manifest (mediaType, digest, size, artifactType, annotations). */
   manifests: Descriptor[];
-  /** `api`: the registry's referrers API answered; `tag-schema`: the fallback tag index was read. */
-  source: 'api' | 'tag-schema';
+  /**
+   * `api`: the registry's referrers API answered; `tag-schema`: the fallback tag index was read;
+   * `layout`: the manifests of an OCI layout's index.json were read.
+   */
+  source: 'api' | 'tag-schema' | 'layout';
   /** Whether the registry applied the artifactType filter itself (`OCI-Filters-Applied`). */
   filtersApplied: boolean;
 }

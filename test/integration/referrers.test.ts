@@ -7,7 +7,7 @@
  * support to compare with; what it can do (copy the artifact by digest) is compared.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -209,9 +209,9 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
       parsed.manifests.map((d) => d.digest),
       [sig],
     );
-    const bad = await runFerry(['referrers', `oci:${work}/oci:v1`]);
+    const bad = await runFerry(['referrers', `dir:${work}/nowhere`]);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /not a docker:\/\/ image/);
+    assert.match(bad.stderr, /neither a docker:\/\/ nor an oci: image/);
   });
 
   it('ferry copy --with-referrers carries referrers (recursively) and the cosign .sig tag, digests unchanged', async () => {
@@ -293,14 +293,63 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
     assert.equal(await dstClient.headManifest('bare/app', sbom), undefined);
   });
 
-  it('--with-referrers to an oci: layout is refused clearly, before anything is written', async () => {
+  it('--with-referrers into an oci: layout lists referrers in index.json (untagged, as oras does) and back out', async () => {
+    const out = `oci:${work}/out:v1`;
+    ok(
+      await runFerry(['copy', '-q', '--with-referrers', '--src-tls-verify=false', `docker://${src.host}/app:v1`, out]),
+      'copy to oci with referrers',
+    );
+    const index = JSON.parse(await readFile(join(work, 'out', 'index.json'), 'utf8')) as {
+      manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[];
+    };
+    const refName = (d: { annotations?: Record<string, string> }) =>
+      d.annotations?.['org.opencontainers.image.ref.name'];
+    assert.deepEqual(
+      index.manifests.map((d) => [d.digest, refName(d) ?? null]),
+      [
+        [subject, 'v1'],
+        [sbom, null],
+        [sig, null],
+        [cosignTagDigest, `${referrersTag(subject)}.sig`],
+        [sigOfSbom, null],
+      ],
+    );
+    assert.equal(index.manifests[1]?.artifactType, SBOM_TYPE);
+    // skopeo still reads the image by its name.
+    const raw = ok(await runSkopeo(['inspect', '--raw', out]), 'skopeo inspect').stdout;
+    assert.equal(digestOf(Buffer.from(raw)), subject);
+    const listed = JSON.parse(ok(await runFerry(['referrers', '--format', 'json', out]), 'referrers oci').stdout) as {
+      manifests: { digest: string }[];
+    };
+    assert.deepEqual(listed.manifests.map((d) => d.digest).sort(), [sbom, sig].sort());
+    // And back into a registry: the tag index and the cosign tag are rebuilt there.
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--with-referrers',
+        '--dest-tls-verify=false',
+        out,
+        `docker://${dst.host}/back/app:v1`,
+      ]),
+      'copy from oci with referrers',
+    );
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'back/app', subject)).manifests.map((d) => d.digest).sort(),
+      [sbom, sig].sort(),
+    );
+    assert.equal((await dstClient.getManifest('back/app', `${referrersTag(subject)}.sig`)).digest, cosignTagDigest);
+    assert.equal((await dstClient.getManifest('back/app', sigOfSbom)).digest, sigOfSbom);
+  });
+
+  it('--with-referrers to a dir: destination is refused clearly', async () => {
     const r = await runFerry([
       'copy',
       '-q',
       '--with-referrers',
       '--src-tls-verify=false',
       `docker://${src.host}/app:v1`,
-      `oci:${work}/out:v1`,
+      `dir:${work}/dir-out`,
     ]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /cannot hold referrers/);
