@@ -368,6 +368,30 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
       'ferry copy artifact',
     );
     assert.equal((await dstClient.getManifest('artifacts/sbom', 'ferry')).digest, sbom);
+    // A cosign signature manifest (an OCI image config, but a layer of a non-layer media type) copies as-is
+    // too, as skopeo copies it (before, Ferry gzipped the payload and called it a tar+gzip layer).
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src.host}/app:${referrersTag(subject)}.sig`,
+        `docker://${dst.host}/artifacts/sig:ferry`,
+      ]),
+      'ferry copy cosign signature manifest',
+    );
+    assert.equal((await dstClient.getManifest('artifacts/sig', 'ferry')).digest, cosignTagDigest);
+    const sk = await runSkopeo([
+      'copy',
+      '-q',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${src.host}/app:${referrersTag(subject)}.sig`,
+      `docker://${dst.host}/artifacts/sig:skopeo`,
+    ]);
+    assert.equal(sk.code, 0, sk.stderr);
+    assert.equal((await dstClient.getManifest('artifacts/sig', 'skopeo')).digest, cosignTagDigest);
     const s = await runSkopeo([
       'copy',
       '-q',
