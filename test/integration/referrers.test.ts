@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import {
+  copyImage,
   type Digest,
   digestOf,
   listReferrers,
@@ -402,5 +403,133 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
     ]);
     assert.equal(s.code, 0, `skopeo copy of the artifact failed:\n${s.stderr}`);
     assert.equal((await dstClient.getManifest('artifacts/sbom', 'skopeo')).digest, sbom);
+  });
+});
+
+describe('referrers of a multi-arch image, and a listing that lies', () => {
+  it('copyImage withReferrers + all instances: referrers of the index and of an instance arrive', async () => {
+    const made = await makeImage(join(work, 'multi'), {
+      tag: 'm1',
+      layers: 1,
+      layerSize: 5_000,
+      seed: 9,
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    ok(
+      await runFerry([
+        'copy',
+        '-q',
+        '--all',
+        '--dest-tls-verify=false',
+        `oci:${work}/multi:m1`,
+        `docker://${src.host}/multi:m1`,
+      ]),
+      'seed multi',
+    );
+    const instance = made.instances[1] as { digest: string; size: number };
+    const onIndex = await pushArtifact(
+      'multi',
+      SBOM_TYPE,
+      'index-sbom',
+      { mediaType: OCI_INDEX, digest: made.digest as Digest, size: made.size },
+      {},
+    );
+    const onInstance = await pushArtifact(
+      'multi',
+      SIG_TYPE,
+      'arm64-sig',
+      { mediaType: OCI_MANIFEST, digest: instance.digest as Digest, size: instance.size },
+      {},
+    );
+    // A cosign attestation tag on the instance (`.att`).
+    const att = await pushArtifact(
+      'multi',
+      'application/vnd.dsse.envelope.v1+json',
+      'dsse',
+      { mediaType: OCI_MANIFEST, digest: onInstance, size: 1 },
+      {},
+    );
+    const attBytes = (await srcClient.getManifest('multi', att)).bytes;
+    const attTag = `${referrersTag(instance.digest as Digest)}.att`;
+    await srcClient.putManifest('multi', attTag, attBytes, OCI_MANIFEST);
+
+    const messages: string[] = [];
+    const result = await copyImage(
+      parseImageReference(`docker://${src.host}/multi:m1`),
+      parseImageReference(`docker://${dst.host}/multi:m1`),
+      {
+        withReferrers: true,
+        imageListSelection: 'all',
+        sourceOptions: { tlsVerify: false },
+        destinationOptions: { tlsVerify: false },
+        onProgress: (e) => {
+          if (e.kind === 'message') messages.push(e.text);
+        },
+      },
+    );
+    assert.equal(result.manifestDigest, made.digest);
+    for (const d of [onIndex, onInstance]) {
+      assert.equal((await dstClient.getManifest('multi', d)).digest, d);
+    }
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'multi', made.digest as Digest)).manifests.map((d) => d.digest),
+      [onIndex],
+    );
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'multi', instance.digest as Digest)).manifests.map((d) => d.digest),
+      [onInstance],
+    );
+    assert.equal((await dstClient.getManifest('multi', attTag)).digest, att);
+    assert.ok(messages.some((m) => m.includes(`cosign attachment ${attTag}`)));
+  });
+
+  it('a tag index listing a manifest whose subject is another image: skipped, not copied', async () => {
+    ok(
+      await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:v1`, `docker://${src.host}/liar:v1`]),
+      'seed liar',
+    );
+    // liar:v1 is app:v1's manifest; its tag index (written by hand) lists a copy of the SBOM whose
+    // subject is another digest: the listing names it, the manifest disagrees.
+    const other = digestOf(Buffer.from('another image'));
+    const sbomBytes = (await srcClient.getManifest('app', sbom)).bytes;
+    const sbomManifest = JSON.parse(sbomBytes.toString()) as {
+      config: { digest: Digest };
+      layers: { digest: Digest }[];
+    };
+    for (const b of [sbomManifest.config, ...sbomManifest.layers]) {
+      await srcClient.mountBlob('liar', b.digest, 'app');
+    }
+    const liarSubject = (await srcClient.getManifest('liar', 'v1')).digest;
+    assert.equal(liarSubject, subject);
+    const fakeSubjectManifest = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(sbomBytes.toString()),
+        subject: { mediaType: OCI_MANIFEST, digest: other, size: 13 },
+      }),
+    );
+    const fake = digestOf(fakeSubjectManifest);
+    await srcClient.putManifest('liar', fake, fakeSubjectManifest, OCI_MANIFEST);
+    const lieWithFake = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: fake, size: fakeSubjectManifest.length }],
+      }),
+    );
+    await srcClient.putManifest('liar', referrersTag(subject), lieWithFake, OCI_INDEX);
+    const r = ok(
+      await runFerry([
+        'copy',
+        '--with-referrers',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${src.host}/liar:v1`,
+        `docker://${dst.host}/liar:v1`,
+      ]),
+      'copy liar',
+    );
+    assert.match(r.stderr + r.stdout, new RegExp(`referrer ${fake} of ${subject} skipped: its subject is "${other}"`));
+    assert.equal(await dstClient.headManifest('liar', fake), undefined);
+    assert.equal(await dstClient.headManifest('liar', referrersTag(subject)), undefined);
   });
 });
