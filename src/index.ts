@@ -168,6 +168,10 @@ export type {
   VerifyImageOptions,
 } from './image/index.js';
 export { copyImage } from './copy/index.js';
+export { listReferrers } from './image/index.js';
+export type { ListReferrersOptions } from './image/index.js';
+export type { ReferrersListing } from './transports/types.js';
+export { referrersTag } from './registry-client/index.js';
 
 // For the CLI (src/cli/ imports Ferry only from here): NODE_EXTRA_CA_CERTS handed over by bin/ferry,
 // and the removal of this process's temp files on a second Ctrl-C.

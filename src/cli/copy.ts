@@ -15,6 +15,7 @@ interface CopyFlags {
   multiArch?: string;
   format?: string;
   preserveDigests?: boolean;
+  withReferrers?: boolean;
   destCompress?: boolean;
   destCompressFormat?: string;
   destCompressLevel?: string;
@@ -59,6 +60,10 @@ export function registerCopy(program: Command): void {
     )
     .option('-f, --format <manifest-type>', 'MANIFEST TYPE (oci, v2s1, or v2s2) to use in the destination')
     .option('--preserve-digests', 'preserve digests of images and lists')
+    .option(
+      '--with-referrers',
+      'also copy the OCI referrers (signatures, attestations, SBOMs) and cosign .sig/.att/.sbom tags of the image, unchanged',
+    )
     .option('--dest-compress', 'compress tarball image layers when saving to the destination')
     .option('--dest-compress-format <format>', 'FORMAT to use for the compression (gzip, zstd)')
     .option('--dest-compress-level <level>', 'LEVEL to use for the compression')
@@ -166,6 +171,7 @@ export function registerCopy(program: Command): void {
     if (onPolicyDecision !== undefined) options.onPolicyDecision = onPolicyDecision;
     if (forceManifestMIMEType !== undefined) options.forceManifestMIMEType = forceManifestMIMEType;
     if (flags.preserveDigests === true) options.preserveDigests = true;
+    if (flags.withReferrers === true) options.withReferrers = true;
     if (flags.removeSignatures === true) options.removeSignatures = true;
     const signing = await signingOptions(flags, usage);
     if (signing !== undefined) options.signing = signing;

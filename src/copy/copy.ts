@@ -13,6 +13,7 @@ import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest, systemInstance } from './list.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
+import { carryReferrers, checkReferrersSupport, referrersCopyOptions } from './referrers.js';
 import type { CopySession } from './session.js';
 import { checkSigningDestination, prepareSigning } from './sign.js';
 import { enforceCopyPolicy } from './policy.js';
@@ -22,8 +23,9 @@ import type { CopyOptions, CopyResult } from './types.js';
 export async function copyImage(
   src: ImageReference,
   dest: ImageReference,
-  options: CopyOptions = {},
+  callerOptions: CopyOptions = {},
 ): Promise<CopyResult> {
+  const options = referrersCopyOptions(callerOptions);
   const userSignal = options.signal;
   throwIfAborted(userSignal);
   // One internal signal for every stage of this copy, following the caller's: each blob adds
@@ -58,7 +60,9 @@ export async function copyImage(
       redrive: new RedriveBudget(redrivePolicy(options)),
       ...(signing === undefined ? {} : { signing }),
     };
+    if (options.withReferrers === true) checkReferrersSupport(session);
     const result = await copyTopLevel(session, topLevel, signal);
+    await carryReferrers(session, signal, result);
     throwIfAborted(userSignal);
     await destination.commit(signal);
     return result;

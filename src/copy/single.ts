@@ -9,10 +9,12 @@ import {
   type ConvertOptions,
   convertImageManifest,
   type ImageManifest,
+  isEncryptedLayerMediaType,
   isForeignLayerMediaType,
   isKnownManifestMIMEType,
   type LayerCompression,
   type LayerInfo,
+  layerCompressionOfMediaType,
   layerMediaType,
   manifestDigest,
   parseManifest,
@@ -40,6 +42,23 @@ export interface SingleImageResult {
   changed: boolean;
 }
 
+/**
+ * Whether a manifest is copied as an artifact, byte for byte: an OCI artifact (its config is not an
+ * image config), or a manifest with a layer of a media type that is not a layer type (a cosign
+ * signature's `application/vnd.dev.cosign.simplesigning.v1+json`, an SBOM): its compression cannot be
+ * changed, as containers/image's CanChangeLayerCompression says of unknown media types. Encrypted
+ * layers keep their own handling.
+ */
+function copiedAsArtifact(src: ImageManifest): boolean {
+  if (src.isArtifact()) return true;
+  return src.layerInfos().some((l) => {
+    const mt = l.mediaType;
+    return (
+      mt !== undefined && mt !== '' && layerCompressionOfMediaType(mt) === undefined && !isEncryptedLayerMediaType(mt)
+    );
+  });
+}
+
 /** Parses source manifest bytes, trusting the source's MIME type only when Ferry knows it. */
 export function parseSourceManifest(raw: RawManifest): ReturnType<typeof parseManifest> {
   return parseManifest(raw.bytes, isKnownManifestMIMEType(raw.mimeType) ? raw.mimeType : undefined);
@@ -61,6 +80,7 @@ export async function copySingleImage(
     );
   }
   const src = parsed;
+  const artifact = copiedAsArtifact(src);
 
   const signatures = await sourceSignatures(session, input.sourceInstance, signal);
 
@@ -73,7 +93,7 @@ export async function copySingleImage(
         'that would invalidate the source signatures (removeSignatures, --remove-signatures in the CLI, drops them)',
       code: 'PRESERVE_DIGESTS_VIOLATED',
     };
-  } else if (src.isArtifact()) {
+  } else if (artifact) {
     cannotModify = { reason: 'it is an OCI artifact, which is copied unchanged', code: 'CONVERSION_UNSUPPORTED' };
   }
 
@@ -97,11 +117,11 @@ export async function copySingleImage(
   const computeDiffIDs = isSchema1(src.mimeType) && candidates.some((t) => !isSchema1(t));
   const plan: LayerCopyPlan = {
     policy: { capabilities: caps, options: compression, formatAlgorithms: formatCompressionAlgorithms(primary) },
-    keepBytes: src.isArtifact(),
+    keepBytes: artifact,
     computeDiffIDs,
     // Only the primary type: the compression plan is made for it, and a zstd substitute must not force a format change.
     possibleManifestFormats: [primary],
-    key: `${primary}|${cannotModify === undefined}|${computeDiffIDs}|${src.isArtifact()}`,
+    key: `${primary}|${cannotModify === undefined}|${computeDiffIDs}|${artifact}`,
     // A signature vouches for exactly the bytes copied: no other blob may stand in (as upstream).
     ...(session.signing === undefined ? {} : { noSubstitutes: true }),
     ...(cannotModify === undefined ? {} : { cannotModifyReason: cannotModify.reason }),

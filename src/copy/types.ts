@@ -50,6 +50,13 @@ export interface CopyOptions {
   /** Refuse any change that would alter the manifest digest. */
   preserveDigests?: boolean;
   destinationCompression?: DestinationCompressionOptions;
+  /**
+   * Also copy the image's OCI 1.1 referrers (signatures, attestations, SBOMs: manifests whose `subject`
+   * is a copied manifest) and cosign's `<alg>-<hex>.sig`/`.att`/`.sbom` tags, recursively, unchanged.
+   * Implies preserveDigests. Each end must be a registry (docker://) or an OCI layout (oci:, where
+   * referrers are index.json entries, untagged, and cosign attachments entries named by their tag).
+   */
+  withReferrers?: boolean;
   /** Drop signatures instead of copying them (new ones asked for by `signing` are still added, as upstream). */
   removeSignatures?: boolean;
   /** Signatures to add to the written manifest (containers/image copy.Options SignBy…, SignIdentity). */

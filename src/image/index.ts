@@ -14,3 +14,5 @@ export type {
   PolicyTargets,
   VerifyImageOptions,
 } from './policy.js';
+export { listReferrers } from './referrers.js';
+export type { ListReferrersOptions } from './referrers.js';

@@ -15,14 +15,25 @@ import {
   getManifest,
   headManifest,
   type ManifestHead,
-  putManifest,
+  putManifestDetailed,
 } from './manifests.js';
 import { DEFAULT_FALLBACK_CHUNK_SIZE, type RegistryClientOptions, registryTimeouts, USER_AGENT } from './options.js';
+import { addToReferrersTagIndex, type ListReferrersOptions, listReferrers, type ReferrersList } from './referrers.js';
+import { manifestSubject, referrerDescriptor } from '../manifest/referrer.js';
 import { retryPolicy } from './retry.js';
 import { HTTPTransport } from './transport.js';
 import { mountBlob, type UploadBlobOptions, type UploadChunking, type UploadedBlob, uploadBlob } from './uploads.js';
 
-export type { FetchedManifest, ListOptions, ManifestHead, RegistryClientOptions, UploadBlobOptions, UploadedBlob };
+export type {
+  FetchedManifest,
+  ListOptions,
+  ListReferrersOptions,
+  ManifestHead,
+  ReferrersList,
+  RegistryClientOptions,
+  UploadBlobOptions,
+  UploadedBlob,
+};
 
 export class RegistryClient {
   readonly host: string;
@@ -94,9 +105,33 @@ export class RegistryClient {
     return headManifest(this.#transport, repository, ref, signal);
   }
 
-  /** Stores a manifest under a tag or its digest and returns its digest (MANIFEST_REJECTED when the format is refused). */
-  putManifest(repository: string, ref: string, bytes: Buffer, mimeType: string, signal?: AbortSignal): Promise<Digest> {
-    return putManifest(this.#transport, repository, ref, bytes, mimeType, signal);
+  /**
+   * Stores a manifest under a tag or its digest and returns its digest (MANIFEST_REJECTED when the format is refused).
+   * A manifest with a `subject` that the registry did not process (no `OCI-Subject` in the answer) is
+   * added to the subject's referrers tag index, as distribution-spec v1.1 asks of clients.
+   */
+  async putManifest(
+    repository: string,
+    ref: string,
+    bytes: Buffer,
+    mimeType: string,
+    signal?: AbortSignal,
+  ): Promise<Digest> {
+    const put = await putManifestDetailed(this.#transport, repository, ref, bytes, mimeType, signal);
+    const subject = manifestSubject(bytes);
+    if (subject !== undefined && put.ociSubject === undefined) {
+      const descriptor = referrerDescriptor(bytes, mimeType, put.digest);
+      await addToReferrersTagIndex(this.#transport, repository, subject, descriptor, signal);
+    }
+    return put.digest;
+  }
+
+  /**
+   * The manifests whose `subject` is `digest`: the referrers API (`GET /v2/<name>/referrers/<digest>`),
+   * else (a 404: no API) the referrers tag schema index `<alg>-<hex>`.
+   */
+  listReferrers(repository: string, digest: Digest, options: ListReferrersOptions = {}): Promise<ReferrersList> {
+    return listReferrers(this.#transport, repository, digest, options);
   }
 
   /** Deletes a manifest; a tag is first resolved to the digest it names (registries delete by digest only). */

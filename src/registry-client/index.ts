@@ -10,6 +10,7 @@
 export { RegistryClient } from './client.js';
 export type { FetchedManifest, ManifestHead } from './manifests.js';
 export type { ListOptions } from './listing.js';
+export { type ListReferrersOptions, type ReferrersList, type ReferrersSource, referrersTag } from './referrers.js';
 export { type RegistryClientOptions, registryAPIHost } from './options.js';
 export type { UploadBlobOptions, UploadedBlob } from './uploads.js';
 export { type AuthOptions, CATALOG_SCOPE, type Credentials, repositoryScope } from './auth.js';

@@ -127,6 +127,25 @@ export async function putManifest(
   mimeType: string,
   signal?: AbortSignal,
 ): Promise<Digest> {
+  return (await putManifestDetailed(t, repository, ref, bytes, mimeType, signal)).digest;
+}
+
+/** What a manifest PUT answered, for callers that need more than the digest. */
+export interface PutManifestResult {
+  digest: Digest;
+  /** `OCI-Subject` (distribution-spec v1.1): the registry processed the manifest's `subject` itself. */
+  ociSubject?: string;
+}
+
+/** putManifest, with the response's `OCI-Subject` header. */
+export async function putManifestDetailed(
+  t: RegistryTransport,
+  repository: string,
+  ref: string,
+  bytes: Buffer,
+  mimeType: string,
+  signal?: AbortSignal,
+): Promise<PutManifestResult> {
   const what = `writing manifest ${imageName(t, repository, ref)}`;
   if (isDigest(ref) && !manifestMatchesDigest(bytes, ref)) {
     throw new FerryError('DIGEST_MISMATCH', `${what}: the manifest's digest is ${manifestDigest(bytes)}, not ${ref}`, {
@@ -150,7 +169,11 @@ export async function putManifest(
     throw err;
   }
   await res.body.dump();
-  return isDigest(ref) ? ref : manifestDigest(bytes);
+  const ociSubject = header(res, 'oci-subject');
+  return {
+    digest: isDigest(ref) ? ref : manifestDigest(bytes),
+    ...(ociSubject === undefined ? {} : { ociSubject }),
+  };
 }
 
 /** Deletes a manifest; a tag is first resolved to the digest it names (registries delete by digest only). */

@@ -16,6 +16,7 @@ import type { Readable } from 'node:stream';
 import type { BlobInfoCache } from '../blobinfocache/types.js';
 import type { Digest } from '../digest/digest.js';
 import type { BlobInfo } from '../manifest/blob-info.js';
+import type { Descriptor } from '../manifest/descriptor.js';
 import type { DockerReference } from '../reference/reference.js';
 
 export type { BlobInfo, Platform } from '../manifest/blob-info.js';
@@ -249,7 +250,28 @@ export interface ImageSource {
   readonly hasThreadSafeGetBlob: boolean;
   /** Blobs come over a network, where bytes can be damaged in transit: a digest mismatch is worth a re-fetch. */
   readonly blobsCrossNetwork?: boolean;
+  /**
+   * OCI 1.1 referrers of a manifest in this source (the manifests whose `subject` is `digest`).
+   * Absent: the transport cannot list referrers (only a registry can today).
+   */
+  listReferrers?(digest: Digest, options?: { artifactType?: string; signal?: AbortSignal }): Promise<ReferrersListing>;
+  /** A manifest stored under a tag next to the image (cosign's `sha256-<hex>.sig`), or undefined when there is none. */
+  getTaggedManifest?(tag: string, signal?: AbortSignal): Promise<(RawManifest & { digest: Digest }) | undefined>;
   close(): Promise<void>;
+}
+
+/** The referrers of one manifest (distribution-spec v1.1 "Listing Referrers"). */
+export interface ReferrersListing {
+  subject: Digest;
+  /** One descriptor per referrer manifest (mediaType, digest, size, artifactType, annotations). */
+  manifests: Descriptor[];
+  /**
+   * `api`: the registry's referrers API answered; `tag-schema`: the fallback tag index was read;
+   * `layout`: the manifests of an OCI layout's index.json were read.
+   */
+  source: 'api' | 'tag-schema' | 'layout';
+  /** Whether the registry applied the artifactType filter itself (`OCI-Filters-Applied`). */
+  filtersApplied: boolean;
 }
 
 /** How a destination wants layers compressed. */
@@ -358,6 +380,13 @@ export interface ImageDestination {
   /** Stores a manifest: the top-level one, or an instance of a list (`instanceDigest`). */
   putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
   putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stores a manifest that refers to another (OCI 1.1 `subject`) by its digest, keeping whatever index
+   * of referrers the destination has up to date. Absent: the destination cannot hold referrers.
+   */
+  putReferrerManifest?(bytes: Buffer, digest: Digest, signal?: AbortSignal): Promise<void>;
+  /** Stores a manifest under a tag next to the image (cosign's `sha256-<hex>.sig`); present with putReferrerManifest. */
+  putTaggedManifest?(bytes: Buffer, tag: string, signal?: AbortSignal): Promise<void>;
   /** Makes the image visible, atomically. Before commit, nothing written is visible as an image. */
   commit(signal?: AbortSignal): Promise<void>;
   /** Releases resources; without a prior commit, discards everything written. Safe to call twice. */

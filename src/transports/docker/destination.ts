@@ -182,6 +182,34 @@ export class DockerImageDestination implements ImageDestination {
     await this.#client.putManifest(this.#repository, ref, bytes, mimeType, signal);
   }
 
+  /**
+   * Stores a referrer by digest; the registry client adds it to the subject's referrers tag index when
+   * the registry has no referrers API (registry-client/referrers.ts). Always put (a PUT by digest is
+   * idempotent), so the tag index is completed even when an earlier copy stopped in between.
+   */
+  async putReferrerManifest(bytes: Buffer, digest: Digest, signal?: AbortSignal): Promise<void> {
+    const mimeType = this.#mimeTypeOf(bytes);
+    await this.#client.putManifest(this.#repository, digest, bytes, mimeType, signal);
+  }
+
+  /** Stores a manifest under a tag of this repository (cosign's `sha256-<hex>.sig`), unless the tag already names it. */
+  async putTaggedManifest(bytes: Buffer, tag: string, signal?: AbortSignal): Promise<void> {
+    const mimeType = this.#mimeTypeOf(bytes);
+    if (await this.#hasManifest(tag, bytes, signal)) return;
+    await this.#client.putManifest(this.#repository, tag, bytes, mimeType, signal);
+  }
+
+  #mimeTypeOf(bytes: Buffer): string {
+    const mimeType = guessMIMEType(bytes);
+    if (mimeType === '') {
+      throw new FerryError(
+        'UNSUPPORTED_MANIFEST_TYPE',
+        `writing a manifest to ${this.reference.toString()}: its format is not recognised`,
+      );
+    }
+    return mimeType;
+  }
+
   /** Whether `ref` already names exactly these bytes (a re-copy then writes nothing); any doubt means no. */
   async #hasManifest(ref: string, bytes: Buffer, signal?: AbortSignal): Promise<boolean> {
     try {

@@ -27,6 +27,7 @@ import type {
   ImageReference,
   ImageSource,
   RawManifest,
+  ReferrersListing,
   RegistriesConfOptions,
 } from '../types.js';
 import { readLookasideSignatures } from './lookaside.js';
@@ -247,6 +248,23 @@ export class DockerImageSource implements ImageSource {
       signatures.push(...(await readSigstoreAttachments(this.#client, this.#repository, digest, signal)));
     }
     return signatures;
+  }
+
+  /** OCI 1.1 referrers of a manifest of this repository: the referrers API, else the referrers tag schema. */
+  async listReferrers(
+    digest: Digest,
+    options: { artifactType?: string; signal?: AbortSignal } = {},
+  ): Promise<ReferrersListing> {
+    throwIfAborted(options.signal);
+    return this.#client.listReferrers(this.#repository, digest, options);
+  }
+
+  /** A manifest under `tag` in this repository (cosign attachments), or undefined when the tag does not exist. */
+  async getTaggedManifest(tag: string, signal?: AbortSignal): Promise<(RawManifest & { digest: Digest }) | undefined> {
+    throwIfAborted(signal);
+    if ((await this.#client.headManifest(this.#repository, tag, signal)) === undefined) return undefined;
+    const m = await this.#client.getManifest(this.#repository, tag, signal);
+    return { bytes: m.bytes, mimeType: m.mimeType, digest: m.digest };
   }
 
   /** The top-level manifest's sha256 digest, which signatures are stored by (upstream manifestDigest()). */

@@ -42,6 +42,7 @@ import {
   serializeIndex,
 } from './layout.js';
 import type { OciLocation } from './location.js';
+import { attachedEntry } from './referrers.js';
 
 export class OciImageDestination implements ImageDestination {
   readonly capabilities: DestinationCapabilities;
@@ -50,6 +51,8 @@ export class OciImageDestination implements ImageDestination {
   /** Every blob (and manifest) the image being written uses: stored or found here. */
   readonly #used = new Set<Digest>();
   #pending: IndexDescriptor | undefined;
+  /** Referrers and cosign attachments written with the image (withReferrers), listed in index.json at commit. */
+  readonly #attached: IndexDescriptor[] = [];
 
   private constructor(
     readonly reference: OciLocation,
@@ -157,6 +160,32 @@ export class OciImageDestination implements ImageDestination {
     this.#pending = desc;
   }
 
+  /** A referrer: its blob now, an untagged index.json entry at commit (oci-layout/referrers.ts). */
+  async putReferrerManifest(bytes: Buffer, digest: Digest, signal?: AbortSignal): Promise<void> {
+    const mimeType = await this.#storeAttached(bytes, digest, signal);
+    this.#attached.push(attachedEntry(bytes, mimeType, digest));
+  }
+
+  /** A cosign attachment: its blob now, an index.json entry named `tag` (`<alg>-<hex>.sig`, a valid ref name) at commit. */
+  async putTaggedManifest(bytes: Buffer, tag: string, signal?: AbortSignal): Promise<void> {
+    const digest = manifestDigest(bytes);
+    const mimeType = await this.#storeAttached(bytes, digest, signal);
+    this.#attached.push(attachedEntry(bytes, mimeType, digest, tag));
+  }
+
+  async #storeAttached(bytes: Buffer, digest: Digest, signal?: AbortSignal): Promise<string> {
+    const mimeType = guessMIMEType(bytes);
+    if (mimeType !== MediaType.OCI_MANIFEST && mimeType !== MediaType.OCI_INDEX) {
+      throw new FerryError(
+        'MANIFEST_REJECTED',
+        `${this.reference.toString()}: attached manifest ${digest} is ${JSON.stringify(mimeType)}; an oci layout lists only OCI manifests and indexes`,
+        { details: { mimeType } },
+      );
+    }
+    await this.putManifest(bytes, digest, signal);
+    return mimeType;
+  }
+
   async putSignatures(signatures: Buffer[], _instanceDigest?: Digest, signal?: AbortSignal): Promise<void> {
     this.#session.assertOpen();
     throwIfAborted(signal);
@@ -186,6 +215,11 @@ export class OciImageDestination implements ImageDestination {
         // Re-read index.json now, so that images committed by others since open() are kept.
         let index = (await readIndexFile(this.#paths)) ?? emptyIndex();
         if (this.#pending !== undefined) index = addDescriptor(index, this.#pending);
+        for (const entry of this.#attached) {
+          // An untagged referrer already listed (tagged or not) is not listed twice.
+          const listed = entry.annotations === undefined && index.manifests.some((d) => d.digest === entry.digest);
+          if (!listed) index = addDescriptor(index, entry);
+        }
         throwIfAborted(signal);
         await writeFileAtomic(this.#paths.indexFile, serializeIndex(index));
       },

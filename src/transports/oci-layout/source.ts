@@ -6,7 +6,14 @@ import { fetchExternalBlob } from '../shared/external-blob.js';
 import { openFileStream, requireImageDirectory } from '../shared/files.js';
 import { checkManifestDigest, readManifestFile } from '../shared/manifest-file.js';
 import { noSignatures } from '../shared/defaults.js';
-import type { BlobInfo, BlobStream, ImageSource, OciLayoutSourceOptions, RawManifest } from '../types.js';
+import type {
+  BlobInfo,
+  BlobStream,
+  ImageSource,
+  OciLayoutSourceOptions,
+  RawManifest,
+  ReferrersListing,
+} from '../types.js';
 import {
   checkLayoutFile,
   descriptorDigest,
@@ -17,6 +24,7 @@ import {
   selectDescriptor,
 } from './layout.js';
 import type { OciLocation } from './location.js';
+import { layoutReferrers, taggedEntry } from './referrers.js';
 
 /** Opens the layout named by `ref` and reads its index.json (shared with deleteImage). */
 export async function openLayout(
@@ -113,6 +121,25 @@ export class OciImageSource implements ImageSource {
     throw new FerryError('BLOB_NOT_FOUND', `${this.reference.toString()}: blob ${info.digest} not found (${path})`, {
       details: { digest: info.digest, path },
     });
+  }
+
+  /** The manifests of index.json whose `subject` is `digest` (oci-layout/referrers.ts). */
+  async listReferrers(
+    digest: Digest,
+    options: { artifactType?: string; signal?: AbortSignal } = {},
+  ): Promise<ReferrersListing> {
+    throwIfAborted(options.signal);
+    return layoutReferrers(this.#paths, this.#index, digest, options.artifactType);
+  }
+
+  /** The manifest index.json lists under the ref name `tag` (a cosign attachment), or undefined. */
+  async getTaggedManifest(tag: string, signal?: AbortSignal): Promise<(RawManifest & { digest: Digest }) | undefined> {
+    throwIfAborted(signal);
+    const entry = taggedEntry(this.#index, tag);
+    if (entry === undefined) return undefined;
+    const digest = descriptorDigest(entry, this.#paths.indexFile);
+    const raw = await this.getManifest(digest, signal);
+    return { ...raw, digest };
   }
 
   /** No signatures are stored here (the shared default). */
