@@ -115,16 +115,13 @@ describe('docker transport references', () => {
   });
 });
 
-describe('containers-storage transport placeholder', () => {
-  test('is registered under its name and says it is not implemented yet', () => {
+describe('containers-storage transport', () => {
+  test("is registered under its name and parses skopeo's reference forms", () => {
     assert.equal(containersStorageTransport.name, 'containers-storage');
     assert.equal(getTransport('containers-storage'), containersStorageTransport);
-    assert.throws(
-      () => parseImageReference('containers-storage:fedora'),
-      (e: unknown) =>
-        isFerryError(e, 'NOT_IMPLEMENTED') &&
-        e.message.includes('"containers-storage"') &&
-        e.message.includes('containers-storage:fedora'),
-    );
+    const ref = parseImageReference('containers-storage:[vfs@/var/lib/ferry-test+/run/ferry-test]quay.io/org/app:1');
+    assert.equal(ref.transport, containersStorageTransport);
+    assert.equal(ref.toString(), 'containers-storage:[vfs@/var/lib/ferry-test+/run/ferry-test]quay.io/org/app:1');
+    assert.equal(ref.dockerReference()?.toString(), 'quay.io/org/app:1');
   });
 });
