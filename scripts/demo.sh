@@ -18,10 +18,23 @@ echo 'hello from ferry' >"$tmp/rootfs/app/hello.txt"
 echo 'demo:x:1000:1000::/app:/bin/sh' >"$tmp/rootfs/etc/passwd"
 tar -C "$tmp/rootfs" --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner -czf "$tmp/layer.tar.gz" .
 
+# A trust policy for the demo's own files (ferry copy always decides one, as skopeo does; a fresh
+# machine may have no /etc/containers/policy.json): anything else is rejected.
+cat >"$tmp/policy.json" <<'POLICY'
+{
+  "default": [{ "type": "reject" }],
+  "transports": {
+    "tarball": { "": [{ "type": "insecureAcceptAnything" }] },
+    "oci": { "": [{ "type": "insecureAcceptAnything" }] },
+    "docker-archive": { "": [{ "type": "insecureAcceptAnything" }] }
+  }
+}
+POLICY
+
 ferry --version
-step copy "tarball:$tmp/layer.tar.gz" "oci:$tmp/layout:demo"
-step copy "oci:$tmp/layout:demo" "docker-archive:$tmp/demo.tar:demo:1.0"
-step copy "docker-archive:$tmp/demo.tar" "dir:$tmp/dir"
+step copy --policy "$tmp/policy.json" "tarball:$tmp/layer.tar.gz" "oci:$tmp/layout:demo"
+step copy --policy "$tmp/policy.json" "oci:$tmp/layout:demo" "docker-archive:$tmp/demo.tar:demo:1.0"
+step copy --policy "$tmp/policy.json" "docker-archive:$tmp/demo.tar" "dir:$tmp/dir"
 step inspect "dir:$tmp/dir"
 
 first=$(ferry inspect --config --raw "oci:$tmp/layout:demo" | sha256sum | cut -d' ' -f1)
