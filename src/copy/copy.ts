@@ -7,11 +7,12 @@ import { setMaxListeners } from 'node:events';
 import { type BlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
 import { chooseInstance } from '../manifest/index.js';
-import type { ImageDestination, ImageReference, ImageSource } from '../transports/types.js';
+import type { ImageDestination, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
 import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest } from './list.js';
+import { imageAlreadyAtDestination, listAlreadyAtDestination } from './noop.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import type { CopySession } from './session.js';
@@ -104,14 +105,28 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';
   if (parsed.kind === 'list') {
-    if (selection !== 'system') return copyMultipleImages(session, ctx, raw, parsed, selection);
+    if (selection !== 'system') {
+      const already = await listAlreadyAtDestination(session, raw, parsed, selection, signal);
+      return already ?? copyMultipleImages(session, ctx, raw, parsed, selection);
+    }
     const so = session.options.sourceOptions ?? {};
     const instance = chooseInstance(parsed, {
       ...(so.os === undefined ? {} : { os: so.os }),
       ...(so.architecture === undefined ? {} : { architecture: so.architecture }),
       ...(so.variant === undefined ? {} : { variant: so.variant }),
     });
-    const instanceRaw = await instanceManifest(session, instance.digest, signal);
+    let loaded: Promise<RawManifest> | undefined;
+    const load = () => {
+      loaded ??= instanceManifest(session, instance.digest, signal);
+      return loaded;
+    };
+    const already = await imageAlreadyAtDestination(
+      session,
+      { digest: instance.digest, load, sourceInstance: instance.digest },
+      signal,
+    );
+    if (already !== undefined) return already;
+    const instanceRaw = await load();
     const copied = await copySingleImage(session, ctx, {
       raw: instanceRaw,
       sourceInstance: instance.digest,
@@ -119,6 +134,8 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
     });
     return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
   }
+  const already = await imageAlreadyAtDestination(session, { digest: parsed.digest, load: async () => raw }, signal);
+  if (already !== undefined) return already;
   const copied = await copySingleImage(session, ctx, { raw, asInstance: false });
   return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
 }
