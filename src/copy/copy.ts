@@ -4,7 +4,7 @@
  * unless the whole copy succeeds: any failure or abort closes it without commit.
  */
 import { setMaxListeners } from 'node:events';
-import { type BlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
+import { type BlobInfoCache, LazyBlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
 import { chooseInstance } from '../manifest/index.js';
 import type { ImageDestination, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
@@ -79,7 +79,8 @@ function copyCache(
 ): { cache: BlobInfoCache; owned: boolean } {
   if (typeof option === 'object') return { cache: option, owned: false };
   const onWarning = (message: string): void => progress.emit({ kind: 'message', text: message });
-  return { cache: openBlobInfoCache(option, { onWarning }), owned: true };
+  // Opened on first use: a copy that ends early (noop.ts) never opens the database.
+  return { cache: new LazyBlobInfoCache(() => openBlobInfoCache(option, { onWarning })), owned: true };
 }
 
 async function closeQuietly(closable: { close(): Promise<void> } | undefined, failed: boolean): Promise<void> {
