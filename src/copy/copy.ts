@@ -123,7 +123,12 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
     };
     const already = await imageAlreadyAtDestination(
       session,
-      { digest: instance.digest, load, sourceInstance: instance.digest },
+      {
+        digest: instance.digest,
+        ...(instance.mediaType === undefined ? {} : { mimeType: instance.mediaType }),
+        load,
+        sourceInstance: instance.digest,
+      },
       signal,
     );
     if (already !== undefined) return already;
@@ -135,7 +140,11 @@ async function copyTopLevel(session: CopySession, signal: AbortSignal): Promise<
     });
     return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
   }
-  const already = await imageAlreadyAtDestination(session, { digest: parsed.digest, load: async () => raw }, signal);
+  const already = await imageAlreadyAtDestination(
+    session,
+    { digest: parsed.digest, mimeType: parsed.mimeType, load: async () => raw },
+    signal,
+  );
   if (already !== undefined) return already;
   const copied = await copySingleImage(session, ctx, { raw, asInstance: false });
   return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };

@@ -31,6 +31,8 @@ import type { CopyResult, ImageListSelection } from './types.js';
 /** The one image a copy writes at the top level: known by digest first, its bytes loaded only when needed. */
 export interface NoopImage {
   digest: Digest;
+  /** Its media type when known before loading (a list's descriptor): a format change then costs no request. */
+  mimeType?: string;
   load(): Promise<RawManifest>;
   /** Its digest in the source list, for its signatures; undefined for a top-level image. */
   sourceInstance?: Digest;
@@ -46,6 +48,7 @@ export async function imageAlreadyAtDestination(
   signal: AbortSignal,
 ): Promise<CopyResult | undefined> {
   if (!shortcutAllowed(session)) return undefined;
+  if (image.mimeType !== undefined && !formatKept(session, image.mimeType)) return undefined;
   const at = await destinationDigest(session, undefined, signal);
   if (at === undefined || !(await sameDigest(at, image.digest, image.load))) return undefined;
   const raw = await image.load();
