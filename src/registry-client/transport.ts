@@ -10,7 +10,13 @@ import { type FerryError, isFerryError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { type AuthOptions, Authenticator } from './auth.js';
 import { authorizedAttempt } from './auth-round.js';
-import { Connection, type HTTPMethod, type RawSend, type RegistryResponse } from './connection.js';
+import {
+  type HTTPMethod,
+  type RawSend,
+  type RegistryResponse,
+  type SharedConnection,
+  sharedConnection,
+} from './connection.js';
 import { printableURL, type RegistryOperation } from './errors.js';
 import { explainedHeadFailure } from './head-error.js';
 import { type PingAnswer, pingBase, sharedPing } from './ping.js';
@@ -67,7 +73,7 @@ export class HTTPTransport implements RegistryTransport {
   readonly host: string;
   readonly auth: Authenticator;
   readonly #options: RegistryTransportOptions;
-  readonly #connection: Connection | undefined;
+  readonly #connection: SharedConnection | undefined;
   readonly #send: RawSend;
   #base: URL | undefined;
   /** The requests of HEAD answers, so that a failure can ask for the error body with a GET. */
@@ -78,8 +84,8 @@ export class HTTPTransport implements RegistryTransport {
   constructor(host: string, options: RegistryTransportOptions, send?: RawSend) {
     this.host = host;
     this.#options = options;
-    this.#connection = send === undefined ? new Connection(options) : undefined;
-    this.#send = send ?? this.#connection!.send;
+    this.#connection = send === undefined ? sharedConnection(connectionKey(host, options), options) : undefined;
+    this.#send = send ?? this.#connection!.connection.send;
     this.auth = new Authenticator(options, (url, init, signal) =>
       fetchSmallRetrying(this.#send, options.retry, url, init, signal),
     );
@@ -175,12 +181,18 @@ export class HTTPTransport implements RegistryTransport {
   }
 
   async close(): Promise<void> {
-    await this.#connection?.close();
+    await this.#connection?.release();
   }
 }
 
 function isAbort(e: unknown): boolean {
   return isFerryError(e, 'ABORTED') || (e instanceof Error && e.name === 'AbortError');
+}
+
+/** What a connection pool depends on: what the ping does, plus the timeouts and the User-Agent it sends. */
+function connectionKey(host: string, options: RegistryTransportOptions): string {
+  const timeouts = `${options.headersTimeoutMs ?? ''}|${options.bodyTimeoutMs ?? ''}`;
+  return `${pingKey(host, options)}|${timeouts}|${JSON.stringify(options.userAgent)}`;
 }
 
 /** What a ping's answer depends on: the host, TLS verification and files, and the proxy environment. */
