@@ -91,15 +91,12 @@ function shortcutAllowed(session: CopySession): boolean {
   return session.destination.existingManifestDigest !== undefined && session.signing === undefined;
 }
 
-function destinationDigest(
+async function destinationDigest(
   session: CopySession,
   instance: Digest | undefined,
   signal: AbortSignal,
 ): Promise<Digest | undefined> {
-  return (session.destination.existingManifestDigest as NonNullable<typeof session.destination.existingManifestDigest>)(
-    instance,
-    signal,
-  );
+  return session.destination.existingManifestDigest?.(instance, signal);
 }
 
 /** Whether the destination's digest names `digest`'s manifest; another algorithm is checked over the bytes. */
