@@ -172,5 +172,5 @@ async function noSourceSignatures(
 function skipped(session: CopySession, raw: RawManifest, digest: Digest): CopyResult {
   session.progress.emit({ kind: 'message', text: SKIPPED_MESSAGE });
   const mimeType = parseSourceManifest(raw).mimeType;
-  return { manifest: raw.bytes, manifestMIMEType: mimeType, manifestDigest: digest };
+  return { manifest: raw.bytes, manifestMIMEType: mimeType, manifestDigest: digest, alreadyPresent: true };
 }

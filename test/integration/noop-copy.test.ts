@@ -222,6 +222,7 @@ describe('the shortcut is not taken when the copy would write something', () => 
       },
     );
     assert.equal(result.manifestDigest, image.digest);
+    assert.equal(result.alreadyPresent, undefined);
     assert.ok(!messages.some((m) => m.startsWith('Skipping')), messages.join('\n'));
     const hex = image.digest.replace('sha256:', '');
     const sig = await readFile(join(sigstore, `dst/signed@sha256=${hex}`, 'signature-1'));
@@ -246,6 +247,7 @@ describe('the shortcut is not taken when the copy would write something', () => 
     assert.ok(result.manifest.equals(image.bytes));
     assert.equal(result.manifestDigest, image.digest);
     assert.equal(result.manifestMIMEType, image.mediaType);
+    assert.equal(result.alreadyPresent, true);
     assert.deepEqual(messages, ['Skipping: image already present at destination']);
   });
 });
