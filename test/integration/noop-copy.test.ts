@@ -135,6 +135,51 @@ describe('a copy to a registry that already holds the image', () => {
   });
 });
 
+describe('the same shortcut for a destination named by digest and for an index alone', () => {
+  it('a destination named by the digest it holds: one HEAD by digest, nothing written', async () => {
+    await push(join(work, 'one'), 't', 'dst/bydigest:t');
+    const { counts, pings, lines } = await counted(async () =>
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          ...TLS,
+          `docker://${reg.host}/src/img:t`,
+          `docker://${reg.host}/dst/bydigest@${image.digest}`,
+        ]),
+        'copy to a digest',
+      ),
+    );
+    assert.equal(writes(counts), 0, lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes(`"HEAD /v2/dst/bydigest/manifests/${image.digest} `)),
+      lines.join('\n'),
+    );
+    assert.ok(counts.GET + counts.HEAD - pings <= 3, lines.join('\n'));
+  });
+
+  it('--multi-arch index-only of an index the destination holds: no instance fetched, nothing written', async () => {
+    await push(join(work, 'multi'), 'm', 'dst/indexonly:m', '--all');
+    const { counts, pings, lines } = await counted(async () =>
+      ok(
+        await runFerry([
+          'copy',
+          '-q',
+          '--multi-arch',
+          'index-only',
+          ...TLS,
+          `docker://${reg.host}/src/multi:m`,
+          `docker://${reg.host}/dst/indexonly:m`,
+        ]),
+        'copy --multi-arch index-only',
+      ),
+    );
+    assert.equal(writes(counts), 0, lines.join('\n'));
+    assert.equal(counts.GET - pings, 1, `only the index is read:\n${lines.join('\n')}`);
+    assert.equal(counts.HEAD, 1, lines.join('\n'));
+  });
+});
+
 describe('the shortcut is not taken when the copy would write something', () => {
   it('another image under the tag: it is replaced', async () => {
     await push(join(work, 'other'), 't', 'dst/replaced:t');
