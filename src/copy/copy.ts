@@ -12,7 +12,7 @@ import type { BlobContext } from './blob.js';
 import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest } from './list.js';
-import { imageAlreadyAtDestination, listAlreadyAtDestination } from './noop.js';
+import { askDestinationDigest, imageAlreadyAtDestination, listAlreadyAtDestination } from './noop.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import type { CopySession } from './session.js';
@@ -43,6 +43,8 @@ export async function copyImage(
     const signing = await prepareSigning(options.signing, dest);
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
     checkSigningDestination(signing, destination, dest.toString());
+    // The destination's digest is asked for while the source opens (one round trip saved).
+    const existingDigest = signing === undefined ? askDestinationDigest(destination, signal) : undefined;
     source = await src.newImageSource({ ...options.sourceOptions, signal });
     const session: CopySession = {
       source,
@@ -55,6 +57,7 @@ export async function copyImage(
       blobInfoCache: cache.cache,
       redrive: new RedriveBudget(redrivePolicy(options)),
       ...(signing === undefined ? {} : { signing }),
+      ...(existingDigest === undefined ? {} : { existingDigest }),
     };
     const result = await copyTopLevel(session, signal);
     throwIfAborted(userSignal);

@@ -96,7 +96,21 @@ async function destinationDigest(
   instance: Digest | undefined,
   signal: AbortSignal,
 ): Promise<Digest | undefined> {
+  if (instance === undefined && session.existingDigest !== undefined) return session.existingDigest;
   return session.destination.existingManifestDigest?.(instance, signal);
+}
+
+/**
+ * Asks the destination for the digest it names now, to be awaited later (noop checks): started
+ * before the source is opened, so the two round trips overlap. Never rejects (an abort is seen by
+ * the copy itself); undefined when the destination cannot tell.
+ */
+export function askDestinationDigest(
+  destination: CopySession['destination'],
+  signal: AbortSignal,
+): Promise<Digest | undefined> | undefined {
+  if (destination.existingManifestDigest === undefined) return undefined;
+  return destination.existingManifestDigest(undefined, signal).catch(() => undefined);
 }
 
 /** Whether the destination's digest names `digest`'s manifest; another algorithm is checked over the bytes. */
