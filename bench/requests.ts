@@ -38,3 +38,15 @@ export function formatCounts(c: RequestCounts | undefined): string {
   if (c === undefined) return '—';
   return `${c.HEAD}/${c.GET}/${c.POST}/${c.PATCH}/${c.PUT}; ${c.mounts}`;
 }
+
+/** The `GET /v2/` pings in a piece of access log (a ping is not an API request: counted apart). */
+export function countPings(log: string): number {
+  let n = 0;
+  for (const line of log.split('\n')) if (/"GET \/v2\/ HTTP\/[0-9.]+"/.test(line)) n++;
+  return n;
+}
+
+/** Requests other than pings. */
+export function apiRequests(c: RequestCounts, pings: number): number {
+  return c.HEAD + c.GET + c.POST + c.PATCH + c.PUT + c.DELETE - pings;
+}

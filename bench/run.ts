@@ -21,7 +21,7 @@ import { repoRoot } from '../test/helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../test/helpers/registry.js';
 import { diskWriteSpeed, machineFacts, sha256Speed } from './machine.js';
 import { spawnOverhead, TIME_BIN, timedRun } from './measure.js';
-import { countRequests, type RequestCounts } from './requests.js';
+import { apiRequests, countPings, countRequests, type RequestCounts } from './requests.js';
 import { median, type Sample, summarize, throughputMBps } from './stats.js';
 import { renderTable, type ScenarioResult } from './table.js';
 
@@ -34,15 +34,17 @@ interface Options {
   tools: ToolName[];
   out?: string;
   keep: boolean;
+  /** MiB per layer of the main image (8 layers); default 32 (4 with --quick). */
+  layerMiB?: number;
 }
 
-const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7];
+const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 const SKOPEO_CACHE = '/var/lib/containers/cache';
 const NS_ENV = 'FERRY_BENCH_NS';
 
 function usage(msg: string): never {
   process.stderr.write(
-    `bench: ${msg}\nusage: npm run bench -- [--runs N] [--scenarios 1,2,...] [--quick] [--tools ferry,skopeo] [--out FILE] [--keep]\n`,
+    `bench: ${msg}\nusage: npm run bench -- [--runs N] [--scenarios 1,2,...] [--quick] [--tools ferry,skopeo] [--layer-mib N] [--out FILE] [--keep]\n`,
   );
   process.exit(2);
 }
@@ -74,7 +76,8 @@ function parseArgs(argv: string[]): Options {
         const list = value()
           .split(',')
           .map((s) => Number(s.trim()));
-        if (list.some((n) => !ALL_SCENARIOS.includes(n))) usage('--scenarios wants numbers from 1 to 7');
+        if (list.some((n) => !ALL_SCENARIOS.includes(n)))
+          usage(`--scenarios wants numbers from 1 to ${ALL_SCENARIOS.length}`);
         o.scenarios = new Set(list);
         break;
       }
@@ -90,6 +93,12 @@ function parseArgs(argv: string[]): Options {
       case '--quick':
         o.quick = true;
         break;
+      case '--layer-mib': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) usage('--layer-mib wants a positive integer');
+        o.layerMiB = n;
+        break;
+      }
       case '--keep':
         o.keep = true;
         break;
@@ -153,6 +162,13 @@ function snapshotFerry(work: string): string {
   return path.join(root, 'bin', 'ferry');
 }
 
+/** Whether the Ferry under test has a command (`ferry help CMD` names an unknown one). */
+function ferryHasCommand(ferryBin: string, command: string): boolean {
+  // An unknown command's --help prints the general help (status 0): look for the command's own usage line.
+  const r = spawnSync(ferryBin, [command, '--help'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes(`Usage: ferry ${command} `);
+}
+
 function ferryHasBlobCacheFlag(ferryBin: string): boolean {
   const r = spawnSync(ferryBin, ['copy', '--blob-cache', 'none', 'oci:/nonexistent-a:x', 'oci:/nonexistent-b:x'], {
     encoding: 'utf8',
@@ -213,6 +229,8 @@ interface Scenario {
   check?: (tool: Tool, run: number) => Promise<string | undefined>;
   /** Bytes moved, for a MB/s note. */
   bytes?: number;
+  /** The most API requests (pings apart) Ferry's last run may make; more is reported as a problem. */
+  ferryRequestGoal?: number;
 }
 
 async function blobBytes(layout: string): Promise<number> {
@@ -261,6 +279,7 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const samples = new Map<ToolName, Sample[]>();
   const requests = new Map<ToolName, RequestCounts>();
+  const pings = new Map<ToolName, number>();
   const problems: string[] = [];
   const failed = new Set<ToolName>();
   for (const tool of tools) {
@@ -293,7 +312,9 @@ async function runScenario(
       }
       if (s.registry) {
         await sleep(150); // the registry writes its access-log line after the response
-        requests.set(tool.name, countRequests(await logSince(reg, before)));
+        const seen = await logSince(reg, before);
+        requests.set(tool.name, countRequests(seen));
+        pings.set(tool.name, countPings(seen));
       }
       const problem = await s.check?.(tool, run);
       if (problem !== undefined && !problems.includes(problem)) problems.push(problem);
@@ -313,6 +334,22 @@ async function runScenario(
     const k = requests.get('skopeo');
     if (f !== undefined) result.ferryRequests = f;
     if (k !== undefined) result.skopeoRequests = k;
+    for (const tool of tools) {
+      const c = requests.get(tool.name);
+      if (c === undefined || s.ferryRequestGoal === undefined) continue;
+      notes.push(
+        `${tool.name} ${apiRequests(c, pings.get(tool.name) ?? 0)} requests + ${pings.get(tool.name) ?? 0} ping(s)`,
+      );
+    }
+    const fc = requests.get('ferry');
+    if (fc !== undefined && s.ferryRequestGoal !== undefined) {
+      const n = apiRequests(fc, pings.get('ferry') ?? 0);
+      notes.push(
+        n <= s.ferryRequestGoal
+          ? `goal ≤ ${s.ferryRequestGoal} requests met`
+          : `GOAL MISSED: ${n} > ${s.ferryRequestGoal} requests`,
+      );
+    }
   }
   result.note = [...notes, ...problems].join('; ');
   return result;
@@ -364,10 +401,23 @@ async function main(): Promise<void> {
     const copy = (tool: Tool, ...args: string[]): string[] => ['copy', '-q', ...tool.copyArgs, ...args];
     const S = '--src-tls-verify=false';
     const D = '--dest-tls-verify=false';
+    // skopeo 1.9.3's sync has no -q (its output is discarded anyway).
+    const sync = (tool: Tool, from: string, to: string): string[] => [
+      'sync',
+      ...tool.copyArgs,
+      '--src',
+      'docker',
+      '--dest',
+      'docker',
+      S,
+      D,
+      from,
+      to,
+    ];
 
     const q = options.quick;
     const MiB = 1024 * 1024;
-    const main = { layers: 8, layerSize: q ? 4 * MiB : 32 * MiB };
+    const main = { layers: 8, layerSize: (options.layerMiB ?? (q ? 4 : 32)) * MiB };
     const largeSize = q ? 128 * MiB : 1024 * MiB;
     const multi = { layers: 2, layerSize: q ? 2 * MiB : 16 * MiB };
     const img = path.join(work, 'img');
@@ -377,7 +427,8 @@ async function main(): Promise<void> {
 
     log(`work dir ${work}; generating images`);
     let t0 = Date.now();
-    if ([1, 2, 3, 4, 7].some((n) => sel.has(n))) await makeImage(img, { tag: 't', ...main, seed: 1, entropy: 0.5 });
+    if ([1, 2, 3, 4, 7, 8, 9].some((n) => sel.has(n)))
+      await makeImage(img, { tag: 't', ...main, seed: 1, entropy: 0.5 });
     if (sel.has(5)) await makeImage(large, { tag: 't', layers: 1, layerSize: largeSize, seed: 2, entropy: 0.5 });
     if (sel.has(6)) {
       await makeImage(multiDir, {
@@ -399,7 +450,7 @@ async function main(): Promise<void> {
     const seed = async (layout: string, repo: string): Promise<void> => {
       execFileSync('skopeo', ['copy', '-q', D, `oci:${layout}:t`, `docker://${R}/${repo}:t`], { stdio: 'inherit' });
     };
-    if ([2, 3, 4].some((n) => sel.has(n))) await seed(img, 'src/img');
+    if ([2, 3, 4, 8, 9].some((n) => sel.has(n))) await seed(img, 'src/img');
     if (sel.has(5)) await seed(large, 'large/src');
     for (const t of tools) await clearCache(t);
 
@@ -513,6 +564,38 @@ async function main(): Promise<void> {
         },
       },
     ];
+    // A no-op copy: the destination already holds the image (seeded once per tool, untimed, by skopeo).
+    allScenarios.push({
+      num: 8,
+      id: '8',
+      name: 'no-op copy registry → registry (the destination holds the image), same registry',
+      registry: true,
+      setup: async (t) => {
+        execFileSync('skopeo', ['copy', '-q', S, D, `docker://${R}/src/img:t`, `docker://${R}/noop/${t.name}:t`], {
+          stdio: 'inherit',
+        });
+      },
+      prep: clearCache,
+      args: (t) => copy(t, S, D, `docker://${R}/src/img:t`, `docker://${R}/noop/${t.name}:t`),
+      ferryRequestGoal: 3,
+    });
+    // A no-op sync. HOOK for `ferry sync` (issue 14): until Ferry has the command, its setup fails and
+    // the row shows skopeo alone with the reason. Same arguments for both tools (skopeo's interface).
+    allScenarios.push({
+      num: 9,
+      id: '9',
+      name: 'no-op sync registry → registry of one repository (nothing changed)',
+      registry: true,
+      setup: async (t) => {
+        if (t.name === 'ferry' && !ferryHasCommand(t.command, 'sync')) throw new Error('ferry has no sync command yet');
+        await clearCache(t);
+        execFileSync(t.command, [...t.prefix, ...sync(t, `${R}/src/img`, `${R}/sync-${t.name}`)], {
+          env: t.env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+      },
+      args: (t) => sync(t, `${R}/src/img`, `${R}/sync-${t.name}`),
+    });
     const scenarios = allScenarios.filter((s) => sel.has(s.num));
 
     const facts = machineFacts();

@@ -111,6 +111,7 @@ export {
   parseChallenges,
   parseRegistryErrors,
 } from './registry-client/index.js';
+export { forgetRegistryPings } from './registry-client/index.js';
 export type {
   AuthChallenge,
   FetchedManifest,

@@ -11,6 +11,7 @@ export type {
 } from './types.js';
 export { NoneBlobInfoCache } from './none.js';
 export { MemoryBlobInfoCache } from './memory.js';
+export { LazyBlobInfoCache } from './lazy.js';
 export {
   BLOB_INFO_CACHE_SCHEMA_VERSION,
   DEFAULT_BUSY_TIMEOUT_MS,

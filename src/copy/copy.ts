@@ -4,13 +4,14 @@
  * unless the whole copy succeeds: any failure or abort closes it without commit.
  */
 import { setMaxListeners } from 'node:events';
-import { type BlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
+import { type BlobInfoCache, LazyBlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
 import type { ImageDestination, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
 import type { BlobContext } from './blob.js';
 import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest, systemInstance } from './list.js';
+import { askDestinationDigest, imageAlreadyAtDestination, listAlreadyAtDestination } from './noop.js';
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import { carryReferrers, checkReferrersSupport, referrersCopyOptions } from './referrers.js';
@@ -48,6 +49,8 @@ export async function copyImage(
     await enforceCopyPolicy(src, source, topLevel, options, signal);
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });
     checkSigningDestination(signing, destination, dest.toString());
+    // The destination's digest is asked for now, answered while the copy plans (undefined when signing).
+    const existingDigest = signing === undefined ? askDestinationDigest(destination, signal) : undefined;
     const session: CopySession = {
       source,
       destination,
@@ -59,6 +62,7 @@ export async function copyImage(
       blobInfoCache: cache.cache,
       redrive: new RedriveBudget(redrivePolicy(options)),
       ...(signing === undefined ? {} : { signing }),
+      ...(existingDigest === undefined ? {} : { existingDigest }),
     };
     if (options.withReferrers === true) checkReferrersSupport(session);
     const result = await copyTopLevel(session, topLevel, signal);
@@ -85,7 +89,8 @@ function copyCache(
 ): { cache: BlobInfoCache; owned: boolean } {
   if (typeof option === 'object') return { cache: option, owned: false };
   const onWarning = (message: string): void => progress.emit({ kind: 'message', text: message });
-  return { cache: openBlobInfoCache(option, { onWarning }), owned: true };
+  // Opened on first use: a copy that ends early (noop.ts) never opens the database.
+  return { cache: new LazyBlobInfoCache(() => openBlobInfoCache(option, { onWarning })), owned: true };
 }
 
 async function closeQuietly(closable: { close(): Promise<void> } | undefined, failed: boolean): Promise<void> {
@@ -110,9 +115,28 @@ async function copyTopLevel(session: CopySession, raw: RawManifest, signal: Abor
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';
   if (parsed.kind === 'list') {
-    if (selection !== 'system') return copyMultipleImages(session, ctx, raw, parsed, selection);
+    if (selection !== 'system') {
+      const already = await listAlreadyAtDestination(session, raw, parsed, selection, signal);
+      return already ?? copyMultipleImages(session, ctx, raw, parsed, selection);
+    }
     const instance = systemInstance(parsed, session.options);
-    const instanceRaw = await instanceManifest(session, instance.digest, signal);
+    let loaded: Promise<RawManifest> | undefined;
+    const load = () => {
+      loaded ??= instanceManifest(session, instance.digest, signal);
+      return loaded;
+    };
+    const already = await imageAlreadyAtDestination(
+      session,
+      {
+        digest: instance.digest,
+        ...(instance.mediaType === undefined ? {} : { mimeType: instance.mediaType }),
+        load,
+        sourceInstance: instance.digest,
+      },
+      signal,
+    );
+    if (already !== undefined) return already;
+    const instanceRaw = await load();
     const copied = await copySingleImage(session, ctx, {
       raw: instanceRaw,
       sourceInstance: instance.digest,
@@ -120,6 +144,12 @@ async function copyTopLevel(session: CopySession, raw: RawManifest, signal: Abor
     });
     return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
   }
+  const already = await imageAlreadyAtDestination(
+    session,
+    { digest: parsed.digest, mimeType: parsed.mimeType, load: async () => raw },
+    signal,
+  );
+  if (already !== undefined) return already;
   const copied = await copySingleImage(session, ctx, { raw, asInstance: false });
   return { manifest: copied.manifest, manifestMIMEType: copied.mimeType, manifestDigest: copied.digest };
 }

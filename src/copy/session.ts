@@ -26,6 +26,8 @@ export interface CopySession {
   redrive: RedriveBudget;
   /** The signatures to add to each manifest written, when signing was asked for. */
   signing?: CopySigning;
+  /** The digest the destination names now, asked for early (copy/noop.ts); undefined: not asked. */
+  existingDigest?: Promise<Digest | undefined>;
 }
 
 /** What copying one layer gave (copy/layers.ts); kept here, with the session that caches it. */

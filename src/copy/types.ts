@@ -130,4 +130,6 @@ export interface CopyResult {
   manifest: Buffer;
   manifestMIMEType: string;
   manifestDigest: Digest;
+  /** True when the destination already held exactly this and nothing was written (copy/noop.ts). */
+  alreadyPresent?: boolean;
 }

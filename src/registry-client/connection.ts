@@ -163,3 +163,38 @@ function tlsOptions(verify: { rejectUnauthorized: boolean }, files: TLSFiles | u
   const context = tlsSecureContext(files, verify.rejectUnauthorized);
   return { ...verify, ...(context === undefined ? {} : { secureContext: context }) };
 }
+
+/**
+ * Connection pools shared by the clients of one process with the same registry and settings (the
+ * key names every option a pool depends on): a copy whose source and destination are on one
+ * registry, or a sync of many images, reuses its connections (and TLS sessions). A pool is closed
+ * when its last user releases it.
+ */
+const sharedPools = new Map<string, { connection: Connection; users: number }>();
+
+export interface SharedConnection {
+  connection: Connection;
+  release(): Promise<void>;
+}
+
+export function sharedConnection(key: string, options: ConnectionOptions): SharedConnection {
+  let pool = sharedPools.get(key);
+  if (pool === undefined) {
+    pool = { connection: new Connection(options), users: 0 };
+    sharedPools.set(key, pool);
+  }
+  pool.users++;
+  const entry = pool;
+  let released = false;
+  return {
+    connection: entry.connection,
+    async release() {
+      if (released) return;
+      released = true;
+      entry.users--;
+      if (entry.users > 0) return;
+      if (sharedPools.get(key) === entry) sharedPools.delete(key);
+      await entry.connection.close();
+    },
+  };
+}

@@ -18,3 +18,4 @@ export { type AuthChallenge, parseChallenges } from './challenge.js';
 export { parseRegistryErrors, printableText, type RegistryErrorEntry } from './errors.js';
 export { type ForeignURLOptions, openForeignURL } from './foreign-url.js';
 export type { RetryOptions } from './retry.js';
+export { forgetRegistryPings } from './ping.js';

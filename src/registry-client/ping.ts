@@ -4,8 +4,7 @@
  * registry's own, adopted by the auth layer.
  */
 import { abortError, FerryError } from '../errors.js';
-import type { Authenticator } from './auth.js';
-import { parseChallenges } from './challenge.js';
+import { type AuthChallenge, parseChallenges } from './challenge.js';
 import type { RawSend, RegistryResponse } from './connection.js';
 import { describeNetworkError } from './network-error.js';
 import type { RetryPolicy } from './retry.js';
@@ -16,12 +15,17 @@ export interface PingContext {
   tlsVerify: boolean;
   send: RawSend;
   policy: RetryPolicy;
-  auth: Authenticator;
   failure(res: RegistryResponse, what: string): Promise<FerryError>;
 }
 
+/** What a ping tells: the base URL, and the challenges of a 401 (none for a 200). */
+export interface PingAnswer {
+  base: URL;
+  challenges: AuthChallenge[];
+}
+
 /** `https://HOST` or `http://HOST`, whichever answers `/v2/` with 200 or 401. */
-export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<URL> {
+export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<PingAnswer> {
   const schemes = ctx.tlsVerify ? ['https'] : ['https', 'http'];
   // Without verification, plain http is asked at the same time as https: its answer is used only
   // when https fails, but a failed TLS attempt no longer delays it.
@@ -56,8 +60,8 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
     const { scheme, res } = outcome;
     if (res.status === 200 || res.status === 401) {
       await res.body.dump();
-      if (res.status === 401) ctx.auth.setChallenges(parseChallenges(res.headers['www-authenticate']));
-      return new URL(`${scheme}://${ctx.host}`);
+      const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
+      return { base: new URL(`${scheme}://${ctx.host}`), challenges };
     }
     throw await ctx.failure(res, `pinging container registry ${ctx.host}`);
   }
@@ -70,4 +74,30 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
       details: { host: ctx.host },
     },
   );
+}
+
+/**
+ * Ping answers shared by every transport of this process with the same key (host, TLS settings,
+ * proxy environment): one ping per registry per process, so a copy whose source and destination
+ * are on one registry, or a sync of many images, pings it once. An answer that failed is forgotten
+ * (the next transport pings again); a ping is anonymous, so credentials are not part of the key.
+ */
+const sharedAnswers = new Map<string, Promise<PingAnswer>>();
+
+export function sharedPing(key: string, ping: () => Promise<PingAnswer>): Promise<PingAnswer> {
+  let answer = sharedAnswers.get(key);
+  if (answer === undefined) {
+    const started = ping();
+    answer = started;
+    sharedAnswers.set(key, started);
+    started.catch(() => {
+      if (sharedAnswers.get(key) === started) sharedAnswers.delete(key);
+    });
+  }
+  return answer;
+}
+
+/** Forgets every shared ping answer (a registry known to have moved to another scheme or auth). */
+export function forgetRegistryPings(): void {
+  sharedAnswers.clear();
 }

@@ -6,13 +6,20 @@
  */
 import type { Readable } from 'node:stream';
 import type { TLSFiles } from '../config/certs.js';
-import type { FerryError } from '../errors.js';
+import { type FerryError, isFerryError } from '../errors.js';
+import { createHash } from 'node:crypto';
 import { type AuthOptions, Authenticator } from './auth.js';
 import { authorizedAttempt } from './auth-round.js';
-import { Connection, type HTTPMethod, type RawSend, type RegistryResponse } from './connection.js';
+import {
+  type HTTPMethod,
+  type RawSend,
+  type RegistryResponse,
+  type SharedConnection,
+  sharedConnection,
+} from './connection.js';
 import { printableURL, type RegistryOperation } from './errors.js';
 import { explainedHeadFailure } from './head-error.js';
-import { pingBase } from './ping.js';
+import { type PingAnswer, pingBase, sharedPing } from './ping.js';
 import { sendFollowingRedirects } from './redirects.js';
 import { readSmallBody, responseFailure } from './response.js';
 import type { RetryPolicy } from './retry.js';
@@ -66,7 +73,7 @@ export class HTTPTransport implements RegistryTransport {
   readonly host: string;
   readonly auth: Authenticator;
   readonly #options: RegistryTransportOptions;
-  readonly #connection: Connection | undefined;
+  readonly #connection: SharedConnection | undefined;
   readonly #send: RawSend;
   #base: URL | undefined;
   /** The requests of HEAD answers, so that a failure can ask for the error body with a GET. */
@@ -77,8 +84,8 @@ export class HTTPTransport implements RegistryTransport {
   constructor(host: string, options: RegistryTransportOptions, send?: RawSend) {
     this.host = host;
     this.#options = options;
-    this.#connection = send === undefined ? new Connection(options) : undefined;
-    this.#send = send ?? this.#connection!.send;
+    this.#connection = send === undefined ? sharedConnection(connectionKey(host, options), options) : undefined;
+    this.#send = send ?? this.#connection!.connection.send;
     this.auth = new Authenticator(options, (url, init, signal) =>
       fetchSmallRetrying(this.#send, options.retry, url, init, signal),
     );
@@ -90,18 +97,9 @@ export class HTTPTransport implements RegistryTransport {
 
   async base(signal?: AbortSignal): Promise<URL> {
     if (this.#base !== undefined) return this.#base;
-    this.#pinging ??= pingBase(
-      {
-        host: this.host,
-        tlsVerify: this.#options.tlsVerify !== false,
-        send: this.#send,
-        policy: this.#options.retry,
-        auth: this.auth,
-        failure: (res, what) => this.failure(res, what, 'other'),
-      },
-      signal,
-    )
-      .then((base) => {
+    this.#pinging ??= this.#ping(signal)
+      .then(({ base, challenges }) => {
+        if (challenges.length > 0) this.auth.setChallenges(challenges);
         this.#base = base;
         return base;
       })
@@ -109,6 +107,33 @@ export class HTTPTransport implements RegistryTransport {
         this.#pinging = undefined;
       });
     return this.#pinging;
+  }
+
+  /**
+   * The ping answer: shared with the other transports of the process for the same registry and
+   * settings (ping.ts), except with a test's own `send`. A shared ping that another caller's abort
+   * cut short is asked again.
+   */
+  async #ping(signal?: AbortSignal): Promise<PingAnswer> {
+    const ping = () =>
+      pingBase(
+        {
+          host: this.host,
+          tlsVerify: this.#options.tlsVerify !== false,
+          send: this.#send,
+          policy: this.#options.retry,
+          failure: (res, what) => this.failure(res, what, 'other'),
+        },
+        signal,
+      );
+    if (this.#connection === undefined) return ping();
+    const key = pingKey(this.host, this.#options);
+    try {
+      return await sharedPing(key, ping);
+    } catch (e) {
+      if (signal?.aborted || !isAbort(e)) throw e;
+      return sharedPing(key, ping);
+    }
   }
 
   async send(req: RegistryRequest): Promise<RegistryResponse> {
@@ -156,6 +181,32 @@ export class HTTPTransport implements RegistryTransport {
   }
 
   async close(): Promise<void> {
-    await this.#connection?.close();
+    await this.#connection?.release();
   }
+}
+
+function isAbort(e: unknown): boolean {
+  return isFerryError(e, 'ABORTED') || (e instanceof Error && e.name === 'AbortError');
+}
+
+/** What a connection pool depends on: what the ping does, plus the timeouts and the User-Agent it sends. */
+function connectionKey(host: string, options: RegistryTransportOptions): string {
+  const timeouts = `${options.headersTimeoutMs ?? ''}|${options.bodyTimeoutMs ?? ''}`;
+  return `${pingKey(host, options)}|${timeouts}|${JSON.stringify(options.userAgent)}`;
+}
+
+/** What a ping's answer depends on: the host, TLS verification and files, and the proxy environment. */
+function pingKey(host: string, options: RegistryTransportOptions): string {
+  const hash = createHash('sha256');
+  const tls = options.tls;
+  for (const part of [...(tls?.ca ?? []), tls?.cert, tls?.key]) {
+    hash.update(String(part?.length ?? -1));
+    hash.update(':');
+    if (part !== undefined) hash.update(part);
+  }
+  const env = options.env ?? process.env;
+  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
+    hash.update(`${name}=${env[name] ?? ''}\n`);
+  }
+  return `${host}|${options.tlsVerify !== false}|${hash.digest('hex')}`;
 }

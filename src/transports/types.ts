@@ -379,6 +379,13 @@ export interface ImageDestination {
   tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<ReusedBlob | undefined>;
   /** Stores a manifest: the top-level one, or an instance of a list (`instanceDigest`). */
   putManifest(bytes: Buffer, instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional, for destinations that can answer cheaply: the digest of the manifest the destination
+   * names now (its tag or digest; an instance of a list by `instanceDigest`), undefined when there
+   * is none or the answer is unsure. A registry answers with one HEAD. The copy engine uses it to
+   * end a copy that would write nothing (copy/noop.ts).
+   */
+  existingManifestDigest?(instanceDigest?: Digest, signal?: AbortSignal): Promise<Digest | undefined>;
   putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;
   /**
    * Stores a manifest that refers to another (OCI 1.1 `subject`) by its digest, keeping whatever index

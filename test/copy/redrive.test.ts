@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { copyImage, isFerryError, parseImageReference } from '../../src/index.js';
+import { copyImage, forgetRegistryPings, isFerryError, parseImageReference } from '../../src/index.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
 import { runFerry } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
@@ -269,6 +269,8 @@ describe('the CLI', () => {
 describe('manifests', () => {
   it('a ping whose connection is dropped is tried again', async () => {
     const reg = await seeded();
+    // The push pinged it: pings are shared per process, so forget that answer for the pull to ping.
+    forgetRegistryPings();
     reg.fault = firstN(1, (r) => r.path === '/v2/', { drop: true });
     const out = await pull(reg);
     await assertLayoutIntact(out);

@@ -1,10 +1,21 @@
 /** Public keyrings for verification: binary (a `pubring.gpg`, `gpg --export`) or ASCII-armored. */
-import * as openpgp from 'openpgp';
+import type * as pgp from 'openpgp';
 import { FerryError } from '../../errors.js';
+
+let loading: Promise<typeof pgp> | undefined;
+
+/**
+ * openpgp.js, loaded on first use: setting up its module (cipher tables, curves) costs ~20–50 ms of
+ * every command's start-up, and most commands neither sign nor verify.
+ */
+export function loadOpenPGP(): Promise<typeof pgp> {
+  loading ??= import('openpgp');
+  return loading;
+}
 
 /** Public keys read from keyring blobs; `fingerprints` are the primary keys', uppercase as gpgme writes them. */
 export interface TrustedKeyring {
-  readonly keys: readonly openpgp.PublicKey[];
+  readonly keys: readonly pgp.PublicKey[];
   readonly fingerprints: readonly string[];
 }
 
@@ -15,7 +26,8 @@ function isArmored(blob: KeyringInput): boolean {
   return head.trimStart().startsWith('-----BEGIN PGP');
 }
 
-async function readOne(blob: KeyringInput, index: number): Promise<openpgp.Key[]> {
+async function readOne(blob: KeyringInput, index: number): Promise<pgp.Key[]> {
+  const openpgp = await loadOpenPGP();
   try {
     if (isArmored(blob)) {
       const text = typeof blob === 'string' ? blob : Buffer.from(blob).toString('utf8');
@@ -34,7 +46,7 @@ async function readOne(blob: KeyringInput, index: number): Promise<openpgp.Key[]
 /** Reads every public key of `blobs` (each a keyring of one or more keys); an empty blob holds no keys. */
 export async function readTrustedKeyring(blobs: KeyringInput | readonly KeyringInput[]): Promise<TrustedKeyring> {
   const list = Array.isArray(blobs) ? (blobs as readonly KeyringInput[]) : [blobs as KeyringInput];
-  const keys: openpgp.PublicKey[] = [];
+  const keys: pgp.PublicKey[] = [];
   for (const [i, blob] of list.entries()) {
     for (const key of await readOne(blob, i)) keys.push(key.toPublic());
   }

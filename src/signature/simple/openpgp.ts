@@ -2,9 +2,9 @@
  * OpenPGP signed messages (RFC 9580 §10.3: one-pass signature, literal data, signature), the container of
  * a simple signature, made and checked with openpgp.js. Its defaults stay: SHA-1 signatures are refused.
  */
-import * as openpgp from 'openpgp';
+import type * as pgp from 'openpgp';
 import { FerryError } from '../../errors.js';
-import { type KeyringInput, message, readTrustedKeyring, type TrustedKeyring } from './keys.js';
+import { type KeyringInput, loadOpenPGP, message, readTrustedKeyring, type TrustedKeyring } from './keys.js';
 import { type SignatureRejection, signatureError } from './errors.js';
 
 export interface VerifiedMessage {
@@ -34,13 +34,14 @@ function rejectionOf(text: string): SignatureRejection {
   return 'bad-signature';
 }
 
-async function readSignedMessage(bytes: Uint8Array): Promise<openpgp.Message<Uint8Array>> {
+async function readSignedMessage(bytes: Uint8Array): Promise<pgp.Message<Uint8Array>> {
+  const openpgp = await loadOpenPGP();
   try {
     if (isArmoredBytes(bytes)) {
       return (await openpgp.readMessage({
         armoredMessage: Buffer.from(bytes).toString('utf8'),
         config: READ_CONFIG,
-      })) as openpgp.Message<Uint8Array>;
+      })) as pgp.Message<Uint8Array>;
     }
     return await openpgp.readMessage({ binaryMessage: bytes, config: READ_CONFIG });
   } catch (e) {
@@ -52,7 +53,7 @@ function isArmoredBytes(bytes: Uint8Array): boolean {
   return Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart().startsWith('-----BEGIN PGP');
 }
 
-function keyIdMatches(key: openpgp.PublicKey, keyID: openpgp.KeyID): openpgp.PublicKey | openpgp.Subkey | undefined {
+function keyIdMatches(key: pgp.PublicKey, keyID: pgp.KeyID): pgp.PublicKey | pgp.Subkey | undefined {
   return key.getKeys(keyID)[0];
 }
 
@@ -69,7 +70,7 @@ export async function verifySignedMessage(
 ): Promise<VerifiedMessage> {
   const keyring = isKeyring(trusted) ? trusted : await readTrustedKeyring(trusted);
   const msg = await readSignedMessage(signature);
-  let keyIDs: openpgp.KeyID[];
+  let keyIDs: pgp.KeyID[];
   try {
     keyIDs = msg.getSigningKeyIDs();
   } catch (e) {
@@ -79,7 +80,7 @@ export async function verifySignedMessage(
   if (keyIDs.length !== 1) {
     throw signatureError('corrupt', `the OpenPGP message has ${keyIDs.length} signatures, expected exactly 1`);
   }
-  const keyID = keyIDs[0] as openpgp.KeyID;
+  const keyID = keyIDs[0] as pgp.KeyID;
   const owner = keyring.keys.find((k) => keyIdMatches(k, keyID) !== undefined);
   const signingKey = owner === undefined ? undefined : keyIdMatches(owner, keyID);
   if (owner === undefined || signingKey === undefined) {
@@ -93,7 +94,8 @@ export async function verifySignedMessage(
     primaryFingerprint: owner.getFingerprint().toUpperCase(),
     signingKeyFingerprint: signingKey.getFingerprint().toUpperCase(),
   };
-  let result: openpgp.VerifyMessageResult<Uint8Array>;
+  const openpgp = await loadOpenPGP();
+  let result: pgp.VerifyMessageResult<Uint8Array>;
   try {
     result = await openpgp.verify({
       message: msg,
@@ -128,8 +130,9 @@ export interface SignWithKeyOptions {
 }
 
 /** Reads an armored or binary private key and decrypts it with `passphrase` when it is encrypted. */
-export async function readSigningKey(privateKey: KeyringInput, passphrase?: string): Promise<openpgp.PrivateKey> {
-  let key: openpgp.PrivateKey;
+export async function readSigningKey(privateKey: KeyringInput, passphrase?: string): Promise<pgp.PrivateKey> {
+  const openpgp = await loadOpenPGP();
+  let key: pgp.PrivateKey;
   try {
     if (typeof privateKey === 'string' || isArmoredBytes(privateKey)) {
       const armoredKey = typeof privateKey === 'string' ? privateKey : Buffer.from(privateKey).toString('utf8');
@@ -158,9 +161,10 @@ export async function readSigningKey(privateKey: KeyringInput, passphrase?: stri
 /** Signs `content` into a binary OpenPGP signed message (as gpgme's SigModeNormal, unarmored). */
 export async function signWithKey(
   content: Uint8Array,
-  privateKey: KeyringInput | openpgp.PrivateKey,
+  privateKey: KeyringInput | pgp.PrivateKey,
   options: SignWithKeyOptions = {},
 ): Promise<Uint8Array> {
+  const openpgp = await loadOpenPGP();
   const key =
     privateKey instanceof openpgp.PrivateKey ? privateKey : await readSigningKey(privateKey, options.passphrase);
   try {

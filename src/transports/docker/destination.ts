@@ -210,6 +210,21 @@ export class DockerImageDestination implements ImageDestination {
     return mimeType;
   }
 
+  /**
+   * The Docker-Content-Digest of a HEAD of the destination's tag or digest (or of `instanceDigest`),
+   * sent with the full Accept list (Distribution answers a HEAD without the OCI types with 404 for an
+   * OCI manifest, and rewrites a schema2 one to schema1). Undefined when absent or on any error.
+   */
+  async existingManifestDigest(instanceDigest?: Digest, signal?: AbortSignal): Promise<Digest | undefined> {
+    try {
+      const ref = instanceDigest ?? manifestRef(this.reference.ref);
+      return (await this.#client.headManifest(this.#repository, ref, signal))?.digest;
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      return undefined;
+    }
+  }
+
   /** Whether `ref` already names exactly these bytes (a re-copy then writes nothing); any doubt means no. */
   async #hasManifest(ref: string, bytes: Buffer, signal?: AbortSignal): Promise<boolean> {
     try {
