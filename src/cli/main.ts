@@ -38,6 +38,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     manifestDigest,
     standaloneSign,
     standaloneVerify,
+    sync,
     verify,
   ] = await Promise.all([
     import('./copy.js'),
@@ -50,6 +51,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     import('./manifest-digest.js'),
     import('./standalone-sign.js'),
     import('./standalone-verify.js'),
+    import('./sync.js'),
     import('./verify.js'),
   ]);
   return [
@@ -63,6 +65,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     manifestDigest.registerManifestDigest,
     standaloneSign.registerStandaloneSign,
     standaloneVerify.registerStandaloneVerify,
+    sync.registerSync,
     verify.registerVerify,
   ];
 }

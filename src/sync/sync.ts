@@ -1,0 +1,212 @@
+/**
+ * `sync` (skopeo sync, cmd/skopeo/sync.go, read for behaviour): copies every planned image with
+ * copyImage, several at once (bounded per registry), and reports each: copied, skipped or failed, and
+ * the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
+ * HEAD of the source tag and one of the destination tag; equal digests → skipped, no manifest or blob
+ * read. Without `keepGoing` the first failure stops new images (those under way finish).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { copyImage } from '../copy/index.js';
+import { Semaphore } from '../copy/limit.js';
+import type { CopyOptions } from '../copy/types.js';
+import { FerryError, throwIfAborted } from '../errors.js';
+import type { RegistryClient } from '../registry-client/index.js';
+import { openDockerRepositoryClient } from '../transports/docker/index.js';
+import type { ImageOptions, ImageReference } from '../transports/types.js';
+import { planSync, type SyncPlanEntry, type SyncPlanOptions } from './plan.js';
+
+export interface SyncOptions extends SyncPlanOptions {
+  /** Options of each image's copy (policy, signing, format, digests, destination settings...). */
+  copy?: Omit<CopyOptions, 'signal' | 'sourceOptions'>;
+  /** Plan and compare, but copy nothing: each image that would be copied is reported `would-copy`. */
+  dryRun?: boolean;
+  /** Go on after a failed image (the result counts the failures); otherwise the first failure stops new images. */
+  keepGoing?: boolean;
+  /** Images copied at once per registry (default 4). */
+  parallelPerRegistry?: number;
+  /** Told each image's result as it is decided. */
+  onImage?: (result: SyncImageResult) => void;
+}
+
+export type SyncImageStatus = 'copied' | 'skipped' | 'would-copy' | 'failed';
+
+export interface SyncImageResult {
+  source: string;
+  destination: string;
+  status: SyncImageStatus;
+  /** The destination manifest's digest: written (copied) or found equal (skipped). */
+  digest?: string;
+  /** Blob bytes written to the destination by this image's copy (0 when skipped). */
+  bytes: number;
+  /** Why it failed. */
+  error?: string;
+}
+
+export interface SyncResult {
+  /** In plan order; without keepGoing, images after a failure that were never started are absent. */
+  images: SyncImageResult[];
+  copied: number;
+  skipped: number;
+  failed: number;
+  wouldCopy: number;
+  bytes: number;
+  /** Source images found before include/exclude filters and sharding. */
+  found: number;
+  /** A failure stopped the sync before every image was tried. */
+  stopped: boolean;
+}
+
+/** One client per registry and side, shared by every HEAD of the sync (one ping each). */
+class HeadClients {
+  readonly #clients = new Map<string, Promise<{ client: RegistryClient; repository: string }>>();
+  readonly #opened: Promise<{ client: RegistryClient }>[] = [];
+
+  async head(
+    ref: ImageReference,
+    options: ImageOptions,
+    side: string,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const named = ref.dockerReference();
+    if (named === undefined) return undefined;
+    const key = `${side} ${named.domain}`;
+    let opened = this.#clients.get(key);
+    if (opened === undefined) {
+      opened = openDockerRepositoryClient(ref, options);
+      this.#clients.set(key, opened);
+      this.#opened.push(opened);
+    }
+    const { client } = await opened;
+    const head = await client.headManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
+    return head?.digest;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.#opened) {
+      try {
+        await (await p).client.close();
+      } catch {
+        // A client that failed to open has nothing to close.
+      }
+    }
+  }
+}
+
+function registryOf(ref: ImageReference): string {
+  return ref.dockerReference()?.domain ?? ref.transport.name;
+}
+
+/** Plans and runs a sync; resolves with every image's result (a failure is a result, not a throw). */
+export async function syncImages(options: SyncOptions): Promise<SyncResult> {
+  const plan = await planSync(options);
+  const results: (SyncImageResult | undefined)[] = new Array(plan.entries.length);
+  const limits = new Map<string, Semaphore>();
+  const limitOf = (registry: string): Semaphore => {
+    let s = limits.get(registry);
+    if (s === undefined) {
+      s = new Semaphore(options.parallelPerRegistry ?? 4);
+      limits.set(registry, s);
+    }
+    return s;
+  };
+  const clients = new HeadClients();
+  let stopped = false;
+  try {
+    await Promise.all(
+      plan.entries.map(async (entry, i) => {
+        // Slots in a fixed (sorted) order, so two images never wait on each other's second slot.
+        const [first, second] = [`src ${registryOf(entry.source)}`, `dest ${registryOf(entry.destination)}`].sort();
+        await limitOf(first as string).run(() =>
+          limitOf(second as string).run(async () => {
+            if (stopped || options.signal?.aborted) return;
+            const result = await syncOne(entry, options, clients);
+            results[i] = result;
+            options.onImage?.(result);
+            if (result.status === 'failed' && options.keepGoing !== true) stopped = true;
+          }),
+        );
+      }),
+    );
+  } finally {
+    await clients.close();
+  }
+  throwIfAborted(options.signal);
+  const images = results.filter((r): r is SyncImageResult => r !== undefined);
+  const count = (s: SyncImageStatus): number => images.filter((r) => r.status === s).length;
+  return {
+    images,
+    copied: count('copied'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    wouldCopy: count('would-copy'),
+    bytes: images.reduce((n, r) => n + r.bytes, 0),
+    found: plan.found,
+    stopped: images.length < plan.entries.length,
+  };
+}
+
+async function syncOne(entry: SyncPlanEntry, options: SyncOptions, clients: HeadClients): Promise<SyncImageResult> {
+  const result: SyncImageResult = {
+    source: entry.source.toString(),
+    destination: entry.destination.toString(),
+    status: 'failed',
+    bytes: 0,
+  };
+  try {
+    const equal = await sameDigest(entry, options, clients);
+    if (equal !== undefined) return { ...result, status: 'skipped', digest: equal };
+    if (options.dryRun === true) return { ...result, status: 'would-copy' };
+    if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
+    // TODO(referrers): pass `withReferrers` through `options.copy` once copyImage has it (issue 14).
+    const copied = await copyImage(entry.source, entry.destination, {
+      ...options.copy,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      sourceOptions: entry.sourceOptions,
+      onProgress: (event) => {
+        if (event.kind === 'blob-done') result.bytes += event.written.size;
+        options.copy?.onProgress?.(event);
+      },
+    });
+    return { ...result, status: 'copied', digest: copied.manifestDigest };
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    return { ...result, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * The digest both ends hold for this image, when they are equal; undefined when it must be copied.
+ * Registry to registry only, and never when the copy would sign (a new signature is wanted).
+ */
+async function sameDigest(
+  entry: SyncPlanEntry,
+  options: SyncOptions,
+  clients: HeadClients,
+): Promise<string | undefined> {
+  if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
+  if (options.copy?.signing !== undefined) return undefined;
+  const source = entry.sourceDigest ?? (await clients.head(entry.source, entry.sourceOptions, 'src', options.signal));
+  if (source === undefined) return undefined;
+  let destination: string | undefined;
+  try {
+    destination = await clients.head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal);
+  } catch {
+    // The copy asks again and reports what is wrong with the destination.
+    return undefined;
+  }
+  return destination === source ? source : undefined;
+}
+
+/** skopeo refuses to write into an existing directory, and creates the one it writes (parents included). */
+async function prepareDirDestination(ref: ImageReference): Promise<void> {
+  const path = ref.stringWithinTransport();
+  const exists = await stat(path).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    },
+  );
+  if (exists) throw new FerryError('INVALID_ARGUMENT', `refusing to overwrite destination directory "${path}"`);
+  await mkdir(path, { recursive: true, mode: 0o755 });
+}
