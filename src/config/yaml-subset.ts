@@ -24,6 +24,8 @@ export interface YamlMap {
   /** Keys in file order. */
   entries: Map<string, YamlValue>;
   line: number;
+  /** The line of each key (a mapping or list value starts on a later line). */
+  keyLines?: Map<string, number>;
 }
 
 /** `key:` with nothing after it, or `null` / `~`. */
@@ -236,7 +238,8 @@ function parseMap(
   options: YamlSubsetOptions = {},
 ): { map: YamlMap; next: number } {
   const entries = new Map<string, YamlValue>();
-  const map: YamlMap = { kind: 'map', entries, line: lines[start]?.number ?? 1 };
+  const keyLines = new Map<string, number>();
+  const map: YamlMap = { kind: 'map', entries, line: lines[start]?.number ?? 1, keyLines };
   let i = start;
   while (i < lines.length) {
     const l = lines[i] as Line;
@@ -252,6 +255,7 @@ function parseMap(
         `key ${JSON.stringify(escapeControl(entry.key))} appears twice in the same mapping`,
       );
     }
+    keyLines.set(entry.key, l.number);
     i++;
     if (entry.rest !== '') {
       const flow = options.sequences === true && entry.rest.startsWith('[');

@@ -75,10 +75,15 @@ export function parseSyncConfig(text: string, file: string): SyncRegistryConfig[
       imagesByTagRegex: new Map(),
       imagesBySemver: new Map(),
     };
-    for (const [key, v] of mapping(file, registry, value)?.entries ?? []) {
+    const settings = mapping(file, registry, value);
+    for (const [key, v] of settings?.entries ?? []) {
       const where = `${registry}.${key}`;
       if (!REGISTRY_KEYS.has(key)) {
-        throw invalid(file, v.line, `unknown key "${where}" (known: ${[...REGISTRY_KEYS].join(', ')})`);
+        throw invalid(
+          file,
+          settings?.keyLines?.get(key) ?? v.line,
+          `unknown key "${where}" (known: ${[...REGISTRY_KEYS].join(', ')})`,
+        );
       }
       if (key === 'images') {
         for (const [repo, refs] of mapping(file, where, v)?.entries ?? []) {
@@ -101,7 +106,12 @@ export function parseSyncConfig(text: string, file: string): SyncRegistryConfig[
         for (const [k, c] of creds?.entries ?? []) {
           if (k === 'username') username = scalar(file, `${where}.username`, c);
           else if (k === 'password') password = scalar(file, `${where}.password`, c);
-          else throw invalid(file, c.line, `unknown key "${where}.${k}" (known: username, password)`);
+          else
+            throw invalid(
+              file,
+              creds?.keyLines?.get(k) ?? c.line,
+              `unknown key "${where}.${k}" (known: username, password)`,
+            );
         }
         // skopeo uses the credentials only when one of them is set.
         if (username !== '' || password !== '') config.credentials = { username, password };
