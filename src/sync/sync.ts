@@ -22,7 +22,7 @@ export interface SyncOptions extends SyncPlanOptions {
   dryRun?: boolean;
   /** Go on after a failed image (the result counts the failures); otherwise the first failure stops new images. */
   keepGoing?: boolean;
-  /** Images copied at once per registry (default 4). */
+  /** Images copied at once per registry (default 4); the HEAD comparisons run four times as many. */
   parallelPerRegistry?: number;
   /** Told each image's result as it is decided. */
   onImage?: (result: SyncImageResult) => void;
@@ -96,39 +96,57 @@ function registryOf(ref: ImageReference): string {
   return ref.dockerReference()?.domain ?? ref.transport.name;
 }
 
+/** Per-registry slots: a limit per source and per destination registry, taken in a fixed order (no deadlock). */
+class RegistrySlots {
+  readonly #limits = new Map<string, Semaphore>();
+  readonly #size: number;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  run<T>(entry: SyncPlanEntry, fn: () => Promise<T>): Promise<T> {
+    const [first, second] = [`src ${registryOf(entry.source)}`, `dest ${registryOf(entry.destination)}`].sort();
+    return this.#of(first as string).run(() => this.#of(second as string).run(fn));
+  }
+
+  #of(registry: string): Semaphore {
+    let s = this.#limits.get(registry);
+    if (s === undefined) {
+      s = new Semaphore(this.#size);
+      this.#limits.set(registry, s);
+    }
+    return s;
+  }
+}
+
+/** HEAD requests in flight per registry, for each image copy allowed at once: they are small and cheap. */
+const HEADS_PER_COPY = 4;
+
 /** Plans and runs a sync; resolves with every image's result (a failure is a result, not a throw). */
 export async function syncImages(options: SyncOptions): Promise<SyncResult> {
   const plan = await planSync(options);
   const results: (SyncImageResult | undefined)[] = new Array(plan.entries.length);
-  const limits = new Map<string, Semaphore>();
-  const limitOf = (registry: string): Semaphore => {
-    let s = limits.get(registry);
-    if (s === undefined) {
-      s = new Semaphore(options.parallelPerRegistry ?? 4);
-      limits.set(registry, s);
-    }
-    return s;
+  const parallel = options.parallelPerRegistry ?? 4;
+  const run: SyncRun = {
+    options,
+    clients: new HeadClients(),
+    heads: new RegistrySlots(parallel * HEADS_PER_COPY),
+    copies: new RegistrySlots(parallel),
+    stopped: false,
   };
-  const clients = new HeadClients();
-  let stopped = false;
   try {
     await Promise.all(
       plan.entries.map(async (entry, i) => {
-        // Slots in a fixed (sorted) order, so two images never wait on each other's second slot.
-        const [first, second] = [`src ${registryOf(entry.source)}`, `dest ${registryOf(entry.destination)}`].sort();
-        await limitOf(first as string).run(() =>
-          limitOf(second as string).run(async () => {
-            if (stopped || options.signal?.aborted) return;
-            const result = await syncOne(entry, options, clients);
-            results[i] = result;
-            options.onImage?.(result);
-            if (result.status === 'failed' && options.keepGoing !== true) stopped = true;
-          }),
-        );
+        const result = await syncOne(entry, run);
+        if (result === undefined) return;
+        results[i] = result;
+        options.onImage?.(result);
+        if (result.status === 'failed' && options.keepGoing !== true) run.stopped = true;
       }),
     );
   } finally {
-    await clients.close();
+    await run.clients.close();
   }
   throwIfAborted(options.signal);
   const images = results.filter((r): r is SyncImageResult => r !== undefined);
@@ -145,29 +163,58 @@ export async function syncImages(options: SyncOptions): Promise<SyncResult> {
   };
 }
 
-async function syncOne(entry: SyncPlanEntry, options: SyncOptions, clients: HeadClients): Promise<SyncImageResult> {
+interface SyncRun {
+  options: SyncOptions;
+  clients: HeadClients;
+  heads: RegistrySlots;
+  copies: RegistrySlots;
+  /** A failure without keepGoing: images not yet started are left alone. */
+  stopped: boolean;
+}
+
+/** One image: compare (HEADs), then copy unless equal; undefined when the sync stopped before it began. */
+async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageResult | undefined> {
+  const { options } = run;
   const result: SyncImageResult = {
     source: entry.source.toString(),
     destination: entry.destination.toString(),
     status: 'failed',
     bytes: 0,
   };
+  const halted = (): boolean => run.stopped || options.signal?.aborted === true;
+  // A failure stops the sync before its slot passes on, so the next image waiting for it sees the stop.
+  const stopOnFailure = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (options.keepGoing !== true) run.stopped = true;
+      throw e;
+    }
+  };
   try {
-    const equal = await sameDigest(entry, options, clients);
+    const equal = await run.heads.run(entry, () =>
+      stopOnFailure(async () => (halted() ? undefined : await sameDigest(entry, options, run.clients))),
+    );
+    if (halted()) return undefined;
     if (equal !== undefined) return { ...result, status: 'skipped', digest: equal };
     if (options.dryRun === true) return { ...result, status: 'would-copy' };
-    if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
-    // TODO(referrers): pass `withReferrers` through `options.copy` once copyImage has it (issue 14).
-    const copied = await copyImage(entry.source, entry.destination, {
-      ...options.copy,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      sourceOptions: entry.sourceOptions,
-      onProgress: (event) => {
-        if (event.kind === 'blob-done') result.bytes += event.written.size;
-        options.copy?.onProgress?.(event);
-      },
-    });
-    return { ...result, status: 'copied', digest: copied.manifestDigest };
+    return await run.copies.run(entry, () =>
+      stopOnFailure(async () => {
+        if (halted()) return undefined;
+        if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
+        // TODO(referrers): pass `withReferrers` through `options.copy` once copyImage has it (issue 14).
+        const copied = await copyImage(entry.source, entry.destination, {
+          ...options.copy,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          sourceOptions: entry.sourceOptions,
+          onProgress: (event) => {
+            if (event.kind === 'blob-done') result.bytes += event.written.size;
+            options.copy?.onProgress?.(event);
+          },
+        });
+        return { ...result, status: 'copied' as const, digest: copied.manifestDigest };
+      }),
+    );
   } catch (e) {
     if (options.signal?.aborted) throw e;
     return { ...result, status: 'failed', error: e instanceof Error ? e.message : String(e) };

@@ -361,6 +361,29 @@ describe('ferry sync', () => {
     assert.equal(existsSync(join(stop, 'alpha:a3')), false, 'no image after the failure is started');
   });
 
+  it('enforces the trust policy per image, as copy does: a rejecting policy.json copies nothing and exits non-zero', async () => {
+    const policy = join(work, 'reject.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'reject' }] }));
+    const r = await runFerry([
+      '--policy',
+      policy,
+      'sync',
+      '--keep-going',
+      '--src',
+      'docker',
+      '--dest',
+      'docker',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `${src.host}/lib/beta`,
+      `${ours.host}/rejected`,
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /sync failed: 3 image\(s\)/);
+    assert.match(r.stderr, /reject/i);
+    assert.deepEqual(await tagDigests(ours, 'rejected/beta'), {});
+  });
+
   it('--shard INDEX/COUNT splits the images; the shards together are exactly the whole', async () => {
     const plan = async (...extra: string[]): Promise<string[]> => {
       const r = ok(
