@@ -150,6 +150,59 @@ describe('ferry sync', () => {
     assert.deepEqual(await tagDigests(theirs, 'mirror/gamma'), {});
   });
 
+  it("a YAML registry's credentials reach a registry with htpasswd auth, for Ferry as for skopeo, and never show", async () => {
+    const locked = await startRegistry({ auth: 'htpasswd' });
+    try {
+      const credentials = { username: locked.username ?? '', password: locked.password ?? '' };
+      await copyImage(
+        parseImageReference(`oci:${join(work, 'a')}:latest`),
+        parseImageReference(`docker://${locked.host}/sec/app:1`),
+        {
+          destinationOptions: { tlsVerify: false, credentials },
+          blobInfoCache: 'none',
+        },
+      );
+      const yaml = join(work, 'locked.yaml');
+      await writeFile(
+        yaml,
+        `${locked.host}:\n  images:\n    sec/app:\n  credentials:\n    username: ${credentials.username}\n    password: "${credentials.password.replace(/["\\]/g, (c) => `\\${c}`)}"\n  tls-verify: false\n`,
+      );
+      const r = ok(
+        await runFerry([
+          'sync',
+          '--src',
+          'yaml',
+          '--dest',
+          'docker',
+          '--dest-tls-verify=false',
+          yaml,
+          `${ours.host}/locked`,
+        ]),
+        'ferry sync',
+      );
+      ok(
+        await runSkopeo([
+          '--insecure-policy',
+          'sync',
+          '--src',
+          'yaml',
+          '--dest',
+          'docker',
+          '--dest-tls-verify=false',
+          yaml,
+          `${theirs.host}/locked`,
+        ]),
+        'skopeo sync',
+      );
+      const got = await tagDigests(ours, 'locked/app');
+      assert.deepEqual(Object.keys(got), ['1']);
+      assert.deepEqual(got, await tagDigests(theirs, 'locked/app'));
+      assert.ok(!(r.stdout + r.stderr).includes(credentials.password));
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it('a no-op sync of a 500-tag repository sends one HEAD per tag and side, and nothing else but pings and the tag list', async () => {
     const dest = `${ours.host}/noop`;
     const first = ok(
