@@ -3,7 +3,10 @@
  * copyImage, several at once (bounded per registry), and reports each: copied, skipped or failed, and
  * the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
  * HEAD of the source tag and one of the destination tag; equal digests → skipped, no manifest or blob
- * read. Without `keepGoing` the first failure stops new images (those under way finish).
+ * read. Such a skip is taken only where the trust policy accepts the source without looking at it
+ * (`insecureAcceptAnything` for its scope, or no policy): any other requirement is decided by the copy,
+ * as skopeo decides it before anything else. Without `keepGoing` the first failure stops new images
+ * (those under way finish).
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { copyImage } from '../copy/index.js';
@@ -11,6 +14,7 @@ import { Semaphore } from '../copy/limit.js';
 import type { CopyOptions } from '../copy/types.js';
 import { FerryError, throwIfAborted } from '../errors.js';
 import type { RegistryClient } from '../registry-client/index.js';
+import { loadPolicy, type Policy, policyRequirementsForReference } from '../signature/policy/index.js';
 import { openDockerRepositoryClient } from '../transports/docker/index.js';
 import type { ImageOptions, ImageReference } from '../transports/types.js';
 import { planSync, type SyncPlanEntry, type SyncPlanOptions } from './plan.js';
@@ -124,7 +128,8 @@ class RegistrySlots {
 const HEADS_PER_COPY = 4;
 
 /** Plans and runs a sync; resolves with every image's result (a failure is a result, not a throw). */
-export async function syncImages(options: SyncOptions): Promise<SyncResult> {
+export async function syncImages(given: SyncOptions): Promise<SyncResult> {
+  const options = await withLoadedPolicy(given);
   const plan = await planSync(options);
   const results: (SyncImageResult | undefined)[] = new Array(plan.entries.length);
   const parallel = options.parallelPerRegistry ?? 4;
@@ -221,9 +226,29 @@ async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageRes
   }
 }
 
+/** A policy given as a path is read once for the whole sync (and a bad one fails it before any image). */
+async function withLoadedPolicy(options: SyncOptions): Promise<SyncOptions> {
+  const policy = options.copy?.policy;
+  if (typeof policy !== 'string' || options.copy?.insecurePolicy === true) return options;
+  const loaded = await loadPolicy({
+    path: policy,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  return { ...options, copy: { ...options.copy, policy: loaded } };
+}
+
+/** The trust policy accepts this source whatever it holds, so comparing digests may stand in for the copy. */
+function policyAcceptsUnseen(entry: SyncPlanEntry, options: SyncOptions): boolean {
+  const policy = options.copy?.policy;
+  if (policy === undefined || options.copy?.insecurePolicy === true) return true;
+  const { requirements } = policyRequirementsForReference(policy as Policy, entry.source);
+  return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
+}
+
 /**
  * The digest both ends hold for this image, when they are equal; undefined when it must be copied.
- * Registry to registry only, and never when the copy would sign (a new signature is wanted).
+ * Registry to registry only; never when the copy would sign (a new signature is wanted) nor when the
+ * policy must look at the image.
  */
 async function sameDigest(
   entry: SyncPlanEntry,
@@ -232,6 +257,7 @@ async function sameDigest(
 ): Promise<string | undefined> {
   if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
   if (options.copy?.signing !== undefined) return undefined;
+  if (!policyAcceptsUnseen(entry, options)) return undefined;
   const source = entry.sourceDigest ?? (await clients.head(entry.source, entry.sourceOptions, 'src', options.signal));
   if (source === undefined) return undefined;
   let destination: string | undefined;

@@ -435,6 +435,24 @@ describe('ferry sync', () => {
     assert.match(r.stderr, /sync failed: 3 image\(s\)/);
     assert.match(r.stderr, /reject/i);
     assert.deepEqual(await tagDigests(ours, 'rejected/beta'), {});
+    // A destination already up to date is no way around the policy: the HEAD shortcut is not taken.
+    const one = [
+      '--src',
+      'docker',
+      '--dest',
+      'docker',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `${src.host}/lib/beta:v1-x`,
+      `${ours.host}/present`,
+    ];
+    ok(await runFerry(['sync', ...one]), 'sync without a policy');
+    const again = await runFerry(['--policy', policy, 'sync', ...one]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /reject/i);
+    const accepting = join(work, 'accept.json');
+    await writeFile(accepting, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    assert.match(ok(await runFerry(['--policy', accepting, 'sync', ...one]), 'accepting policy').stdout, /^Skipped /m);
   });
 
   it('--shard INDEX/COUNT splits the images; the shards together are exactly the whole', async () => {
