@@ -10,10 +10,14 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { copyImage } from '../copy/index.js';
+import type { Digest } from '../digest/digest.js';
+import { systemInstance } from '../copy/list.js';
 import { Semaphore } from '../copy/limit.js';
 import type { CopyOptions } from '../copy/types.js';
 import { FerryError, throwIfAborted } from '../errors.js';
-import type { RegistryClient } from '../registry-client/index.js';
+import { isListMIMEType } from '../manifest/mediatypes.js';
+import { parseManifest } from '../manifest/index.js';
+import type { FetchedManifest, ManifestHead, RegistryClient } from '../registry-client/index.js';
 import { loadPolicy, type Policy, policyRequirementsForReference } from '../signature/policy/index.js';
 import { openDockerRepositoryClient } from '../transports/docker/index.js';
 import type { ImageOptions, ImageReference } from '../transports/types.js';
@@ -65,24 +69,36 @@ class HeadClients {
   readonly #clients = new Map<string, Promise<{ client: RegistryClient; repository: string }>>();
   readonly #opened: Promise<{ client: RegistryClient }>[] = [];
 
-  async head(
-    ref: ImageReference,
-    options: ImageOptions,
-    side: string,
-    signal?: AbortSignal,
-  ): Promise<string | undefined> {
-    const named = ref.dockerReference();
-    if (named === undefined) return undefined;
-    const key = `${side} ${named.domain}`;
+  async #client(ref: ImageReference, options: ImageOptions, side: string): Promise<RegistryClient> {
+    const key = `${side} ${ref.dockerReference()?.domain}`;
     let opened = this.#clients.get(key);
     if (opened === undefined) {
       opened = openDockerRepositoryClient(ref, options);
       this.#clients.set(key, opened);
       this.#opened.push(opened);
     }
-    const { client } = await opened;
-    const head = await client.headManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
-    return head?.digest;
+    return (await opened).client;
+  }
+
+  /** HEAD of the manifest `ref` names (its tag or digest); undefined when the registry has none. */
+  async head(
+    ref: ImageReference,
+    options: ImageOptions,
+    side: string,
+    signal?: AbortSignal,
+  ): Promise<ManifestHead | undefined> {
+    const named = ref.dockerReference();
+    if (named === undefined) return undefined;
+    const client = await this.#client(ref, options, side);
+    return client.headManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
+  }
+
+  /** GET of the manifest `ref` names. */
+  async get(ref: ImageReference, options: ImageOptions, side: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const named = ref.dockerReference();
+    if (named === undefined) throw new FerryError('INVALID_ARGUMENT', `${ref.toString()} has no registry name`);
+    const client = await this.#client(ref, options, side);
+    return client.getManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
   }
 
   async close(): Promise<void> {
@@ -258,16 +274,30 @@ async function sameDigest(
   if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
   if (options.copy?.signing !== undefined) return undefined;
   if (!policyAcceptsUnseen(entry, options)) return undefined;
-  const source = entry.sourceDigest ?? (await clients.head(entry.source, entry.sourceOptions, 'src', options.signal));
-  if (source === undefined) return undefined;
+  const source: ManifestHead | undefined =
+    entry.sourceDigest !== undefined
+      ? { digest: entry.sourceDigest as Digest, size: -1 }
+      : await clients.head(entry.source, entry.sourceOptions, 'src', options.signal);
+  if (source?.digest === undefined) return undefined;
   let destination: string | undefined;
   try {
-    destination = await clients.head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal);
+    destination = (
+      await clients.head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal)
+    )?.digest;
   } catch {
     // The copy asks again and reports what is wrong with the destination.
     return undefined;
   }
-  return destination === source ? source : undefined;
+  if (destination === undefined) return undefined;
+  if (destination === source.digest) return destination;
+  // A list copied without --all leaves only this platform's instance at the destination: one GET of
+  // the (small) list tells which instance that is.
+  const selection = options.copy?.imageListSelection ?? 'system';
+  if (selection !== 'system' || source.mimeType === undefined || !isListMIMEType(source.mimeType)) return undefined;
+  const fetched = await clients.get(entry.source, entry.sourceOptions, 'src', options.signal);
+  const list = parseManifest(fetched.bytes, fetched.mimeType);
+  if (list.kind !== 'list') return undefined;
+  return systemInstance(list, { sourceOptions: entry.sourceOptions }).digest === destination ? destination : undefined;
 }
 
 /** skopeo refuses to write into an existing directory, and creates the one it writes (parents included). */

@@ -40,7 +40,7 @@ async function push(layout: string, repo: string, tags: string[]): Promise<void>
   const copied = await copyImage(
     parseImageReference(`oci:${layout}:latest`),
     parseImageReference(`docker://${src.host}/${repo}:${first}`),
-    { destinationOptions: { tlsVerify: false }, blobInfoCache: 'none' },
+    { destinationOptions: { tlsVerify: false }, blobInfoCache: 'none', imageListSelection: 'all' },
   );
   const c = await client(src);
   for (const tag of rest) await c.putManifest(repo, tag, copied.manifest, copied.manifestMIMEType);
@@ -272,6 +272,44 @@ describe('ferry sync', () => {
       assert.ok((d['ping'] ?? 0) <= 1, JSON.stringify(d));
     } finally {
       for (const p of proxies) await p.stop();
+    }
+  });
+
+  it('a multi-arch source is skipped when up to date: by the list digest with --all, by one GET of the list without', async () => {
+    await makeImage(join(work, 'multi'), {
+      layers: 1,
+      layerSize: 2000,
+      seed: 9,
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    await push(join(work, 'multi'), 'lib/multi', ['m1']);
+    for (const all of [[], ['--all']]) {
+      const dest = all.length === 0 ? 'one' : 'every';
+      const args = [
+        '--src',
+        'docker',
+        '--dest',
+        'docker',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        '--summary-format',
+        'json',
+        ...all,
+      ];
+      ok(await runFerry(['sync', ...args, `${src.host}/lib/multi`, `${ours.host}/${dest}`]), `first sync ${all}`);
+      const proxy = await startFaultProxy(src);
+      try {
+        const r = ok(
+          await runFerry(['sync', ...args, `${proxy.host}/lib/multi`, `${ours.host}/${dest}`]),
+          `no-op sync ${all}`,
+        );
+        assert.equal((JSON.parse(r.stdout) as { skipped: number }).skipped, 1);
+        assert.equal(proxy.requests['manifest-head'], 1);
+        assert.equal(proxy.requests['manifest-get'], all.length === 0 ? 1 : 0);
+        assert.equal(proxy.requests['blob-get'] + proxy.requests['blob-head'], 0);
+      } finally {
+        await proxy.stop();
+      }
     }
   });
 
