@@ -52,6 +52,7 @@ export type FerryErrorCode =
   // CLI and configuration
   | 'INVALID_ARGUMENT'
   | 'INVALID_CONFIG'
+  | 'SYNC_FAILED'
   // trust policy (policy.json)
   | 'INVALID_POLICY'
   | 'POLICY_NOT_FOUND'

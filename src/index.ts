@@ -173,6 +173,30 @@ export { listReferrers } from './image/index.js';
 export type { ListReferrersOptions } from './image/index.js';
 export type { ReferrersListing } from './transports/types.js';
 export { referrersTag } from './registry-client/index.js';
+export {
+  parseShard,
+  parseSemverConstraint,
+  parseSyncConfig,
+  planSync,
+  readSyncConfig,
+  shardOf,
+  syncImages,
+} from './sync/index.js';
+export type {
+  SemverConstraint,
+  SemVersion,
+  SyncDestinationKind,
+  SyncImageResult,
+  SyncImageStatus,
+  SyncOptions,
+  SyncPlan,
+  SyncPlanEntry,
+  SyncPlanOptions,
+  SyncRegistryConfig,
+  SyncResult,
+  SyncShard,
+  SyncSourceKind,
+} from './sync/index.js';
 
 // For the CLI (src/cli/ imports Ferry only from here): NODE_EXTRA_CA_CERTS handed over by bin/ferry,
 // and the removal of this process's temp files on a second Ctrl-C.

@@ -197,8 +197,17 @@ export function registerCopy(program: Command): void {
   });
 }
 
+/** The signing flags of copy and sync. */
+export type SigningFlags = Pick<
+  CopyFlags,
+  'signBy' | 'signByKeyFile' | 'signBySigstorePrivateKey' | 'signPassphraseFile' | 'signIdentity'
+>;
+
 /** The signing flags as library options, with skopeo's rules (one signer per passphrase file, a canonical identity). */
-async function signingOptions(flags: CopyFlags, usage: (m: string) => Error): Promise<SigningOptions | undefined> {
+export async function signingOptions(
+  flags: SigningFlags,
+  usage: (m: string) => Error,
+): Promise<SigningOptions | undefined> {
   const signers = [flags.signBy, flags.signByKeyFile, flags.signBySigstorePrivateKey].filter((f) => f !== undefined);
   if (signers.length === 0) {
     if (flags.signIdentity !== undefined) throw usage('--sign-identity needs a signing flag (--sign-by…)');
@@ -245,7 +254,11 @@ async function signingOptions(flags: CopyFlags, usage: (m: string) => Error): Pr
   return signing;
 }
 
-function parseIntegerFlag(name: string, value: string | undefined, usage: (m: string) => Error): number | undefined {
+export function parseIntegerFlag(
+  name: string,
+  value: string | undefined,
+  usage: (m: string) => Error,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value)) throw usage(`${name} wants an integer, got "${value}"`);
   return Number(value);

@@ -39,6 +39,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     referrers,
     standaloneSign,
     standaloneVerify,
+    sync,
     verify,
   ] = await Promise.all([
     import('./copy.js'),
@@ -52,6 +53,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     import('./referrers.js'),
     import('./standalone-sign.js'),
     import('./standalone-verify.js'),
+    import('./sync.js'),
     import('./verify.js'),
   ]);
   return [
@@ -66,6 +68,7 @@ async function commands(): Promise<ReadonlyArray<(program: Command) => void>> {
     referrers.registerReferrers,
     standaloneSign.registerStandaloneSign,
     standaloneVerify.registerStandaloneVerify,
+    sync.registerSync,
     verify.registerVerify,
   ];
 }

@@ -3,7 +3,9 @@
  * with plain, 'single' or "double" quoted scalars, `{}` for an empty mapping, `#` comments. Anything
  * else (sequences, anchors, tags, block scalars, flow collections with content, multi-line scalars,
  * several documents) is refused with INVALID_CONFIG naming the file and line: a file Ferry cannot read
- * exactly is never half-read.
+ * exactly is never half-read. With `{ sequences: true }` (skopeo sync's YAML), a value may also be a
+ * sequence of scalars: block (`- item` lines, indented or at the key's column, as YAML allows) or flow
+ * on one line (`[a, "b"]`, `[]`).
  */
 import { FerryError } from '../errors.js';
 import { escapeControl } from '../util/quote.js';
@@ -22,6 +24,8 @@ export interface YamlMap {
   /** Keys in file order. */
   entries: Map<string, YamlValue>;
   line: number;
+  /** The line of each key (a mapping or list value starts on a later line). */
+  keyLines?: Map<string, number>;
 }
 
 /** `key:` with nothing after it, or `null` / `~`. */
@@ -30,7 +34,19 @@ export interface YamlNull {
   line: number;
 }
 
-export type YamlValue = YamlScalar | YamlMap | YamlNull;
+/** A sequence of scalars (only with `{ sequences: true }`). */
+export interface YamlSequence {
+  kind: 'seq';
+  items: YamlScalar[];
+  line: number;
+}
+
+export type YamlValue = YamlScalar | YamlMap | YamlNull | YamlSequence;
+
+export interface YamlSubsetOptions {
+  /** Accept sequences of scalars as values (registries.d has none, so it keeps refusing them). */
+  sequences?: boolean;
+}
 
 interface Line {
   number: number;
@@ -152,9 +168,78 @@ function splitEntry(s: string, file: string, line: number): { key: string; rest:
   return { key: m[1] as string, rest: (m[2] ?? '').trim() };
 }
 
-function parseMap(lines: Line[], start: number, indent: number, file: string): { map: YamlMap; next: number } {
+/** `[a, 'b', "c"]` on one line: the scalars between the brackets (empty for `[]`). */
+function readFlowSequence(s: string, file: string, line: number): YamlSequence {
+  const items: YamlScalar[] = [];
+  let rest = s.slice(1).trimStart();
+  if (rest.startsWith(']')) {
+    if (rest.slice(1).trim() !== '') throw invalid(file, line, 'text after a flow sequence');
+    return { kind: 'seq', items, line };
+  }
+  for (;;) {
+    let text: string;
+    let quoted = false;
+    if (rest.startsWith('"') || rest.startsWith("'")) {
+      const q = readQuoted(rest, file, line);
+      text = q.value;
+      quoted = true;
+      rest = q.rest.trimStart();
+    } else {
+      const m = /^([^,\][{}"'#]*)/.exec(rest);
+      text = (m?.[1] ?? '').trim();
+      if (text === '') throw invalid(file, line, 'an empty item in a flow sequence');
+      rest = rest.slice(m?.[1]?.length ?? 0);
+    }
+    items.push({ kind: 'scalar', text, quoted, line });
+    if (rest.startsWith(',')) {
+      rest = rest.slice(1).trimStart();
+      continue;
+    }
+    if (rest.startsWith(']') && rest.slice(1).trim() === '') return { kind: 'seq', items, line };
+    throw invalid(file, line, 'a flow sequence must be one line of scalars separated by ", " and closed by "]"');
+  }
+}
+
+/** `- item` lines at column `indent`: a block sequence of scalars. */
+function parseSequence(
+  lines: Line[],
+  start: number,
+  indent: number,
+  file: string,
+): { seq: YamlSequence; next: number } {
+  const items: YamlScalar[] = [];
+  const seq: YamlSequence = { kind: 'seq', items, line: lines[start]?.number ?? 1 };
+  let i = start;
+  while (i < lines.length) {
+    const l = lines[i] as Line;
+    if (l.indent < indent || !(l.text.startsWith('- ') || l.text === '-')) break;
+    if (l.indent > indent) throw invalid(file, l.number, 'unexpected indentation');
+    const body = l.text.slice(1).trim();
+    if (body === '' || splitEntry(body, file, l.number) !== undefined) {
+      throw invalid(file, l.number, 'a sequence item must be a scalar on its line');
+    }
+    const item = readScalar(body, file, l.number);
+    if (item.kind !== 'scalar') throw invalid(file, l.number, 'a sequence item must be a scalar');
+    items.push(item);
+    i++;
+  }
+  return { seq, next: i };
+}
+
+function isSequenceItem(l: Line | undefined): boolean {
+  return l !== undefined && (l.text.startsWith('- ') || l.text === '-');
+}
+
+function parseMap(
+  lines: Line[],
+  start: number,
+  indent: number,
+  file: string,
+  options: YamlSubsetOptions = {},
+): { map: YamlMap; next: number } {
   const entries = new Map<string, YamlValue>();
-  const map: YamlMap = { kind: 'map', entries, line: lines[start]?.number ?? 1 };
+  const keyLines = new Map<string, number>();
+  const map: YamlMap = { kind: 'map', entries, line: lines[start]?.number ?? 1, keyLines };
   let i = start;
   while (i < lines.length) {
     const l = lines[i] as Line;
@@ -170,14 +255,23 @@ function parseMap(lines: Line[], start: number, indent: number, file: string): {
         `key ${JSON.stringify(escapeControl(entry.key))} appears twice in the same mapping`,
       );
     }
+    keyLines.set(entry.key, l.number);
     i++;
     if (entry.rest !== '') {
-      entries.set(entry.key, readScalar(entry.rest, file, l.number));
+      const flow = options.sequences === true && entry.rest.startsWith('[');
+      entries.set(
+        entry.key,
+        flow ? readFlowSequence(entry.rest, file, l.number) : readScalar(entry.rest, file, l.number),
+      );
       continue;
     }
     const child = lines[i];
-    if (child && child.indent > indent) {
-      const sub = parseMap(lines, i, child.indent, file);
+    if (options.sequences === true && child && child.indent >= indent && isSequenceItem(child)) {
+      const sub = parseSequence(lines, i, child.indent, file);
+      entries.set(entry.key, sub.seq);
+      i = sub.next;
+    } else if (child && child.indent > indent) {
+      const sub = parseMap(lines, i, child.indent, file, options);
       entries.set(entry.key, sub.map);
       i = sub.next;
     } else {
@@ -191,7 +285,7 @@ function parseMap(lines: Line[], start: number, indent: number, file: string): {
  * Parses `text` (the content of `file`, named in errors). An empty document is an empty mapping;
  * a document that is not a mapping is refused.
  */
-export function parseYamlSubset(text: string, file: string): YamlMap {
+export function parseYamlSubset(text: string, file: string, options: YamlSubsetOptions = {}): YamlMap {
   const lines = splitLines(text, file);
   const first = lines[0];
   if (first === undefined) return { kind: 'map', entries: new Map(), line: 1 };
@@ -201,7 +295,7 @@ export function parseYamlSubset(text: string, file: string): YamlMap {
   if (lines.length === 1 && /^\{\s*\}$/.test(first.text))
     return { kind: 'map', entries: new Map(), line: first.number };
   if (first.indent !== 0) throw invalid(file, first.number, 'the document must start at column 1');
-  const { map, next } = parseMap(lines, 0, 0, file);
+  const { map, next } = parseMap(lines, 0, 0, file, options);
   const extra = lines[next];
   if (extra !== undefined) throw invalid(file, extra.number, 'unexpected text after the document');
   return map;

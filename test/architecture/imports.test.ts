@@ -32,6 +32,8 @@ const FLOORS: ReadonlyArray<readonly [room: string, floor: number]> = [
   ['transports/*', 6],
   ['image', 7],
   ['copy', 7],
+  // skopeo sync's job: on copy/ and on the two transports it names (docker: tag lists and HEADs; dir:).
+  ['sync', 7.5],
   ['index', 8],
   ['cli', 9],
 ];

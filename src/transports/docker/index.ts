@@ -5,3 +5,4 @@ export {
   parseDockerImageReference,
 } from './reference.js';
 export { getRepositoryTags, type RepositoryTagsOptions } from './tags.js';
+export { openDockerRepositoryClient } from './client.js';

@@ -1,0 +1,315 @@
+/**
+ * `sync` (skopeo sync, cmd/skopeo/sync.go, read for behaviour): copies every planned image with
+ * copyImage, several at once (bounded per registry), and reports each: copied, skipped or failed, and
+ * the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
+ * HEAD of the source tag and one of the destination tag; equal digests → skipped, no manifest or blob
+ * read. Such a skip is taken only where the trust policy accepts the source without looking at it
+ * (`insecureAcceptAnything` for its scope, or no policy): any other requirement is decided by the copy,
+ * as skopeo decides it before anything else. Without `keepGoing` the first failure stops new images
+ * (those under way finish).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { copyImage } from '../copy/index.js';
+import type { Digest } from '../digest/digest.js';
+import { systemInstance } from '../copy/list.js';
+import { Semaphore } from '../copy/limit.js';
+import type { CopyOptions } from '../copy/types.js';
+import { FerryError, throwIfAborted } from '../errors.js';
+import { isListMIMEType } from '../manifest/mediatypes.js';
+import { parseManifest } from '../manifest/index.js';
+import type { FetchedManifest, ManifestHead, RegistryClient } from '../registry-client/index.js';
+import { loadPolicy, type Policy, policyRequirementsForReference } from '../signature/policy/index.js';
+import { openDockerRepositoryClient } from '../transports/docker/index.js';
+import type { ImageOptions, ImageReference } from '../transports/types.js';
+import { planSync, type SyncPlanEntry, type SyncPlanOptions } from './plan.js';
+
+export interface SyncOptions extends SyncPlanOptions {
+  /** Options of each image's copy (policy, signing, format, digests, destination settings...). */
+  copy?: Omit<CopyOptions, 'signal' | 'sourceOptions'>;
+  /** Plan and compare, but copy nothing: each image that would be copied is reported `would-copy`. */
+  dryRun?: boolean;
+  /** Go on after a failed image (the result counts the failures); otherwise the first failure stops new images. */
+  keepGoing?: boolean;
+  /** Images copied at once per registry (default 4); the HEAD comparisons run four times as many. */
+  parallelPerRegistry?: number;
+  /** Told each image's result as it is decided. */
+  onImage?: (result: SyncImageResult) => void;
+}
+
+export type SyncImageStatus = 'copied' | 'skipped' | 'would-copy' | 'failed';
+
+export interface SyncImageResult {
+  source: string;
+  destination: string;
+  status: SyncImageStatus;
+  /** The destination manifest's digest: written (copied) or found equal (skipped). */
+  digest?: string;
+  /** Blob bytes written to the destination by this image's copy (0 when skipped). */
+  bytes: number;
+  /** Why it failed. */
+  error?: string;
+}
+
+export interface SyncResult {
+  /** In plan order; without keepGoing, images after a failure that were never started are absent. */
+  images: SyncImageResult[];
+  copied: number;
+  skipped: number;
+  failed: number;
+  wouldCopy: number;
+  bytes: number;
+  /** Source images found before include/exclude filters and sharding. */
+  found: number;
+  /** A failure stopped the sync before every image was tried. */
+  stopped: boolean;
+}
+
+/** One client per registry and side, shared by every HEAD of the sync (one ping each). */
+class HeadClients {
+  readonly #clients = new Map<string, Promise<{ client: RegistryClient; repository: string }>>();
+  readonly #opened: Promise<{ client: RegistryClient }>[] = [];
+
+  async #client(ref: ImageReference, options: ImageOptions, side: string): Promise<RegistryClient> {
+    const key = `${side} ${ref.dockerReference()?.domain}`;
+    let opened = this.#clients.get(key);
+    if (opened === undefined) {
+      opened = openDockerRepositoryClient(ref, options);
+      this.#clients.set(key, opened);
+      this.#opened.push(opened);
+    }
+    return (await opened).client;
+  }
+
+  /** HEAD of the manifest `ref` names (its tag or digest); undefined when the registry has none. */
+  async head(
+    ref: ImageReference,
+    options: ImageOptions,
+    side: string,
+    signal?: AbortSignal,
+  ): Promise<ManifestHead | undefined> {
+    const named = ref.dockerReference();
+    if (named === undefined) return undefined;
+    const client = await this.#client(ref, options, side);
+    return client.headManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
+  }
+
+  /** GET of the manifest `ref` names. */
+  async get(ref: ImageReference, options: ImageOptions, side: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const named = ref.dockerReference();
+    if (named === undefined) throw new FerryError('INVALID_ARGUMENT', `${ref.toString()} has no registry name`);
+    const client = await this.#client(ref, options, side);
+    return client.getManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.#opened) {
+      try {
+        await (await p).client.close();
+      } catch {
+        // A client that failed to open has nothing to close.
+      }
+    }
+  }
+}
+
+function registryOf(ref: ImageReference): string {
+  return ref.dockerReference()?.domain ?? ref.transport.name;
+}
+
+/** Per-registry slots: a limit per source and per destination registry, taken in a fixed order (no deadlock). */
+class RegistrySlots {
+  readonly #limits = new Map<string, Semaphore>();
+  readonly #size: number;
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  run<T>(entry: SyncPlanEntry, fn: () => Promise<T>): Promise<T> {
+    const [first, second] = [`src ${registryOf(entry.source)}`, `dest ${registryOf(entry.destination)}`].sort();
+    return this.#of(first as string).run(() => this.#of(second as string).run(fn));
+  }
+
+  #of(registry: string): Semaphore {
+    let s = this.#limits.get(registry);
+    if (s === undefined) {
+      s = new Semaphore(this.#size);
+      this.#limits.set(registry, s);
+    }
+    return s;
+  }
+}
+
+/** HEAD requests in flight per registry, for each image copy allowed at once: they are small and cheap. */
+const HEADS_PER_COPY = 4;
+
+/** Plans and runs a sync; resolves with every image's result (a failure is a result, not a throw). */
+export async function syncImages(given: SyncOptions): Promise<SyncResult> {
+  const options = await withLoadedPolicy(given);
+  const plan = await planSync(options);
+  const results: (SyncImageResult | undefined)[] = new Array(plan.entries.length);
+  const parallel = options.parallelPerRegistry ?? 4;
+  const run: SyncRun = {
+    options,
+    clients: new HeadClients(),
+    heads: new RegistrySlots(parallel * HEADS_PER_COPY),
+    copies: new RegistrySlots(parallel),
+    stopped: false,
+  };
+  try {
+    await Promise.all(
+      plan.entries.map(async (entry, i) => {
+        const result = await syncOne(entry, run);
+        if (result === undefined) return;
+        results[i] = result;
+        options.onImage?.(result);
+        if (result.status === 'failed' && options.keepGoing !== true) run.stopped = true;
+      }),
+    );
+  } finally {
+    await run.clients.close();
+  }
+  throwIfAborted(options.signal);
+  const images = results.filter((r): r is SyncImageResult => r !== undefined);
+  const count = (s: SyncImageStatus): number => images.filter((r) => r.status === s).length;
+  return {
+    images,
+    copied: count('copied'),
+    skipped: count('skipped'),
+    failed: count('failed'),
+    wouldCopy: count('would-copy'),
+    bytes: images.reduce((n, r) => n + r.bytes, 0),
+    found: plan.found,
+    stopped: images.length < plan.entries.length,
+  };
+}
+
+interface SyncRun {
+  options: SyncOptions;
+  clients: HeadClients;
+  heads: RegistrySlots;
+  copies: RegistrySlots;
+  /** A failure without keepGoing: images not yet started are left alone. */
+  stopped: boolean;
+}
+
+/** One image: compare (HEADs), then copy unless equal; undefined when the sync stopped before it began. */
+async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageResult | undefined> {
+  const { options } = run;
+  const result: SyncImageResult = {
+    source: entry.source.toString(),
+    destination: entry.destination.toString(),
+    status: 'failed',
+    bytes: 0,
+  };
+  const halted = (): boolean => run.stopped || options.signal?.aborted === true;
+  // A failure stops the sync before its slot passes on, so the next image waiting for it sees the stop.
+  const stopOnFailure = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (options.keepGoing !== true) run.stopped = true;
+      throw e;
+    }
+  };
+  try {
+    const equal = await run.heads.run(entry, () =>
+      stopOnFailure(async () => (halted() ? undefined : await sameDigest(entry, options, run.clients))),
+    );
+    if (halted()) return undefined;
+    if (equal !== undefined) return { ...result, status: 'skipped', digest: equal };
+    if (options.dryRun === true) return { ...result, status: 'would-copy' };
+    return await run.copies.run(entry, () =>
+      stopOnFailure(async () => {
+        if (halted()) return undefined;
+        if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
+        // TODO(referrers): pass `withReferrers` through `options.copy` once copyImage has it (issue 14).
+        const copied = await copyImage(entry.source, entry.destination, {
+          ...options.copy,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          sourceOptions: entry.sourceOptions,
+          onProgress: (event) => {
+            if (event.kind === 'blob-done') result.bytes += event.written.size;
+            options.copy?.onProgress?.(event);
+          },
+        });
+        return { ...result, status: 'copied' as const, digest: copied.manifestDigest };
+      }),
+    );
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    return { ...result, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** A policy given as a path is read once for the whole sync (and a bad one fails it before any image). */
+async function withLoadedPolicy(options: SyncOptions): Promise<SyncOptions> {
+  const policy = options.copy?.policy;
+  if (typeof policy !== 'string' || options.copy?.insecurePolicy === true) return options;
+  const loaded = await loadPolicy({
+    path: policy,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  return { ...options, copy: { ...options.copy, policy: loaded } };
+}
+
+/** The trust policy accepts this source whatever it holds, so comparing digests may stand in for the copy. */
+function policyAcceptsUnseen(entry: SyncPlanEntry, options: SyncOptions): boolean {
+  const policy = options.copy?.policy;
+  if (policy === undefined || options.copy?.insecurePolicy === true) return true;
+  const { requirements } = policyRequirementsForReference(policy as Policy, entry.source);
+  return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
+}
+
+/**
+ * The digest both ends hold for this image, when they are equal; undefined when it must be copied.
+ * Registry to registry only; never when the copy would sign (a new signature is wanted) nor when the
+ * policy must look at the image.
+ */
+async function sameDigest(
+  entry: SyncPlanEntry,
+  options: SyncOptions,
+  clients: HeadClients,
+): Promise<string | undefined> {
+  if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
+  if (options.copy?.signing !== undefined) return undefined;
+  if (!policyAcceptsUnseen(entry, options)) return undefined;
+  const source: ManifestHead | undefined =
+    entry.sourceDigest !== undefined
+      ? { digest: entry.sourceDigest as Digest, size: -1 }
+      : await clients.head(entry.source, entry.sourceOptions, 'src', options.signal);
+  if (source?.digest === undefined) return undefined;
+  let destination: string | undefined;
+  try {
+    destination = (
+      await clients.head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal)
+    )?.digest;
+  } catch {
+    // The copy asks again and reports what is wrong with the destination.
+    return undefined;
+  }
+  if (destination === undefined) return undefined;
+  if (destination === source.digest) return destination;
+  // A list copied without --all leaves only this platform's instance at the destination: one GET of
+  // the (small) list tells which instance that is.
+  const selection = options.copy?.imageListSelection ?? 'system';
+  if (selection !== 'system' || source.mimeType === undefined || !isListMIMEType(source.mimeType)) return undefined;
+  const fetched = await clients.get(entry.source, entry.sourceOptions, 'src', options.signal);
+  const list = parseManifest(fetched.bytes, fetched.mimeType);
+  if (list.kind !== 'list') return undefined;
+  return systemInstance(list, { sourceOptions: entry.sourceOptions }).digest === destination ? destination : undefined;
+}
+
+/** skopeo refuses to write into an existing directory, and creates the one it writes (parents included). */
+async function prepareDirDestination(ref: ImageReference): Promise<void> {
+  const path = ref.stringWithinTransport();
+  const exists = await stat(path).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return false;
+      throw e;
+    },
+  );
+  if (exists) throw new FerryError('INVALID_ARGUMENT', `refusing to overwrite destination directory "${path}"`);
+  await mkdir(path, { recursive: true, mode: 0o755 });
+}
