@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
-import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { configHome, type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
 
 export interface StorageConf {
   /** Graph driver name; '' when nothing names one (containers/storage then picks). */
@@ -148,7 +148,7 @@ export async function loadStorageConf(options: LoadStorageConfOptions = {}): Pro
 /** loadStorageConf, synchronously (small files): for what must be known without waiting, a policy scope. */
 export function loadStorageConfSync(options: LoadStorageConfOptions = {}): StorageConf {
   const env = options.env ?? process.env;
-  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const uid = options.uid ?? effectiveUserID(env) ?? 0;
   const root = options.root ?? '/';
   const files: string[] = [];
 

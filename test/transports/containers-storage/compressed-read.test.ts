@@ -15,7 +15,7 @@ import { makeTempDir } from '../../helpers/tmp.js';
 import { type BuiltImage, buildOciImage, richLayerDirs } from './fixtures.js';
 
 const isRoot = process.getuid?.() === 0;
-const skip = isRoot ? false : 'needs root (Ferry reads containers-storage stores as root only so far)';
+const skip = isRoot ? false : 'needs root (private stores written as root; rootless.test.ts covers another user)';
 
 async function ok(p: Promise<{ code: number; stdout: string; stderr: string }>, what: string): Promise<string> {
   const r = await p;
