@@ -187,5 +187,16 @@ describe('containers-storage as a user with subordinate IDs (rootless)', { skip 
       config.rootfs.diff_ids,
       image.layers.map((l) => l.diffID),
     );
+
+    // Rootless overlay is refused up front (Ferry marks opaque directories with trusted.overlay.*).
+    const overlay = await asUser(ferryBin, [
+      'copy',
+      '-q',
+      '--insecure-policy',
+      `oci:${layout}:rich`,
+      `containers-storage:[overlay@${path.join(home, 'ov')}+${path.join(runtime, 'ov')}]rich:1`,
+    ]);
+    assert.notEqual(overlay.code, 0);
+    assert.match(overlay.stderr, /writing an overlay store as a user other than root is not supported yet/);
   });
 });
