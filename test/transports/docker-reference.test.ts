@@ -115,16 +115,12 @@ describe('docker transport references', () => {
   });
 });
 
-describe('containers-storage transport placeholder', () => {
-  test('is registered under its name and says it is not implemented yet', () => {
+describe('containers-storage transport', () => {
+  test('is registered under its name and parses a name as skopeo does (docker.io, :latest)', () => {
     assert.equal(containersStorageTransport.name, 'containers-storage');
     assert.equal(getTransport('containers-storage'), containersStorageTransport);
-    assert.throws(
-      () => parseImageReference('containers-storage:fedora'),
-      (e: unknown) =>
-        isFerryError(e, 'NOT_IMPLEMENTED') &&
-        e.message.includes('"containers-storage"') &&
-        e.message.includes('containers-storage:fedora'),
-    );
+    const ref = parseImageReference('containers-storage:fedora');
+    assert.equal(ref.toString(), 'containers-storage:docker.io/library/fedora:latest');
+    assert.equal(ref.dockerReference()?.toString(), 'docker.io/library/fedora:latest');
   });
 });
