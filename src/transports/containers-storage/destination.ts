@@ -106,15 +106,6 @@ export class StorageImageDestination implements ImageDestination {
       );
     }
     const store = await Store.resolve(ref.store, what);
-    if (store.driver === 'overlay' && process.env._CONTAINERS_USERNS_CONFIGURED !== undefined) {
-      // Rootless overlay marks whiteouts and opaque directories as containers/storage does only with
-      // userxattr (user.overlay.*) or fuse-overlayfs; Ferry writes trusted.overlay.*, which a user
-      // namespace may not set.
-      throw new FerryError(
-        'NOT_IMPLEMENTED',
-        `${what}: writing an overlay store as a user other than root is not supported yet (use the vfs driver)`,
-      );
-    }
     await store.ensureLayout();
     await removeStaleTemps(store.tempRoot, [TEMP_PREFIX]);
     const temp = await makeTempDirIn(store.tempRoot, TEMP_PREFIX);

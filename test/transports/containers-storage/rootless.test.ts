@@ -187,16 +187,58 @@ describe('containers-storage as a user with subordinate IDs (rootless)', { skip 
       config.rootfs.diff_ids,
       image.layers.map((l) => l.diffID),
     );
+  });
 
-    // Rootless overlay is refused up front (Ferry marks opaque directories with trusted.overlay.*).
-    const overlay = await asUser(ferryBin, [
-      'copy',
-      '-q',
-      '--insecure-policy',
-      `oci:${layout}:rich`,
-      `containers-storage:[overlay@${path.join(home, 'ov')}+${path.join(runtime, 'ov')}]rich:1`,
-    ]);
-    assert.notEqual(overlay.code, 0);
-    assert.match(overlay.stderr, /writing an overlay store as a user other than root is not supported yet/);
+  test('overlay store as the user: whiteouts as devices 0/0, opaque directories user.overlay.opaque; podman mounts the image right and skopeo writes the same', async (t) => {
+    const probe = await asUser('unshare', ['--user', '--map-root-user', 'true']);
+    if (probe.code !== 0) return t.skip(`user namespaces cannot be created here: ${probe.stderr.trim()}`);
+    const store = (name: string) => ({
+      root: path.join(home, name),
+      spec: `[overlay@${path.join(home, name)}+${path.join(runtime, name)}]`,
+      podman: ['--root', path.join(home, name), '--runroot', path.join(runtime, name), '--storage-driver', 'overlay'],
+    });
+    const ours = store('ov-ferry');
+    const theirs = store('ov-skopeo');
+    await ok(
+      asUser(ferryBin, [
+        'copy',
+        '-q',
+        '--insecure-policy',
+        `oci:${layout}:rich`,
+        `containers-storage:${ours.spec}rich:1`,
+      ]),
+      'ferry copy overlay',
+    );
+    await ok(
+      asUser('skopeo', ['copy', '-q', `oci:${layout}:rich`, `containers-storage:${theirs.spec}rich:1`]),
+      'skopeo',
+    );
+    const layers = JSON.parse(
+      await readFile(path.join(ours.root, 'overlay-layers/layers.json'), 'utf8'),
+    ) as LayerJSON[];
+    const skopeoLayers = JSON.parse(
+      await readFile(path.join(theirs.root, 'overlay-layers/layers.json'), 'utf8'),
+    ) as LayerJSON[];
+    const strip = (ls: LayerJSON[]) => ls.map(({ created: _c, ...rest }) => rest);
+    assert.deepEqual(strip(layers), strip(skopeoLayers));
+    for (const layer of layers) {
+      assert.deepEqual(
+        await describeTree(path.join(ours.root, 'overlay', layer.id, 'diff')),
+        await describeTree(path.join(theirs.root, 'overlay', layer.id, 'diff')),
+        `layer ${layer.id} differs from containers/storage's`,
+      );
+    }
+    // What a container sees: podman mounts the layers with the kernel overlay (whiteout and opaque directory applied).
+    const seen = await ok(
+      asUser('podman', [
+        ...ours.podman,
+        'unshare',
+        'sh',
+        '-c',
+        `c=$(podman ${ours.podman.join(' ')} create rich:1 /none) && m=$(podman ${ours.podman.join(' ')} mount "$c") && ls -A "$m/opq" && cat "$m/etc/motd" && (ls "$m/gone" 2>/dev/null || echo gone-absent) && stat -c %u:%g "$m/home/u/f"; podman ${ours.podman.join(' ')} umount -a >/dev/null; podman ${ours.podman.join(' ')} rm -a >/dev/null`,
+      ]),
+      'podman mount',
+    );
+    assert.deepEqual(seen.trim().split('\n'), ['new', 'second', 'gone-absent', '1000:1000']);
   });
 });
