@@ -111,7 +111,20 @@ export async function runInUserNamespaceIfNeeded(argv: readonly string[]): Promi
     process.stderr.write(`ferry: cannot enter a user namespace for containers-storage (${detail})\n`);
     return 1;
   }
-  return exited;
+  // The child does the work and the cleanup: a terminal's Ctrl-C reaches it directly (same process
+  // group), so this process only waits; a SIGTERM or SIGHUP sent to this process is passed on.
+  const ignore = () => {};
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', forward);
+  process.on('SIGHUP', forward);
+  try {
+    return await exited;
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGTERM', forward);
+    process.off('SIGHUP', forward);
+  }
 }
 
 /** Waits until process `pid` is in a user namespace other than this process's. */
