@@ -34,7 +34,11 @@ export function defaultBlobInfoCachePath(
   env: NodeJS.ProcessEnv = process.env,
   options: DefaultCachePathOptions = {},
 ): string {
-  const uid = options.uid ?? process.geteuid?.();
+  // In the user namespace of a rootless containers-storage command (src/cli/userns.ts) the process is
+  // uid 0; the cache is still the real user's (_CONTAINERS_ROOTLESS_UID, as containers/storage reads it).
+  const rootless = env._CONTAINERS_USERNS_CONFIGURED === undefined ? undefined : env._CONTAINERS_ROOTLESS_UID;
+  const uid =
+    options.uid ?? (rootless !== undefined && /^\d+$/.test(rootless) ? Number(rootless) : process.geteuid?.());
   if (uid === 0) return join(SYSTEM_BLOB_INFO_CACHE_DIR, BLOB_INFO_CACHE_FILENAME);
   const xdg = env['XDG_DATA_HOME'];
   let dataHome: string;

@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type * as Ferry from '../index.js';
+import { runInUserNamespaceIfNeeded } from './userns.js';
 import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
 
 /**
@@ -224,6 +225,9 @@ function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
 /** Runs the CLI on `argv` (node's form: [node, script, ...args]) and returns the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   takeDeferredExtraCACertificates();
+  // Rootless containers-storage: the command runs again inside a user namespace (userns.ts).
+  const inNamespace = await runInUserNamespaceIfNeeded(argv);
+  if (inNamespace !== undefined) return inNamespace;
   const signals = catchStopSignals();
   try {
     return await run(argv, signals.stopped);

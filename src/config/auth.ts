@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { describeJSONSyntaxProblem, parseJSONText } from '../util/json-text.js';
 import { quoteInput } from '../util/quote.js';
 import { helperErase, helperGet, helperStore, isHelperName } from './cred-helper.js';
-import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { configHome, type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
 import { readConfigFile } from './read-limited.js';
 
 /** A user name and password, or an OAuth2 refresh ("identity") token. */
@@ -45,7 +45,7 @@ export const AUTH_FILE_HELPER = 'containers-auth.json';
 
 function runtimeAuthFile(env: Env): string {
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json');
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const uid = effectiveUserID(env) ?? 0;
   return join('/run/containers', String(uid), 'auth.json');
 }
 

@@ -19,3 +19,16 @@ export function isMissingFile(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
+
+/**
+ * The user this process acts for: the process's uid, except in a rootless user namespace made for
+ * containers-storage (src/cli/userns.ts), where the process is uid 0 and `_CONTAINERS_ROOTLESS_UID`
+ * names the real user (containers/storage rootless.GetRootlessUID).
+ */
+export function effectiveUserID(env: Env = process.env): number | undefined {
+  if (env._CONTAINERS_USERNS_CONFIGURED !== undefined && env._CONTAINERS_ROOTLESS_UID !== undefined) {
+    const uid = Number(env._CONTAINERS_ROOTLESS_UID);
+    if (Number.isSafeInteger(uid) && uid >= 0) return uid;
+  }
+  return process.getuid?.();
+}

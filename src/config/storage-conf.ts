@@ -11,12 +11,12 @@
  * (an empty graphroot/runroot there keeps the rootless default). `STORAGE_DRIVER` and `STORAGE_OPTS`
  * override the driver and add options; `$VAR` in the paths expands (`$UID` is the user id).
  */
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
-import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { configHome, type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
 
 export interface StorageConf {
   /** Graph driver name; '' when nothing names one (containers/storage then picks). */
@@ -57,21 +57,21 @@ function isTable(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 }
 
-async function readConf(path: string, required: boolean): Promise<string | undefined> {
+function readConf(path: string, required: boolean): string | undefined {
+  // Synchronous: the store's policy scope (a reference's policyConfigurationIdentity) needs it too.
+  let fd: number | undefined;
   try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw invalid(path, 'is not a regular file');
-      if (st.size > MAX_FILE_SIZE) throw invalid(path, `is larger than ${MAX_FILE_SIZE} bytes`);
-      return await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw invalid(path, 'is not a regular file');
+    if (st.size > MAX_FILE_SIZE) throw invalid(path, `is larger than ${MAX_FILE_SIZE} bytes`);
+    return readFileSync(fd, 'utf8');
   } catch (e) {
     if (e instanceof FerryError) throw e;
     if (isMissingFile(e) && !required) return undefined;
     throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -131,9 +131,9 @@ export function expandStoragePath(path: string, env: Env, uid: number): string {
   );
 }
 
-async function exists(path: string): Promise<boolean> {
+function exists(path: string): boolean {
   try {
-    await (await open(path, 'r')).close();
+    closeSync(openSync(path, 'r'));
     return true;
   } catch {
     return false;
@@ -142,20 +142,25 @@ async function exists(path: string): Promise<boolean> {
 
 /** Reads storage.conf as containers/storage does and resolves the store's driver and roots. */
 export async function loadStorageConf(options: LoadStorageConfOptions = {}): Promise<StorageConf> {
+  return loadStorageConfSync(options);
+}
+
+/** loadStorageConf, synchronously (small files): for what must be known without waiting, a policy scope. */
+export function loadStorageConfSync(options: LoadStorageConfOptions = {}): StorageConf {
   const env = options.env ?? process.env;
-  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const uid = options.uid ?? effectiveUserID(env) ?? 0;
   const root = options.root ?? '/';
   const files: string[] = [];
 
   let system: StorageConfFile = { driverOptions: [] };
-  const readInto = async (path: string, required: boolean): Promise<StorageConfFile | undefined> => {
-    const text = await readConf(path, required);
+  const readInto = (path: string, required: boolean): StorageConfFile | undefined => {
+    const text = readConf(path, required);
     if (text === undefined) return undefined;
     files.push(path);
     return parseStorageConf(text, path);
   };
   if (env.CONTAINERS_STORAGE_CONF) {
-    system = (await readInto(env.CONTAINERS_STORAGE_CONF, true)) ?? system;
+    system = readInto(env.CONTAINERS_STORAGE_CONF, true) ?? system;
   } else {
     const candidates = [
       ...(env.XDG_CONFIG_HOME ? [join(env.XDG_CONFIG_HOME, 'containers', 'storage.conf')] : []),
@@ -163,7 +168,7 @@ export async function loadStorageConf(options: LoadStorageConfOptions = {}): Pro
       join(root, 'usr/share/containers/storage.conf'),
     ];
     for (const path of candidates) {
-      const file = await readInto(path, false);
+      const file = readInto(path, false);
       if (file !== undefined) {
         system = file;
         break;
@@ -184,8 +189,8 @@ export async function loadStorageConf(options: LoadStorageConfOptions = {}): Pro
     if (!env.CONTAINERS_STORAGE_CONF) driverOptions = [];
     driver ||= 'vfs';
     const userFile = join(configHome(env), 'containers', 'storage.conf');
-    if (!env.CONTAINERS_STORAGE_CONF && !files.includes(userFile) && (await exists(userFile))) {
-      const user = await readInto(userFile, true);
+    if (!env.CONTAINERS_STORAGE_CONF && !files.includes(userFile) && exists(userFile)) {
+      const user = readInto(userFile, true);
       if (user !== undefined) {
         driver = user.driver ?? '';
         graphRoot = user.graphRoot || user.rootlessStoragePath || graphRoot;

@@ -3,7 +3,7 @@
  * config, manifest with fallback to the next acceptable format, signatures.
  */
 import type { Digest } from '../digest/digest.js';
-import { FerryError, type FerryErrorCode, isFerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import {
   type ConversionResult,
   type ConvertOptions,
@@ -23,6 +23,7 @@ import type { RawManifest } from '../transports/types.js';
 import { type BlobContext, putBytes, readBlobBytes, streamBlob } from './blob.js';
 import { formatCompressionAlgorithms, isSchema1, manifestCandidates } from './format.js';
 import { copyLayers, type LayerCopyPlan, type LayerResult } from './layers.js';
+import { type CannotModify, manifestForCopy } from './layers-for-copy.js';
 import type { CopySession } from './session.js';
 import { createSignatures } from './sign.js';
 
@@ -79,12 +80,11 @@ export async function copySingleImage(
       `a manifest list nested in a manifest list (${input.sourceInstance ?? 'top level'}) cannot be copied`,
     );
   }
-  const src = parsed;
-  const artifact = copiedAsArtifact(src);
+  const artifact = copiedAsArtifact(parsed);
 
   const signatures = await sourceSignatures(session, input.sourceInstance, signal);
 
-  let cannotModify: { reason: string; code: FerryErrorCode } | undefined;
+  let cannotModify: CannotModify | undefined;
   if (options.preserveDigests === true)
     cannotModify = { reason: 'preserveDigests is set', code: 'PRESERVE_DIGESTS_VIOLATED' };
   else if (signatures.length > 0) {
@@ -96,6 +96,8 @@ export async function copySingleImage(
   } else if (artifact) {
     cannotModify = { reason: 'it is an OCI artifact, which is copied unchanged', code: 'CONVERSION_UNSUPPORTED' };
   }
+  // The layers the source can serve (containers-storage: uncompressed, by diffID) may not be the manifest's.
+  const src = await manifestForCopy(session.source, parsed, input.sourceInstance, cannotModify, signal);
 
   const compression = options.destinationCompression ?? {};
   const wantsCompression =

@@ -246,6 +246,14 @@ export interface ImageSource {
   getBlob(info: BlobInfo, signal?: AbortSignal, cache?: BlobInfoCache): Promise<BlobStream>;
   /** Raw signatures of the top-level manifest or of an instance (empty when unsupported). */
   getSignatures(instanceDigest?: Digest, signal?: AbortSignal): Promise<Buffer[]>;
+  /**
+   * Optional (containers/image ImageSource.LayerInfosForCopy): the layers this source can actually
+   * serve for the image (or instance), in manifest order, when they differ from what its manifest
+   * lists — containers-storage keeps layers uncompressed, so it serves them by diffID, uncompressed.
+   * The copy engine then copies these and writes the manifest updated to them (refused when the
+   * manifest must not change). Undefined, or absent: the manifest's layers are served as listed.
+   */
+  layerInfosForCopy?(instanceDigest?: Digest, signal?: AbortSignal): Promise<BlobInfo[] | undefined>;
   /** Whether getBlob may be called concurrently. */
   readonly hasThreadSafeGetBlob: boolean;
   /** Blobs come over a network, where bytes can be damaged in transit: a digest mismatch is worth a re-fetch. */

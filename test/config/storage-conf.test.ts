@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { expandStoragePath, loadStorageConf, parseStorageConf } from '../../src/config/storage-conf.js';
+import {
+  expandStoragePath,
+  loadStorageConf,
+  loadStorageConfSync,
+  parseStorageConf,
+} from '../../src/config/storage-conf.js';
+import { effectiveUserID } from '../../src/config/paths.js';
 import { isFerryError } from '../../src/errors.js';
 import { withTempDir } from '../helpers/tmp.js';
 
@@ -80,6 +86,18 @@ describe('storage.conf (containers/storage 1.43 resolution)', () => {
       assert.equal(user.driver, 'vfs');
       assert.equal(user.runRoot, '/tmp/my-run');
       assert.equal(user.graphRoot, path.join(home, 'store-1000'), 'an empty graphroot keeps the rootless default');
+    });
+  });
+
+  test('inside the user namespace of a rootless command (uid 0 there), _CONTAINERS_ROOTLESS_UID names the user whose store it is', async () => {
+    await withTempDir(async (dir) => {
+      const home = path.join(dir, 'home');
+      const env = { HOME: home, XDG_RUNTIME_DIR: '/run/user/1000', _CONTAINERS_ROOTLESS_UID: '1000' };
+      // Without _CONTAINERS_USERNS_CONFIGURED the variable is not trusted: the process's own uid (given here) decides.
+      assert.equal(effectiveUserID(env), process.getuid?.());
+      const inside = loadStorageConfSync({ env: { ...env, _CONTAINERS_USERNS_CONFIGURED: 'done' }, root: dir });
+      assert.equal(inside.graphRoot, path.join(home, '.local/share/containers/storage'));
+      assert.equal(inside.runRoot, '/run/user/1000/containers');
     });
   });
 

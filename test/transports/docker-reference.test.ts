@@ -116,12 +116,11 @@ describe('docker transport references', () => {
 });
 
 describe('containers-storage transport', () => {
-  test("is registered under its name and parses skopeo's reference forms", () => {
+  test('is registered under its name and parses a name as skopeo does (docker.io, :latest)', () => {
     assert.equal(containersStorageTransport.name, 'containers-storage');
     assert.equal(getTransport('containers-storage'), containersStorageTransport);
-    const ref = parseImageReference('containers-storage:[vfs@/var/lib/ferry-test+/run/ferry-test]quay.io/org/app:1');
-    assert.equal(ref.transport, containersStorageTransport);
-    assert.equal(ref.toString(), 'containers-storage:[vfs@/var/lib/ferry-test+/run/ferry-test]quay.io/org/app:1');
-    assert.equal(ref.dockerReference()?.toString(), 'quay.io/org/app:1');
+    const ref = parseImageReference('containers-storage:fedora');
+    assert.equal(ref.toString(), 'containers-storage:docker.io/library/fedora:latest');
+    assert.equal(ref.dockerReference()?.toString(), 'docker.io/library/fedora:latest');
   });
 });

@@ -30,11 +30,47 @@ export function validatePolicyScope(transport: string, scope: string): string | 
   if (DEFAULT_ONLY_TRANSPORTS.has(transport)) return `${transport}: supports no scope except the default ""`;
   // docker-daemon: scopes like docker: (a named image); image IDs only by "" (containers/image daemon transport).
   if (transport === 'docker-daemon' && isDigest(scope)) return 'can not use an algo:digest value as a namespace';
+  if (transport === 'containers-storage') return storageScopeProblem(scope);
   if (PATH_TRANSPORTS.has(transport)) {
     if (!scope.startsWith('/')) return 'must be an absolute path';
     if (scope === '/') return 'use the transport default "" instead of "/"';
     if (cleanPath(scope) !== scope) return `not in canonical form (did you mean ${JSON.stringify(cleanPath(scope))}?)`;
   }
+  return undefined;
+}
+
+const IMAGE_ID = /^[a-f0-9]{64}$/;
+
+/**
+ * containers-storage: scopes as containers/image's storage transport checks them
+ * (ValidatePolicyConfigurationScope): `[DRIVER@GRAPHROOT]` or `[GRAPHROOT]` with an absolute graph
+ * root, then nothing, `NAME[:TAG]`, `NAME[:TAG]@ID`, `NAME[:TAG]@DIGEST` or `NAME[:TAG]@DIGEST@ID`.
+ */
+function storageScopeProblem(scope: string): string | undefined {
+  if (!scope.startsWith('[')) return 'must start with a store specifier, [DRIVER@GRAPHROOT] or [GRAPHROOT]';
+  const close = scope.indexOf(']');
+  if (close < 1) return 'the store specifier [ ... ] does not end';
+  const store = scope.slice(1, close);
+  const rest = scope.slice(close + 1);
+  const at = store.indexOf('@');
+  const graphRoot = at === -1 ? store : store.slice(at + 1);
+  if (graphRoot === '' || (at !== -1 && at === 0))
+    return 'the store specifier must be [DRIVER@GRAPHROOT] or [GRAPHROOT]';
+  if (!graphRoot.startsWith('/')) return `the graph root ${JSON.stringify(graphRoot)} is not an absolute path`;
+  if (rest === '') return undefined;
+  const first = rest.indexOf('@');
+  if (first === -1) return undefined;
+  const second = rest.indexOf('@', first + 1);
+  if (second === -1) {
+    const last = rest.slice(first + 1);
+    if (!IMAGE_ID.test(last) && !isDigest(last))
+      return `${JSON.stringify(last)} is neither a valid digest nor a valid image ID`;
+    return undefined;
+  }
+  const digest = rest.slice(first + 1, second);
+  const id = rest.slice(second + 1);
+  if (!isDigest(digest)) return `${JSON.stringify(digest)} is not a valid digest`;
+  if (!IMAGE_ID.test(id)) return `${JSON.stringify(id)} is not a valid image ID`;
   return undefined;
 }
 

@@ -96,7 +96,7 @@ export class StorageImageDestination implements ImageDestination {
     if ((process.getuid?.() ?? 0) !== 0) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
-        `${what}: writing a containers-storage store as a user other than root (rootless, with subordinate IDs) is not supported yet`,
+        `${what}: writing a containers-storage store as a user other than root needs subordinate IDs for the user in /etc/subuid and /etc/subgid (the ferry command then maps IDs in a user namespace, as podman does)`,
       );
     }
     if (ref.idIsPrefix || (ref.maybeIdPrefix !== undefined && ref.named === undefined)) {

@@ -3,7 +3,8 @@
  * holds `diff/` (this layer's files only), `link` (a 26-character short name), `work/`, `merged/`,
  * `empty/` for a base layer or `lower` (`l/PARENTLINK:l/GRANDPARENTLINK...`) for a child, and
  * GRAPHROOT/overlay/l/LINK is a symbolic link to `../ID/diff`. In a diff, a whiteout is a character
- * device 0/0 and an opaque directory carries the xattr `trusted.overlay.opaque=y`.
+ * device 0/0 and an opaque directory carries the xattr `trusted.overlay.opaque=y` (rootless:
+ * `user.overlay.opaque=y`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -11,6 +12,15 @@ import { join } from 'node:path';
 import type { Store } from './store.js';
 
 const LINK_LENGTH = 26;
+
+/**
+ * An overlay xattr's name as containers/storage's GetOverlayXattrName: `trusted.overlay.NAME`, or
+ * `user.overlay.NAME` in the user namespace of a rootless command (src/cli/userns.ts; the kernel
+ * overlay is then mounted with userxattr), where trusted.* cannot be set.
+ */
+export function overlayXattrName(name: string): string {
+  return `${process.env._CONTAINERS_USERNS_CONFIGURED === undefined ? 'trusted' : 'user'}.overlay.${name}`;
+}
 
 /** A short link name as containers/storage's generateID: base32 (A-Z, 2-7) of random bytes, 26 characters. */
 function newLinkName(): string {

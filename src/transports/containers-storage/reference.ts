@@ -15,6 +15,7 @@ import { quoteInput } from '../../util/quote.js';
 import { BaseImageReference } from '../reference-base.js';
 import type { CallOptions, ImageDestination, ImageSource, ImageTransport } from '../types.js';
 import type { StorageLocation, StoreSpec } from './location.js';
+import { storagePolicyIdentity, storagePolicyNamespaces } from './policy-scope.js';
 
 export const CONTAINERS_STORAGE_TRANSPORT_NAME = 'containers-storage';
 
@@ -88,6 +89,16 @@ export class StorageReference extends BaseImageReference<CallOptions> implements
 
   override dockerReference(): DockerReference | undefined {
     return this.maybeIdPrefix === undefined ? this.named : undefined;
+  }
+
+  /** `[DRIVER@GRAPHROOT]NAME:TAG[@ID]` or `[DRIVER@GRAPHROOT]@ID` (policy-scope.ts, as containers/image). */
+  override policyConfigurationIdentity(): string {
+    return storagePolicyIdentity(this);
+  }
+
+  /** The name without the ID, the repository and its parents, the store, the graph root (policy-scope.ts). */
+  override policyConfigurationNamespaces(): string[] {
+    return storagePolicyNamespaces(this);
   }
 
   async newImageSource(options: CallOptions = {}): Promise<ImageSource> {

@@ -6,13 +6,22 @@
  * tar-split data and files, byte for byte the tar it was stored from, and served by its diffID.
  *
  * containers/storage keeps layers uncompressed: a layer stored from a compressed blob can only be
- * served under its diffID, which needs a copy that rewrites the manifest (containers/image's
- * LayerInfosForCopy); asking for it by the compressed digest is refused with NOT_IMPLEMENTED.
+ * served under its diffID. layerInfosForCopy says so (as storage_src.go LayerInfosForCopy: every
+ * non-empty layer by diffID, uncompressed size and the manifest format's uncompressed media type;
+ * empty schema1 layers as the well-known gzipped empty tar), and the copy engine rewrites the
+ * manifest to it; asking for a layer by its compressed digest is refused with NOT_IMPLEMENTED.
  */
 import { Readable } from 'node:stream';
 import { type Digest, isDigest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import { guessMIMEType } from '../../manifest/guess.js';
+import {
+  GZIPPED_EMPTY_LAYER,
+  GZIPPED_EMPTY_LAYER_DIGEST,
+  isDockerManifestMIMEType,
+  MediaType,
+  parseManifest,
+} from '../../manifest/index.js';
 import { checkManifestDigest } from '../shared/manifest-file.js';
 import { readFileLimited } from '../shared/files.js';
 import type { BlobInfo, BlobStream, CallOptions, ImageSource, RawManifest } from '../types.js';
@@ -115,9 +124,57 @@ export class StorageImageSource implements ImageSource {
     return { bytes, mimeType };
   }
 
+  async layerInfosForCopy(instanceDigest?: Digest, signal?: AbortSignal): Promise<BlobInfo[] | undefined> {
+    const what = this.reference.toString();
+    const raw = await this.getManifest(instanceDigest, signal);
+    const manifest = parseManifest(raw.bytes, raw.mimeType);
+    if (manifest.kind !== 'image') return undefined;
+    const uncompressedType = isDockerManifestMIMEType(raw.mimeType) ? MediaType.DOCKER_LAYER : MediaType.OCI_LAYER;
+    const physical = this.#layers.map((layer): BlobInfo => {
+      const diffID = layer['diff-digest'];
+      const size = layer['diff-size'];
+      if (diffID === undefined || !isDigest(diffID) || typeof size !== 'number' || size < 0) {
+        throw new FerryError(
+          'INVALID_LAYOUT',
+          `${what}: layer ${layer.id} does not record its uncompressed digest and size`,
+          { details: { layer: layer.id } },
+        );
+      }
+      return { digest: diffID, size, mediaType: uncompressedType };
+    });
+    let next = 0;
+    const infos = manifest.layerInfos().map((listed): BlobInfo => {
+      if (listed.emptyLayer === true) {
+        return {
+          digest: GZIPPED_EMPTY_LAYER_DIGEST,
+          size: GZIPPED_EMPTY_LAYER.length,
+          ...(listed.mediaType === undefined ? {} : { mediaType: listed.mediaType }),
+        };
+      }
+      const info = physical[next++];
+      if (info === undefined) {
+        throw new FerryError(
+          'INVALID_LAYOUT',
+          `${what}: the manifest lists more layers than the ${physical.length} image ${this.#image.id} has`,
+        );
+      }
+      return info;
+    });
+    if (next !== physical.length) {
+      throw new FerryError(
+        'INVALID_LAYOUT',
+        `${what}: the manifest lists ${next} layers, image ${this.#image.id} has ${physical.length}`,
+      );
+    }
+    return infos;
+  }
+
   async getBlob(info: BlobInfo, signal?: AbortSignal): Promise<BlobStream> {
     throwIfAborted(signal);
     const what = this.reference.toString();
+    if (info.digest === GZIPPED_EMPTY_LAYER_DIGEST) {
+      return { stream: Readable.from([GZIPPED_EMPTY_LAYER], { objectMode: false }), size: GZIPPED_EMPTY_LAYER.length };
+    }
     const byDiff = this.#layers.find((l) => l['diff-digest'] === info.digest);
     if (byDiff !== undefined) {
       const stream = Readable.from(assembleLayer(this.#store, byDiff.id, what), { objectMode: false });
@@ -131,7 +188,7 @@ export class StorageImageSource implements ImageSource {
     if (byCompressed !== undefined) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
-        `${what}: layer ${info.digest} is stored uncompressed (diffID ${byCompressed['diff-digest']}); serving it under its compressed digest needs the copy to rewrite the manifest, which is not supported yet`,
+        `${what}: layer ${info.digest} is stored uncompressed (diffID ${byCompressed['diff-digest']}); it is served only under its diffID (the copy rewrites the manifest to layerInfosForCopy)`,
         { details: { digest: info.digest, diffID: byCompressed['diff-digest'] } },
       );
     }

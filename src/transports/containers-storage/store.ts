@@ -14,15 +14,15 @@
  * JSON files are written as containers/storage writes them: compact, temp file + rename, mode 0600.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
-import { loadStorageConf } from '../../config/storage-conf.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { isNotFound } from '../shared/files.js';
 import { acquireStoreLocks, type HeldLocks, type LockRequest } from './lock.js';
 import type { StoreSpec } from './location.js';
+import { resolveStoreSpec } from './store-spec.js';
 
 /** Drivers Ferry writes and reads so far. */
 export const SUPPORTED_DRIVERS = ['vfs', 'overlay'] as const;
@@ -81,18 +81,7 @@ export class Store {
 
   /** Resolves the store of a reference: the brackets' parts, the rest from storage.conf. */
   static async resolve(spec: StoreSpec, what: string): Promise<Store> {
-    let driver = spec.driver ?? '';
-    let graphRoot = spec.graphRoot;
-    let runRoot = spec.runRoot;
-    if (driver === '' || graphRoot === undefined || runRoot === undefined) {
-      const conf = await loadStorageConf();
-      graphRoot ??= conf.graphRoot;
-      runRoot ??= conf.runRoot;
-      driver ||= conf.driver;
-    }
-    if (driver === 'overlay2') driver = 'overlay';
-    // Unset: the driver whose layers are already there (containers/storage's prior-driver scan), else overlay.
-    if (driver === '') driver = (await priorDriver(graphRoot)) ?? 'overlay';
+    const { driver, graphRoot, runRoot } = resolveStoreSpec(spec);
     if (!(SUPPORTED_DRIVERS as readonly string[]).includes(driver)) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
@@ -194,18 +183,6 @@ export class Store {
 }
 
 /** The one known driver that already has a `DRIVER-layers` directory in the graph root, if exactly one does. */
-async function priorDriver(graphRoot: string): Promise<string | undefined> {
-  const found: string[] = [];
-  for (const d of ['overlay', 'vfs', 'btrfs', 'zfs', 'aufs', 'devmapper']) {
-    try {
-      if ((await stat(join(graphRoot, `${d}-layers`))).isDirectory()) found.push(d);
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-  }
-  return found.length === 1 ? found[0] : undefined;
-}
-
 async function readRecords<T extends { id: string }>(path: string): Promise<T[]> {
   let text: string;
   try {

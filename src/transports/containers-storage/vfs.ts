@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { FerryError } from '../../errors.js';
+import { overlayXattrName } from './overlay.js';
 import { copyXattrs, setXattrs } from './xattr.js';
 import { memberComponents, resolveInRoot } from './rootfs.js';
 import type { TarMember } from './tar-split.js';
@@ -99,8 +100,8 @@ const WHITEOUT_META_PREFIX = '.wh..wh.';
 /**
  * Applies one layer's members to a layer directory: for vfs onto a copy of the parent, as
  * containers/storage's UnpackLayer; for overlay into an empty diff, where whiteouts become
- * character devices 0/0 and opaque markers the xattr `trusted.overlay.opaque=y` (archive's
- * overlayWhiteoutConverter). Members' own xattrs (pax SCHILY.xattr) are set in both.
+ * character devices 0/0 and opaque markers the xattr `trusted.overlay.opaque=y`, rootless
+ * `user.overlay.opaque=y` (archive's overlayWhiteoutConverter, GetOverlayXattrName). Members' own xattrs (pax SCHILY.xattr) are set in both.
  */
 export class LayerApplier {
   readonly #root: string;
@@ -129,7 +130,7 @@ export class LayerApplier {
     const parent = await resolveInRoot(this.#root, parts.slice(0, -1), m.name);
     if (base.startsWith(WHITEOUT_PREFIX) && this.#overlay) {
       await mkdir(parent, { recursive: true, mode: 0o755 });
-      if (base === OPAQUE) this.#xattrs.push([parent, 'trusted.overlay.opaque', Buffer.from('y')]);
+      if (base === OPAQUE) this.#xattrs.push([parent, overlayXattrName('opaque'), Buffer.from('y')]);
       else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
         const hidden = join(parent, base.slice(WHITEOUT_PREFIX.length));
         await rm(hidden, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 /**
  * containers-storage: against the real containers/storage (Debian podman 4.3 and skopeo 1.9, which
- * read and write the same vfs stores), in private stores under a temp dir. Needs root: as another
- * user the store would need subordinate ID mappings, which Ferry does not write yet.
+ * read and write the same vfs stores), in private stores under a temp dir, as root (rootless.test.ts
+ * covers a user with subordinate IDs).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { makeTempDir } from '../../helpers/tmp.js';
 import { type BuiltImage, buildOciImage, richLayerDirs } from './fixtures.js';
 
 const isRoot = process.getuid?.() === 0;
-const skip = isRoot ? false : 'needs root (Ferry writes containers-storage stores as root only so far)';
+const skip = isRoot ? false : 'needs root (stores written as root; rootless.test.ts covers another user)';
 
 type Driver = 'vfs' | 'overlay';
 

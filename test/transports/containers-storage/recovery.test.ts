@@ -15,7 +15,7 @@ import { makeTempDir } from '../../helpers/tmp.js';
 import { rm } from 'node:fs/promises';
 
 const skip =
-  process.getuid?.() === 0 ? false : 'needs root (Ferry writes containers-storage stores as root only so far)';
+  process.getuid?.() === 0 ? false : 'needs root (stores written as root; rootless.test.ts covers another user)';
 
 describe('containers-storage: recovery and refusals', { skip }, () => {
   let dir: string;
