@@ -23,6 +23,7 @@ interface SyncFlags extends SigningFlags {
   format?: string;
   preserveDigests?: boolean;
   removeSignatures?: boolean;
+  withReferrers?: boolean;
   digestfile?: string;
   shard?: string;
   includeTag: string[];
@@ -55,6 +56,10 @@ export function registerSync(program: Command): void {
     )
     .option('--preserve-digests', 'preserve digests of images and lists')
     .option('--remove-signatures', 'do not copy signatures from SOURCE images')
+    .option(
+      '--with-referrers',
+      "also copy each image's OCI referrers and cosign signature/attestation/SBOM tags (Ferry only)",
+    )
     .option('--digestfile <file>', 'write the digests and references of the resulting images to FILE, one per line')
     .option('--sign-by <fingerprint>', 'sign the image using a GPG key with the specified FINGERPRINT')
     .option('--sign-by-key-file <path>', 'sign the image using the OpenPGP private key in PATH (Ferry only)')
@@ -127,6 +132,10 @@ export function registerSync(program: Command): void {
     if (forceManifestMIMEType !== undefined) copy.forceManifestMIMEType = forceManifestMIMEType;
     if (flags.preserveDigests === true) copy.preserveDigests = true;
     if (flags.removeSignatures === true) copy.removeSignatures = true;
+    if (flags.withReferrers === true) {
+      copy.withReferrers = true;
+      options.withReferrers = true;
+    }
     const signing = await signingOptions(flags, usage);
     if (signing !== undefined) copy.signing = signing;
     if (flags.scoped === true) options.scoped = true;

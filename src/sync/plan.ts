@@ -41,8 +41,16 @@ export interface SyncPlanOptions {
   /** Never tags or image names matching one of these. */
   excludeTags?: string[];
   shard?: SyncShard;
+  /**
+   * Referrers travel with their subject (copy's `withReferrers`): the tags of the OCI referrers tag
+   * schema and cosign's (`sha256-<hex>`, `sha256-<hex>.sig|.att|.sbom`) are then not images of their own.
+   */
+  withReferrers?: boolean;
   signal?: AbortSignal;
 }
+
+/** A tag of the referrers tag schema or of cosign's attachments, carried with its subject image. */
+const ATTACHMENT_TAG = /^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/;
 
 /** One image to sync. */
 export interface SyncPlanEntry {
@@ -249,6 +257,7 @@ export async function planSync(options: SyncPlanOptions): Promise<SyncPlan> {
   for (const f of found) {
     if (include.length > 0 && !include.some((re) => re.test(f.filterText))) continue;
     if (exclude.some((re) => re.test(f.filterText))) continue;
+    if (options.withReferrers === true && ATTACHMENT_TAG.test(f.filterText)) continue;
     if (options.shard !== undefined && shardOf(f.key, options.shard.count) !== options.shard.index) continue;
     const entry: SyncPlanEntry = {
       source: f.source,

@@ -223,7 +223,6 @@ async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageRes
       stopOnFailure(async () => {
         if (halted()) return undefined;
         if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
-        // TODO(referrers): pass `withReferrers` through `options.copy` once copyImage has it (issue 14).
         const copied = await copyImage(entry.source, entry.destination, {
           ...options.copy,
           ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -273,6 +272,8 @@ async function sameDigest(
 ): Promise<string | undefined> {
   if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
   if (options.copy?.signing !== undefined) return undefined;
+  // With referrers, an unchanged image may have new ones: the copy (a no-op for the image) carries them.
+  if (options.copy?.withReferrers === true) return undefined;
   if (!policyAcceptsUnseen(entry, options)) return undefined;
   const source: ManifestHead | undefined =
     entry.sourceDigest !== undefined
