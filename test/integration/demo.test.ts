@@ -12,5 +12,5 @@ test('scripts/demo.sh (npm run demo) copies through every transport and finds th
   const r = await run('sh', [join(repoRoot, 'scripts', 'demo.sh')], { cwd: repoRoot, timeoutMs: 120_000 });
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /^demo: config sha256:[0-9a-f]{64} is the same in oci:, docker-archive: and dir:$/m);
-  assert.match(r.stderr, /^\$ ferry copy tarball:/m);
+  assert.match(r.stderr, /^\$ ferry copy --policy \S+policy.json tarball:/m);
 });
