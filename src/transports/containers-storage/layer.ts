@@ -3,7 +3,7 @@
  * reading it back as the exact tar it came from (layer Diff with tar-split).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -152,7 +152,8 @@ export async function* assembleLayer(store: Store, id: string, what: string): As
     if (parts.length === 0) throw new FerryError('INVALID_LAYOUT', `${tsPath}: a file entry names the layer root`);
     const parent = await resolveInRoot(root, parts.slice(0, -1), name);
     const path = join(parent, parts[parts.length - 1] as string);
-    const fh = await open(path, 'r').catch((err: unknown) => {
+    // O_NOFOLLOW: a later member may have replaced the file with a symbolic link (to a host file).
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
       throw new FerryError(
         'BLOB_NOT_FOUND',
         `${what}: layer ${id} lacks ${JSON.stringify(name)} (${(err as Error).message})`,

@@ -126,6 +126,16 @@ export class LayerApplier {
       return;
     }
     const base = parts[parts.length - 1] as string;
+    // A whiteout hides one name in its directory: `.wh.`, `.wh..` and `.wh...` would name the
+    // directory itself or its parent (above the layer root at the top), so they are refused.
+    const hiddenName = base.startsWith(WHITEOUT_PREFIX) ? base.slice(WHITEOUT_PREFIX.length) : undefined;
+    if (hiddenName === '' || hiddenName === '.' || hiddenName === '..') {
+      throw new FerryError(
+        'UNSAFE_PATH',
+        `layer member ${JSON.stringify(m.name)}: a whiteout must name an entry of its directory`,
+        { details: { name: m.name } },
+      );
+    }
     const parent = await resolveInRoot(this.#root, parts.slice(0, -1), m.name);
     if (base.startsWith(WHITEOUT_PREFIX) && this.#overlay) {
       await mkdir(parent, { recursive: true, mode: 0o755 });
