@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -228,7 +228,23 @@ export class LayerApplier {
   /** Sets directory times last, innermost first (creating files in a directory changes its mtime). */
   async finish(): Promise<void> {
     // After every chown: a chown clears security.capability.
-    await setXattrs(this.#xattrs);
-    for (const [path, atime, mtime] of this.#dirTimes.reverse()) await lutimes(path, atime, mtime);
+    const xattrs: [string, string, Buffer][] = [];
+    for (const x of this.#xattrs) if (await this.#stillInside(x[0])) xattrs.push(x);
+    await setXattrs(xattrs);
+    for (const [path, atime, mtime] of this.#dirTimes.reverse())
+      if (await this.#stillInside(path)) await lutimes(path, atime, mtime);
+  }
+
+  /**
+   * Whether `path` (resolved when its member was applied) still names the same place: a later
+   * member may have replaced one of its directories with a symbolic link, which the l* calls
+   * would follow out of the layer. Such an entry is gone from the layer, so it is skipped.
+   */
+  async #stillInside(path: string): Promise<boolean> {
+    const rel = relative(this.#root, path);
+    if (rel === '') return true;
+    const parts = rel.split(sep);
+    const parent = await resolveInRoot(this.#root, parts.slice(0, -1), rel);
+    return join(parent, parts[parts.length - 1] as string) === path;
   }
 }

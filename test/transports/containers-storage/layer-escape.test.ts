@@ -4,17 +4,39 @@
  * directory of all layers), and reading a layer back never follows a symbolic link out of it.
  */
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import tar from 'tar-stream';
 import { isFerryError } from '../../../src/errors.js';
 import { assembleLayer, writeLayer } from '../../../src/transports/containers-storage/layer.js';
 import { Store } from '../../../src/transports/containers-storage/store.js';
+import { getXattr } from '../../../src/transports/containers-storage/xattr.js';
 import { TarType, tarOf } from '../../corpus/tar-build.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
+
+/** A tar by tar-stream, for members with pax xattrs. */
+async function paxTar(entries: (Partial<tar.Header> & { name: string })[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c) => {
+    chunks.push(c as Buffer);
+  });
+  const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+  for (const header of entries) {
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ mtime: new Date(1_700_000_000_000), ...header }, Buffer.alloc(0), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -80,6 +102,22 @@ for (const driver of ['vfs', 'overlay'] as const) {
       }
       assert.ok(!got.includes('host secret'), 'the host file was read through the link');
       assert.ok(isFerryError(error), `a typed error, got ${String(error)}`);
+    });
+
+    test('xattrs and directory times set after the last member do not follow a directory later replaced by a symlink', async () => {
+      const outside = path.join(dir, 'outside-late');
+      await mkdir(path.join(outside, 'sub'), { recursive: true });
+      await writeFile(path.join(outside, 'f'), '');
+      const before = (await stat(path.join(outside, 'sub'))).mtimeMs;
+      const bytes = await paxTar([
+        { name: 'd/', type: 'directory' },
+        { name: 'd/sub/', type: 'directory', mtime: new Date(1_000_000) },
+        { name: 'd/f', type: 'file', pax: { 'SCHILY.xattr.user.ferry': 'planted' } },
+        { name: 'd', type: 'symlink', linkname: outside },
+      ]);
+      await writeLayer(store, nextID(), undefined, Readable.from([bytes]), 'test').catch(() => undefined);
+      assert.equal(await getXattr(path.join(outside, 'f'), 'user.ferry'), undefined, 'an xattr was set outside');
+      assert.equal((await stat(path.join(outside, 'sub'))).mtimeMs, before, 'a directory outside got new times');
     });
 
     test('a symbolic-link parent in the tar-split data resolves inside the layer when read back', async () => {
