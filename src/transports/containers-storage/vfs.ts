@@ -92,6 +92,7 @@ export async function copyLayerTree(from: string, to: string): Promise<void> {
   await lutimes(to, rootSt.atime, rootSt.mtime);
 }
 
+const SELINUX_XATTR = 'security.selinux';
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -196,7 +197,10 @@ export class LayerApplier {
     }
     this.#unpacked.add(path);
     if (m.typeflag !== '1') await this.#setAttributes(path, m, m.typeflag === '5');
-    for (const [name, value] of m.xattrs) this.#xattrs.push([path, name, value]);
+    for (const [name, value] of m.xattrs) {
+      // A layer does not choose its own SELinux label (containers/storage pkg/archive xattrsToIgnore).
+      if (name !== SELINUX_XATTR) this.#xattrs.push([path, name, value]);
+    }
   }
 
   async #setAttributes(path: string, m: TarMember, isDir: boolean): Promise<void> {

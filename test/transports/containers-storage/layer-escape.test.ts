@@ -120,6 +120,15 @@ for (const driver of ['vfs', 'overlay'] as const) {
       assert.equal((await stat(path.join(outside, 'sub'))).mtimeMs, before, 'a directory outside got new times');
     });
 
+    test('a layer cannot set its own SELinux label (security.selinux is ignored, as containers/storage)', async () => {
+      const id = nextID();
+      const bytes = await paxTar([
+        { name: 'f', type: 'file', pax: { 'SCHILY.xattr.security.selinux': 'system_u:object_r:shadow_t:s0\0' } },
+      ]);
+      await writeLayer(store, id, undefined, Readable.from([bytes]), 'test');
+      assert.equal(await getXattr(path.join(store.layerDir(id), 'f'), 'security.selinux'), undefined);
+    });
+
     test('a symbolic-link parent in the tar-split data resolves inside the layer when read back', async () => {
       const outside = path.join(dir, 'outside');
       await mkdir(outside, { recursive: true });
