@@ -177,11 +177,23 @@ export class LayerApplier {
         await symlink(m.linkname, path);
         break;
       case '1': {
-        const target = memberComponents(m.linkname);
-        if (target.length === 0)
-          throw new FerryError('UNSAFE_PATH', `hard link ${JSON.stringify(m.name)} names the layer root`);
+        const refuse = (code: 'UNSAFE_PATH' | 'INVALID_ARCHIVE', why: string, cause?: unknown) =>
+          new FerryError(code, `hard link ${JSON.stringify(m.name)} to ${JSON.stringify(m.linkname)}: ${why}`, {
+            cause,
+            details: { name: m.name },
+          });
+        let target: string[];
+        try {
+          target = memberComponents(m.linkname);
+        } catch (e) {
+          throw refuse('UNSAFE_PATH', 'the target climbs above the layer root', e);
+        }
+        if (target.length === 0) throw refuse('UNSAFE_PATH', 'the target is the layer root');
         const targetParent = await resolveInRoot(this.#root, target.slice(0, -1), m.linkname);
-        await link(join(targetParent, target[target.length - 1] as string), path);
+        // link(2) does not follow a symbolic link at the target: the link is to the symlink itself.
+        await link(join(targetParent, target[target.length - 1] as string), path).catch((e: unknown) => {
+          throw refuse('INVALID_ARCHIVE', `the layer holds no file there (${(e as NodeJS.ErrnoException).code})`, e);
+        });
         break;
       }
       case '3':

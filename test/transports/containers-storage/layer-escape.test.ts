@@ -129,6 +129,27 @@ for (const driver of ['vfs', 'overlay'] as const) {
       assert.equal(await getXattr(path.join(store.layerDir(id), 'f'), 'security.selinux'), undefined);
     });
 
+    for (const [label, members] of [
+      ['a path not extracted yet', [{ name: 'h', type: TarType.hardlink, linkname: 'later' }, { name: 'later' }]],
+      [
+        'a directory',
+        [
+          { name: 'd/', type: TarType.directory },
+          { name: 'h', type: TarType.hardlink, linkname: 'd' },
+        ],
+      ],
+      ['a name above the root', [{ name: 'h', type: TarType.hardlink, linkname: '../../../../etc/passwd' }]],
+    ] as const) {
+      test(`a hard link to ${label} is a typed error naming the member`, async () => {
+        const id = nextID();
+        await assert.rejects(
+          writeLayer(store, id, undefined, Readable.from([tarOf(members)]), 'test'),
+          (e: unknown) => isFerryError(e) && e.message.includes('"h"'),
+        );
+        assert.deepEqual(await readdir(dir).then((l) => l.includes('passwd')), false);
+      });
+    }
+
     test('a symbolic-link parent in the tar-split data resolves inside the layer when read back', async () => {
       const outside = path.join(dir, 'outside');
       await mkdir(outside, { recursive: true });
