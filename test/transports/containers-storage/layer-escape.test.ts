@@ -167,3 +167,21 @@ for (const driver of ['vfs', 'overlay'] as const) {
     });
   });
 }
+
+describe('containers-storage: store records read as hostile', () => {
+  test('a layers.json or images.json ID that is not a plain name is refused before any path is built from it', async () => {
+    const dir = await makeTempDir('ferry-records-');
+    try {
+      const store = new Store('vfs', path.join(dir, 'root'), path.join(dir, 'run'));
+      await store.ensureLayout();
+      for (const id of ['../../../etc', '/abs', 'a/b', '..', '.hidden', 'x\n']) {
+        await writeFile(path.join(store.layersDir, 'layers.json'), JSON.stringify([{ id }]));
+        await assert.rejects(store.readLayers(), (e: unknown) => isFerryError(e, 'INVALID_LAYOUT'), id);
+        await writeFile(path.join(store.imagesDir, 'images.json'), JSON.stringify([{ id }]));
+        await assert.rejects(store.readImages(), (e: unknown) => isFerryError(e, 'INVALID_LAYOUT'), id);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
