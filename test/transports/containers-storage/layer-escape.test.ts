@@ -168,6 +168,52 @@ for (const driver of ['vfs', 'overlay'] as const) {
   });
 }
 
+describe('containers-storage: extension headers are bounded in total, not only one by one', () => {
+  /** `copies` pax headers of `size` bytes each, then one file: each header alone is under the 16 MiB cap. */
+  async function stackedPax(copies: number, size: number, global: boolean): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    const pack = tar.pack();
+    pack.on('data', (c) => {
+      chunks.push(c as Buffer);
+    });
+    const done = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+    pack.entry({ name: 'f', mtime: new Date(0), pax: { comment: 'A'.repeat(size) } }, Buffer.from('x'));
+    pack.finalize();
+    await done;
+    const bytes = Buffer.concat(chunks);
+    const paxSize = Number.parseInt(bytes.subarray(124, 135).toString('latin1'), 8);
+    const paxEnd = 512 + Math.ceil(paxSize / 512) * 512;
+    const header = Buffer.from(bytes.subarray(0, paxEnd));
+    if (global) {
+      header.write('g', 156, 'latin1');
+      header.fill(0x20, 148, 156);
+      let sum = 0;
+      for (const b of header.subarray(0, 512)) sum += b;
+      header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    }
+    return Buffer.concat([...Array.from({ length: copies }, () => header), bytes.subarray(paxEnd)]);
+  }
+
+  for (const global of [false, true]) {
+    test(`${global ? 'global' : 'per-file'} pax headers of 8 MiB, five in a row, are refused`, {
+      skip: isRoot ? false : 'needs root',
+    }, async () => {
+      const dir = await makeTempDir('ferry-pax-stack-');
+      try {
+        const store = new Store('vfs', path.join(dir, 'root'), path.join(dir, 'run'));
+        await store.ensureLayout();
+        const bytes = await stackedPax(5, 8 * 1024 * 1024, global);
+        await assert.rejects(
+          writeLayer(store, `${'f'.repeat(64)}`, undefined, Readable.from([bytes]), 'test'),
+          (e: unknown) => isFerryError(e, 'INVALID_ARCHIVE') && /extension header/.test(e.message),
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe('containers-storage: store records read as hostile', () => {
   test('a layers.json or images.json ID that is not a plain name is refused before any path is built from it', async () => {
     const dir = await makeTempDir('ferry-records-');
