@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { lstat, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
 import { isFerryError } from '../../../src/errors.js';
@@ -212,6 +213,25 @@ describe('containers-storage: extension headers are bounded in total, not only o
       }
     });
   }
+});
+
+describe('containers-storage: a tar-split file read as hostile', { skip: isRoot ? false : 'needs root' }, () => {
+  test('a line longer than any the writer makes is refused as it is read, not buffered whole', async () => {
+    const dir = await makeTempDir('ferry-tarsplit-line-');
+    try {
+      const store = new Store('vfs', path.join(dir, 'root'), path.join(dir, 'run'));
+      await store.ensureLayout();
+      const id = 'a'.repeat(64);
+      await writeLayer(store, id, undefined, Readable.from([tarOf([{ name: 'f', data: 'x' }])]), 'test');
+      await writeFile(store.tarSplitPath(id), gzipSync(Buffer.alloc(48 * 1024 * 1024, 'A')));
+      await assert.rejects(
+        collect(assembleLayer(store, id, 'test')),
+        (e: unknown) => isFerryError(e, 'INVALID_LAYOUT') && /longer than/.test(e.message),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('containers-storage: store records read as hostile', () => {
