@@ -3,7 +3,7 @@
  * reading it back as the exact tar it came from (layer Diff with tar-split).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -77,6 +77,8 @@ export async function writeLayer(
     out.on('error', reject);
     gzip.on('error', reject);
   });
+  // On a failure below nothing awaits it: a write after the destroy must not be an unhandled rejection.
+  written.catch(() => {});
   gzip.pipe(out);
   const applier = new LayerApplier(dir, store.driver === 'overlay' ? 'overlay' : 'vfs');
   try {
@@ -106,17 +108,38 @@ export async function writeLayer(
   };
 }
 
+/**
+ * Longest tar-split line read: one member's headers (at most 16 MiB of extension headers, see
+ * tar-split.ts) base64-encoded in JSON stay well under it; a longer line is a damaged or crafted file.
+ */
+const MAX_TAR_SPLIT_LINE = 32 * 1024 * 1024;
+
+/** The lines of a gzipped tar-split file, each scanned once (a newline is looked for in new bytes only). */
 async function* lines(path: string): AsyncGenerator<string> {
-  let rest = '';
-  for await (const chunk of createReadStream(path).pipe(createGunzip())) {
-    rest += (chunk as Buffer).toString('utf8');
-    let nl = rest.indexOf('\n');
+  let pending: Buffer[] = [];
+  let pendingLength = 0;
+  for await (const data of createReadStream(path).pipe(createGunzip())) {
+    let chunk = data as Buffer;
+    let nl = chunk.indexOf(0x0a);
     while (nl !== -1) {
-      yield rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      nl = rest.indexOf('\n');
+      pending.push(chunk.subarray(0, nl));
+      yield Buffer.concat(pending).toString('utf8');
+      pending = [];
+      pendingLength = 0;
+      chunk = chunk.subarray(nl + 1);
+      nl = chunk.indexOf(0x0a);
+    }
+    pending.push(chunk);
+    pendingLength += chunk.length;
+    if (pendingLength > MAX_TAR_SPLIT_LINE) {
+      throw new FerryError(
+        'INVALID_LAYOUT',
+        `${path}: invalid tar-split data: a line is longer than ${MAX_TAR_SPLIT_LINE} bytes`,
+        { details: { path } },
+      );
     }
   }
+  const rest = Buffer.concat(pending).toString('utf8');
   if (rest.trim() !== '') yield rest;
 }
 
@@ -152,7 +175,8 @@ export async function* assembleLayer(store: Store, id: string, what: string): As
     if (parts.length === 0) throw new FerryError('INVALID_LAYOUT', `${tsPath}: a file entry names the layer root`);
     const parent = await resolveInRoot(root, parts.slice(0, -1), name);
     const path = join(parent, parts[parts.length - 1] as string);
-    const fh = await open(path, 'r').catch((err: unknown) => {
+    // O_NOFOLLOW: a later member may have replaced the file with a symbolic link (to a host file).
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
       throw new FerryError(
         'BLOB_NOT_FOUND',
         `${what}: layer ${id} lacks ${JSON.stringify(name)} (${(err as Error).message})`,

@@ -229,6 +229,9 @@ function parsePax(data: Buffer, what: string): Map<string, Buffer> {
 /** tar-split reads what follows the end blocks in chunks of this size. */
 const TRAILER_CHUNK = 1024 * 1024;
 
+/** Largest extension header (pax, GNU long name), and largest run of them before one member. */
+const MAX_EXTENSION = 16 * 1024 * 1024;
+
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 /**
@@ -252,6 +255,8 @@ export async function disassembleTar(
   const globalPax = new Map<string, Buffer>();
   let longName: Buffer | undefined;
   let longLink: Buffer | undefined;
+  let extensionBytes = 0;
+  let globalBytes = 0;
   for (;;) {
     const block = await reader.read(BLOCK);
     if (block.length === 0) break;
@@ -267,14 +272,24 @@ export async function disassembleTar(
     const size = headerNumber(block.subarray(124, 136), what);
     const padded = Math.ceil(size / BLOCK) * BLOCK;
     if (typeflag === 'x' || typeflag === 'g' || typeflag === 'L' || typeflag === 'K') {
-      if (size > 16 * 1024 * 1024) throw invalidTar(what, 'an extension header is larger than 16 MiB');
+      if (size > MAX_EXTENSION) throw invalidTar(what, 'an extension header is larger than 16 MiB');
+      // Headers in a row before one member are held together (its segment): bounded as a whole.
+      extensionBytes += size;
+      if (extensionBytes > MAX_EXTENSION)
+        throw invalidTar(what, 'the extension headers of one member are larger than 16 MiB together');
       const data = await reader.read(padded);
       if (data.length < padded) throw invalidTar(what, 'the archive ends inside an extension header');
       segment.push(data);
       const body = data.subarray(0, size);
       if (typeflag === 'x') for (const [k, v] of parsePax(body, what)) pax.set(k, v);
-      else if (typeflag === 'g') for (const [k, v] of parsePax(body, what)) globalPax.set(k, v);
-      else if (typeflag === 'L') longName = Buffer.from(cString(body));
+      else if (typeflag === 'g') {
+        for (const [k, v] of parsePax(body, what)) {
+          const old = globalPax.get(k);
+          globalBytes += k.length + v.length - (old === undefined ? 0 : k.length + old.length);
+          globalPax.set(k, v);
+        }
+        if (globalBytes > MAX_EXTENSION) throw invalidTar(what, 'the global extension headers hold more than 16 MiB');
+      } else if (typeflag === 'L') longName = Buffer.from(cString(body));
       else longLink = Buffer.from(cString(body));
       continue;
     }
@@ -313,6 +328,7 @@ export async function disassembleTar(
     if (records.has('atime')) member.atime = num('atime', Buffer.alloc(0));
     for (const [k, v] of records) if (k.startsWith('SCHILY.xattr.')) member.xattrs.set(k.slice(13), v);
     pax = new Map();
+    extensionBytes = 0;
     longName = undefined;
     longLink = undefined;
     // Go's archive/tar reads no contents for header-only types, whatever the size field says.

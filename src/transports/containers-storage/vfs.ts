@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, readdir, readlink, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -93,6 +93,7 @@ export async function copyLayerTree(from: string, to: string): Promise<void> {
   await lutimes(to, rootSt.atime, rootSt.mtime);
 }
 
+const SELINUX_XATTR = 'security.selinux';
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -127,6 +128,16 @@ export class LayerApplier {
       return;
     }
     const base = parts[parts.length - 1] as string;
+    // A whiteout hides one name in its directory: `.wh.`, `.wh..` and `.wh...` would name the
+    // directory itself or its parent (above the layer root at the top), so they are refused.
+    const hiddenName = base.startsWith(WHITEOUT_PREFIX) ? base.slice(WHITEOUT_PREFIX.length) : undefined;
+    if (hiddenName === '' || hiddenName === '.' || hiddenName === '..') {
+      throw new FerryError(
+        'UNSAFE_PATH',
+        `layer member ${JSON.stringify(m.name)}: a whiteout must name an entry of its directory`,
+        { details: { name: m.name } },
+      );
+    }
     const parent = await resolveInRoot(this.#root, parts.slice(0, -1), m.name);
     if (base.startsWith(WHITEOUT_PREFIX) && this.#overlay) {
       await mkdir(parent, { recursive: true, mode: 0o755 });
@@ -167,11 +178,23 @@ export class LayerApplier {
         await symlink(m.linkname, path);
         break;
       case '1': {
-        const target = memberComponents(m.linkname);
-        if (target.length === 0)
-          throw new FerryError('UNSAFE_PATH', `hard link ${JSON.stringify(m.name)} names the layer root`);
+        const refuse = (code: 'UNSAFE_PATH' | 'INVALID_ARCHIVE', why: string, cause?: unknown) =>
+          new FerryError(code, `hard link ${JSON.stringify(m.name)} to ${JSON.stringify(m.linkname)}: ${why}`, {
+            cause,
+            details: { name: m.name },
+          });
+        let target: string[];
+        try {
+          target = memberComponents(m.linkname);
+        } catch (e) {
+          throw refuse('UNSAFE_PATH', 'the target climbs above the layer root', e);
+        }
+        if (target.length === 0) throw refuse('UNSAFE_PATH', 'the target is the layer root');
         const targetParent = await resolveInRoot(this.#root, target.slice(0, -1), m.linkname);
-        await link(join(targetParent, target[target.length - 1] as string), path);
+        // link(2) does not follow a symbolic link at the target: the link is to the symlink itself.
+        await link(join(targetParent, target[target.length - 1] as string), path).catch((e: unknown) => {
+          throw refuse('INVALID_ARCHIVE', `the layer holds no file there (${(e as NodeJS.ErrnoException).code})`, e);
+        });
         break;
       }
       case '3':
@@ -187,7 +210,10 @@ export class LayerApplier {
     }
     this.#unpacked.add(path);
     if (m.typeflag !== '1') await this.#setAttributes(path, m, m.typeflag === '5');
-    for (const [name, value] of m.xattrs) this.#xattrs.push([path, name, value]);
+    for (const [name, value] of m.xattrs) {
+      // A layer does not choose its own SELinux label (containers/storage pkg/archive xattrsToIgnore).
+      if (name !== SELINUX_XATTR) this.#xattrs.push([path, name, value]);
+    }
   }
 
   async #setAttributes(path: string, m: TarMember, isDir: boolean): Promise<void> {
@@ -219,7 +245,23 @@ export class LayerApplier {
   /** Sets directory times last, innermost first (creating files in a directory changes its mtime). */
   async finish(): Promise<void> {
     // After every chown: a chown clears security.capability.
-    await setXattrs(this.#xattrs);
-    for (const [path, atime, mtime] of this.#dirTimes.reverse()) await lutimes(path, atime, mtime);
+    const xattrs: [string, string, Buffer][] = [];
+    for (const x of this.#xattrs) if (await this.#stillInside(x[0])) xattrs.push(x);
+    await setXattrs(xattrs);
+    for (const [path, atime, mtime] of this.#dirTimes.reverse())
+      if (await this.#stillInside(path)) await lutimes(path, atime, mtime);
+  }
+
+  /**
+   * Whether `path` (resolved when its member was applied) still names the same place: a later
+   * member may have replaced one of its directories with a symbolic link, which the l* calls
+   * would follow out of the layer. Such an entry is gone from the layer, so it is skipped.
+   */
+  async #stillInside(path: string): Promise<boolean> {
+    const rel = relative(this.#root, path);
+    if (rel === '') return true;
+    const parts = rel.split(sep);
+    const parent = await resolveInRoot(this.#root, parts.slice(0, -1), rel);
+    return join(parent, parts[parts.length - 1] as string) === path;
   }
 }

@@ -3,6 +3,7 @@
  * archive is indexed once and members are read as byte ranges (containers/image docker/internal/tarfile).
  */
 import { FerryError } from '../../../errors.js';
+import { quoteInput } from '../../../util/quote.js';
 import { field, isJSONObject } from '../../../manifest/json.js';
 import { MAX_MANIFEST_SIZE } from '../../../manifest/limits.js';
 import { type DockerReference, parseDockerReference } from '../../../reference/reference.js';
@@ -87,7 +88,7 @@ export class DockerArchiveReader {
   /** The regular file a member name designates (links followed), or INVALID_ARCHIVE when missing. */
   member(name: string): TarEntry {
     const entry = this.index.resolveFile(name);
-    if (entry === undefined) throw invalid(this.path, `member "${name}" is missing`);
+    if (entry === undefined) throw invalid(this.path, `member ${quoteInput(name)} is missing`);
     return entry;
   }
 
@@ -108,7 +109,7 @@ export class DockerArchiveReader {
           try {
             parsed = parseDockerReference(tag);
           } catch (e) {
-            throw invalid(this.path, `invalid tag "${tag}" in ${MANIFEST_FILE} item @${i}`, e);
+            throw invalid(this.path, `invalid tag ${quoteInput(tag)} in ${MANIFEST_FILE} item @${i}`, e);
           }
           if (parsed.toString() === wanted) return item;
         }

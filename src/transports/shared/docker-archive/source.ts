@@ -9,6 +9,7 @@ import { Readable, pipeline } from 'node:stream';
 import { type Digest, digestAlgorithm, digestOf, parseDigest } from '../../../digest/digest.js';
 import { DigestVerifier, digestStream } from '../../../digest/verify.js';
 import { FerryError, throwIfAborted } from '../../../errors.js';
+import { quoteInput } from '../../../util/quote.js';
 import { field, goMarshal, isJSONObject } from '../../../manifest/json.js';
 import { MAX_CONFIG_SIZE } from '../../../manifest/limits.js';
 import { MediaType } from '../../../manifest/mediatypes.js';
@@ -113,7 +114,7 @@ export class DockerArchiveImageSource implements ImageSource {
 
 function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
   const invalid = (why: string, cause?: unknown) =>
-    new FerryError('INVALID_ARCHIVE', `invalid docker archive "${path}": config "${name}" ${why}`, { cause });
+    new FerryError('INVALID_ARCHIVE', `invalid docker archive "${path}": config ${quoteInput(name)} ${why}`, { cause });
   const json = parseJSONText(config.toString('utf8'));
   if (!json.ok) throw invalid(`is ${describeJSONSyntaxProblem(json.problem)}`);
   const parsed = json.value;
@@ -126,7 +127,7 @@ function diffIDsOf(config: Buffer, path: string, name: string): Digest[] {
     try {
       return parseDigest(String(id));
     } catch (e) {
-      throw invalid(`has an invalid diff_id "${String(id)}"`, e);
+      throw invalid(`has an invalid diff_id ${quoteInput(String(id))}`, e);
     }
   });
 }
@@ -151,7 +152,7 @@ async function uncompressedSize(
   if (digest !== diffID) {
     throw new FerryError(
       'DIGEST_MISMATCH',
-      `invalid docker archive "${reader.path}": layer member "${entry.name}" decompresses to ${digest}, not its diffID ${diffID}`,
+      `invalid docker archive "${reader.path}": layer member ${quoteInput(entry.name)} decompresses to ${digest}, not its diffID ${diffID}`,
       { details: { path: reader.path, expected: diffID, actual: digest } },
     );
   }
@@ -180,7 +181,7 @@ async function layerData(
     if (owner !== undefined) {
       throw new FerryError(
         'INVALID_ARCHIVE',
-        `invalid docker archive "${reader.path}": layer file "${name}" is used for two different diffIDs (${owner}, ${diffID})`,
+        `invalid docker archive "${reader.path}": layer file ${quoteInput(name)} is used for two different diffIDs (${owner}, ${diffID})`,
       );
     }
     pathOwner.set(name, diffID);
