@@ -9,6 +9,7 @@
  * Nothing is visible before commit; a failed commit leaves at most layers podman and Ferry both
  * treat as incomplete (and remove).
  */
+import { quoteInput } from '../../util/quote.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -346,7 +347,7 @@ export class StorageImageDestination implements ImageDestination {
     if (existing !== undefined && (existing.layer ?? undefined) !== topLayer) {
       throw new FerryError(
         'DESTINATION_NOT_EMPTY',
-        `${what}: image ${imageID} already exists with another top layer (${existing.layer ?? 'none'}, not ${topLayer ?? 'none'})`,
+        `${what}: image ${imageID} already exists with another top layer (${existing.layer === undefined || existing.layer === null ? 'none' : quoteInput(String(existing.layer))}, not ${topLayer ?? 'none'})`,
       );
     }
     const sigKey = signatureKey(mDigest);

@@ -11,6 +11,7 @@
  * empty schema1 layers as the well-known gzipped empty tar), and the copy engine rewrites the
  * manifest to it; asking for a layer by its compressed digest is refused with NOT_IMPLEMENTED.
  */
+import { quoteInput } from '../../util/quote.js';
 import { Readable } from 'node:stream';
 import { type Digest, isDigest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
@@ -188,7 +189,7 @@ export class StorageImageSource implements ImageSource {
     if (byCompressed !== undefined) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
-        `${what}: layer ${info.digest} is stored uncompressed (diffID ${byCompressed['diff-digest']}); it is served only under its diffID (the copy rewrites the manifest to layerInfosForCopy)`,
+        `${what}: layer ${info.digest} is stored uncompressed (diffID ${quoteInput(String(byCompressed['diff-digest']))}); it is served only under its diffID (the copy rewrites the manifest to layerInfosForCopy)`,
         { details: { digest: info.digest, diffID: byCompressed['diff-digest'] } },
       );
     }
