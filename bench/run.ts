@@ -452,6 +452,15 @@ async function main(): Promise<void> {
     };
     if ([2, 3, 4, 8, 9].some((n) => sel.has(n))) await seed(img, 'src/img');
     if (sel.has(5)) await seed(large, 'large/src');
+    // Scenario 9's repository: the same image under SYNC_TAGS tags (each a manifest PUT by skopeo, untimed).
+    const SYNC_TAGS = 50;
+    if (sel.has(9)) {
+      for (let i = 0; i < SYNC_TAGS; i++) {
+        execFileSync('skopeo', ['copy', '-q', S, D, `docker://${R}/src/img:t`, `docker://${R}/src/many:t${i}`], {
+          stdio: 'inherit',
+        });
+      }
+    }
     for (const t of tools) await clearCache(t);
 
     const pullDir = (tool: Tool, what: string): string => path.join(work, `${what}-${tool.name}`);
@@ -579,22 +588,22 @@ async function main(): Promise<void> {
       args: (t) => copy(t, S, D, `docker://${R}/src/img:t`, `docker://${R}/noop/${t.name}:t`),
       ferryRequestGoal: 3,
     });
-    // A no-op sync. HOOK for `ferry sync` (issue 14): until Ferry has the command, its setup fails and
-    // the row shows skopeo alone with the reason. Same arguments for both tools (skopeo's interface).
+    // A no-op sync of a repository of SYNC_TAGS tags, synced once before (untimed). Same arguments for
+    // both tools (skopeo's interface); a Ferry without the sync command shows skopeo alone with the reason.
     allScenarios.push({
       num: 9,
       id: '9',
-      name: 'no-op sync registry → registry of one repository (nothing changed)',
+      name: `no-op sync registry → registry of one repository of ${SYNC_TAGS} tags (nothing changed)`,
       registry: true,
       setup: async (t) => {
         if (t.name === 'ferry' && !ferryHasCommand(t.command, 'sync')) throw new Error('ferry has no sync command yet');
         await clearCache(t);
-        execFileSync(t.command, [...t.prefix, ...sync(t, `${R}/src/img`, `${R}/sync-${t.name}`)], {
+        execFileSync(t.command, [...t.prefix, ...sync(t, `${R}/src/many`, `${R}/sync-${t.name}`)], {
           env: t.env,
           stdio: ['ignore', 'ignore', 'pipe'],
         });
       },
-      args: (t) => sync(t, `${R}/src/img`, `${R}/sync-${t.name}`),
+      args: (t) => sync(t, `${R}/src/many`, `${R}/sync-${t.name}`),
     });
     const scenarios = allScenarios.filter((s) => sel.has(s.num));
 

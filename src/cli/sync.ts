@@ -23,6 +23,7 @@ interface SyncFlags extends SigningFlags {
   format?: string;
   preserveDigests?: boolean;
   removeSignatures?: boolean;
+  blobCache?: string;
   withReferrers?: boolean;
   digestfile?: string;
   shard?: string;
@@ -56,6 +57,12 @@ export function registerSync(program: Command): void {
     )
     .option('--preserve-digests', 'preserve digests of images and lists')
     .option('--remove-signatures', 'do not copy signatures from SOURCE images')
+    .addOption(
+      new Option(
+        '--blob-cache <spec>',
+        'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
+      ).hideHelp(),
+    )
     .option(
       '--with-referrers',
       "also copy each image's OCI referrers and cosign signature/attestation/SBOM tags (Ferry only)",
@@ -132,6 +139,7 @@ export function registerSync(program: Command): void {
     if (forceManifestMIMEType !== undefined) copy.forceManifestMIMEType = forceManifestMIMEType;
     if (flags.preserveDigests === true) copy.preserveDigests = true;
     if (flags.removeSignatures === true) copy.removeSignatures = true;
+    if (flags.blobCache !== undefined && flags.blobCache !== '') copy.blobInfoCache = flags.blobCache;
     if (flags.withReferrers === true) {
       copy.withReferrers = true;
       options.withReferrers = true;
