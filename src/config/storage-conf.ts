@@ -12,11 +12,10 @@
  * override the driver and add options; `$VAR` in the paths expands (`$UID` is the user id).
  */
 import { open } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
-import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
-import { configHome, type Env, homeDir, isMissingFile } from './paths.js';
+import { configHome, type Env, homeDir } from './paths.js';
+import { isTable, loadToml, readTomlConfigFile } from './toml-file.js';
 
 export interface StorageConf {
   /** Graph driver name; '' when nothing names one (containers/storage then picks). */
@@ -37,42 +36,13 @@ export interface LoadStorageConfOptions {
   root?: string;
 }
 
-const MAX_FILE_SIZE = 1024 * 1024;
 const ROOT_GRAPH_ROOT = '/var/lib/containers/storage';
 const ROOT_RUN_ROOT = '/run/containers/storage';
 /** Drivers containers/storage 1.43 keeps from the system file for a rootless user (isRootlessDriver). */
 const ROOTLESS_DRIVERS = new Set(['overlay', 'overlay2', 'vfs', 'btrfs']);
 
-let toml: typeof SmolToml | undefined;
-function loadToml(): typeof SmolToml {
-  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
-  return toml;
-}
-
 function invalid(path: string, what: string): FerryError {
   return new FerryError('INVALID_CONFIG', `storage.conf ${path}: ${what}`, { details: { path } });
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
-}
-
-async function readConf(path: string, required: boolean): Promise<string | undefined> {
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw invalid(path, 'is not a regular file');
-      if (st.size > MAX_FILE_SIZE) throw invalid(path, `is larger than ${MAX_FILE_SIZE} bytes`);
-      return await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (isMissingFile(e) && !required) return undefined;
-    throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
 }
 
 /** What one storage.conf sets in its `[storage]` table. */
@@ -149,7 +119,7 @@ export async function loadStorageConf(options: LoadStorageConfOptions = {}): Pro
 
   let system: StorageConfFile = { driverOptions: [] };
   const readInto = async (path: string, required: boolean): Promise<StorageConfFile | undefined> => {
-    const text = await readConf(path, required);
+    const text = await readTomlConfigFile(path, required, (what) => invalid(path, what));
     if (text === undefined) return undefined;
     files.push(path);
     return parseStorageConf(text, path);
