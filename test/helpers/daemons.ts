@@ -7,17 +7,15 @@
  *   vfs, no iptables, no bridge. startDockerd() says why when it cannot start.
  * `images()` and `inspect()` ask the daemon's own CLI (podman, docker) what it holds.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from './registry.js';
 import { type RunResult, run } from './run.js';
+import { issueCertificate, makeTestCA } from './test-ca.js';
 import { makeTempDir } from './tmp.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface TestDaemon {
   /** `podman` or `dockerd`, for test titles. */
@@ -170,61 +168,10 @@ async function makeDockerTLS(dir: string): Promise<{ server: string; client: str
   const client = path.join(tls, 'client');
   await mkdir(server, { recursive: true });
   await mkdir(client, { recursive: true });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ca = path.join(tls, 'ca.pem');
-  const caKey = path.join(tls, 'ca-key.pem');
-  await execFileAsync('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ferry test daemon CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    caKey,
-    '-out',
-    ca,
-  ]);
+  const ca = await makeTestCA('ferry test daemon CA', path.join(tls, 'ca.pem'), path.join(tls, 'ca-key.pem'));
   const issue = async (to: string, cn: string, ext: string[]) => {
-    const csr = path.join(to, 'req.csr');
-    const extFile = path.join(to, 'ext.cnf');
-    await execFileAsync('openssl', [
-      'req',
-      '-new',
-      ...ec,
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      path.join(to, 'key.pem'),
-      '-out',
-      csr,
-    ]);
-    await writeFile(extFile, [...ext, ''].join('\n'));
-    await execFileAsync('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      ca,
-      '-CAkey',
-      caKey,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      extFile,
-      '-out',
-      path.join(to, 'cert.pem'),
-    ]);
-    await copyFile(ca, path.join(to, 'ca.pem'));
-    await rm(csr);
-    await rm(extFile);
+    await issueCertificate(ca, cn, ext, path.join(to, 'key.pem'), path.join(to, 'cert.pem'));
+    await copyFile(ca.certPath, path.join(to, 'ca.pem'));
   };
   await issue(server, '127.0.0.1', ['extendedKeyUsage=serverAuth', 'subjectAltName=IP:127.0.0.1']);
   await issue(client, 'ferry client', ['extendedKeyUsage=clientAuth']);
