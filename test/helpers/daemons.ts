@@ -105,6 +105,27 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
+/**
+ * `images` and `inspect` of a TestDaemon through its CLI (`program` names it in failures): podman and
+ * docker print the same listing; podman's image IDs lack docker's `sha256:` prefix.
+ */
+function imageQueries(cli: TestDaemon['cli'], program: string): Pick<TestDaemon, 'images' | 'inspect'> {
+  return {
+    async images() {
+      const r = ok(
+        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+        `${program} images`,
+      );
+      return r.stdout.split('\n').filter((l) => l !== '');
+    },
+    async inspect(name) {
+      const [image] = JSON.parse(ok(await cli(['image', 'inspect', name]), `${program} image inspect`).stdout);
+      const id: string = image.Id;
+      return { id: id.startsWith('sha256:') ? id : `sha256:${id}`, diffIDs: image.RootFS.Layers };
+    },
+  };
+}
+
 /** podman's service on a unix socket, or (`tcp`) on plain-HTTP 127.0.0.1:PORT. */
 export async function startPodmanService(options: { tcp?: boolean } = {}): Promise<TestDaemon> {
   const dir = await makeTempDir('ferry-podman-');
@@ -139,17 +160,7 @@ export async function startPodmanService(options: { tcp?: boolean } = {}): Promi
     name: 'podman',
     host: port === undefined ? `unix://${socket}` : `http://127.0.0.1:${port}`,
     cli,
-    async images() {
-      const r = ok(
-        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-        'podman images',
-      );
-      return r.stdout.split('\n').filter((l) => l !== '');
-    },
-    async inspect(name) {
-      const [image] = JSON.parse(ok(await cli(['image', 'inspect', name]), 'podman image inspect').stdout);
-      return { id: `sha256:${image.Id}`, diffIDs: image.RootFS.Layers };
-    },
+    ...imageQueries(cli, 'podman'),
     stop: server.stop,
   };
 }
@@ -236,17 +247,7 @@ export async function startDockerd(options: { tls?: boolean } = {}): Promise<Tes
     host,
     ...(tls === undefined ? {} : { tls }),
     cli,
-    async images() {
-      const r = ok(
-        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-        'docker images',
-      );
-      return r.stdout.split('\n').filter((l) => l !== '');
-    },
-    async inspect(image) {
-      const [inspected] = JSON.parse(ok(await cli(['image', 'inspect', image]), 'docker image inspect').stdout);
-      return { id: inspected.Id, diffIDs: inspected.RootFS.Layers };
-    },
+    ...imageQueries(cli, 'docker'),
     stop: server.stop,
   };
 }

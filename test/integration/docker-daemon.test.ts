@@ -132,6 +132,13 @@ for (const [daemonName, start] of [
     const configOf = () => instanceOf(made).config.digest;
     const diffIDsOf = () => instanceOf(made).layers.map((l) => l.diffID);
 
+    /** `facts` are those of the test image: its config, its diffIDs, layers that decompress to them. */
+    const assertIsTestImage = (facts: ImageFacts): void => {
+      assert.equal(facts.configDigest, configOf());
+      assert.deepEqual(facts.diffIDs, diffIDsOf());
+      assert.deepEqual(facts.layerContents, diffIDsOf());
+    };
+
     /** The first layer of the test image, as stored in the layout. */
     async function firstLayer(): Promise<{ digest: `sha256:${string}`; bytes: Buffer }> {
       const layer = instanceOf(made).layers[0] as Instance['layers'][number];
@@ -166,10 +173,7 @@ for (const [daemonName, start] of [
       if (service === undefined) return;
       const out = path.join(dir, 'back');
       await copyOut(runFerry, service.host, 'docker-daemon:example.com/ferry/app:v1', `oci:${out}:back`);
-      const facts = await factsOf(out, { index: 'back' });
-      assert.equal(facts.configDigest, configOf());
-      assert.deepEqual(facts.diffIDs, diffIDsOf());
-      assert.deepEqual(facts.layerContents, diffIDsOf());
+      assertIsTestImage(await factsOf(out, { index: 'back' }));
     });
 
     it('skopeo writes to the daemon, ferry reads it; ferry and skopeo read the same config and layers', async (t) => {
@@ -192,10 +196,7 @@ for (const [daemonName, start] of [
       if (service === undefined) return;
       const bySkopeo = path.join(dir, 'from-ferry-skopeo');
       await copyOut(runSkopeo, service.host, 'docker-daemon:example.com/ferry/app:v1', `dir:${bySkopeo}`);
-      const facts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
-      assert.equal(facts.configDigest, configOf());
-      assert.deepEqual(facts.diffIDs, diffIDsOf());
-      assert.deepEqual(facts.layerContents, diffIDsOf());
+      assertIsTestImage(await factsOf(bySkopeo, { manifestFile: 'manifest.json' }));
     });
 
     it('docker-daemon:sha256:ID reads an image by its ID, and DOCKER_HOST names the daemon when no flag does', async (t) => {
