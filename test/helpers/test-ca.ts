@@ -1,4 +1,4 @@
-/** Throw-away TLS certificates for test servers (registry, dockerd), made with the real openssl. */
+/** Throw-away TLS certificates for test servers (registry, dockerd, token issuer), made with the real openssl. */
 import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -13,8 +13,16 @@ export interface TestCA {
   keyPath: string;
 }
 
-/** A self-signed CA named `cn`, valid for two days, written to `certPath` and `keyPath`. */
-export async function makeTestCA(cn: string, certPath: string, keyPath: string): Promise<TestCA> {
+/**
+ * A self-signed certificate for `cn`, valid for two days, with `extensions` (`-addext` values such
+ * as 'subjectAltName=IP:127.0.0.1'); written to `certPath`, its key to `keyPath`.
+ */
+export async function makeSelfSigned(
+  cn: string,
+  certPath: string,
+  keyPath: string,
+  extensions: readonly string[] = [],
+): Promise<void> {
   await execFileAsync('openssl', [
     'req',
     '-x509',
@@ -23,14 +31,19 @@ export async function makeTestCA(cn: string, certPath: string, keyPath: string):
     '2',
     '-subj',
     `/CN=${cn}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+    ...extensions.flatMap((e) => ['-addext', e]),
     '-keyout',
     keyPath,
     '-out',
     certPath,
+  ]);
+}
+
+/** A self-signed CA named `cn`, valid for two days, written to `certPath` and `keyPath`. */
+export async function makeTestCA(cn: string, certPath: string, keyPath: string): Promise<TestCA> {
+  await makeSelfSigned(cn, certPath, keyPath, [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return { certPath, keyPath };
 }
