@@ -157,20 +157,9 @@ registerTransport(dockerDaemonTransport);
 // Every reference's newImage opens src/image/'s typed view (the image floor sits above the transports).
 setImageOpener(openImageView);
 
-// image, copy
-export { Image, openImage } from './image/index.js';
-export type { InspectInfo, InspectLayer, InspectOptions, ResolvedImage } from './image/index.js';
-export { describePolicyDecision, evaluateSourcePolicy, policyRejection, verifyImage } from './image/index.js';
-export type {
-  ImagePolicyVerification,
-  ManifestPolicyDecision,
-  PolicyEvaluationOptions,
-  PolicyTargets,
-  VerifyImageOptions,
-} from './image/index.js';
+// image (its index.ts is the list), copy
+export * from './image/index.js';
 export { copyImage } from './copy/index.js';
-export { listReferrers } from './image/index.js';
-export type { ListReferrersOptions } from './image/index.js';
 export type { ReferrersListing } from './transports/types.js';
 export { referrersTag } from './registry-client/index.js';
 export {

@@ -6,12 +6,11 @@
  * `${XDG_CONFIG_HOME:-~/.config}/containers/containers.conf` and its `containers.conf.d/*.conf`;
  * then `$CONTAINERS_CONF_OVERRIDE` when set.
  */
-import { open, readdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { readdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
+import { isTable, loadToml, readTomlConfigFile } from './toml-file.js';
 
 export interface ContainersConf {
   /** `[engine] image_copy_tmp_dir`, an absolute path; undefined when no file sets it (or it says "storage"). */
@@ -31,17 +30,8 @@ export interface LoadContainersConfOptions {
   root?: string;
 }
 
-/** A containers.conf bigger than this is refused instead of read. */
-const MAX_FILE_SIZE = 1024 * 1024;
-
 function invalid(path: string, what: string, details: Record<string, unknown> = {}): FerryError {
   return new FerryError('INVALID_CONFIG', `containers.conf ${path}: ${what}`, { details: { path, ...details } });
-}
-
-let toml: typeof SmolToml | undefined;
-function loadToml(): typeof SmolToml {
-  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
-  return toml;
 }
 
 async function dropIns(dir: string): Promise<string[]> {
@@ -80,28 +70,6 @@ export async function containersConfFiles(
   return files;
 }
 
-async function readConfFile(path: string, required: boolean): Promise<string | undefined> {
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw invalid(path, 'is not a regular file');
-      if (st.size > MAX_FILE_SIZE) throw invalid(path, `is larger than ${MAX_FILE_SIZE} bytes`);
-      return await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (isMissingFile(e) && !required) return undefined;
-    throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
-}
-
 /** What one file's text sets: `image_copy_tmp_dir` when present ('' is kept: it resets an earlier value). */
 export function parseContainersConf(text: string, path: string): { imageCopyTmpDir?: string } {
   const { parse, TomlError } = loadToml();
@@ -137,7 +105,7 @@ export function parseContainersConf(text: string, path: string): { imageCopyTmpD
 export async function loadContainersConf(options: LoadContainersConfOptions = {}): Promise<ContainersConf> {
   const conf: ContainersConf = { files: [] };
   for (const { path, required } of await containersConfFiles(options)) {
-    const text = await readConfFile(path, required);
+    const text = await readTomlConfigFile(path, required, (what) => invalid(path, what));
     if (text === undefined) continue;
     conf.files.push(path);
     const file = parseContainersConf(text, path);

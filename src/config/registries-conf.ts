@@ -4,14 +4,13 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
 import { type DockerReference, parseDockerReference, parseNamed } from '../reference/reference.js';
 import { escapeControl, quoteInput } from '../util/quote.js';
 import { AUTH_FILE_HELPER } from './auth.js';
 import { configHome, type Env, isMissingFile } from './paths.js';
 import { readConfigFile } from './read-limited.js';
+import { isTable, loadToml } from './toml-file.js';
 
 export type PullFromMirror = 'all' | 'digest-only' | 'tag-only';
 export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
@@ -101,10 +100,6 @@ function withLines(e: unknown, text: string, path: string): unknown {
   return new FerryError('INVALID_CONFIG', `registries configuration ${path}, ${where}: ${String(e.details.rule)}`, {
     details: { ...details, lines: where },
   });
-}
-
-function isTable(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,13 +364,6 @@ function sortByPrefix(regs: RegistryEntry[]): RegistryEntry[] {
 }
 
 /** Parses one file's text; `dropIn` files must use the v2 format. */
-/** smol-toml, loaded (as its one-file CommonJS build) only when a registries.conf is parsed. */
-let toml: typeof SmolToml | undefined;
-function loadToml(): typeof SmolToml {
-  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
-  return toml;
-}
-
 export function parseRegistriesConf(text: string, path: string, dropIn = false): RegistriesConfFile {
   let doc: Record<string, unknown>;
   const { parse: parseToml, TomlError } = loadToml();

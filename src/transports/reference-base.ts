@@ -5,7 +5,8 @@
  * what differs; `SourceOptions` (what its source reads) also types its `newImage`.
  */
 import { FerryError } from '../errors.js';
-import type { DockerReference } from '../reference/reference.js';
+import { type DockerReference, parseDockerReference } from '../reference/reference.js';
+import { quoteInput } from '../util/quote.js';
 import type {
   CallOptions,
   ImageDestination,
@@ -63,5 +64,22 @@ export abstract class BaseImageReference<SourceOptions extends CallOptions = Ima
     }
     // The view passes the options on to this reference's newImageSource, which reads its part.
     return imageOpener(this, options ?? {});
+  }
+}
+
+/** INVALID_REFERENCE for `within`, the text after `transportName:`, naming the rule it broke. */
+export function invalidReference(transportName: string, within: string, rule: string, cause?: unknown): FerryError {
+  return new FerryError('INVALID_REFERENCE', `invalid ${transportName}: reference ${quoteInput(within)}: ${rule}`, {
+    cause,
+    details: { reference: within },
+  });
+}
+
+/** `text`, part of a `transportName:` reference, parsed as a Docker reference; bad text is invalidReference. */
+export function parseDockerReferenceWithin(transportName: string, within: string, text: string): DockerReference {
+  try {
+    return parseDockerReference(text);
+  } catch (e) {
+    throw invalidReference(transportName, within, e instanceof Error ? e.message : String(e), e);
   }
 }

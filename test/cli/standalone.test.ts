@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { GpgHome } from '../helpers/gpg.js';
 import { fixturePath } from '../helpers/paths.js';
 import { runFerry, runSkopeo } from '../helpers/run.js';
 import { withTempDir } from '../helpers/tmp.js';
@@ -61,13 +61,10 @@ describe('ferry standalone-verify', () => {
 describe('ferry standalone-sign', () => {
   test('signs with a key of the GnuPG home; skopeo and ferry verify the signature', async () => {
     await withTempDir(async (dir) => {
-      const home = join(dir, 'gnupg');
-      mkdirSync(home, { mode: 0o700 });
-      const env = { ...process.env, GNUPGHOME: home };
-      const gpg = (args: string[]): Buffer => execFileSync('gpg', ['--batch', ...args], { env, stdio: 'pipe' });
+      const home = await GpgHome.create(join(dir, 'gnupg'));
+      const env = home.env();
       try {
-        gpg(['--passphrase', '', '--quick-gen-key', 'CLI <cli@ferry.invalid>', 'ed25519', 'sign', 'never']);
-        const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons']).toString())?.[1] ?? '';
+        const fpr = home.generateKey('CLI <cli@ferry.invalid>', 'ed25519');
         const out = join(dir, 'app.sig');
         const signed = await runFerry(['standalone-sign', manifest, 'quay.io/org/app:1', fpr, '-o', out], { env });
         assert.equal(signed.code, 0, signed.stderr);
@@ -78,7 +75,7 @@ describe('ferry standalone-sign', () => {
         const ferry = await runFerry(['standalone-verify', manifest, 'quay.io/org/app:1', fpr, out], { env });
         assert.equal(ferry.stdout, `Signature verified using fingerprint ${fpr}, digest ${DIGEST}\n`);
       } finally {
-        execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env, stdio: 'ignore' });
+        home.close();
       }
     });
   });

@@ -7,17 +7,15 @@
  *   vfs, no iptables, no bridge. startDockerd() says why when it cannot start.
  * `images()` and `inspect()` ask the daemon's own CLI (podman, docker) what it holds.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from './registry.js';
 import { type RunResult, run } from './run.js';
+import { issueCertificate, makeTestCA } from './test-ca.js';
 import { makeTempDir } from './tmp.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface TestDaemon {
   /** `podman` or `dockerd`, for test titles. */
@@ -107,6 +105,27 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
+/**
+ * `images` and `inspect` of a TestDaemon through its CLI (`program` names it in failures): podman and
+ * docker print the same listing; podman's image IDs lack docker's `sha256:` prefix.
+ */
+function imageQueries(cli: TestDaemon['cli'], program: string): Pick<TestDaemon, 'images' | 'inspect'> {
+  return {
+    async images() {
+      const r = ok(
+        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
+        `${program} images`,
+      );
+      return r.stdout.split('\n').filter((l) => l !== '');
+    },
+    async inspect(name) {
+      const [image] = JSON.parse(ok(await cli(['image', 'inspect', name]), `${program} image inspect`).stdout);
+      const id: string = image.Id;
+      return { id: id.startsWith('sha256:') ? id : `sha256:${id}`, diffIDs: image.RootFS.Layers };
+    },
+  };
+}
+
 /** podman's service on a unix socket, or (`tcp`) on plain-HTTP 127.0.0.1:PORT. */
 export async function startPodmanService(options: { tcp?: boolean } = {}): Promise<TestDaemon> {
   const dir = await makeTempDir('ferry-podman-');
@@ -141,17 +160,7 @@ export async function startPodmanService(options: { tcp?: boolean } = {}): Promi
     name: 'podman',
     host: port === undefined ? `unix://${socket}` : `http://127.0.0.1:${port}`,
     cli,
-    async images() {
-      const r = ok(
-        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-        'podman images',
-      );
-      return r.stdout.split('\n').filter((l) => l !== '');
-    },
-    async inspect(name) {
-      const [image] = JSON.parse(ok(await cli(['image', 'inspect', name]), 'podman image inspect').stdout);
-      return { id: `sha256:${image.Id}`, diffIDs: image.RootFS.Layers };
-    },
+    ...imageQueries(cli, 'podman'),
     stop: server.stop,
   };
 }
@@ -170,61 +179,10 @@ async function makeDockerTLS(dir: string): Promise<{ server: string; client: str
   const client = path.join(tls, 'client');
   await mkdir(server, { recursive: true });
   await mkdir(client, { recursive: true });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ca = path.join(tls, 'ca.pem');
-  const caKey = path.join(tls, 'ca-key.pem');
-  await execFileAsync('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ferry test daemon CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    caKey,
-    '-out',
-    ca,
-  ]);
+  const ca = await makeTestCA('ferry test daemon CA', path.join(tls, 'ca.pem'), path.join(tls, 'ca-key.pem'));
   const issue = async (to: string, cn: string, ext: string[]) => {
-    const csr = path.join(to, 'req.csr');
-    const extFile = path.join(to, 'ext.cnf');
-    await execFileAsync('openssl', [
-      'req',
-      '-new',
-      ...ec,
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      path.join(to, 'key.pem'),
-      '-out',
-      csr,
-    ]);
-    await writeFile(extFile, [...ext, ''].join('\n'));
-    await execFileAsync('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      ca,
-      '-CAkey',
-      caKey,
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      extFile,
-      '-out',
-      path.join(to, 'cert.pem'),
-    ]);
-    await copyFile(ca, path.join(to, 'ca.pem'));
-    await rm(csr);
-    await rm(extFile);
+    await issueCertificate(ca, cn, ext, path.join(to, 'key.pem'), path.join(to, 'cert.pem'));
+    await copyFile(ca.certPath, path.join(to, 'ca.pem'));
   };
   await issue(server, '127.0.0.1', ['extendedKeyUsage=serverAuth', 'subjectAltName=IP:127.0.0.1']);
   await issue(client, 'ferry client', ['extendedKeyUsage=clientAuth']);
@@ -289,17 +247,7 @@ export async function startDockerd(options: { tls?: boolean } = {}): Promise<Tes
     host,
     ...(tls === undefined ? {} : { tls }),
     cli,
-    async images() {
-      const r = ok(
-        await cli(['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']),
-        'docker images',
-      );
-      return r.stdout.split('\n').filter((l) => l !== '');
-    },
-    async inspect(image) {
-      const [inspected] = JSON.parse(ok(await cli(['image', 'inspect', image]), 'docker image inspect').stdout);
-      return { id: inspected.Id, diffIDs: inspected.RootFS.Layers };
-    },
+    ...imageQueries(cli, 'docker'),
     stop: server.stop,
   };
 }

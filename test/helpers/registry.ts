@@ -24,6 +24,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { issueCertificate, makeTestCA } from './test-ca.js';
 import { makeTempDir } from './tmp.js';
 
 const execFileAsync = promisify(execFile);
@@ -167,58 +168,22 @@ async function makeTls(dir: string): Promise<{ caPath: string; certDir: string; 
   const certDir = join(dir, 'certs');
   await mkdir(tls);
   await mkdir(certDir);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const caKey = join(tls, 'ca.key');
   const caPath = join(certDir, 'ca.crt');
   const keyPath = join(tls, 'server.key');
-  const csrPath = join(tls, 'server.csr');
   const certPath = join(tls, 'server.crt');
-  const extPath = join(tls, 'server.ext');
-  await execFileAsync('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ferry test CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout',
-    caKey,
-    '-out',
-    caPath,
-  ]);
-  await execFileAsync('openssl', ['req', '-new', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', keyPath, '-out', csrPath]);
-  await writeFile(
-    extPath,
+  const ca = await makeTestCA('ferry test CA', caPath, join(tls, 'ca.key'));
+  await issueCertificate(
+    ca,
+    '127.0.0.1',
     [
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'extendedKeyUsage=serverAuth',
       'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '',
-    ].join('\n'),
-  );
-  await execFileAsync('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    csrPath,
-    '-CA',
-    caPath,
-    '-CAkey',
-    caKey,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    extPath,
-    '-out',
+    ],
+    keyPath,
     certPath,
-  ]);
+  );
   return { caPath, certDir, certPath, keyPath };
 }
 

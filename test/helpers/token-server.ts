@@ -12,16 +12,13 @@
  * certificate in `x5c`; the registry trusts it because the same certificate is its `rootcertbundle`.
  * Every request is recorded; `mode` makes it misbehave on purpose.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes, sign } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { TokenAuthSettings } from './registry.js';
+import { makeSelfSigned } from './test-ca.js';
 import { makeTempDir } from './tmp.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface TokenRequest {
   account: string | undefined;
@@ -100,23 +97,7 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
   const dir = await makeTempDir('ferry-token-');
   const keyPath = join(dir, 'issuer.key');
   const certPath = join(dir, 'issuer.crt');
-  await execFileAsync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=ferry test token issuer',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-  ]);
+  await makeSelfSigned('ferry test token issuer', certPath, keyPath);
   const key = await readFile(keyPath);
   const certPem = await readFile(certPath, 'utf8');
   const certDerB64 = certPem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');

@@ -29,6 +29,32 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
+type Tool = (args: readonly string[]) => Promise<RunResult>;
+
+/** `copy -q FROM TO` by `tool` (runFerry or runSkopeo) into the daemon at `host`; asserts it worked. */
+async function copyIn(tool: Tool, host: string, from: string, to: string, more: string[] = []): Promise<RunResult> {
+  return ok(await tool(['copy', '-q', '--dest-daemon-host', host, ...more, from, to]), `copy ${from} → ${to}`);
+}
+
+/** `copy -q FROM TO` by `tool` (runFerry or runSkopeo) out of the daemon at `host`; asserts it worked. */
+async function copyOut(tool: Tool, host: string, from: string, to: string): Promise<RunResult> {
+  return ok(await tool(['copy', '-q', '--src-daemon-host', host, from, to]), `copy ${from} → ${to}`);
+}
+
+/** The digest of the config skopeo reads for `image` from the daemon at `host`. */
+async function skopeoConfigDigest(host: string, image: string, more: string[] = []): Promise<string> {
+  const config = ok(
+    await runSkopeo(['inspect', '--config', '--raw', '--daemon-host', host, ...more, image]),
+    'skopeo inspect --config',
+  );
+  return sha256(Buffer.from(config.stdout));
+}
+
+type Instance = MadeImage['instances'][number];
+
+/** The image `made` holds (one instance). */
+const instanceOf = (made: MadeImage): Instance => made.instances[0] as Instance;
+
 interface ImageFacts {
   configDigest: string;
   diffIDs: string[];
@@ -103,36 +129,29 @@ for (const [daemonName, start] of [
       return service;
     };
 
-    const configOf = () => (made.instances[0] as MadeImage['instances'][number]).config.digest;
-    const diffIDsOf = () => (made.instances[0] as MadeImage['instances'][number]).layers.map((l) => l.diffID);
+    const configOf = () => instanceOf(made).config.digest;
+    const diffIDsOf = () => instanceOf(made).layers.map((l) => l.diffID);
+
+    /** `facts` are those of the test image: its config, its diffIDs, layers that decompress to them. */
+    const assertIsTestImage = (facts: ImageFacts): void => {
+      assert.equal(facts.configDigest, configOf());
+      assert.deepEqual(facts.diffIDs, diffIDsOf());
+      assert.deepEqual(facts.layerContents, diffIDsOf());
+    };
+
+    /** The first layer of the test image, as stored in the layout. */
+    async function firstLayer(): Promise<{ digest: `sha256:${string}`; bytes: Buffer }> {
+      const layer = instanceOf(made).layers[0] as Instance['layers'][number];
+      const bytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
+      return { digest: layer.digest as `sha256:${string}`, bytes };
+    }
 
     it('ferry copy oci: → docker-daemon:NAME:TAG loads the image: the daemon lists it, skopeo reads the same config', async (t) => {
       const service = daemon(t);
       if (service === undefined) return;
-      ok(
-        await runFerry([
-          'copy',
-          '-q',
-          `oci:${layout}:v1`,
-          'docker-daemon:example.com/ferry/app:v1',
-          '--dest-daemon-host',
-          service.host,
-        ]),
-        'ferry copy',
-      );
+      await copyIn(runFerry, service.host, `oci:${layout}:v1`, 'docker-daemon:example.com/ferry/app:v1');
       assert.ok((await service.images()).includes(`example.com/ferry/app:v1 ${configOf()}`));
-      const config = ok(
-        await runSkopeo([
-          'inspect',
-          '--config',
-          '--raw',
-          '--daemon-host',
-          service.host,
-          'docker-daemon:example.com/ferry/app:v1',
-        ]),
-        'skopeo inspect --config',
-      );
-      assert.equal(sha256(Buffer.from(config.stdout)), configOf());
+      assert.equal(await skopeoConfigDigest(service.host, 'docker-daemon:example.com/ferry/app:v1'), configOf());
       assert.deepEqual(await service.inspect('example.com/ferry/app:v1'), { id: configOf(), diffIDs: diffIDsOf() });
     });
 
@@ -153,61 +172,18 @@ for (const [daemonName, start] of [
       const service = daemon(t);
       if (service === undefined) return;
       const out = path.join(dir, 'back');
-      ok(
-        await runFerry([
-          'copy',
-          '-q',
-          '--src-daemon-host',
-          service.host,
-          'docker-daemon:example.com/ferry/app:v1',
-          `oci:${out}:back`,
-        ]),
-        'ferry copy back',
-      );
-      const facts = await factsOf(out, { index: 'back' });
-      assert.equal(facts.configDigest, configOf());
-      assert.deepEqual(facts.diffIDs, diffIDsOf());
-      assert.deepEqual(facts.layerContents, diffIDsOf());
+      await copyOut(runFerry, service.host, 'docker-daemon:example.com/ferry/app:v1', `oci:${out}:back`);
+      assertIsTestImage(await factsOf(out, { index: 'back' }));
     });
 
     it('skopeo writes to the daemon, ferry reads it; ferry and skopeo read the same config and layers', async (t) => {
       const service = daemon(t);
       if (service === undefined) return;
-      ok(
-        await runSkopeo([
-          'copy',
-          '-q',
-          '--dest-daemon-host',
-          service.host,
-          `oci:${layout}:v1`,
-          'docker-daemon:skopeo/app:v2',
-        ]),
-        'skopeo copy to daemon',
-      );
+      await copyIn(runSkopeo, service.host, `oci:${layout}:v1`, 'docker-daemon:skopeo/app:v2');
       const byFerry = path.join(dir, 'from-skopeo-ferry');
       const bySkopeo = path.join(dir, 'from-skopeo-skopeo');
-      ok(
-        await runFerry([
-          'copy',
-          '-q',
-          '--src-daemon-host',
-          service.host,
-          'docker-daemon:skopeo/app:v2',
-          `dir:${byFerry}`,
-        ]),
-        'ferry copy from daemon',
-      );
-      ok(
-        await runSkopeo([
-          'copy',
-          '-q',
-          '--src-daemon-host',
-          service.host,
-          'docker-daemon:skopeo/app:v2',
-          `dir:${bySkopeo}`,
-        ]),
-        'skopeo copy from daemon',
-      );
+      await copyOut(runFerry, service.host, 'docker-daemon:skopeo/app:v2', `dir:${byFerry}`);
+      await copyOut(runSkopeo, service.host, 'docker-daemon:skopeo/app:v2', `dir:${bySkopeo}`);
       const ferryFacts = await factsOf(byFerry, { manifestFile: 'manifest.json' });
       const skopeoFacts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
       assert.deepEqual(ferryFacts, skopeoFacts);
@@ -219,21 +195,8 @@ for (const [daemonName, start] of [
       const service = daemon(t);
       if (service === undefined) return;
       const bySkopeo = path.join(dir, 'from-ferry-skopeo');
-      ok(
-        await runSkopeo([
-          'copy',
-          '-q',
-          '--src-daemon-host',
-          service.host,
-          'docker-daemon:example.com/ferry/app:v1',
-          `dir:${bySkopeo}`,
-        ]),
-        'skopeo copy from daemon',
-      );
-      const facts = await factsOf(bySkopeo, { manifestFile: 'manifest.json' });
-      assert.equal(facts.configDigest, configOf());
-      assert.deepEqual(facts.diffIDs, diffIDsOf());
-      assert.deepEqual(facts.layerContents, diffIDsOf());
+      await copyOut(runSkopeo, service.host, 'docker-daemon:example.com/ferry/app:v1', `dir:${bySkopeo}`);
+      assertIsTestImage(await factsOf(bySkopeo, { manifestFile: 'manifest.json' }));
     });
 
     it('docker-daemon:sha256:ID reads an image by its ID, and DOCKER_HOST names the daemon when no flag does', async (t) => {
@@ -252,18 +215,9 @@ for (const [daemonName, start] of [
     it('layers of unknown size (decompressed on the way) are spooled and still load: the daemon has the same diffIDs', async (t) => {
       const service = daemon(t);
       if (service === undefined) return;
-      ok(
-        await runFerry([
-          'copy',
-          '-q',
-          '--dest-decompress',
-          `oci:${layout}:v1`,
-          'docker-daemon:example.com/ferry/plain:v1',
-          '--dest-daemon-host',
-          service.host,
-        ]),
-        'ferry copy --dest-decompress',
-      );
+      await copyIn(runFerry, service.host, `oci:${layout}:v1`, 'docker-daemon:example.com/ferry/plain:v1', [
+        '--dest-decompress',
+      ]);
       assert.deepEqual(await service.inspect('example.com/ferry/plain:v1'), { id: configOf(), diffIDs: diffIDsOf() });
     });
 
@@ -272,12 +226,10 @@ for (const [daemonName, start] of [
       if (service === undefined) return;
       const ref = parseImageReference('docker-daemon:example.com/ferry/aborted:v1');
       const dest = await ref.newImageDestination({ daemonHost: service.host });
-      const instance = made.instances[0] as MadeImage['instances'][number];
-      const layer = instance.layers[0] as MadeImage['instances'][number]['layers'][number];
-      const bytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
+      const layer = await firstLayer();
       await dest.putBlob(
-        Readable.from([bytes]),
-        { digest: layer.digest as `sha256:${string}`, size: bytes.length },
+        Readable.from([layer.bytes]),
+        { digest: layer.digest, size: layer.bytes.length },
         // Verified by the caller: the bytes go straight into the upload, which close() then cuts off.
         { isConfig: false, callerVerifiesDigest: true },
       );
@@ -292,9 +244,7 @@ for (const [daemonName, start] of [
       const ref = parseImageReference('docker-daemon:example.com/ferry/broken:v1');
       const dest = await ref.newImageDestination({ daemonHost: service.host });
       try {
-        const instance = made.instances[0] as MadeImage['instances'][number];
-        const layer = instance.layers[0] as MadeImage['instances'][number]['layers'][number];
-        const layerBytes = await readFile(path.join(layout, 'blobs', 'sha256', layer.digest.slice('sha256:'.length)));
+        const { digest: layerDigest, bytes: layerBytes } = await firstLayer();
         const config = Buffer.from(
           JSON.stringify({
             architecture: 'amd64',
@@ -304,7 +254,7 @@ for (const [daemonName, start] of [
         );
         await dest.putBlob(
           Readable.from([layerBytes]),
-          { digest: layer.digest as `sha256:${string}`, size: layerBytes.length },
+          { digest: layerDigest, size: layerBytes.length },
           { isConfig: false },
         );
         await dest.putBlob(
@@ -325,7 +275,7 @@ for (const [daemonName, start] of [
               {
                 mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
                 size: layerBytes.length,
-                digest: layer.digest,
+                digest: layerDigest,
               },
             ],
           }),
@@ -384,67 +334,35 @@ describe('docker-daemon: over TCP: plain http:// (podman) and tcp:// with TLS cl
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  const instance = () => made.instances[0] as MadeImage['instances'][number];
+  const instance = () => instanceOf(made);
 
   it('http://HOST:PORT talks plain HTTP: the image goes in and comes back out', async () => {
     const service = plain as TestDaemon;
     assert.match(service.host, /^http:\/\/127\.0\.0\.1:[0-9]+$/);
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--dest-daemon-host',
-        service.host,
-        `oci:${layout}:v1`,
-        'docker-daemon:tcp/app:v1',
-      ]),
-      'ferry copy over http',
-    );
+    await copyIn(runFerry, service.host, `oci:${layout}:v1`, 'docker-daemon:tcp/app:v1');
     assert.deepEqual(await service.inspect('tcp/app:v1'), {
       id: instance().config.digest,
       diffIDs: instance().layers.map((l) => l.diffID),
     });
     const out = path.join(dir, 'plain-back');
-    ok(
-      await runFerry(['copy', '-q', '--src-daemon-host', service.host, 'docker-daemon:tcp/app:v1', `oci:${out}:back`]),
-      'ferry copy back over http',
-    );
+    await copyOut(runFerry, service.host, 'docker-daemon:tcp/app:v1', `oci:${out}:back`);
     assert.equal((await factsOf(out, { index: 'back' })).configDigest, instance().config.digest);
   });
 
   it('tcp://HOST:PORT is TLS: with --cert-dir (ca.pem, cert.pem, key.pem) ferry and skopeo reach dockerd; without, the handshake fails', async (t) => {
     if (tls?.tls === undefined) return t.skip(tlsUnavailable);
     const { host, certDir } = tls.tls;
-    const copied = ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--dest-daemon-host',
-        host,
-        '--dest-cert-dir',
-        certDir,
-        `oci:${layout}:v1`,
-        'docker-daemon:tls/app:v1',
-      ]),
-      'ferry copy over TLS',
-    );
+    const copied = await copyIn(runFerry, host, `oci:${layout}:v1`, 'docker-daemon:tls/app:v1', [
+      '--dest-cert-dir',
+      certDir,
+    ]);
     // Quiet means quiet: no warning either (Node warns of a TLS server name that is an IP address).
     assert.equal(copied.stderr, '');
     assert.ok((await tls.images()).includes(`tls/app:v1 ${instance().config.digest}`));
-    const config = ok(
-      await runSkopeo([
-        'inspect',
-        '--config',
-        '--raw',
-        '--daemon-host',
-        host,
-        '--cert-dir',
-        certDir,
-        'docker-daemon:tls/app:v1',
-      ]),
-      'skopeo inspect over TLS',
+    assert.equal(
+      await skopeoConfigDigest(host, 'docker-daemon:tls/app:v1', ['--cert-dir', certDir]),
+      instance().config.digest,
     );
-    assert.equal(sha256(Buffer.from(config.stdout)), instance().config.digest);
     const inspected = ok(
       await runFerry(['inspect', '--daemon-host', host, '--cert-dir', certDir, 'docker-daemon:tls/app:v1']),
       'ferry inspect over TLS',

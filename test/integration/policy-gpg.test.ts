@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { GpgHome } from '../helpers/gpg.js';
 import { makeImage } from '../helpers/make-image.js';
-import { run, runFerry, runSkopeo } from '../helpers/run.js';
+import { runFerry, runSkopeo } from '../helpers/run.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 const IDENTITY = 'example.com/app:1';
@@ -22,35 +23,24 @@ interface Key {
 }
 
 /** A new signing key in `home`, its public key exported (armored) beside it. */
-async function newKey(home: string, name: string): Promise<Key> {
-  const env = { ...process.env, GNUPGHOME: home };
-  const made = await run(
-    'gpg',
-    ['--batch', '--passphrase', '', '--quick-gen-key', `${name} <${name}@example.com>`, 'ed25519', 'sign', 'never'],
-    { env },
-  );
-  assert.equal(made.code, 0, made.stderr);
-  const listed = await run('gpg', ['--batch', '--with-colons', '--list-keys', `${name}@example.com`], { env });
-  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listed.stdout)?.[1];
-  assert.ok(fingerprint !== undefined, listed.stdout);
-  const exported = await run('gpg', ['--batch', '--armor', '--export', fingerprint], { env });
-  assert.equal(exported.code, 0, exported.stderr);
-  const publicKey = path.join(path.dirname(home), `${name}.asc`);
-  await writeFile(publicKey, exported.stdout);
+async function newKey(home: GpgHome, name: string): Promise<Key> {
+  const fingerprint = home.generateKey(`${name} <${name}@example.com>`, 'ed25519');
+  assert.match(fingerprint, /^[0-9A-F]{40}$/);
+  const publicKey = path.join(path.dirname(home.path), `${name}.asc`);
+  await writeFile(publicKey, home.gpg(['--armor', '--export', fingerprint]));
   return { fingerprint, publicKey };
 }
 
 describe('skopeo copy --sign-by (GnuPG) → ferry copy / ferry verify under a signedBy policy', () => {
   let dir = '';
+  let home: GpgHome | undefined;
   let signer: Key;
   let other: Key;
   let signed = '';
 
   before(async () => {
     dir = await makeTempDir('ferry-policy-gpg-');
-    const home = path.join(dir, 'gnupg');
-    await mkdir(home);
-    await chmod(home, 0o700);
+    home = await GpgHome.create(path.join(dir, 'gnupg'));
     signer = await newKey(home, 'signer');
     other = await newKey(home, 'other');
     await makeImage(path.join(dir, 'src'), { tag: 't', layers: 1, layerSize: 4096 });
@@ -67,7 +57,7 @@ describe('skopeo copy --sign-by (GnuPG) → ferry copy / ferry verify under a si
         `oci:${dir}/src:t`,
         `dir:${signed}`,
       ],
-      { env: { ...process.env, GNUPGHOME: home } },
+      { env: home.env() },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(path.join(signed, 'signature-1')));
@@ -75,7 +65,7 @@ describe('skopeo copy --sign-by (GnuPG) → ferry copy / ferry verify under a si
 
   after(async () => {
     // gpg-agent started for the temp GNUPGHOME: stop it before removing its socket directory.
-    await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: path.join(dir, 'gnupg') } });
+    home?.close();
     const { rm } = await import('node:fs/promises');
     await rm(dir, { recursive: true, force: true });
   });

@@ -48,6 +48,21 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
+type Tool = (args: readonly string[]) => Promise<RunResult>;
+
+/** `TOOL copy FLAGS FROM TO` between the test registries (plain HTTP both); asserts it worked. */
+async function copyAcross(tool: Tool, from: string, to: string, flags: string[] = ['-q']): Promise<RunResult> {
+  return ok(
+    await tool(['copy', ...flags, '--src-tls-verify=false', '--dest-tls-verify=false', from, to]),
+    `copy ${from} → ${to}`,
+  );
+}
+
+/** `ferry copy -q FLAGS FROM TO` into a test registry (plain HTTP); asserts it worked. */
+async function seed(from: string, to: string, flags: string[] = []): Promise<void> {
+  ok(await runFerry(['copy', '-q', ...flags, '--dest-tls-verify=false', from, to]), `seed ${to}`);
+}
+
 async function pushBlob(
   client: RegistryClient,
   repo: string,
@@ -98,10 +113,7 @@ before(async () => {
   work = await makeTempDir('ferry-referrers-');
   [src, dst] = await Promise.all([startRegistry(), startRegistry()]);
   await makeImage(join(work, 'oci'), { tag: 'v1', layers: 1, layerSize: 20_000, seed: 7 });
-  ok(
-    await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:v1`, `docker://${src.host}/app:v1`]),
-    'seed',
-  );
+  await seed(`oci:${work}/oci:v1`, `docker://${src.host}/app:v1`);
   srcClient = await RegistryClient.create(src.host, { tlsVerify: false });
   dstClient = await RegistryClient.create(dst.host, { tlsVerify: false });
   const top = await srcClient.getManifest('app', 'v1');
@@ -240,17 +252,9 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
     const cosignTag = `${referrersTag(subject)}.sig`;
     cosignTagDigest = await srcClient.putManifest('app', cosignTag, cosign, OCI_MANIFEST);
 
-    const r = ok(
-      await runFerry([
-        'copy',
-        '--with-referrers',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${src.host}/app:v1`,
-        `docker://${dst.host}/mirror/app:v1`,
-      ]),
-      'copy --with-referrers',
-    );
+    const r = await copyAcross(runFerry, `docker://${src.host}/app:v1`, `docker://${dst.host}/mirror/app:v1`, [
+      '--with-referrers',
+    ]);
     assert.match(r.stderr + r.stdout, /referrer/i);
     assert.equal((await dstClient.getManifest('mirror/app', 'v1')).digest, subject);
     for (const d of [sbom, sig, sigOfSbom]) {
@@ -279,17 +283,7 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
   });
 
   it('without --with-referrers nothing is carried', async () => {
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${src.host}/app:v1`,
-        `docker://${dst.host}/bare/app:v1`,
-      ]),
-      'plain copy',
-    );
+    await copyAcross(runFerry, `docker://${src.host}/app:v1`, `docker://${dst.host}/bare/app:v1`);
     assert.equal(await dstClient.headManifest('bare/app', referrersTag(subject)), undefined);
     assert.equal(await dstClient.headManifest('bare/app', sbom), undefined);
   });
@@ -357,51 +351,16 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
   });
 
   it('an artifact copies as-is (same digest), as skopeo copies it', async () => {
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${src.host}/app@${sbom}`,
-        `docker://${dst.host}/artifacts/sbom:ferry`,
-      ]),
-      'ferry copy artifact',
-    );
+    await copyAcross(runFerry, `docker://${src.host}/app@${sbom}`, `docker://${dst.host}/artifacts/sbom:ferry`);
     assert.equal((await dstClient.getManifest('artifacts/sbom', 'ferry')).digest, sbom);
     // A cosign signature manifest (an OCI image config, but a layer of a non-layer media type) copies as-is
     // too, as skopeo copies it (before, Ferry gzipped the payload and called it a tar+gzip layer).
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${src.host}/app:${referrersTag(subject)}.sig`,
-        `docker://${dst.host}/artifacts/sig:ferry`,
-      ]),
-      'ferry copy cosign signature manifest',
-    );
+    const cosignTag = `docker://${src.host}/app:${referrersTag(subject)}.sig`;
+    await copyAcross(runFerry, cosignTag, `docker://${dst.host}/artifacts/sig:ferry`);
     assert.equal((await dstClient.getManifest('artifacts/sig', 'ferry')).digest, cosignTagDigest);
-    const sk = await runSkopeo([
-      'copy',
-      '-q',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      `docker://${src.host}/app:${referrersTag(subject)}.sig`,
-      `docker://${dst.host}/artifacts/sig:skopeo`,
-    ]);
-    assert.equal(sk.code, 0, sk.stderr);
+    await copyAcross(runSkopeo, cosignTag, `docker://${dst.host}/artifacts/sig:skopeo`);
     assert.equal((await dstClient.getManifest('artifacts/sig', 'skopeo')).digest, cosignTagDigest);
-    const s = await runSkopeo([
-      'copy',
-      '-q',
-      '--src-tls-verify=false',
-      '--dest-tls-verify=false',
-      `docker://${src.host}/app@${sbom}`,
-      `docker://${dst.host}/artifacts/sbom:skopeo`,
-    ]);
-    assert.equal(s.code, 0, `skopeo copy of the artifact failed:\n${s.stderr}`);
+    await copyAcross(runSkopeo, `docker://${src.host}/app@${sbom}`, `docker://${dst.host}/artifacts/sbom:skopeo`);
     assert.equal((await dstClient.getManifest('artifacts/sbom', 'skopeo')).digest, sbom);
   });
 });
@@ -415,17 +374,7 @@ describe('referrers of a multi-arch image, and a listing that lies', () => {
       seed: 9,
       platforms: ['linux/amd64', 'linux/arm64'],
     });
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--all',
-        '--dest-tls-verify=false',
-        `oci:${work}/multi:m1`,
-        `docker://${src.host}/multi:m1`,
-      ]),
-      'seed multi',
-    );
+    await seed(`oci:${work}/multi:m1`, `docker://${src.host}/multi:m1`, ['--all']);
     const instance = made.instances[1] as { digest: string; size: number };
     const onIndex = await pushArtifact(
       'multi',
@@ -484,10 +433,7 @@ describe('referrers of a multi-arch image, and a listing that lies', () => {
   });
 
   it('a tag index listing a manifest whose subject is another image: skipped, not copied', async () => {
-    ok(
-      await runFerry(['copy', '-q', '--dest-tls-verify=false', `oci:${work}/oci:v1`, `docker://${src.host}/liar:v1`]),
-      'seed liar',
-    );
+    await seed(`oci:${work}/oci:v1`, `docker://${src.host}/liar:v1`);
     // liar:v1 is app:v1's manifest; its tag index (written by hand) lists a copy of the SBOM whose
     // subject is another digest: the listing names it, the manifest disagrees.
     const other = digestOf(Buffer.from('another image'));
@@ -517,17 +463,9 @@ describe('referrers of a multi-arch image, and a listing that lies', () => {
       }),
     );
     await srcClient.putManifest('liar', referrersTag(subject), lieWithFake, OCI_INDEX);
-    const r = ok(
-      await runFerry([
-        'copy',
-        '--with-referrers',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${src.host}/liar:v1`,
-        `docker://${dst.host}/liar:v1`,
-      ]),
-      'copy liar',
-    );
+    const r = await copyAcross(runFerry, `docker://${src.host}/liar:v1`, `docker://${dst.host}/liar:v1`, [
+      '--with-referrers',
+    ]);
     assert.match(r.stderr + r.stdout, new RegExp(`referrer ${fake} of ${subject} skipped: its subject is "${other}"`));
     assert.equal(await dstClient.headManifest('liar', fake), undefined);
     assert.equal(await dstClient.headManifest('liar', referrersTag(subject)), undefined);

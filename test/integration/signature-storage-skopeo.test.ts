@@ -5,7 +5,6 @@
  * by skopeo with use-sigstore-attachments. Both tools get the same `--registries.d` directory.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +14,7 @@ import { verifySignature } from '../../src/signature/simple/verify.js';
 import { parseDirReference } from '../../src/transports/dir/reference.js';
 import { parseDockerImageReference } from '../../src/transports/docker/reference.js';
 import { parseOciReference } from '../../src/transports/oci-layout/reference.js';
+import { GpgHome } from '../helpers/gpg.js';
 import { makeImage } from '../helpers/make-image.js';
 import { fixturePath } from '../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -26,6 +26,7 @@ describe('registry signature storage: interoperability with skopeo', () => {
   let dir: string;
   let plain: string;
   let digest: Digest;
+  let home: GpgHome | undefined;
   let env: NodeJS.ProcessEnv;
   let fingerprint: string;
   let publicKeys: Buffer;
@@ -33,20 +34,18 @@ describe('registry signature storage: interoperability with skopeo', () => {
   before(async () => {
     reg = await startRegistry();
     dir = await makeTempDir('ferry-sig-interop-');
-    const home = join(dir, 'gnupg');
-    await mkdir(home, { mode: 0o700 });
-    env = { ...process.env, GNUPGHOME: home };
-    const gpg = (args: string[]): Buffer => execFileSync('gpg', ['--batch', ...args], { env, stdio: 'pipe' });
-    gpg(['--passphrase', '', '--quick-gen-key', 'Interop <interop@ferry.invalid>', 'ed25519', 'sign', 'never']);
-    fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons']).toString())?.[1] ?? '';
+    home = await GpgHome.create(join(dir, 'gnupg'));
+    env = home.env();
+    fingerprint = home.generateKey('Interop <interop@ferry.invalid>', 'ed25519');
     assert.match(fingerprint, /^[0-9A-F]{40}$/);
-    publicKeys = gpg(['--export']);
+    publicKeys = home.gpg(['--export']);
     const made = await makeImage(join(dir, 'oci'), { tag: 't', layers: 1, layerSize: 10_000, seed: 41 });
     digest = made.digest as Digest;
     plain = join(dir, 'plain');
     await copyImage(parseOciReference(`${dir}/oci:t`), parseDirReference(plain));
   });
   after(async () => {
+    home?.close();
     await reg?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -50,18 +50,7 @@ describe('images Ferry signs while copying are judged by skopeo', { skip }, () =
     lockedFpr = home.generateKey('Ferry Locked <locked@ferry.invalid>', 'rsa3072', PASSPHRASE);
     await writeFile(path.join(root, 'pubring.gpg'), home.gpg(['--export']));
     armoredLocked = path.join(root, 'locked.asc');
-    await writeFile(
-      armoredLocked,
-      home.gpg([
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        PASSPHRASE,
-        '--armor',
-        '--export-secret-keys',
-        lockedFpr,
-      ]),
-    );
+    await writeFile(armoredLocked, home.exportSecretKey(lockedFpr, PASSPHRASE));
     passphraseFile = path.join(root, 'passphrase');
     await writeFile(passphraseFile, `${PASSPHRASE}\nsecond line is ignored\n`);
     source = path.join(root, 'source');

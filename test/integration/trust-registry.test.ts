@@ -311,18 +311,7 @@ describe('trust through a registry: skopeo and Ferry sign, verify and enforce po
 
   test('ferry copy --sign-by (gpg) and --sign-by-key-file into the registry: skopeo accepts under signedBy, rejects under another key', async () => {
     const secretKey = join(root, 'signer.key');
-    await writeFile(
-      secretKey,
-      home.gpg([
-        '--pinentry-mode',
-        'loopback',
-        '--passphrase',
-        '',
-        '--armor',
-        '--export-secret-keys',
-        signer.fingerprint,
-      ]),
-    );
+    await writeFile(secretKey, home.exportSecretKey(signer.fingerprint));
     for (const [repo, flags] of [
       ['ferry/gpg', ['--sign-by', signer.fingerprint]],
       ['ferry/keyfile', ['--sign-by-key-file', secretKey]],
@@ -622,21 +611,10 @@ describe('trust through a registry: skopeo and Ferry sign, verify and enforce po
 
     before(async () => {
       // A key that expired in 2020, and its signature made while it was valid (gpg's faked clock).
-      const clock = (t: string) => ['--faked-system-time', t];
-      home.gpg([
-        ...clock('20200101T000000'),
-        '--passphrase',
-        '',
-        '--quick-gen-key',
-        'Expired <expired@ferry.invalid>',
-        'ed25519',
-        'sign',
-        '1d',
-      ]);
-      const fpr =
-        /^fpr:+([0-9A-F]{40}):/m.exec(
-          home.gpg(['--with-colons', '--list-keys', 'expired@ferry.invalid']).toString(),
-        )?.[1] ?? '';
+      const fpr = home.generateKey('Expired <expired@ferry.invalid>', 'ed25519', '', {
+        expires: '1d',
+        at: '20200101T000000',
+      });
       expired = { fingerprint: fpr, publicKey: join(root, 'expired.asc') };
       await writeFile(expired.publicKey, home.gpg(['--armor', '--export', fpr]));
       // A key revoked after signing.

@@ -50,6 +50,12 @@ function ok(r: RunResult, what: string): RunResult {
   return r;
 }
 
+/** The same `copy ARGS` by ferry into `ours` and by skopeo into `theirs`; asserts both worked. */
+async function copyBoth(args: readonly string[], ours: string, theirs: string): Promise<void> {
+  ok(await runFerry(['copy', ...args, ours]), `ferry copy ${args.join(' ')} ${ours}`);
+  ok(await runSkopeo(['copy', ...args, theirs]), `skopeo copy ${args.join(' ')} ${theirs}`);
+}
+
 async function both(args: string[]): Promise<{ ferry: string; skopeo: string }> {
   const skopeo = ok(await runSkopeo(args), `skopeo ${args.join(' ')}`).stdout;
   const ferry = ok(await runFerry(args), `ferry ${args.join(' ')}`).stdout;
@@ -226,8 +232,7 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     for (const [name, archive] of Object.entries({ plain: paths.plain, xz: paths.xzLayers, tarXz: paths.tarXz })) {
       const ours = path.join(work, `da-dir-ferry-${name}`);
       const theirs = path.join(work, `da-dir-skopeo-${name}`);
-      ok(await runFerry(['copy', '-q', `docker-archive:${archive}`, `dir:${ours}`]), 'ferry copy');
-      ok(await runSkopeo(['copy', '-q', `docker-archive:${archive}`, `dir:${theirs}`]), 'skopeo copy');
+      await copyBoth(['-q', `docker-archive:${archive}`], `dir:${ours}`, `dir:${theirs}`);
       const a = await readStored(ours, 'dir');
       const b = await readStored(theirs, 'dir');
       assert.deepEqual(a.manifest, b.manifest, name);
@@ -243,8 +248,7 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     for (const [name, archive] of Object.entries({ plain: paths.plain, xz: paths.xzLayers, tarXz: paths.tarXz })) {
       const ours = path.join(work, `da-oci-ferry-${name}`);
       const theirs = path.join(work, `da-oci-skopeo-${name}`);
-      ok(await runFerry(['copy', '-q', `docker-archive:${archive}`, `oci:${ours}:t`]), 'ferry copy');
-      ok(await runSkopeo(['copy', '-q', `docker-archive:${archive}`, `oci:${theirs}:t`]), 'skopeo copy');
+      await copyBoth(['-q', `docker-archive:${archive}`], `oci:${ours}:t`, `oci:${theirs}:t`);
       const a = await readStored(ours, 'oci');
       const b = await readStored(theirs, 'oci');
       assert.equal(a.parsed.mediaType, b.parsed.mediaType);
@@ -259,11 +263,10 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
   });
 
   it('docker-archive → oci: with --dest-oci-accept-uncompressed-layers: the same manifest as skopeo (layers kept, labelled +gzip)', async () => {
-    const args = ['copy', '-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${paths.xzLayers}`];
+    const args = ['-q', '--dest-oci-accept-uncompressed-layers', `docker-archive:${paths.xzLayers}`];
     const ours = path.join(work, 'da-oci-accept-ferry');
     const theirs = path.join(work, 'da-oci-accept-skopeo');
-    ok(await runFerry([...args, `oci:${ours}:t`]), 'ferry copy');
-    ok(await runSkopeo([...args, `oci:${theirs}:t`]), 'skopeo copy');
+    await copyBoth(args, `oci:${ours}:t`, `oci:${theirs}:t`);
     const a = await readStored(ours, 'oci');
     assert.deepEqual(a.manifest, (await readStored(theirs, 'oci')).manifest);
     // containers/image keeps the source's label on bytes it did not change; so does Ferry.
@@ -274,25 +277,10 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
   });
 
   it('docker-archive with xz layers → registry: gzip layers, the same config and diffIDs as skopeo pushes', async () => {
-    ok(
-      await runFerry([
-        'copy',
-        '-q',
-        '--dest-tls-verify=false',
-        `docker-archive:${paths.xzLayers}`,
-        `docker://${pushRegistry.host}/ferry:1`,
-      ]),
-      'ferry push',
-    );
-    ok(
-      await runSkopeo([
-        'copy',
-        '-q',
-        '--dest-tls-verify=false',
-        `docker-archive:${paths.xzLayers}`,
-        `docker://${pushRegistry.host}/skopeo:1`,
-      ]),
-      'skopeo push',
+    await copyBoth(
+      ['-q', '--dest-tls-verify=false', `docker-archive:${paths.xzLayers}`],
+      `docker://${pushRegistry.host}/ferry:1`,
+      `docker://${pushRegistry.host}/skopeo:1`,
     );
     const pulled: StoredImage[] = [];
     for (const repo of ['ferry', 'skopeo']) {
@@ -327,8 +315,7 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
       const tls = source.startsWith('docker://') ? ['--src-tls-verify=false'] : [];
       const ours = path.join(work, `xz-oci-ferry-${i}`);
       const theirs = path.join(work, `xz-oci-skopeo-${i}`);
-      ok(await runFerry(['copy', '-q', ...tls, source, `oci:${ours}:t`]), 'ferry copy');
-      ok(await runSkopeo(['copy', '-q', ...tls, source, `oci:${theirs}:t`]), 'skopeo copy');
+      await copyBoth(['-q', ...tls, source], `oci:${ours}:t`, `oci:${theirs}:t`);
       const a = await readStored(ours, 'oci');
       assert.deepEqual(a.manifest, (await readStored(theirs, 'oci')).manifest, source);
       assert.deepEqual(
@@ -338,9 +325,7 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
     }
     const ours = path.join(work, 'xz-oci-gzip-ferry');
     const theirs = path.join(work, 'xz-oci-gzip-skopeo');
-    const args = ['copy', '-q', '--dest-compress-format', 'gzip', `dir:${paths.xzDir}`];
-    ok(await runFerry([...args, `oci:${ours}:t`]), 'ferry copy gzip');
-    ok(await runSkopeo([...args, `oci:${theirs}:t`]), 'skopeo copy gzip');
+    await copyBoth(['-q', '--dest-compress-format', 'gzip', `dir:${paths.xzDir}`], `oci:${ours}:t`, `oci:${theirs}:t`);
     const a = await layerFacts(await readStored(ours, 'oci'));
     assert.deepEqual(a, await layerFacts(await readStored(theirs, 'oci')));
     assert.deepEqual(
@@ -352,8 +337,11 @@ describe('xz and docker-archive media types: Ferry and skopeo agree', () => {
   it('xz layers → docker-archive: decompressed, the same layer files and manifest.json as skopeo writes', async () => {
     const ours = path.join(work, 'xz-da-ferry.tar');
     const theirs = path.join(work, 'xz-da-skopeo.tar');
-    ok(await runFerry(['copy', '-q', `dir:${paths.xzDir}`, `docker-archive:${ours}:example.com/xz:1`]), 'ferry');
-    ok(await runSkopeo(['copy', '-q', `dir:${paths.xzDir}`, `docker-archive:${theirs}:example.com/xz:1`]), 'skopeo');
+    await copyBoth(
+      ['-q', `dir:${paths.xzDir}`],
+      `docker-archive:${ours}:example.com/xz:1`,
+      `docker-archive:${theirs}:example.com/xz:1`,
+    );
     const list = (archive: string) => execFileSync('tar', ['-tf', archive], { encoding: 'utf8' }).split('\n').sort();
     const member = (archive: string, name: string) => execFileSync('tar', ['-xOf', archive, name]);
     const manifestOf = (archive: string) => JSON.parse(member(archive, 'manifest.json').toString('utf8'));

@@ -8,42 +8,38 @@ import { after, before, describe, test } from 'node:test';
 import { parseDockerReference } from '../../src/reference/reference.js';
 import { evaluatePolicy, type ImageToVerify, type SignedByRequirement } from '../../src/signature/policy/index.js';
 import { createPolicySignatureVerifier } from '../../src/signature/verifier.js';
+import { GpgHome, installed } from '../helpers/gpg.js';
 import { fixturePath } from '../helpers/paths.js';
-
-function installed(program: string): boolean {
-  try {
-    execFileSync(program, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const skip = !installed('gpg') || !installed('skopeo') ? 'gpg or skopeo not installed' : false;
 const REF = 'quay.io/ferry/app:1';
 
 describe('signedBy accepts what skopeo standalone-sign signed with a GnuPG key', { skip }, () => {
   let dir = '';
-  let keyData = Buffer.alloc(0);
+  let keyData: Buffer = Buffer.alloc(0);
   let signature = Buffer.alloc(0);
   const manifest = readFileSync(fixturePath('signature', 'image.manifest.json'));
 
-  before(() => {
+  let home: GpgHome | undefined;
+
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-verifier-'));
-    const home = join(dir, 'gnupg');
-    execFileSync('mkdir', ['-m', '700', home]);
-    const env = { ...process.env, GNUPGHOME: home };
-    const gpg = (args: string[]) => execFileSync('gpg', ['--batch', '--no-tty', ...args], { env, stdio: 'pipe' });
-    gpg(['--passphrase', '', '--quick-gen-key', 'Ferry Verifier <verifier@ferry.invalid>', 'ed25519', 'sign', 'never']);
-    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--list-keys', '--with-colons']).toString())?.[1] ?? '';
-    keyData = gpg(['--armor', '--export', fpr]);
+    home = await GpgHome.create(join(dir, 'gnupg'));
+    const fpr = home.generateKey('Ferry Verifier <verifier@ferry.invalid>', 'ed25519');
+    keyData = home.gpg(['--armor', '--export', fpr]);
     const manifestPath = fixturePath('signature', 'image.manifest.json');
     const out = join(dir, 'signature');
-    execFileSync('skopeo', ['standalone-sign', '--output', out, manifestPath, REF, fpr], { env, stdio: 'pipe' });
+    execFileSync('skopeo', ['standalone-sign', '--output', out, manifestPath, REF, fpr], {
+      env: home.env(),
+      stdio: 'pipe',
+    });
     signature = readFileSync(out);
   });
 
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    home?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const image = (ref: string): ImageToVerify => ({
     manifest,

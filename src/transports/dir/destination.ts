@@ -11,9 +11,8 @@ import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import { atomicTempPrefix, writeFileAtomic } from '../../util/atomic.js';
 import { makeTempDirIn, removeStaleTemps, tempName } from '../../util/temp.js';
-import { storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
-import { reuseStoredFile } from '../shared/defaults.js';
+import { putStoredFile, reuseStoredFile } from '../shared/defaults.js';
 import { CreatedDirs, isNotFound, pathExists } from '../shared/files.js';
 import {
   type BlobInfo,
@@ -117,21 +116,9 @@ export class DirImageDestination implements ImageDestination {
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
     this.#session.assertOpen();
-    const stored = await this.#session.track(
-      storeBlob(stream, {
-        tempDir: this.#tempDir,
-        pathFor: (d) => blobPath(this.#tempDir, d),
-        expectedDigest: info.digest,
-        expectedSize: info.size,
-        callerVerifiesDigest: options.callerVerifiesDigest === true,
-        signal: options.signal,
-      }),
+    return this.#session.track(
+      putStoredFile(stream, info, options, { tempDir: this.#tempDir, pathFor: (d) => blobPath(this.#tempDir, d) }),
     );
-    return {
-      digest: stored.digest,
-      size: stored.size,
-      ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
-    };
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {

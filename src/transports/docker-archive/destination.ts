@@ -4,7 +4,6 @@
  * arrive (through the shared blob store, hashed at most once), and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
  */
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
@@ -12,7 +11,7 @@ import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
-import { storeBlob } from '../shared/blob-store.js';
+import { spoolBlob } from '../shared/blob-store.js';
 import {
   ArchiveContents,
   configFileName,
@@ -90,18 +89,8 @@ export class DockerArchiveDestination implements ImageDestination {
   ): Promise<BlobInfo> {
     this.#session.assertOpen();
     // One pass at most: none when the caller verifies, else digest what arrives (after the copy engine decompressed a layer, that is its diffID).
-    const { digest, size, path } = await this.#session.track(
-      storeBlob(stream, {
-        tempDir: this.#spoolDir,
-        pathFor: (d) => join(this.#spoolDir, d.replace(':', '-')),
-        expectedDigest: info.digest,
-        expectedSize: info.size,
-        callerVerifiesDigest: options.callerVerifiesDigest === true,
-        // Spool files only feed the archive, which is written (and synced) at commit.
-        durable: false,
-        signal: options.signal,
-      }),
-    );
+    // Spool files only feed the archive, which is written (and synced) at commit.
+    const { digest, size, path } = await this.#session.track(spoolBlob(stream, this.#spoolDir, info, options));
     if (!this.#blobs.has(digest)) {
       this.#blobs.set(digest, { path, size });
       this.#contents.addBlob(digest, size);

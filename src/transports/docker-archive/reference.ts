@@ -6,7 +6,7 @@
  */
 import { FerryError } from '../../errors.js';
 import { quoteInput } from '../../util/quote.js';
-import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
+import type { DockerReference } from '../../reference/reference.js';
 import type {
   CallOptions,
   DockerArchiveDestinationOptions,
@@ -16,15 +16,12 @@ import type {
   ImageTransport,
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { BaseImageReference } from '../reference-base.js';
+import { BaseImageReference, invalidReference, parseDockerReferenceWithin } from '../reference-base.js';
 
 export const DOCKER_ARCHIVE_TRANSPORT_NAME = 'docker-archive';
 
-function invalid(within: string, rule: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid docker-archive: reference ${quoteInput(within)}: ${rule}`, {
-    cause,
-    details: { reference: within },
-  });
+function invalid(within: string, rule: string): FerryError {
+  return invalidReference(DOCKER_ARCHIVE_TRANSPORT_NAME, within, rule);
 }
 
 export class DockerArchiveReference extends BaseImageReference<DockerArchiveSourceOptions> {
@@ -94,12 +91,7 @@ export function parseDockerArchiveReference(within: string): DockerArchiveRefere
       throw invalid(within, `source index ${quoteInput(rest)} is not a non-negative integer`);
     return new DockerArchiveReference(path, undefined, n);
   }
-  let ref: DockerReference;
-  try {
-    ref = parseDockerReference(rest);
-  } catch (e) {
-    throw invalid(within, e instanceof Error ? e.message : String(e), e);
-  }
+  const ref = parseDockerReferenceWithin(DOCKER_ARCHIVE_TRANSPORT_NAME, within, rest);
   if (ref.digest !== undefined) throw invalid(within, 'digest references are not supported');
   return new DockerArchiveReference(path, ref.withDefaultTag());
 }

@@ -10,7 +10,6 @@
 import { createReadStream } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Digest, digestOf } from '../../digest/digest.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
@@ -19,7 +18,7 @@ import { MediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { quoteInput } from '../../util/quote.js';
 import { TarWriter } from '../tar/pack.js';
-import { storeBlob } from '../shared/blob-store.js';
+import { spoolBlob } from '../shared/blob-store.js';
 import {
   ArchiveContents,
   configFileName,
@@ -184,15 +183,7 @@ export class DockerDaemonDestination implements ImageDestination {
       // A tar header holds the member's size, and bytes sent cannot be taken back: a blob of unknown
       // size or digest, or one nobody has verified yet, goes through a checked temp copy first.
       this.#spoolDir ??= await makePrivateTempDir(this.#tmpDir, 'docker-daemon');
-      const spoolDir = this.#spoolDir;
-      const stored = await storeBlob(stream, {
-        tempDir: spoolDir,
-        pathFor: (d) => join(spoolDir, d.replace(':', '-')),
-        expectedDigest: info.digest,
-        expectedSize: info.size,
-        durable: false,
-        signal: options.signal,
-      });
+      const stored = await spoolBlob(stream, this.#spoolDir, info, { signal: options.signal });
       ({ digest, size } = stored);
       spooled = stored.path;
       stream = createReadStream(spooled);

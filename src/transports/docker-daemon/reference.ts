@@ -8,9 +8,8 @@
 import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import { type Digest, digestAlgorithm, parseDigest } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
-import { type DockerReference, parseDockerReference } from '../../reference/reference.js';
-import { quoteInput } from '../../util/quote.js';
-import { BaseImageReference } from '../reference-base.js';
+import type { DockerReference } from '../../reference/reference.js';
+import { BaseImageReference, invalidReference, parseDockerReferenceWithin } from '../reference-base.js';
 import type {
   CallOptions,
   DockerDaemonDestinationOptions,
@@ -22,11 +21,8 @@ import type {
 
 export const DOCKER_DAEMON_TRANSPORT_NAME = 'docker-daemon';
 
-function invalid(within: string, rule: string, cause?: unknown): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid docker-daemon: reference ${quoteInput(within)}: ${rule}`, {
-    cause,
-    details: { reference: within },
-  });
+function invalid(within: string, rule: string): FerryError {
+  return invalidReference(DOCKER_DAEMON_TRANSPORT_NAME, within, rule);
 }
 
 /** A reference to an image in a Docker daemon: exactly one of an image ID or a name with a tag or a digest. */
@@ -106,13 +102,7 @@ export function parseDockerDaemonReference(within: string): DockerDaemonReferenc
       throw invalid(within, 'only digest algorithm sha256 is accepted for image IDs');
     return new DockerDaemonReference({ id });
   }
-  let ref: DockerReference;
-  try {
-    ref = parseDockerReference(within);
-  } catch (e) {
-    throw invalid(within, e instanceof Error ? e.message : String(e), e);
-  }
-  return new DockerDaemonReference({ ref });
+  return new DockerDaemonReference({ ref: parseDockerReferenceWithin(DOCKER_DAEMON_TRANSPORT_NAME, within, within) });
 }
 
 export const dockerDaemonTransport: ImageTransport = {

@@ -15,7 +15,7 @@ import type {
   OciArchiveSourceOptions,
 } from '../types.js';
 // Source, destination (and delete) load on first use: parsing a reference stays cheap.
-import { BaseImageReference } from '../reference-base.js';
+import { BaseImageReference, invalidReference } from '../reference-base.js';
 import { fullyExplicitPath, pathAndParentScopes } from '../shared/policy-scopes.js';
 
 export const OCI_ARCHIVE_TRANSPORT_NAME = 'oci-archive';
@@ -26,9 +26,7 @@ const REF_COMPONENT = '[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*';
 const REF_NAME = new RegExp(`^${REF_COMPONENT}(?:/${REF_COMPONENT})*$`);
 
 function invalid(within: string, rule: string): FerryError {
-  return new FerryError('INVALID_REFERENCE', `invalid oci-archive: reference ${quoteInput(within)}: ${rule}`, {
-    details: { reference: within },
-  });
+  return invalidReference(OCI_ARCHIVE_TRANSPORT_NAME, within, rule);
 }
 
 export class OciArchiveReference extends BaseImageReference<OciArchiveSourceOptions> {

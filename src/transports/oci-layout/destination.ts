@@ -18,7 +18,7 @@ import { withFileLock } from '../../util/lock.js';
 import { removeStaleTemps } from '../../util/temp.js';
 import { BLOB_TEMP_PREFIX, storeBlob } from '../shared/blob-store.js';
 import { WriteSession } from '../shared/write-session.js';
-import { reuseStoredFile, refuseSignatures } from '../shared/defaults.js';
+import { putStoredFile, reuseStoredFile, refuseSignatures } from '../shared/defaults.js';
 import { fileSize } from '../shared/files.js';
 import { checkManifestDigest } from '../shared/manifest-file.js';
 import {
@@ -96,22 +96,14 @@ export class OciImageDestination implements ImageDestination {
   ): Promise<BlobInfo> {
     this.#session.assertOpen();
     const stored = await this.#session.track(
-      storeBlob(stream, {
+      putStoredFile(stream, info, options, {
         tempDir: this.#paths.blobRoot,
         pathFor: (d) => this.#paths.blobPath(d),
         ensureDir,
-        expectedDigest: info.digest,
-        expectedSize: info.size,
-        callerVerifiesDigest: options.callerVerifiesDigest === true,
-        signal: options.signal,
       }),
     );
     this.#used.add(stored.digest);
-    return {
-      digest: stored.digest,
-      size: stored.size,
-      ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
-    };
+    return stored;
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {

@@ -5,7 +5,7 @@
  * error the temp file (named BLOB_TEMP_PREFIX + pid + random) is removed.
  */
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '../../digest/digest.js';
@@ -169,4 +169,25 @@ export async function storeBlob(stream: Readable, options: StoreBlobOptions): Pr
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * A blob spooled into the private directory `spoolDir` until an archive is written from it
+ * (docker-archive:, docker-daemon:): named by digest, not fsynced (the archive is, once written).
+ */
+export function spoolBlob(
+  stream: Readable,
+  spoolDir: string,
+  info: { digest?: Digest; size: number },
+  options: { callerVerifiesDigest?: boolean; signal?: AbortSignal },
+): Promise<StoredBlob> {
+  return storeBlob(stream, {
+    tempDir: spoolDir,
+    pathFor: (d) => join(spoolDir, d.replace(':', '-')),
+    expectedDigest: info.digest,
+    expectedSize: info.size,
+    callerVerifiesDigest: options.callerVerifiesDigest === true,
+    durable: false,
+    signal: options.signal,
+  });
 }

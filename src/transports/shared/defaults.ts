@@ -3,9 +3,12 @@
  * destination takes the default it has and writes out only what differs. Capability defaults are
  * DEFAULT_DESTINATION_CAPABILITIES in the contract (types.ts); these are the matching methods.
  */
+import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
 import type { BlobInfo } from '../../manifest/blob-info.js';
+import type { PutBlobOptions } from '../types.js';
+import { type StoreBlobOptions, storeBlob } from './blob-store.js';
 import { fileSize } from './files.js';
 
 /** getSignatures of a source that has none (every transport but dir:). */
@@ -22,6 +25,30 @@ export function refuseSignatures(what: string, signatures: readonly Buffer[], re
 /** A destination with `supportsMultipleImages: false`: an instance of a list is UNSUPPORTED_OPERATION. */
 export function refuseInstance(what: string, instanceDigest: Digest | undefined, reason: string): void {
   if (instanceDigest !== undefined) throw new FerryError('UNSUPPORTED_OPERATION', `${what}: ${reason}`);
+}
+
+/**
+ * putBlob over content-addressed files (oci:, dir:): `stream` stored at `where.pathFor(digest)`,
+ * reported with the media type the caller gave.
+ */
+export async function putStoredFile(
+  stream: Readable,
+  info: { digest?: Digest; size: number; mediaType?: string },
+  options: PutBlobOptions,
+  where: Pick<StoreBlobOptions, 'tempDir' | 'pathFor' | 'ensureDir'>,
+): Promise<BlobInfo> {
+  const stored = await storeBlob(stream, {
+    ...where,
+    expectedDigest: info.digest,
+    expectedSize: info.size,
+    callerVerifiesDigest: options.callerVerifiesDigest === true,
+    signal: options.signal,
+  });
+  return {
+    digest: stored.digest,
+    size: stored.size,
+    ...(info.mediaType === undefined ? {} : { mediaType: info.mediaType }),
+  };
 }
 
 /**

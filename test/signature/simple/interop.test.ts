@@ -1,6 +1,5 @@
 /** Round trips with the real GnuPG and skopeo: each side verifies what the other signed. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { isFerryError } from '../../../src/errors.js';
 import { payloadFor, standaloneSign, standaloneVerify, verifySignature } from '../../../src/signature/simple/index.js';
 import { fixturePath } from '../../helpers/paths.js';
+import { GpgHome, installed } from '../../helpers/gpg.js';
 import { run } from '../../helpers/run.js';
 
 const manifest = readFileSync(fixturePath('signature', 'image.manifest.json'));
@@ -15,82 +15,37 @@ const DIGEST = 'sha256:20bf21ed457b390829cdbeec8795a7bea1626991fda603e0d01b4e7f6
 const REF = 'quay.io/ferry/app:1';
 const PASSPHRASE = 'correct horse';
 
-function installed(program: string): boolean {
-  try {
-    execFileSync(program, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const skip = !installed('gpg') || !installed('skopeo') ? 'gpg or skopeo not installed' : false;
 
 describe('simple signing interoperability with gpg and skopeo', { skip }, () => {
   let dir = '';
-  let home = '';
+  let home: GpgHome;
   let fpr = '';
   let protectedFpr = '';
   let publicKeys: Buffer = Buffer.alloc(0);
   let armoredSecret = '';
   let armoredProtectedSecret = '';
-  const env = (): NodeJS.ProcessEnv => ({ ...process.env, GNUPGHOME: home });
-  const gpg = (args: string[], input?: Buffer | string): Buffer =>
-    execFileSync('gpg', ['--batch', '--no-tty', ...args], { env: env(), input, stdio: ['pipe', 'pipe', 'pipe'] });
-  const fingerprintOf = (uid: string): string => {
-    const colons = gpg(['--list-keys', '--with-colons', uid]).toString();
-    return /^fpr:+([0-9A-F]{40}):/m.exec(colons)?.[1] ?? '';
-  };
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ferry-gpg-'));
-    home = join(dir, 'gnupg');
-    execFileSync('mkdir', ['-m', '700', home]);
-    gpg(['--passphrase', '', '--quick-gen-key', 'Ferry Test <test@ferry.invalid>', 'ed25519', 'sign', 'never']);
-    gpg([
-      '--passphrase',
-      PASSPHRASE,
-      '--quick-gen-key',
-      'Ferry Locked <locked@ferry.invalid>',
-      'ed25519',
-      'sign',
-      'never',
-    ]);
-    fpr = fingerprintOf('test@ferry.invalid');
-    protectedFpr = fingerprintOf('locked@ferry.invalid');
-    publicKeys = gpg(['--export']);
-    armoredSecret = gpg([
-      '--pinentry-mode',
-      'loopback',
-      '--passphrase',
-      '',
-      '--armor',
-      '--export-secret-keys',
-      fpr,
-    ]).toString();
-    armoredProtectedSecret = gpg([
-      '--pinentry-mode',
-      'loopback',
-      '--passphrase',
-      PASSPHRASE,
-      '--armor',
-      '--export-secret-keys',
-      protectedFpr,
-    ]).toString();
+    home = await GpgHome.create(join(dir, 'gnupg'));
+    fpr = home.generateKey('Ferry Test <test@ferry.invalid>', 'ed25519');
+    protectedFpr = home.generateKey('Ferry Locked <locked@ferry.invalid>', 'ed25519', PASSPHRASE);
+    publicKeys = home.gpg(['--export']);
+    armoredSecret = home.exportSecretKey(fpr).toString();
+    armoredProtectedSecret = home.exportSecretKey(protectedFpr, PASSPHRASE).toString();
     writeFileSync(join(dir, 'manifest.json'), manifest);
     writeFileSync(join(dir, 'passphrase'), `${PASSPHRASE}\n`);
   });
 
   after(() => {
-    try {
-      execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: env(), stdio: 'ignore' });
-    } catch {}
+    home?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** `gpg --verify` reports a good signature by `fingerprint` (VALIDSIG carries the signing key's fingerprint). */
   function gpgVerifies(signature: Buffer, fingerprint: string): void {
-    const status = gpg(['--status-fd', '1', '--verify'], signature).toString();
+    const status = home.gpg(['--status-fd', '1', '--verify'], signature).toString();
     assert.match(status, /^\[GNUPG:\] GOODSIG /m);
     assert.match(status, new RegExp(`^\\[GNUPG:\\] VALIDSIG .* ${fingerprint}$`, 'm'));
   }
@@ -99,7 +54,7 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
     const sigPath = join(dir, 'ferry.sig');
     writeFileSync(sigPath, signature);
     const r = await run('skopeo', ['standalone-verify', join(dir, 'manifest.json'), REF, fingerprint, sigPath], {
-      env: env(),
+      env: home.env(),
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Signature verified.*${DIGEST}`));
@@ -109,13 +64,13 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
     assert.match(fpr, /^[0-9A-F]{40}$/);
     const sigPath = join(dir, 'skopeo.sig');
     const r = await run('skopeo', ['standalone-sign', join(dir, 'manifest.json'), REF, fpr, '-o', sigPath], {
-      env: env(),
+      env: home.env(),
     });
     assert.equal(r.code, 0, r.stderr);
     const v = await standaloneVerify(manifest, REF, [fpr], readFileSync(sigPath), publicKeys);
     assert.deepEqual([v.fingerprint, v.dockerManifestDigest, v.dockerReference], [fpr, DIGEST, REF]);
     assert.match(v.payload.creator ?? '', /^atomic /);
-    const armored = gpg(['--armor', '--export', fpr]).toString();
+    const armored = home.gpg(['--armor', '--export', fpr]).toString();
     assert.equal((await verifySignature(readFileSync(sigPath), armored)).fingerprint, fpr);
   });
 
@@ -123,7 +78,7 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
     const signature = await standaloneSign(manifest, REF, fpr, { privateKey: armoredSecret, timestamp: 1700000000 });
     await skopeoVerifies(signature, fpr);
     gpgVerifies(signature, fpr);
-    const decrypted = gpg(['--decrypt'], signature);
+    const decrypted = home.gpg(['--decrypt'], signature);
     assert.deepEqual(decrypted, payloadFor(manifest, REF, { timestamp: 1700000000 }));
     assert.equal((await standaloneVerify(manifest, REF, [fpr], signature, publicKeys)).fingerprint, fpr);
   });
@@ -149,7 +104,7 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
   });
 
   test('a signature Ferry makes through the gpg binary verifies with skopeo and Ferry', async () => {
-    const signature = await standaloneSign(manifest, REF, fpr, { gnupgHome: home });
+    const signature = await standaloneSign(manifest, REF, fpr, { gnupgHome: home.path });
     await skopeoVerifies(signature, fpr);
     gpgVerifies(signature, fpr);
     const v = await verifySignature(signature, publicKeys, { expectedIdentity: REF });
@@ -158,29 +113,29 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
   });
 
   test('signing through gpg uses a passphrase file with loopback pinentry', async () => {
-    execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: env(), stdio: 'ignore' }); // no cached passphrase
+    home.close(); // no cached passphrase
     const signature = await standaloneSign(manifest, REF, protectedFpr, {
-      gnupgHome: home,
+      gnupgHome: home.path,
       passphraseFile: join(dir, 'passphrase'),
     });
     await skopeoVerifies(signature, protectedFpr);
-    execFileSync('gpgconf', ['--kill', 'gpg-agent'], { env: env(), stdio: 'ignore' });
+    home.close();
     writeFileSync(join(dir, 'wrong'), 'wrong\n');
     await assert.rejects(
-      standaloneSign(manifest, REF, protectedFpr, { gnupgHome: home, passphraseFile: join(dir, 'wrong') }),
+      standaloneSign(manifest, REF, protectedFpr, { gnupgHome: home.path, passphraseFile: join(dir, 'wrong') }),
       (e) => isFerryError(e, 'SIGNING_FAILED'),
     );
   });
 
   test('signing through gpg with a key it does not hold is a typed error', async () => {
     await assert.rejects(
-      standaloneSign(manifest, REF, '0123456789ABCDEF0123456789ABCDEF01234567', { gnupgHome: home }),
+      standaloneSign(manifest, REF, '0123456789ABCDEF0123456789ABCDEF01234567', { gnupgHome: home.path }),
       (e) => isFerryError(e, 'SIGNING_FAILED') && e.message.includes('0123456789ABCDEF0123456789ABCDEF01234567'),
     );
   });
 
   test('a SHA-1 signature made by gpg is refused as a weak algorithm', async () => {
-    const signature = gpg(['--digest-algo', 'SHA1', '--local-user', fpr, '--sign'], payloadFor(manifest, REF));
+    const signature = home.gpg(['--digest-algo', 'SHA1', '--local-user', fpr, '--sign'], payloadFor(manifest, REF));
     await assert.rejects(
       verifySignature(signature, publicKeys),
       (e) => isFerryError(e, 'INVALID_SIGNATURE') && e.details.reason === 'weak-algorithm',
@@ -189,10 +144,9 @@ describe('simple signing interoperability with gpg and skopeo', { skip }, () => 
 
   test('a signature by a key that has since expired is refused', async () => {
     const past = ['--faked-system-time', '20200101T000000!'];
-    gpg([...past, '--passphrase', '', '--quick-gen-key', 'Old <old@ferry.invalid>', 'ed25519', 'sign', '1d']);
-    const old = fingerprintOf('old@ferry.invalid');
-    const signature = gpg([...past, '--local-user', old, '--sign'], payloadFor(manifest, REF));
-    const keys = gpg(['--export', old]);
+    const old = home.generateKey('Old <old@ferry.invalid>', 'ed25519', '', { expires: '1d', at: '20200101T000000!' });
+    const signature = home.gpg([...past, '--local-user', old, '--sign'], payloadFor(manifest, REF));
+    const keys = home.gpg(['--export', old]);
     await assert.rejects(
       verifySignature(signature, keys),
       (e) => isFerryError(e, 'INVALID_SIGNATURE') && e.details.reason === 'expired',

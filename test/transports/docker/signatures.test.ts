@@ -5,7 +5,6 @@
  * web server, as a lookaside is.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +27,7 @@ import { makeImage } from '../../helpers/make-image.js';
 import { fixturePath } from '../../helpers/paths.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { runSkopeo } from '../../helpers/run.js';
+import { makeSelfSigned } from '../../helpers/test-ca.js';
 import { makeTempDir } from '../../helpers/tmp.js';
 
 const SIMPLE = fixturePath('signature', 'dir-img-valid', 'signature-1');
@@ -470,29 +470,7 @@ describe('registry signature storage: an https lookaside is verified with the re
     );
     // A certificate for the same address from a CA the registry settings do not know.
     const other = join(dir, 'other');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        `${other}.key`,
-        '-out',
-        `${other}.crt`,
-      ],
-      { stdio: 'pipe' },
-    );
+    await makeSelfSigned('127.0.0.1', `${other}.crt`, `${other}.key`, ['subjectAltName=IP:127.0.0.1']);
     const otherCA = await httpsLookaside(await readFile(`${other}.crt`), await readFile(`${other}.key`), signature);
     try {
       const read = async (lookaside: string, options: ImageOptions) => {
