@@ -24,14 +24,11 @@ import {
   parseManifest,
 } from '../../manifest/index.js';
 import { checkManifestDigest } from '../shared/manifest-file.js';
-import { readFileLimited } from '../shared/files.js';
 import type { BlobInfo, BlobStream, CallOptions, ImageSource, RawManifest } from '../types.js';
 import { assembleLayer } from './layer.js';
 import type { StorageLocation } from './location.js';
 import { resolveStorageImage } from './resolve.js';
 import { type ImageRecord, INCOMPLETE_FLAG, type LayerRecord, manifestKey, Store, signatureKey } from './store.js';
-
-const MAX_BIG_DATA = 64 * 1024 * 1024;
 
 export class StorageImageSource implements ImageSource {
   readonly hasThreadSafeGetBlob = true;
@@ -91,11 +88,7 @@ export class StorageImageSource implements ImageSource {
 
   async #bigData(key: string): Promise<Buffer | undefined> {
     if (!(this.#image['big-data-names'] ?? []).includes(key)) return undefined;
-    return readFileLimited(
-      this.#store.bigDataPath(this.#image.id, key),
-      MAX_BIG_DATA,
-      `${this.reference.toString()}: ${key}`,
-    );
+    return this.#store.readBigData(this.#image.id, key, `${this.reference.toString()}: ${key}`);
   }
 
   async getManifest(instanceDigest?: Digest, signal?: AbortSignal): Promise<RawManifest> {

@@ -14,10 +14,12 @@
  * JSON files are written as containers/storage writes them: compact, temp file + rename, mode 0600.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
+import { readAllLimited } from '../../manifest/limits.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { isNotFound } from '../shared/files.js';
 import { acquireStoreLocks, type HeldLocks, type LockRequest } from './lock.js';
@@ -68,6 +70,17 @@ export interface ContainerRecord {
 
 /** containers/storage archive.Compression values recorded in layers.json. */
 export const COMPRESSION_CODE = { none: 0, gzip: 2, zstd: 4 } as const;
+
+/**
+ * Largest images.json/layers.json/containers.json Ferry reads. Each is read whole into memory; a
+ * record is a few hundred bytes to a few KiB (names, big-data sizes and digests), so 256 MiB holds
+ * some 100k images or layers, far past any real store, while a crafted multi-GiB file is refused
+ * before it exhausts memory.
+ */
+export const MAX_RECORDS_FILE = 256 * 1024 * 1024;
+
+/** Largest big-data item (manifest, config, signatures) Ferry reads. */
+export const MAX_BIG_DATA = 64 * 1024 * 1024;
 
 /** The flag containers/storage sets on a layer record before its contents are complete. */
 export const INCOMPLETE_FLAG = 'incomplete';
@@ -129,6 +142,25 @@ export class Store {
   bigDataPath(imageID: string, key: string): string {
     return join(this.imageDataDir(imageID), bigDataBaseName(key));
   }
+  /**
+   * Reads big-data item `key` of image `imageID`, undefined when absent. Neither the image's
+   * directory nor the file may be a symbolic link (a crafted store must not serve a host file as
+   * an image's config); the file must be a regular file of at most MAX_BIG_DATA bytes.
+   */
+  async readBigData(imageID: string, key: string, what: string): Promise<Buffer | undefined> {
+    const dir = this.imageDataDir(imageID);
+    try {
+      if (!(await lstat(dir)).isDirectory()) {
+        throw new FerryError('INVALID_LAYOUT', `${what}: ${dir} is not a directory (a symbolic link is not followed)`, {
+          details: { path: dir },
+        });
+      }
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    return readStoreFile(this.bigDataPath(imageID, key), MAX_BIG_DATA, what);
+  }
   /** Where Ferry keeps blobs of an unfinished copy (GRAPHROOT/tmp, as containers/storage's own temp dir). */
   get tempRoot(): string {
     return join(this.graphRoot, 'tmp');
@@ -184,13 +216,9 @@ export class Store {
 
 /** The one known driver that already has a `DRIVER-layers` directory in the graph root, if exactly one does. */
 async function readRecords<T extends { id: string }>(path: string): Promise<T[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (isNotFound(e)) return [];
-    throw e;
-  }
+  const bytes = await readStoreFile(path, MAX_RECORDS_FILE, path);
+  if (bytes === undefined) return [];
+  const text = bytes.toString('utf8');
   if (text.trim() === '') return [];
   let value: unknown;
   try {
@@ -211,6 +239,41 @@ async function readRecords<T extends { id: string }>(path: string): Promise<T[]>
     }
   }
   return value as T[];
+}
+
+/**
+ * Reads a file of the store whole, undefined when absent. Opened with O_NOFOLLOW and checked on the
+ * open handle: a symbolic link or anything but a regular file is INVALID_LAYOUT, more than `limit`
+ * bytes TOO_LARGE (checked on the size first, and again while reading, as the file may grow).
+ */
+async function readStoreFile(path: string, limit: number, what: string): Promise<Buffer | undefined> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is a symbolic link, which is not followed`, {
+        cause: e,
+        details: { path },
+      });
+    }
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is not a regular file`, { details: { path } });
+    }
+    if (st.size > limit) {
+      throw new FerryError('TOO_LARGE', `${what}: ${path} is larger than the ${limit}-byte limit`, {
+        details: { path, limit, size: st.size },
+      });
+    }
+    return await readAllLimited(fh.createReadStream({ autoClose: false }), limit, `${what}: ${path}`);
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
