@@ -9,7 +9,7 @@
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { FerryError } from '../errors.js';
-import { configHome, type Env, isMissingFile } from './paths.js';
+import { configHome, type Env, effectiveUserID, isMissingFile } from './paths.js';
 import { isTable, loadToml, readTomlConfigFile } from './toml-file.js';
 
 export interface ContainersConf {
@@ -24,7 +24,7 @@ export interface ContainersConf {
 export interface LoadContainersConfOptions {
   /** Environment to read CONTAINERS_CONF, XDG_CONFIG_HOME and HOME from (default process.env). */
   env?: Env;
-  /** User id: the user's own files are read only when it is not 0 (default the process's). */
+  /** User id: the user's own files are read only when it is not 0 (default effectiveUserID: the real user inside a rootless user namespace). */
   uid?: number;
   /** Directory standing for `/` in the system paths (tests); default none. */
   root?: string;
@@ -52,7 +52,8 @@ export async function containersConfFiles(
 ): Promise<{ path: string; required: boolean }[]> {
   const env = options.env ?? process.env;
   const root = options.root ?? '/';
-  const uid = options.uid ?? process.getuid?.() ?? 0;
+  // The real user inside the rootless user namespace the CLI re-execs into (where the process is uid 0).
+  const uid = options.uid ?? effectiveUserID(env) ?? 0;
   const files: { path: string; required: boolean }[] = [];
   const optional = (paths: string[]) => files.push(...paths.map((path) => ({ path, required: false })));
   if (env.CONTAINERS_CONF) {

@@ -13,7 +13,7 @@ import { FerryError } from '../errors.js';
 import type { DockerReference } from '../reference/reference.js';
 import { dockerReferenceNamespaces } from '../reference/namespaces.js';
 import { quoteInput } from '../util/quote.js';
-import { type Env, homeDir, isMissingFile } from './paths.js';
+import { type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
 import { readConfigFile } from './read-limited.js';
 import { parseYamlSubset, type YamlMap, type YamlValue } from './yaml-subset.js';
 
@@ -192,7 +192,7 @@ export interface LookasideBaseOptions {
   /** For writing: prefer `lookaside-staging`. */
   write?: boolean;
   env?: Env;
-  /** Effective user id: root's built-in default differs (default the process's, as upstream's rootless EUID). */
+  /** Effective user id: root's built-in default differs (default effectiveUserID: the real user inside a rootless user namespace). */
   uid?: number;
 }
 
@@ -213,8 +213,10 @@ export function lookasideBaseURL(
     if (top !== undefined) break;
   }
   if (top === undefined) {
-    const uid = options.uid ?? process.geteuid?.() ?? 0;
-    const dir = uid === 0 ? ROOT_DEFAULT_DIR : join(homeDir(options.env ?? process.env), USER_DEFAULT_DIR);
+    const env = options.env ?? process.env;
+    // As upstream's rootless.GetRootlessEUID: the real user inside the CLI's rootless user namespace.
+    const uid = options.uid ?? effectiveUserID(env) ?? 0;
+    const dir = uid === 0 ? ROOT_DEFAULT_DIR : join(homeDir(env), USER_DEFAULT_DIR);
     top = `file://${encodeURI(dir)}`;
   }
   let url: URL;

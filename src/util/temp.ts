@@ -97,6 +97,8 @@ export async function removeStaleTemps(
   now = Date.now(),
 ): Promise<string[]> {
   const removed: string[] = [];
+  // The process's uid, not effectiveUserID: inside the rootless user namespace the user's own files
+  // show as uid 0, which is what getuid() says there too.
   const uid = process.getuid?.();
   try {
     const dir = await opendir(parent);

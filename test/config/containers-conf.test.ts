@@ -43,6 +43,26 @@ test('later containers.conf files override earlier ones: /usr/share, /etc, its d
   });
 });
 
+test("inside the CLI's rootless user namespace (uid 0 there) the real user's files are read, as storage.conf", async () => {
+  await withTempDir(async (root) => {
+    const home = join(root, 'home');
+    await tree(root, {
+      'etc/containers/containers.conf': engine('/etc'),
+      'home/.config/containers/containers.conf': engine('/user'),
+    });
+    // What src/cli/userns.ts sets for the re-executed command; no uid option: the default decides.
+    const env = { HOME: home, _CONTAINERS_USERNS_CONFIGURED: 'done', _CONTAINERS_ROOTLESS_UID: '1000' };
+    const inNamespace = await loadContainersConf({ root, env });
+    assert.equal(inNamespace.imageCopyTmpDir, '/user');
+    const files = (await containersConfFiles({ root, env })).map((f) => f.path);
+    assert.ok(files.includes(join(home, '.config/containers/containers.conf')), files.join(' '));
+    // Without the namespace marker the uid variable alone is not trusted.
+    const unmarked = { ...env, _CONTAINERS_USERNS_CONFIGURED: undefined };
+    if (process.getuid?.() === 0)
+      assert.equal((await loadContainersConf({ root, env: unmarked })).imageCopyTmpDir, '/etc');
+  });
+});
+
 test('CONTAINERS_CONF alone is read, then CONTAINERS_CONF_OVERRIDE; a missing named file is INVALID_CONFIG', async () => {
   await withTempDir(async (root) => {
     await tree(root, {

@@ -195,6 +195,15 @@ describe('registries.d: the lookaside URL of an image', () => {
     );
   });
 
+  test("inside the CLI's rootless user namespace (uid 0 there) the default is the real user's directory", () => {
+    const empty: RegistriesD = { docker: new Map(), files: [] };
+    const env = { HOME: '/home/u', _CONTAINERS_USERNS_CONFIGURED: 'done', _CONTAINERS_ROOTLESS_UID: '1000' };
+    assert.equal(
+      lookasideBaseURL(empty, ref('busybox'), { env }),
+      'file:///home/u/.local/share/containers/sigstore/library/busybox',
+    );
+  });
+
   test('the upstream fixture examples: a host match, an empty URL path, sigstore attachments off', async () => {
     const c = await loadRegistriesD({ dir: FIXTURES });
     assert.equal(lookasideBaseURL(c, ref('example.com/my/project')), 'https://lookaside.example.com/my/project');
