@@ -118,6 +118,12 @@ export function parseStorageConf(text: string, path: string): StorageConfFile {
   if (isTable(options)) {
     for (const [k, v] of Object.entries(options)) {
       if (typeof v === 'string' && v !== '') out.driverOptions.push(`${k}=${v}`);
+      // A driver's table (`[storage.options.overlay]`) gives `DRIVER.key=value`, as types/options.go does.
+      if (isTable(v) && (k === 'overlay' || k === 'vfs')) {
+        for (const [dk, dv] of Object.entries(v)) {
+          if (typeof dv === 'string' && dv !== '') out.driverOptions.push(`${k}.${dk}=${dv}`);
+        }
+      }
     }
   }
   return out;

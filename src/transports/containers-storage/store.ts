@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
 import { readAllLimited } from '../../manifest/limits.js';
+import { loadStorageConfSync } from '../../config/storage-conf.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { isNotFound } from '../shared/files.js';
 import { acquireStoreLocks, type HeldLocks, type LockRequest } from './lock.js';
@@ -90,11 +91,15 @@ export class Store {
     readonly driver: string,
     readonly graphRoot: string,
     readonly runRoot: string,
+    /** Driver options (`overlay.mount_program=...`), as storage.conf or the reference gives them. */
+    readonly options: readonly string[] = [],
   ) {}
 
   /** Resolves the store of a reference: the brackets' parts, the rest from storage.conf. */
   static async resolve(spec: StoreSpec, what: string): Promise<Store> {
     const { driver, graphRoot, runRoot } = resolveStoreSpec(spec);
+    // The reference's options replace the store's (containers/image storage_transport); else storage.conf's.
+    const options = spec.options ?? loadStorageConfSync().driverOptions;
     if (!(SUPPORTED_DRIVERS as readonly string[]).includes(driver)) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
@@ -102,7 +107,7 @@ export class Store {
         { details: { driver, graphRoot } },
       );
     }
-    return new Store(driver, graphRoot, runRoot);
+    return new Store(driver, graphRoot, runRoot, options);
   }
 
   get layersDir(): string {
@@ -179,6 +184,21 @@ export class Store {
     ]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
+    // As the overlay driver's Init: a store used with a mount program (fuse-overlayfs) says so in
+    // overlay/.has-mount-program, so a later run without one does not mount it with the kernel's overlay.
+    if (this.driver === 'overlay' && this.mountProgram !== undefined) {
+      await writeFileAtomic(join(this.graphRoot, 'overlay', '.has-mount-program'), 'true', 0o600);
+    }
+  }
+
+  /** The overlay `mount_program` option (`overlay.mount_program=` or the older bare `mount_program=`), if set. */
+  get mountProgram(): string | undefined {
+    let found: string | undefined;
+    for (const o of this.options) {
+      const m = /^(?:overlay2?\.)?mount_program=(.+)$/.exec(o.trim());
+      if (m !== null) found = m[1];
+    }
+    return found;
   }
 
   /** Takes the store locks in containers/storage's order (layers, images, containers). */
