@@ -22,6 +22,7 @@ import { DockerReference } from '../reference/reference.js';
 import { type BoltDBEntry, type BoltDBInfo, walkBoltDB } from './boltdb.js';
 import type { ImportedCacheSource, KnownLocationRecord, SqliteBlobInfoCache } from './sqlite.js';
 import type { BlobInfoCacheWarning, CompressorName } from './types.js';
+import { cacheUserID } from './user.js';
 
 /** containers/image's BoltDB cache file name. */
 export const BOLTDB_BLOB_INFO_CACHE_FILENAME = 'blob-info-cache-v1.boltdb';
@@ -83,7 +84,8 @@ export function containersBoltDBCachePath(
   env: NodeJS.ProcessEnv = process.env,
   options: ContainersCachePathOptions = {},
 ): string | undefined {
-  const uid = options.uid ?? process.geteuid?.();
+  // The real user inside the rootless user namespace, where the process is uid 0.
+  const uid = options.uid ?? cacheUserID(env);
   if (uid === 0) return join(CONTAINERS_SYSTEM_BLOB_INFO_CACHE_DIR, BOLTDB_BLOB_INFO_CACHE_FILENAME);
   let dataHome = env['XDG_DATA_HOME'];
   if (dataHome === undefined || dataHome === '') {

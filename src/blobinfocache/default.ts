@@ -11,6 +11,7 @@ import { MemoryBlobInfoCache } from './memory.js';
 import { NoneBlobInfoCache } from './none.js';
 import { SqliteBlobInfoCache, type SqliteBlobInfoCacheOptions } from './sqlite.js';
 import type { BlobInfoCache } from './types.js';
+import { cacheUserID } from './user.js';
 
 /** The cache file's name; a new schema that old versions cannot read gets a new name. */
 export const BLOB_INFO_CACHE_FILENAME = 'blob-info-cache-v1.sqlite';
@@ -34,11 +35,8 @@ export function defaultBlobInfoCachePath(
   env: NodeJS.ProcessEnv = process.env,
   options: DefaultCachePathOptions = {},
 ): string {
-  // In the user namespace of a rootless containers-storage command (src/cli/userns.ts) the process is
-  // uid 0; the cache is still the real user's (_CONTAINERS_ROOTLESS_UID, as containers/storage reads it).
-  const rootless = env._CONTAINERS_USERNS_CONFIGURED === undefined ? undefined : env._CONTAINERS_ROOTLESS_UID;
-  const uid =
-    options.uid ?? (rootless !== undefined && /^\d+$/.test(rootless) ? Number(rootless) : process.geteuid?.());
+  // The real user inside the rootless user namespace, where the process is uid 0.
+  const uid = options.uid ?? cacheUserID(env);
   if (uid === 0) return join(SYSTEM_BLOB_INFO_CACHE_DIR, BLOB_INFO_CACHE_FILENAME);
   const xdg = env['XDG_DATA_HOME'];
   let dataHome: string;

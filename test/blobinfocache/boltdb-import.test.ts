@@ -490,6 +490,11 @@ describe('containersBoltDBCachePath', () => {
     assert.equal(containersBoltDBCachePath({}, { uid: 1000 }), undefined);
     assert.equal(containersBoltDBCachePath({ XDG_DATA_HOME: 'rel' }, { uid: 1000 }), undefined);
   });
+
+  test("inside the CLI's rootless user namespace (uid 0 there) it is the real user's, as the Ferry cache", () => {
+    const env = { HOME: '/home/a', _CONTAINERS_USERNS_CONFIGURED: 'done', _CONTAINERS_ROOTLESS_UID: '1000' };
+    assert.equal(containersBoltDBCachePath(env), '/home/a/.local/share/containers/cache/blob-info-cache-v1.boltdb');
+  });
 });
 
 describe('goTimeToMicros', () => {
