@@ -70,6 +70,10 @@ const result = await esbuild.build({
   banner: { js: "const __ferryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyRequire, noHttp2],
   legalComments: 'none',
+  // Without whitespace and comments the bundle is a third smaller (3.1 -> 2.1 MiB): every command
+  // reads it whole and V8 scans it, ~4 ms of a no-op registry copy. Names stay (--debug stack traces
+  // name the functions; their line:column point into the bundle, not the sources).
+  minifyWhitespace: true,
   logLevel: 'warning',
   metafile: true,
 });
