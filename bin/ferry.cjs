@@ -78,7 +78,8 @@ try {
   // none yet
 }
 
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+// The bundle is already wrapped as a CommonJS module function (scripts/bundle.mjs).
+const script = new Script(source, {
   filename: bundle,
   cachedData: cached,
 });
