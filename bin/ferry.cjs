@@ -57,7 +57,19 @@ const install = fnv(bundle);
 const build = fnv(`${built.size}:${built.mtimeMs}:${process.version}:${process.arch}`);
 const TRANSPORTS = ['containers-storage', 'dir', 'docker', 'docker-archive', 'oci', 'oci-archive', 'tarball'];
 const transports = [...new Set(args.map((a) => /^([a-z-]+):/.exec(a)?.[1]).filter((t) => TRANSPORTS.includes(t)))];
-const command = [/^[a-z][a-z-]{0,31}$/.test(args[0] ?? '') ? args[0] : 'other', ...transports].join('-');
+// The command is the first argument that is neither a global option nor the value of one
+// (`ferry --insecure-policy copy ...`, `ferry --policy FILE copy ...`): src/cli/main.ts lists them.
+const GLOBAL_WITH_VALUE = ['--tmpdir', '--override-os', '--override-arch', '--override-variant', '--registries.d', '--policy'];
+function commandName() {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (GLOBAL_WITH_VALUE.includes(a)) i++;
+    else if (!a.startsWith('-')) return /^[a-z][a-z-]{0,31}$/.test(a) ? a : 'other';
+  }
+  return 'other';
+}
+const commandArg = commandName();
+const command = [commandArg, ...transports].join('-');
 const cacheFile = join(cacheDir, `${install}-${build}-${command}.bin`);
 let cached;
 try {
@@ -66,12 +78,13 @@ try {
   // none yet
 }
 
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+// The bundle is already wrapped as a CommonJS module function (scripts/bundle.mjs).
+const script = new Script(source, {
   filename: bundle,
   cachedData: cached,
 });
 const cacheValid = cached !== undefined && script.cachedDataRejected === false;
-const usesRegistry = args[0] === 'login' || args.some((a) => a.startsWith('docker://'));
+const usesRegistry = commandArg === 'login' || args.some((a) => a.startsWith('docker://'));
 if (usesRegistry && cacheValid) {
   for (const name of ['http', 'net', 'tls', 'stream', 'crypto', 'fs/promises', 'assert', 'diagnostics_channel', 'string_decoder', 'zlib', 'child_process']) {
     require(`node:${name}`);

@@ -1,5 +1,5 @@
 // Bundles the compiled CLI (dist/src/cli/main.js and everything it reaches, dependencies included)
-// into one CommonJS file, dist/cli/ferry.cjs, which bin/ferry runs.
+// into one CommonJS module (wrapped as the function node would wrap it), dist/cli/ferry.cjs, which bin/ferry runs.
 //
 // Why: the CLI is start-up bound for short commands. Node's ESM loader resolves, reads and links
 // ~150 files one by one (about 0.15 s here); one script compiles in one go, and bin/ferry keeps
@@ -70,6 +70,10 @@ const result = await esbuild.build({
   banner: { js: "const __ferryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyRequire, noHttp2],
   legalComments: 'none',
+  // Without whitespace and comments the bundle is a third smaller (3.1 -> 2.1 MiB): every command
+  // reads it whole and V8 scans it, ~4 ms of a no-op registry copy. Names stay (--debug stack traces
+  // name the functions; their line:column point into the bundle, not the sources).
+  minifyWhitespace: true,
   logLevel: 'warning',
   metafile: true,
 });
@@ -81,7 +85,9 @@ const text = await readFile(`${out}.tmp`, 'utf8');
 if (/\\[^\x00-\x7f]/.test(text))
   throw new Error('bundle: a backslash before a non-ASCII character cannot be escaped safely');
 const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-await writeFile(`${out}.tmp`, ascii);
+// The file is one function expression, the CommonJS wrapper that bin/ferry calls: the launcher
+// compiles the text as read, without building a 2 MiB wrapped copy on every command (~1 ms).
+await writeFile(`${out}.tmp`, `(function (exports, require, module, __filename, __dirname) {${ascii}\n})`);
 // Readers (bin/ferry) see the old bundle or the new one, never half of one.
 await rename(`${out}.tmp`, out);
 const bytes = ascii.length;

@@ -190,6 +190,10 @@ describe('ferry CLI frame', () => {
       const again = await runFerry(['manifest-digest', manifest], { env });
       assert.equal(again.stdout, first.stdout);
       assert.equal(statSync(join(codeDir, files[0]!)).mtimeMs, made, 'a valid cache was written again');
+      // Global options before the command (and their values) do not hide it: same cache file.
+      const withGlobals = await runFerry(['--insecure-policy', '--tmpdir', dir, 'manifest-digest', manifest], { env });
+      assert.equal(withGlobals.stdout, first.stdout);
+      assert.deepEqual(readdirSync(codeDir), files);
       await writeFile(join(codeDir, files[0]!), 'not a code cache');
       const broken = await runFerry(['manifest-digest', manifest], { env });
       assert.equal(broken.code, 0, broken.stderr);
