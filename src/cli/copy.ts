@@ -8,7 +8,7 @@ import { Option } from 'commander';
 import type { CopyOptions, ImageListSelection, SigningOptions } from '../index.js';
 import { commandPolicy, debugPolicyDecisions } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
+import { collect, globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
 interface CopyFlags {
   all?: boolean;
@@ -38,8 +38,6 @@ interface CopyFlags {
   signPassphraseFile?: string;
   signIdentity?: string;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerCopy(program: Command): void {
   const cmd = program
@@ -73,14 +71,6 @@ export function registerCopy(program: Command): void {
     .option('--additional-tag <name:tag>', 'additional tags (supports docker-archive)', collect, [])
     .option('-q, --quiet', 'suppress output information when copying images')
     .option('--remove-signatures', 'do not copy signatures from SOURCE-IMAGE')
-    .option('--sign-by <fingerprint>', 'sign the image using a GPG key with the specified FINGERPRINT')
-    .option('--sign-by-key-file <path>', 'sign the image using the OpenPGP private key in PATH (Ferry only)')
-    .option('--sign-by-sigstore-private-key <path>', 'sign the image using a sigstore private key at PATH')
-    .option('--sign-passphrase-file <path>', 'read a passphrase for signing an image from PATH')
-    .option(
-      '--sign-identity <reference>',
-      'identity of the signed image, a fully specified docker reference (default: the destination reference)',
-    )
     .option('--src-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
     .option('--dest-shared-blob-dir <directory>', 'DIRECTORY to use to share blobs across OCI repositories')
     .option('--src-daemon-host <host>', 'use docker daemon host at HOST (docker-daemon: only)')
@@ -88,16 +78,15 @@ export function registerCopy(program: Command): void {
     .option('--dest-oci-accept-uncompressed-layers', 'allow uncompressed image layers when saving to an OCI image')
     .option('--image-parallel-copies <n>', 'maximum number of layers copied at once')
     .option('--authfile <path>', 'path of the authentication file (both images)')
-    .addOption(
-      new Option(
-        '--blob-cache <spec>',
-        'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
-      ).hideHelp(),
-    )
     .addHelpText(
       'after',
       '\nExamples:\n  ferry copy oci:./layout:latest dir:./out\n  ferry copy --all oci:./multi:v1 oci-archive:./multi.tar:v1',
     );
+  addSigningFlags(
+    cmd,
+    'identity of the signed image, a fully specified docker reference (default: the destination reference)',
+  );
+  addBlobCacheFlag(cmd);
   addRegistryFlags(cmd, 'src-');
   addRegistryFlags(cmd, 'dest-');
   addRetryFlags(cmd);
@@ -195,6 +184,26 @@ export function registerCopy(program: Command): void {
       await writeFile(flags.digestfile, result.manifestDigest, { mode: 0o644 });
     }
   });
+}
+
+/** Adds the signing flags of copy and sync (skopeo's, plus Ferry's --sign-by-key-file). */
+export function addSigningFlags(cmd: Command, identityHelp: string): void {
+  cmd
+    .option('--sign-by <fingerprint>', 'sign the image using a GPG key with the specified FINGERPRINT')
+    .option('--sign-by-key-file <path>', 'sign the image using the OpenPGP private key in PATH (Ferry only)')
+    .option('--sign-by-sigstore-private-key <path>', 'sign the image using a sigstore private key at PATH')
+    .option('--sign-passphrase-file <path>', 'read a passphrase for signing an image from PATH')
+    .option('--sign-identity <reference>', identityHelp);
+}
+
+/** Adds the hidden --blob-cache flag of copy and sync (the blob-info cache the copies use). */
+export function addBlobCacheFlag(cmd: Command): void {
+  cmd.addOption(
+    new Option(
+      '--blob-cache <spec>',
+      'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
+    ).hideHelp(),
+  );
 }
 
 /** The signing flags of copy and sync. */

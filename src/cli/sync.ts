@@ -7,10 +7,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { SyncImageResult, SyncOptions, SyncResult } from '../index.js';
-import { parseIntegerFlag, type SigningFlags, signingOptions } from './copy.js';
+import { addBlobCacheFlag, addSigningFlags, parseIntegerFlag, type SigningFlags, signingOptions } from './copy.js';
 import { commandPolicy, debugPolicyDecisions } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
+import { collect, globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
 
 interface SyncFlags extends SigningFlags {
   src?: string;
@@ -32,8 +32,6 @@ interface SyncFlags extends SigningFlags {
   parallelImages?: string;
   summaryFormat?: string;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function registerSync(program: Command): void {
   const cmd = program
@@ -57,22 +55,11 @@ export function registerSync(program: Command): void {
     )
     .option('--preserve-digests', 'preserve digests of images and lists')
     .option('--remove-signatures', 'do not copy signatures from SOURCE images')
-    .addOption(
-      new Option(
-        '--blob-cache <spec>',
-        'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
-      ).hideHelp(),
-    )
     .option(
       '--with-referrers',
       "also copy each image's OCI referrers and cosign signature/attestation/SBOM tags (Ferry only)",
     )
     .option('--digestfile <file>', 'write the digests and references of the resulting images to FILE, one per line')
-    .option('--sign-by <fingerprint>', 'sign the image using a GPG key with the specified FINGERPRINT')
-    .option('--sign-by-key-file <path>', 'sign the image using the OpenPGP private key in PATH (Ferry only)')
-    .option('--sign-by-sigstore-private-key <path>', 'sign the image using a sigstore private key at PATH')
-    .option('--sign-passphrase-file <path>', 'read a passphrase for signing an image from PATH')
-    .option('--sign-identity <reference>', 'identity of the signed images, a fully specified docker reference')
     .option('--authfile <path>', 'path of the authentication file (both sides)')
     .option('--shard <index/count>', 'sync only this share of the images (INDEX from 0), split by repository and tag')
     .option('--include-tag <regex>', 'only tags matching REGEX (repeatable; any one matches)', collect, [])
@@ -85,6 +72,8 @@ export function registerSync(program: Command): void {
       'after',
       '\nExamples:\n  ferry sync --src docker --dest dir --scoped registry.example.com/busybox /media/usb\n  ferry sync --src yaml --dest docker sync.yaml my-registry.local.lan/repo',
     );
+  addSigningFlags(cmd, 'identity of the signed images, a fully specified docker reference');
+  addBlobCacheFlag(cmd);
   addRegistryFlags(cmd, 'src-', true);
   addRegistryFlags(cmd, 'dest-', true);
   addRetryFlags(cmd);

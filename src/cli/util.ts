@@ -24,6 +24,9 @@ export interface GlobalOptions {
 }
 
 /** The global flags seen from inside a command's action (`this` of the action, or its last argument). */
+/** A commander argument parser for a repeatable flag: the values in order. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export function globalOptions(command: Command): GlobalOptions {
   const o = command.optsWithGlobals() as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
