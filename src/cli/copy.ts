@@ -102,18 +102,7 @@ export function registerCopy(program: Command): void {
     if (flags.all === true) selection = 'all';
     if (flags.multiArch !== undefined) selection = flags.multiArch as ImageListSelection;
 
-    const formats: Record<string, string> = {
-      oci: MediaType.OCI_MANIFEST,
-      v2s1: MediaType.DOCKER_V2_SCHEMA1_SIGNED,
-      v2s2: MediaType.DOCKER_V2_SCHEMA2,
-    };
-    let forceManifestMIMEType: string | undefined;
-    if (flags.format !== undefined) {
-      forceManifestMIMEType = formats[flags.format];
-      if (forceManifestMIMEType === undefined) {
-        throw usage(`unknown format "${flags.format}"; choose one of the supported formats: oci, v2s1, v2s2`);
-      }
-    }
+    const forceManifestMIMEType = manifestFormat(flags.format, MediaType, usage);
 
     if (flags.destCompress === true && flags.destDecompress === true) {
       throw usage('--dest-compress and --dest-decompress cannot be used together');
@@ -204,6 +193,25 @@ export function addBlobCacheFlag(cmd: Command): void {
       'blob-info cache: none, memory or the PATH of an SQLite file (also FERRY_BLOB_CACHE)',
     ).hideHelp(),
   );
+}
+
+/** `-f/--format` of copy and sync (oci, v2s1, v2s2) as the manifest MIME type to write, or undefined. */
+export function manifestFormat(
+  format: string | undefined,
+  mediaType: typeof import('../index.js').MediaType,
+  usage: (m: string) => Error,
+): string | undefined {
+  if (format === undefined) return undefined;
+  const formats: Record<string, string> = {
+    oci: mediaType.OCI_MANIFEST,
+    v2s1: mediaType.DOCKER_V2_SCHEMA1_SIGNED,
+    v2s2: mediaType.DOCKER_V2_SCHEMA2,
+  };
+  const mimeType = formats[format];
+  if (mimeType === undefined) {
+    throw usage(`unknown format "${format}"; choose one of the supported formats: oci, v2s1, v2s2`);
+  }
+  return mimeType;
 }
 
 /** The signing flags of copy and sync. */

@@ -7,7 +7,14 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { SyncImageResult, SyncOptions, SyncResult } from '../index.js';
-import { addBlobCacheFlag, addSigningFlags, parseIntegerFlag, type SigningFlags, signingOptions } from './copy.js';
+import {
+  addBlobCacheFlag,
+  addSigningFlags,
+  manifestFormat,
+  parseIntegerFlag,
+  type SigningFlags,
+  signingOptions,
+} from './copy.js';
 import { commandPolicy, debugPolicyDecisions } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
 import { collect, globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
@@ -84,18 +91,7 @@ export function registerSync(program: Command): void {
     if (flags.dest === undefined) throw usage('a destination transport must be specified (--dest docker|dir)');
     const policy = await commandPolicy(globalOptions(command), stopSignal());
 
-    const formats: Record<string, string> = {
-      oci: MediaType.OCI_MANIFEST,
-      v2s1: MediaType.DOCKER_V2_SCHEMA1_SIGNED,
-      v2s2: MediaType.DOCKER_V2_SCHEMA2,
-    };
-    let forceManifestMIMEType: string | undefined;
-    if (flags.format !== undefined) {
-      forceManifestMIMEType = formats[flags.format];
-      if (forceManifestMIMEType === undefined) {
-        throw usage(`unknown format "${flags.format}"; choose one of the supported formats: oci, v2s1, v2s2`);
-      }
-    }
+    const forceManifestMIMEType = manifestFormat(flags.format, MediaType, usage);
     const parallel = parseIntegerFlag('--parallel-images', flags.parallelImages, usage);
     if (parallel !== undefined && parallel < 1) throw usage('--parallel-images must be at least 1');
 

@@ -7,7 +7,6 @@ import { setMaxListeners } from 'node:events';
 import { type BlobInfoCache, LazyBlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
 import { abortError, throwIfAborted } from '../errors.js';
 import type { ImageDestination, ImageReference, ImageSource, RawManifest } from '../transports/types.js';
-import type { BlobContext } from './blob.js';
 import { maxParallelBlobs } from './layers.js';
 import { Semaphore } from './limit.js';
 import { copyMultipleImages, instanceManifest, systemInstance } from './list.js';
@@ -15,7 +14,7 @@ import { askDestinationDigest, imageAlreadyAtDestination, listAlreadyAtDestinati
 import { ProgressReporter } from './progress.js';
 import { RedriveBudget, redrivePolicy } from './redrive.js';
 import { carryReferrers, checkReferrersSupport, referrersCopyOptions } from './referrers.js';
-import type { CopySession } from './session.js';
+import { blobContext, type CopySession } from './session.js';
 import { checkSigningDestination, prepareSigning } from './sign.js';
 import { enforceCopyPolicy } from './policy.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
@@ -104,14 +103,7 @@ async function closeQuietly(closable: { close(): Promise<void> } | undefined, fa
 }
 
 async function copyTopLevel(session: CopySession, raw: RawManifest, signal: AbortSignal): Promise<CopyResult> {
-  const ctx: BlobContext = {
-    source: session.source,
-    destination: session.destination,
-    signal,
-    progress: session.progress,
-    cache: session.blobInfoCache,
-    redrive: session.redrive,
-  };
+  const ctx = blobContext(session, signal);
   const parsed = parseSourceManifest(raw);
   const selection = session.options.imageListSelection ?? 'system';
   if (parsed.kind === 'list') {

@@ -20,7 +20,7 @@ import type { BlobInfo } from '../manifest/blob-info.js';
 import type { RawManifest } from '../transports/types.js';
 import { quoteInput } from '../util/quote.js';
 import { type BlobContext, streamBlob } from './blob.js';
-import type { CopySession } from './session.js';
+import { blobContext, type CopySession } from './session.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
 /** cosign's attachment tag suffixes (signatures, attestations, SBOMs). */
@@ -41,14 +41,7 @@ export function referrersCopyOptions(options: CopyOptions): CopyOptions {
 /** After the image is copied (copy.ts): its referrers and cosign attachments, when `withReferrers` is set. */
 export async function carryReferrers(session: CopySession, signal: AbortSignal, result: CopyResult): Promise<void> {
   if (session.options.withReferrers !== true) return;
-  const ctx: BlobContext = {
-    source: session.source,
-    destination: session.destination,
-    signal,
-    progress: session.progress,
-    cache: session.blobInfoCache,
-    redrive: session.redrive,
-  };
+  const ctx = blobContext(session, signal);
   const selection = session.options.imageListSelection ?? 'system';
   await copyReferrers(session, ctx, copiedSubjects(result.manifest, selection !== 'index-only'));
 }

@@ -3,6 +3,7 @@ import type { BlobInfoCache } from '../blobinfocache/index.js';
 import type { DetectedCompression } from '../compression/detect.js';
 import type { Digest } from '../digest/digest.js';
 import type { BlobInfo, ImageDestination, ImageSource } from '../transports/types.js';
+import type { BlobContext } from './blob.js';
 import type { Semaphore } from './limit.js';
 import type { CopySigning } from './sign.js';
 import type { ProgressReporter } from './progress.js';
@@ -41,4 +42,16 @@ export interface LayerResult {
   /** True when a foreign layer was left at its URLs (not copied). */
   foreignPassedThrough: boolean;
   diffID?: Digest;
+}
+
+/** What the blob stages of this copy read: the two ends, the signal, progress, the cache and the re-drive budget. */
+export function blobContext(session: CopySession, signal: AbortSignal): BlobContext {
+  return {
+    source: session.source,
+    destination: session.destination,
+    signal,
+    progress: session.progress,
+    cache: session.blobInfoCache,
+    redrive: session.redrive,
+  };
 }
