@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { addAbortSignal, type Readable, Transform, type TransformCallback } from 'node:stream';
 import { abortError, FerryError } from '../errors.js';
+import { noteBytesStreamed } from '../util/young-garbage.js';
 import { type Digest, type DigestAlgorithm, digestAlgorithm, parseDigest } from './digest.js';
 
 /** A pass-through stream that hashes and counts the bytes it forwards. */
@@ -65,6 +66,8 @@ export class DigestVerifier extends Digester {
       callback(sizeMismatch(this.expected, this.expectedSize, seen, 'at least '));
       return;
     }
+    // Every blob a copy reads passes here: the one place that sees all the read buffers go by.
+    noteBytesStreamed(chunk.length);
     super._transform(chunk, encoding, callback);
   }
 

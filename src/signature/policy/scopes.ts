@@ -3,7 +3,7 @@
  * names, then the transport's `""`, then the global default (containers/image requirementsForImageRef).
  * A transport supplies its policy identity and its namespaces (from most to least specific).
  */
-import { parseDigest } from '../../digest/digest.js';
+import { isDigest } from '../../digest/digest.js';
 import { dockerReferenceNamespaces } from '../../reference/namespaces.js';
 import type { Policy, PolicyRequirements } from './types.js';
 
@@ -11,15 +11,6 @@ import type { Policy, PolicyRequirements } from './types.js';
 const PATH_TRANSPORTS = new Set(['dir', 'oci', 'oci-archive']);
 /** Transports whose only scope is `""` (their images have no identity to scope by). */
 const DEFAULT_ONLY_TRANSPORTS = new Set(['docker-archive', 'tarball']);
-
-function isDigest(s: string): boolean {
-  try {
-    parseDigest(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Why `scope` cannot be a key under `transports[transport]`, or undefined when it can. `""` is always

@@ -46,9 +46,11 @@ export interface StoredBlob {
 
 /**
  * Incoming chunks (64 KiB from a socket) are written in batches of at least this many bytes: one
- * writev per MiB instead of one write per chunk (system calls are dear on this kind of VM).
+ * writev per 256 KiB instead of one write per chunk (system calls are dear on this kind of VM).
+ * Batches of 1 MiB (plus as much again queued in the stream) held ~2 MiB per blob in flight, ~12 MiB
+ * for a pull's 6 parallel blobs, at no measurable gain in speed.
  */
-const WRITE_BATCH = 1024 * 1024;
+const WRITE_BATCH = 256 * 1024;
 
 /** Writes a stream into a new file in batches (one writev each) and, if durable, fsyncs it before finishing. */
 class FileSink extends Writable {
