@@ -46,6 +46,8 @@ export type FerryErrorCode =
   | 'TOOMANYREQUESTS'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
+  // a conditional write (If-Match) kept finding the resource changed by another writer
+  | 'CONCURRENT_UPDATE'
   // Docker daemons (docker-daemon:)
   | 'DAEMON_UNREACHABLE'
   | 'DAEMON_ERROR'

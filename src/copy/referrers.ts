@@ -7,9 +7,11 @@
  * - cosign's tag scheme (cosign specs/SIGNATURE_SPEC.md "Storage Specification", and its attestation
  *   and SBOM attachments): the tags `<alg>-<hex>.sig`, `.att`, `.sbom` next to the image, copied
  *   under the same tags.
- * Recursively: referrers of referrers (a signature of an SBOM) come too. Every attached manifest and
- * its blobs are copied as-is, byte for byte (no conversion, no compression change), so digests stay
- * equal: a referrer names its subject by digest, and a cosign tag by the digest in its name.
+ * Recursively: referrers of referrers (a signature of an SBOM) come too, and so do the referrers of the
+ * manifests inside an attached index (an attestation index whose per-platform manifest is signed).
+ * Every attached manifest and its blobs are copied as-is, byte for byte (no conversion, no compression
+ * change), so digests stay equal: a referrer names its subject by digest, and a cosign tag by the
+ * digest in its name.
  */
 import { type Digest, digestAlgorithm, digestHex, parseDigest } from '../digest/digest.js';
 import { FerryError } from '../errors.js';
@@ -78,7 +80,10 @@ function subjectOf(bytes: Buffer): string | undefined {
   return isJSONObject(subject) && typeof subject.digest === 'string' ? subject.digest : undefined;
 }
 
-/** Copies the referrers and cosign attachment tags of `subjects`, recursively, as-is. Returns how many manifests were carried. */
+/**
+ * Copies the referrers and cosign attachment tags of `subjects`, recursively, as-is. Returns how many
+ * manifests were carried (the manifests inside an attached index included).
+ */
 export async function copyReferrers(session: CopySession, ctx: BlobContext, subjects: Digest[]): Promise<number> {
   checkReferrersSupport(session);
   const { source, destination, progress } = session;
@@ -92,6 +97,15 @@ export async function copyReferrers(session: CopySession, ctx: BlobContext, subj
       throw new FerryError('TOO_LARGE', `withReferrers: more than ${MAX_ATTACHED} attached manifests`, {
         details: { limit: MAX_ATTACHED },
       });
+    }
+  };
+  // The manifests inside an attached index are subjects too: looked up once each, counted against the same limit.
+  const lookUpInside = (inside: Digest[]): void => {
+    for (const digest of inside) {
+      if (seen.has(digest)) continue;
+      seen.add(digest);
+      count();
+      queue.push(digest);
     }
   };
   for (let subject = queue.shift(); subject !== undefined; subject = queue.shift()) {
@@ -115,13 +129,14 @@ export async function copyReferrers(session: CopySession, ctx: BlobContext, subj
         kind: 'message',
         text: `Copying referrer ${d.digest} (${printable(d.artifactType)}) of ${subject}`,
       });
-      await copyManifestAsIs(session, ctx, raw, d.digest, 0);
+      const inside = await copyManifestAsIs(session, ctx, raw, d.digest, 0);
       await (destination.putReferrerManifest as NonNullable<typeof destination.putReferrerManifest>)(
         raw.bytes,
         d.digest,
         signal,
       );
       queue.push(d.digest);
+      lookUpInside(inside);
     }
     const parsed = parseDigest(subject);
     for (const suffix of COSIGN_SUFFIXES) {
@@ -130,7 +145,7 @@ export async function copyReferrers(session: CopySession, ctx: BlobContext, subj
       if (tagged === undefined) continue;
       count();
       progress.emit({ kind: 'message', text: `Copying cosign attachment ${tag}` });
-      await copyManifestAsIs(session, ctx, tagged, tagged.digest, 0);
+      const inside = await copyManifestAsIs(session, ctx, tagged, tagged.digest, 0);
       await (destination.putTaggedManifest as NonNullable<typeof destination.putTaggedManifest>)(
         tagged.bytes,
         tag,
@@ -140,6 +155,7 @@ export async function copyReferrers(session: CopySession, ctx: BlobContext, subj
         seen.add(tagged.digest);
         queue.push(tagged.digest);
       }
+      lookUpInside(inside);
     }
   }
   return carried;
@@ -152,7 +168,7 @@ function printable(artifactType: string | undefined): string {
 /**
  * Copies what a manifest names, unchanged: an image manifest's config and layers (any media type,
  * streamed, digest-verified, never recompressed); an index's manifests (each put by digest) and theirs.
- * The manifest itself is put by the caller.
+ * The manifest itself is put by the caller. Returns the digests of the manifests put inside it, nested ones included.
  */
 async function copyManifestAsIs(
   session: CopySession,
@@ -160,7 +176,7 @@ async function copyManifestAsIs(
   raw: RawManifest,
   digest: Digest,
   depth: number,
-): Promise<void> {
+): Promise<Digest[]> {
   if (manifestDigest(raw.bytes, digestAlgorithm(digest)) !== digest) {
     throw new FerryError('DIGEST_MISMATCH', `attached manifest ${digest}: its bytes have another digest`, {
       details: { expected: digest },
@@ -171,12 +187,14 @@ async function copyManifestAsIs(
     if (depth >= MAX_NESTING) {
       throw new FerryError('TOO_LARGE', `attached index ${digest}: nested more than ${MAX_NESTING} deep`);
     }
+    const inside: Digest[] = [];
     for (const instance of parsed.instances()) {
       const child = await session.source.getManifest(instance.digest, ctx.signal);
-      await copyManifestAsIs(session, ctx, child, instance.digest, depth + 1);
+      inside.push(...(await copyManifestAsIs(session, ctx, child, instance.digest, depth + 1)));
       await session.destination.putManifest(child.bytes, instance.digest, ctx.signal);
+      inside.push(instance.digest);
     }
-    return;
+    return inside;
   }
   const config = parsed.configInfo();
   const blobs: { info: BlobInfo; isConfig: boolean }[] = [
@@ -192,4 +210,5 @@ async function copyManifestAsIs(
     // No plan: the bytes are kept as they are.
     await streamBlob(ctx, info, { isConfig, computeDiffID: false });
   }
+  return [];
 }

@@ -19,6 +19,8 @@ export interface FetchedManifest {
   bytes: Buffer;
   mimeType: string;
   digest: Digest;
+  /** `ETag` as the registry sent it (Distribution: `"sha256:…"`), for a conditional write of the same tag. */
+  etag?: string;
 }
 
 export interface ManifestHead {
@@ -83,7 +85,13 @@ async function getManifestOnce(
     throw new FerryError('SIZE_MISMATCH', `${what}: got ${bytes.length} bytes, Content-Length said ${length}`);
   }
   const digest = checkManifestDigests(bytes, ref, header(res, 'docker-content-digest'), what);
-  return { bytes, mimeType: manifestMIMEType(header(res, 'content-type'), bytes), digest };
+  const etag = header(res, 'etag');
+  return {
+    bytes,
+    mimeType: manifestMIMEType(header(res, 'content-type'), bytes),
+    digest,
+    ...(etag === undefined ? {} : { etag }),
+  };
 }
 
 /** The manifest's digest, type and size without its body; undefined when the registry has no such manifest. */
@@ -137,7 +145,19 @@ export interface PutManifestResult {
   ociSubject?: string;
 }
 
-/** putManifest, with the response's `OCI-Subject` header. */
+/**
+ * A precondition on a manifest PUT (RFC 9110 §13.1): the tag still holds the representation read
+ * (`If-Match`), or does not exist yet (`If-None-Match: *`). A registry that checks it and finds it
+ * false answers 412 (a REGISTRY_ERROR with `details.status` 412); one that ignores it writes anyway.
+ */
+export type PutCondition = { ifMatch: string } | { ifNoneMatch: '*' };
+
+function conditionHeaders(condition: PutCondition | undefined): Record<string, string> {
+  if (condition === undefined) return {};
+  return 'ifMatch' in condition ? { 'if-match': condition.ifMatch } : { 'if-none-match': condition.ifNoneMatch };
+}
+
+/** putManifest, with the response's `OCI-Subject` header, and written only when `condition` holds. */
 export async function putManifestDetailed(
   t: RegistryTransport,
   repository: string,
@@ -145,6 +165,7 @@ export async function putManifestDetailed(
   bytes: Buffer,
   mimeType: string,
   signal?: AbortSignal,
+  condition?: PutCondition,
 ): Promise<PutManifestResult> {
   const what = `writing manifest ${imageName(t, repository, ref)}`;
   if (isDigest(ref) && !manifestMatchesDigest(bytes, ref)) {
@@ -156,7 +177,7 @@ export async function putManifestDetailed(
     method: 'PUT',
     url: manifestPath(repository, ref),
     scopes: [push(repository)],
-    headers: { 'content-type': mimeType },
+    headers: { 'content-type': mimeType, ...conditionHeaders(condition) },
     body: bytes,
     signal,
   });

@@ -7,7 +7,8 @@
  *   the client then reads the referrers tag schema, the tag `<alg>-<hex>` holding an OCI index.
  * - pushing: a registry that processed a manifest's `subject` answers the PUT with `OCI-Subject`;
  *   without it, the client maintains that tag index itself (read, add the descriptor with the
- *   manifest's artifactType (else its config media type) and annotations, skip a duplicate, put).
+ *   manifest's artifactType (else its config media type) and annotations, skip a duplicate, put
+ *   conditionally on the ETag read, and on a 412 read and add again, a bounded number of times).
  * Everything read is capped (page size, pages, entries) and every descriptor validated (digest, size).
  */
 import { type Digest, digestAlgorithm, digestHex, isDigest, parseDigest } from '../digest/digest.js';
@@ -18,7 +19,7 @@ import { MAX_MANIFEST_SIZE } from '../manifest/limits.js';
 import { MediaType } from '../manifest/mediatypes.js';
 import { quoteInput } from '../util/quote.js';
 import { nextLink } from './link.js';
-import { getManifest, putManifestDetailed } from './manifests.js';
+import { getManifest, type PutCondition, putManifestDetailed } from './manifests.js';
 import { pull, repositoryPath } from './paths.js';
 import { header } from './response.js';
 import type { RegistryTransport } from './transport.js';
@@ -189,6 +190,8 @@ function indexDescriptors(obj: JSONObject, where: string): Descriptor[] {
 
 interface TagIndex {
   object: JSONObject;
+  /** The GET's `ETag`, when the registry sent one. */
+  etag?: string;
 }
 
 /** The referrers tag schema index of `subject`, or undefined when the tag does not exist. */
@@ -216,13 +219,21 @@ async function readTagIndex(
     );
   }
   const object = parseJSONObject(fetched.bytes, where);
-  return { object };
+  return { object, ...(fetched.etag === undefined ? {} : { etag: fetched.etag }) };
 }
+
+/** Most read-add-write rounds of one tag index update whose write a registry refuses with 412 (another writer came first). */
+export const MAX_TAG_INDEX_ROUNDS = 5;
 
 /**
  * Adds a pushed manifest with a `subject` to the subject's referrers tag index (the registry did not
  * answer `OCI-Subject`): starts from an empty index when the tag does not exist; a descriptor of the same
  * digest already there is kept as it is. Returns whether the index was written.
+ * The write is conditional (distribution-spec "Referrers Tag Schema": clients MAY use ETag conditions
+ * against concurrent writers): `If-Match` with the ETag read, `If-None-Match: *` when there was no tag;
+ * a 412 means another writer changed the index meanwhile, so it is read and merged again, at most
+ * MAX_TAG_INDEX_ROUNDS times (then CONCURRENT_UPDATE). Distribution 2.8.2 sends `Etag: "sha256:…"`
+ * on a manifest GET but ignores both conditions on a PUT (201 either way): there the last writer wins, as before.
  */
 export async function addToReferrersTagIndex(
   t: RegistryTransport,
@@ -231,19 +242,53 @@ export async function addToReferrersTagIndex(
   descriptor: Descriptor,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const existing = await readTagIndex(t, repository, subject, signal);
-  const where = `referrers tag index ${t.host}/${repository}:${referrersTag(subject)}`;
-  const object: JSONObject = existing?.object ?? { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] };
-  const manifests = indexDescriptors(object, where);
-  if (manifests.some((d) => d.digest === descriptor.digest)) return false;
+  const tag = referrersTag(subject);
+  const where = `referrers tag index ${t.host}/${repository}:${tag}`;
+  for (let round = 0; round < MAX_TAG_INDEX_ROUNDS; round++) {
+    const existing = await readTagIndex(t, repository, subject, signal);
+    const updated = withReferrer(existing?.object, descriptor, where);
+    if (updated === undefined) return false;
+    try {
+      await putManifestDetailed(
+        t,
+        repository,
+        tag,
+        goMarshal(updated),
+        MediaType.OCI_INDEX,
+        signal,
+        writeCondition(existing),
+      );
+      return true;
+    } catch (e) {
+      if (!(isFerryError(e) && e.details.status === 412)) throw e;
+    }
+  }
+  throw new FerryError(
+    'CONCURRENT_UPDATE',
+    `adding referrer ${descriptor.digest} to ${where}: the index changed under each of ${MAX_TAG_INDEX_ROUNDS} conditional writes (HTTP 412); other clients keep updating it`,
+    { details: { repository, tag, attempts: MAX_TAG_INDEX_ROUNDS } },
+  );
+}
+
+/** The index with `descriptor` appended, or undefined when it already lists that digest. */
+function withReferrer(existing: JSONObject | undefined, descriptor: Descriptor, where: string): JSONObject | undefined {
+  const object: JSONObject = existing ?? { schemaVersion: 2, mediaType: MediaType.OCI_INDEX, manifests: [] };
+  if (indexDescriptors(object, where).some((d) => d.digest === descriptor.digest)) return undefined;
   const rawList = field(object, 'manifests');
   const raw: unknown[] = Array.isArray(rawList) ? [...rawList] : [];
   raw.push(descriptorJSON(descriptor));
   // Other fields of an existing index (annotations, ...) are kept; only `manifests` grows.
-  const updated: JSONObject = existing === undefined ? object : { ...object };
-  updated.manifests = raw;
-  await putManifestDetailed(t, repository, referrersTag(subject), goMarshal(updated), MediaType.OCI_INDEX, signal);
-  return true;
+  return { ...object, manifests: raw };
+}
+
+/**
+ * The precondition of a tag index write: the ETag read (a weak one, `W/"…"`, never matches If-Match's strong
+ * comparison, RFC 9110 §13.1.1, so none is sent), or "no such tag yet".
+ */
+function writeCondition(existing: TagIndex | undefined): PutCondition | undefined {
+  if (existing === undefined) return { ifNoneMatch: '*' };
+  if (existing.etag === undefined || existing.etag.startsWith('W/')) return undefined;
+  return { ifMatch: existing.etag };
 }
 
 /** A descriptor in OCI field order (mediaType, digest, size, annotations, artifactType). */

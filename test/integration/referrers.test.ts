@@ -78,7 +78,7 @@ async function pushArtifact(
   repo: string,
   artifactType: string,
   content: string,
-  subjectDesc: { digest: Digest; size: number; mediaType: string },
+  subjectDesc: { digest: Digest; size: number; mediaType: string } | undefined,
   annotations: Record<string, string>,
 ): Promise<Digest> {
   const config = await pushBlob(srcClient, repo, Buffer.from('{}'));
@@ -90,7 +90,7 @@ async function pushArtifact(
       artifactType,
       config: { mediaType: EMPTY, digest: config.digest, size: config.size },
       layers: [{ mediaType: artifactType, digest: layer.digest, size: layer.size }],
-      subject: subjectDesc,
+      ...(subjectDesc === undefined ? {} : { subject: subjectDesc }),
       annotations,
     }),
   );
@@ -469,5 +469,63 @@ describe('referrers of a multi-arch image, and a listing that lies', () => {
     assert.match(r.stderr + r.stdout, new RegExp(`referrer ${fake} of ${subject} skipped: its subject is "${other}"`));
     assert.equal(await dstClient.headManifest('liar', fake), undefined);
     assert.equal(await dstClient.headManifest('liar', referrersTag(subject)), undefined);
+  });
+});
+
+describe('referrers of the manifests inside a referrer that is an index', () => {
+  it('copy --with-referrers carries the referrer of a manifest inside an attestation index', async () => {
+    await seed(`oci:${work}/oci:v1`, `docker://${src.host}/nest:v1`);
+    // image ← attestation index (subject: the image) ∋ attestation manifest ← signature (subject: the attestation).
+    const attestation = await pushArtifact(
+      'nest',
+      'application/vnd.in-toto+json',
+      '{"_type":"https://in-toto.io/Statement/v1"}',
+      undefined,
+      {},
+    );
+    const attestationSize = (await srcClient.getManifest('nest', attestation)).bytes.length;
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        artifactType: 'application/vnd.example.attestations',
+        manifests: [{ mediaType: OCI_MANIFEST, digest: attestation, size: attestationSize }],
+        subject: { mediaType: OCI_MANIFEST, digest: subject, size: subjectSize },
+      }),
+    );
+    const attestationIndex = digestOf(index);
+    await srcClient.putManifest('nest', attestationIndex, index, OCI_INDEX);
+    const nestedSig = await pushArtifact(
+      'nest',
+      SIG_TYPE,
+      'attestation-signature',
+      { mediaType: OCI_MANIFEST, digest: attestation, size: attestationSize },
+      {},
+    );
+    assert.deepEqual(
+      (await tagIndex(srcClient, 'nest', attestation)).manifests.map((d) => d.digest),
+      [nestedSig],
+    );
+
+    const r = await copyAcross(runFerry, `docker://${src.host}/nest:v1`, `docker://${dst.host}/nest-copy:v1`, [
+      '--with-referrers',
+    ]);
+    assert.match(r.stderr + r.stdout, new RegExp(`Copying referrer ${nestedSig} .* of ${attestation}`));
+    for (const d of [attestationIndex, attestation, nestedSig]) {
+      assert.equal((await dstClient.getManifest('nest-copy', d)).digest, d);
+    }
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'nest-copy', subject)).manifests.map((d) => d.digest),
+      [attestationIndex],
+    );
+    assert.deepEqual(
+      (await tagIndex(dstClient, 'nest-copy', attestation)).manifests.map((d) => d.digest),
+      [nestedSig],
+    );
+    // The nested referrer's blobs arrived too.
+    const sigManifest = JSON.parse((await dstClient.getManifest('nest-copy', nestedSig)).bytes.toString()) as {
+      layers: { digest: Digest }[];
+    };
+    assert.ok((await dstClient.blobExists('nest-copy', sigManifest.layers[0]?.digest as Digest)) !== undefined);
   });
 });
