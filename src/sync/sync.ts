@@ -275,20 +275,25 @@ async function sameDigest(
   // With referrers, an unchanged image may have new ones: the copy (a no-op for the image) carries them.
   if (options.copy?.withReferrers === true) return undefined;
   if (!policyAcceptsUnseen(entry, options)) return undefined;
-  const source: ManifestHead | undefined =
-    entry.sourceDigest !== undefined
-      ? { digest: entry.sourceDigest as Digest, size: -1 }
-      : await clients.head(entry.source, entry.sourceOptions, 'src', options.signal);
-  if (source?.digest === undefined) return undefined;
-  let destination: string | undefined;
+  // Both questions go out together: a HEAD is mostly waiting, and nothing changed is the common case.
+  const askDestination = clients
+    .head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal)
+    .then(
+      (head) => head?.digest,
+      // The copy asks again and reports what is wrong with the destination.
+      () => undefined,
+    );
+  let source: ManifestHead | undefined;
   try {
-    destination = (
-      await clients.head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal)
-    )?.digest;
-  } catch {
-    // The copy asks again and reports what is wrong with the destination.
-    return undefined;
+    source =
+      entry.sourceDigest !== undefined
+        ? { digest: entry.sourceDigest as Digest, size: -1 }
+        : await clients.head(entry.source, entry.sourceOptions, 'src', options.signal);
+  } finally {
+    await askDestination;
   }
+  if (source?.digest === undefined) return undefined;
+  const destination = await askDestination;
   if (destination === undefined) return undefined;
   if (destination === source.digest) return destination;
   // A list copied without --all leaves only this platform's instance at the destination: one GET of
