@@ -7,10 +7,11 @@
 //     same kind of command left in ${XDG_CACHE_HOME:-~/.cache}/ferry/code/, so V8 skips most
 //     parsing and compiling. A missing or stale cache (new build, other Node) is made again at
 //     exit. The cache only ever speeds things up: any error reading or writing it is ignored.
-//   - Liftoff only, for commands that talk to a registry: undici parses HTTP with llhttp compiled
-//     to WebAssembly, and by default V8 also compiles it with its optimising compiler, ~0.15 s of
-//     CPU per command for code that only parses response headers. But any V8 flag also changes
-//     the hash that code caches are checked against, node's own built-in modules included (their
+//   - Liftoff only, for registry commands behind HTTPS_PROXY / HTTP_PROXY, the one case that loads
+//     undici (direct connections use node:http): undici parses HTTP with llhttp compiled to
+//     WebAssembly, and by default V8 also compiles it with its optimising compiler, ~0.15 s of CPU
+//     per command for code that only parses response headers. But any V8 flag also changes the
+//     hash that code caches are checked against, node's own built-in modules included (their
 //     loading then takes ~3 times as long), for good: unsetting it does not bring the hash back.
 //     So the flag is set only after the built-ins such a command needs are loaded, and only in a
 //     run that found a valid cache: the run that writes the cache keeps the default flags.
@@ -85,7 +86,8 @@ const script = new Script(source, {
 });
 const cacheValid = cached !== undefined && script.cachedDataRejected === false;
 const usesRegistry = commandArg === 'login' || args.some((a) => a.startsWith('docker://'));
-if (usesRegistry && cacheValid) {
+const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
+if (usesRegistry && proxied && cacheValid) {
   for (const name of ['http', 'net', 'tls', 'stream', 'crypto', 'fs/promises', 'assert', 'diagnostics_channel', 'string_decoder', 'zlib', 'child_process']) {
     require(`node:${name}`);
   }
