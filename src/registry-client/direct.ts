@@ -140,7 +140,7 @@ class Exchange {
       finished(res, () => this.#done());
       const responseBody = res as http.IncomingMessage & RegistryResponse['body'];
       responseBody.dump = (opts) =>
-        dump(res, method === 'HEAD' ? Number.MAX_SAFE_INTEGER : (opts?.limit ?? DUMP_LIMIT));
+        dump(req, res, method === 'HEAD' ? Number.MAX_SAFE_INTEGER : (opts?.limit ?? DUMP_LIMIT));
       // A HEAD answer has no body: read its end now, so the socket goes back to the pool at once.
       if (method === 'HEAD') res.resume();
       resolve({ status: res.statusCode ?? 0, headers: distinctHeaders(res), body: responseBody, url });
@@ -252,23 +252,25 @@ function distinctHeaders(res: http.IncomingMessage): http.IncomingHttpHeaders {
 
 /**
  * Reads and discards the rest of `res` so its socket goes back to the pool; past `limit` bytes
- * (or a Content-Length above it) the socket is given up instead. Never fails.
+ * (or a Content-Length above it) the socket is given up instead. Resolves once the socket is back
+ * in the pool (or closed), so the next request finds it there; never fails.
  */
-function dump(res: http.IncomingMessage, limit: number): Promise<void> {
-  if (res.readableEnded || res.destroyed) return Promise.resolve();
+async function dump(req: http.ClientRequest, res: http.IncomingMessage, limit: number): Promise<void> {
   res.on('error', () => {});
-  const length = Number(res.headers['content-length']);
-  if (length > limit) {
+  if (Number(res.headers['content-length']) > limit) {
     res.destroy();
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    let read = 0;
-    res.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-      if (read > limit) res.destroy();
+  } else if (!res.readableEnded && !res.destroyed) {
+    await new Promise<void>((resolve) => {
+      let read = 0;
+      res.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read > limit) res.destroy();
+      });
+      finished(res, () => resolve());
+      res.resume();
     });
-    finished(res, () => resolve());
-    res.resume();
-  });
+  }
+  // A request whose body is still being sent keeps its socket until then: not waited for here.
+  if (req.closed || !req.writableFinished) return;
+  await new Promise<void>((resolve) => req.once('close', () => resolve()));
 }
