@@ -7,10 +7,11 @@
 //     same kind of command left in ${XDG_CACHE_HOME:-~/.cache}/ferry/code/, so V8 skips most
 //     parsing and compiling. A missing or stale cache (new build, other Node) is made again at
 //     exit. The cache only ever speeds things up: any error reading or writing it is ignored.
-//   - Liftoff only, for commands that talk to a registry: undici parses HTTP with llhttp compiled
-//     to WebAssembly, and by default V8 also compiles it with its optimising compiler, ~0.15 s of
-//     CPU per command for code that only parses response headers. But any V8 flag also changes
-//     the hash that code caches are checked against, node's own built-in modules included (their
+//   - Liftoff only, for registry commands behind HTTPS_PROXY / HTTP_PROXY, the one case that loads
+//     undici (direct connections use node:http): undici parses HTTP with llhttp compiled to
+//     WebAssembly, and by default V8 also compiles it with its optimising compiler, ~0.15 s of CPU
+//     per command for code that only parses response headers. But any V8 flag also changes the
+//     hash that code caches are checked against, node's own built-in modules included (their
 //     loading then takes ~3 times as long), for good: unsetting it does not bring the hash back.
 //     So the flag is set only after the built-ins such a command needs are loaded, and only in a
 //     run that found a valid cache: the run that writes the cache keeps the default flags.
@@ -28,7 +29,6 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
 
 const { createRequire } = require('node:module');
 const { homedir } = require('node:os');
-const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 const bundle = join(__dirname, '..', 'dist', 'cli', 'ferry.cjs');
@@ -85,23 +85,27 @@ const script = new Script(source, {
 });
 const cacheValid = cached !== undefined && script.cachedDataRejected === false;
 const usesRegistry = commandArg === 'login' || args.some((a) => a.startsWith('docker://'));
-// Commands that move blobs get a young-generation collector (src/util/young-garbage.ts): a pull's
-// dead 64 KiB read buffers are collected every few MiB instead of piling up to ~32 MiB. `gc` exists
-// only under --expose-gc, a V8 flag: the same rule as above applies.
-const movesBlobs = commandArg === 'copy' || commandArg === 'sync';
-if ((usesRegistry || movesBlobs) && cacheValid) {
+const proxied = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => process.env[name]);
+if (usesRegistry && proxied && cacheValid) {
   for (const name of ['http', 'net', 'tls', 'stream', 'crypto', 'fs/promises', 'assert', 'diagnostics_channel', 'string_decoder', 'zlib', 'child_process']) {
     require(`node:${name}`);
   }
-  if (usesRegistry) setFlagsFromString('--liftoff-only');
-  if (movesBlobs) {
-    setFlagsFromString('--expose-gc');
-    let gc;
-    globalThis[Symbol.for('ferry.collectYoungGarbage')] = () => {
-      gc ??= require('node:vm').runInNewContext('gc');
-      gc({ type: 'minor' });
-    };
-  }
+  require('node:v8').setFlagsFromString('--liftoff-only');
+}
+// Commands that move blobs get a young-generation collector (src/util/young-garbage.ts): a pull's
+// dead 64 KiB read buffers are collected every few MiB instead of piling up to ~32 MiB. `gc` exists
+// only under --expose-gc, a V8 flag, so the same rule applies: never in the run that writes the
+// cache, and set only when the first collection is due (after 4 MiB of blobs: the command's
+// built-ins are loaded by then; a copy that moves no blob never sets it, nor loads node:v8).
+if ((commandArg === 'copy' || commandArg === 'sync') && cacheValid) {
+  let gc;
+  globalThis[Symbol.for('ferry.collectYoungGarbage')] = () => {
+    if (gc === undefined) {
+      require('node:v8').setFlagsFromString('--expose-gc');
+      gc = require('node:vm').runInNewContext('gc');
+    }
+    gc({ type: 'minor' });
+  };
 }
 if (!cacheValid) {
   process.once('exit', () => {

@@ -33,9 +33,9 @@ const lazyRequire = {
   },
 };
 
-// undici's HTTP/2 client loads node:http2 when undici loads (~12 ms of start-up), and copes when
-// it is missing. Ferry never enables HTTP/2 (`allowH2` stays off), so in the bundle that one
-// import finds nothing.
+// undici (bundled for connections through a proxy): its HTTP/2 client loads node:http2 when undici
+// loads (~12 ms of start-up), and copes when it is missing. Ferry never enables HTTP/2 (`allowH2`
+// stays off), so in the bundle that one import finds nothing.
 /** @type {import('esbuild').Plugin} */
 const noHttp2 = {
   name: 'ferry-no-http2',

@@ -24,7 +24,7 @@ export async function explainedHeadFailure(
     return head;
   }
   if (got.status === head.status) return got;
-  got.body.on('error', () => {}); // undici reports the abort that destroy() makes
+  got.body.on('error', () => {}); // a body may report the abort that destroy() makes
   got.body.destroy();
   return head;
 }

@@ -1,6 +1,7 @@
 /**
  * The Distribution registry HTTP client, in layers; each file has one job, so a fix lands in one:
- *   1. connection.ts — the pool: undici (loaded lazily), proxy dispatcher, shared TLS context, timeouts.
+ *   1. connection.ts — the pool: keep-alive node:http/https Agents (direct.ts), undici only behind a
+ *      proxy (proxied.ts, loaded lazily), shared TLS context (tls-options.ts), timeouts.
  *   2. auth.ts, challenge.ts, auth-round.ts — challenges (from the registry's own origin only), tokens, scopes, redaction.
  *   3. redirects.ts, retrying.ts (+ retry.ts policy) — redirects without credentials to other origins; retries, Retry-After.
  *   transport.ts composes 1–3 (with ping.ts, response.ts) into a `RegistryTransport`;

@@ -4,7 +4,17 @@
  */
 import { abortError } from '../errors.js';
 
+/** The codes of the registry client's own timeouts (node:http has only an idle socket timeout). */
+export const CONNECT_TIMEOUT = 'FERRY_CONNECT_TIMEOUT';
+export const HEADERS_TIMEOUT = 'FERRY_HEADERS_TIMEOUT';
+export const BODY_TIMEOUT = 'FERRY_BODY_TIMEOUT';
+
 const TRANSIENT_NETWORK_CODES = new Set([
+  CONNECT_TIMEOUT,
+  HEADERS_TIMEOUT,
+  BODY_TIMEOUT,
+  // undici's, on the proxy path
+
   'ECONNRESET',
   'ECONNREFUSED',
   'ECONNABORTED',

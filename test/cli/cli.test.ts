@@ -155,7 +155,7 @@ describe('ferry CLI frame', () => {
     for (const heavy of ['http', 'tls', 'http2']) assert.ok(!builtins.includes(heavy), `${heavy} loaded`);
   });
 
-  test('a copy to a registry never loads node:http2 (undici is bundled without its HTTP/2 client)', async () => {
+  test("a copy to a registry never loads node:http2 (nor undici's HTTP/2 client, bundled for the proxy path)", async () => {
     const reg = await startRegistry();
     try {
       await withTempDir(async (dir) => {

@@ -12,7 +12,7 @@ import { run } from '../helpers/run.js';
 const HEAVY_PACKAGES = ['undici', 'better-sqlite3', 'tar-stream', 'zstd-napi', 'lzma-native', 'smol-toml'];
 
 /** Runs `body` (ES module code, with Ferry imported as `ferry`) in a child and returns the npm packages it loaded. */
-async function loadedPackages(body: string): Promise<string[]> {
+async function loadedPackages(body: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const index = pathToFileURL(join(repoRoot, 'dist', 'src', 'index.js')).href;
   const script = [
     "import { createRequire } from 'node:module';",
@@ -23,7 +23,7 @@ async function loadedPackages(body: string): Promise<string[]> {
     'const packages = [...new Set(files.flatMap((f) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(f)?.[1] ?? []))];',
     'process.stdout.write(JSON.stringify(packages));',
   ].join('\n');
-  const r = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot });
+  const r = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, env });
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as string[];
 }
@@ -43,14 +43,25 @@ describe('start-up cost', () => {
       assert.ok(!packages.includes(name), `${name} was loaded: ${packages.join(', ')}`);
   });
 
-  test('opening a docker source loads undici (the registry client is lazy, not missing)', async () => {
-    const packages = await loadedPackages(
-      [
-        "const ref = ferry.parseImageReference('docker://127.0.0.1:1/ns/img:tag');",
-        // Opening pings the registry; port 1 refuses, which is fine: the client was built.
-        'await ref.newImageSource({ tlsVerify: false, retryTimes: 0 }).then((s) => s.close(), () => {});',
-      ].join('\n'),
-    );
+  // Port 1 refuses, which is fine: the client was built and its ping sent.
+  const openDockerSource = [
+    "const ref = ferry.parseImageReference('docker://127.0.0.1:1/ns/img:tag');",
+    'await ref.newImageSource({ tlsVerify: false, retryTimes: 0 }).then((s) => s.close(), () => {});',
+  ].join('\n');
+
+  test('a docker source connects with node:http: undici is not loaded without a proxy', async () => {
+    const env = { ...process.env };
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) delete env[name];
+    const packages = await loadedPackages(openDockerSource, env);
+    assert.ok(!packages.includes('undici'), `undici loaded: ${packages.join(', ')}`);
+  });
+
+  test('a docker source behind HTTPS_PROXY loads undici (its proxy agent)', async () => {
+    const packages = await loadedPackages(openDockerSource, {
+      ...process.env,
+      HTTPS_PROXY: 'http://127.0.0.1:1',
+      NO_PROXY: '',
+    });
     assert.ok(packages.includes('undici'), `undici not loaded: ${packages.join(', ')}`);
   });
 });

@@ -21,6 +21,8 @@ let relay: Server;
 let relayHost = '';
 let connections = 0;
 let pings = 0;
+/** A blob above the 128 KiB that dump() reads of a body: its HEAD announces that Content-Length. */
+const big = Buffer.alloc(1024 * 1024, 7);
 
 before(async () => {
   reg = await startRegistry();
@@ -55,6 +57,7 @@ before(async () => {
     }),
   );
   await client.putManifest('shared/img', 't', manifest, MediaType.OCI_MANIFEST);
+  await client.uploadBlob('shared/img', Readable.from([big]), { digest: sha(big), size: big.length });
   await client.close();
 });
 
@@ -109,5 +112,24 @@ describe('clients of one registry share', () => {
     assert.equal(pings, 0);
     assert.equal(connections, 1);
     await second.close();
+  });
+});
+
+describe('keep-alive', () => {
+  test('manifest and blob HEADs, and the GETs between them, reuse one connection', async () => {
+    forgetRegistryPings();
+    const client = await RegistryClient.create(relayHost, { tlsVerify: false, userAgent: 'keep-alive-test/1' });
+    try {
+      await client.headManifest('shared/img', 't'); // the ping and the first connection
+      connections = 0;
+      for (let i = 0; i < 20; i++) {
+        assert.ok((await client.headManifest('shared/img', 't'))?.digest?.startsWith('sha256:'));
+        assert.equal((await client.blobExists('shared/img', sha(big)))?.size, big.length);
+        if (i % 5 === 0) assert.ok((await client.getManifest('shared/img', 't')).bytes.length > 0);
+      }
+      assert.equal(connections, 0, `${connections} new connections for 44 requests`);
+    } finally {
+      await client.close();
+    }
   });
 });
