@@ -52,6 +52,32 @@ const noHttp2 = {
   },
 };
 
+// node:child_process costs ~3 ms of every command's start-up, and is needed only by the few that run
+// another program (credential helpers, gpg, the user-namespace re-exec, commander's executable
+// subcommands, which Ferry has none of). Every import of it in the bundle gets this module instead:
+// the same functions, each loading node:child_process on its first call.
+/** @type {import('esbuild').Plugin} */
+const lazyChildProcess = {
+  name: 'ferry-lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.namespace === 'ferry-lazy'
+        ? { path: 'node:child_process', external: true } // the real one, from inside the lazy module
+        : { path: 'child_process', namespace: 'ferry-lazy' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'ferry-lazy' }, async () => {
+      const real = await import('node:child_process');
+      const names = Object.keys(real).filter((k) => k !== 'default' && typeof real[k] === 'function');
+      const lines = names.map((n) => `export function ${n}(...args) { return load().${n}(...args); }`);
+      return {
+        contents: `let m;\nconst load = () => (m ??= require('node:child_process'));\n${lines.join('\n')}\n`,
+        loader: 'js',
+        resolveDir: root,
+      };
+    });
+  },
+};
+
 const result = await esbuild.build({
   absWorkingDir: root,
   entryPoints: [join(root, 'dist', 'src', 'cli', 'main.js')],
@@ -68,7 +94,7 @@ const result = await esbuild.build({
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__ferryBundleUrl' },
   banner: { js: "const __ferryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [lazyRequire, noHttp2],
+  plugins: [lazyRequire, noHttp2, lazyChildProcess],
   legalComments: 'none',
   // Without whitespace and comments the bundle is a third smaller (3.1 -> 2.1 MiB): every command
   // reads it whole and V8 scans it, ~4 ms of a no-op registry copy. Names stay (--debug stack traces

@@ -4,7 +4,7 @@
  */
 // Transports are imported through their reference modules (parsing only): a transport's source and
 // destination, and the heavy modules they use (tar-stream, ...), load when an image is first opened.
-import { containersStorageTransport } from './transports/containers-storage/index.js';
+import { containersStorageTransport } from './transports/containers-storage/reference.js';
 import { dirTransport } from './transports/dir/reference.js';
 import { dockerTransport } from './transports/docker/reference.js';
 import { ociTransport } from './transports/oci-layout/reference.js';
@@ -128,7 +128,7 @@ export { dirTransport, DirReference, parseDirReference } from './transports/dir/
 export { DIR_VERSION } from './transports/dir/layout.js';
 export { tarballTransport, newTarballReference, TarballReference } from './transports/tarball/reference.js';
 export type { TarballOptions } from './transports/tarball/reference.js';
-export { containersStorageTransport } from './transports/containers-storage/index.js';
+export { containersStorageTransport } from './transports/containers-storage/reference.js';
 export {
   dockerArchiveTransport,
   DockerArchiveReference,

@@ -524,20 +524,48 @@ export async function registriesConfFiles(
   return { main, mainRequired, dirs };
 }
 
+/**
+ * Files parsed in this process, by path: a copy's source and destination, or a sync's images, each
+ * load the configuration, and parsing one file (Debian's shortnames.conf: 70 aliases) costs ~2 ms of a
+ * no-op copy. Files are still read every time; an entry is used only for the same text, so an edited
+ * file is parsed again.
+ */
+const parsedFiles = new Map<string, { text: string; dropIn: boolean; parsed: RegistriesConfFile }>();
+
+function parseFileOnce(text: string, path: string, dropIn: boolean): RegistriesConfFile {
+  const known = parsedFiles.get(path);
+  if (known !== undefined && known.text === text && known.dropIn === dropIn) return copyOfFile(known.parsed);
+  const parsed = parseRegistriesConf(text, path, dropIn);
+  parsedFiles.set(path, { text, dropIn, parsed: copyOfFile(parsed) });
+  return parsed;
+}
+
+/** A deep copy (callers may change what they get); `aliases` keeps its null prototype. */
+function copyOfFile(f: RegistriesConfFile): RegistriesConfFile {
+  return {
+    unqualifiedSearchRegistries:
+      f.unqualifiedSearchRegistries === undefined ? undefined : [...f.unqualifiedSearchRegistries],
+    shortNameMode: f.shortNameMode,
+    credentialHelpers: f.credentialHelpers === undefined ? undefined : [...f.credentialHelpers],
+    aliases: Object.assign(Object.create(null) as Record<string, string>, f.aliases),
+    registries: f.registries.map((r) => ({ ...r, mirrors: r.mirrors.map((m) => ({ ...m })) })),
+  };
+}
+
 /** Loads registries.conf and its drop-ins (see registriesConfFiles), merged and validated. */
 export async function loadRegistriesConf(opts: LoadRegistriesConfOptions = {}): Promise<RegistriesConf> {
   const { main, mainRequired, dirs } = await registriesConfFiles(opts);
   const conf = emptyRegistriesConf();
   const mainText = await readOptional(main, mainRequired);
   if (mainText !== undefined) {
-    merge(conf, parseRegistriesConf(mainText, main));
+    merge(conf, parseFileOnce(mainText, main, false));
     conf.files.push(main);
   }
   for (const dir of dirs) {
     for (const file of await dropInFiles(dir)) {
       const text = await readOptional(file, false);
       if (text === undefined) continue;
-      merge(conf, parseRegistriesConf(text, file, true));
+      merge(conf, parseFileOnce(text, file, true));
       conf.files.push(file);
     }
   }

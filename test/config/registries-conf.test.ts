@@ -508,3 +508,30 @@ describe('registries.conf: pull sources', () => {
     assert.equal(dest.insecure, true);
   });
 });
+
+describe('loadRegistriesConf parses each file once per process', () => {
+  test('the same text gives an equal, independent result; an edited file is parsed again', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'registries.conf');
+      await writeFile(
+        path,
+        '[aliases]\n"app" = "example.com/team/app"\n[[registry]]\nprefix = "example.com"\nlocation = "mirror.example.com"\n[[registry.mirror]]\nlocation = "m1.example.com"\n',
+      );
+      const first = await loadRegistriesConf({ path });
+      const second = await loadRegistriesConf({ path });
+      assert.deepEqual(second, first);
+      // A caller changing what it got changes nothing for the next caller.
+      first.registries[0]!.mirrors[0]!.location = 'changed.example';
+      first.aliases.app = 'changed.example/x';
+      const third = await loadRegistriesConf({ path });
+      assert.equal(third.registries[0]!.mirrors[0]!.location, 'm1.example.com');
+      assert.equal(third.aliases.app, 'example.com/team/app');
+      assert.equal(Object.getPrototypeOf(third.aliases), null, 'aliases keep their null prototype');
+      assert.equal(third.aliases.constructor, undefined);
+      await writeFile(path, '[aliases]\n"app" = "example.com/other/app"\n');
+      const edited = await loadRegistriesConf({ path });
+      assert.equal(edited.aliases.app, 'example.com/other/app');
+      assert.equal(edited.registries.length, 0);
+    });
+  });
+});
