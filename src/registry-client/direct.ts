@@ -138,12 +138,13 @@ class Exchange {
       this.#settled = true;
       res.socket.setTimeout(options.bodyTimeoutMs ?? 0);
       finished(res, () => this.#done());
+      const headers = distinctHeaders(res);
       const responseBody = res as http.IncomingMessage & RegistryResponse['body'];
       responseBody.dump = (opts) =>
-        dump(req, res, method === 'HEAD' ? Number.MAX_SAFE_INTEGER : (opts?.limit ?? DUMP_LIMIT));
+        dump(req, res, headers, method === 'HEAD' ? Number.MAX_SAFE_INTEGER : (opts?.limit ?? DUMP_LIMIT));
       // A HEAD answer has no body: read its end now, so the socket goes back to the pool at once.
       if (method === 'HEAD') res.resume();
-      resolve({ status: res.statusCode ?? 0, headers: distinctHeaders(res), body: responseBody, url });
+      resolve({ status: res.statusCode ?? 0, headers, body: responseBody, url });
     });
     if (body === undefined) req.end();
     else if (Buffer.isBuffer(body)) req.end(body);
@@ -240,12 +241,22 @@ function mismatch(sent: number, length: number): Error {
   );
 }
 
-/** A header sent once is a string, a repeated one (several WWW-Authenticate challenges) a string[]. */
+/**
+ * A header sent once is a string, a repeated one (several WWW-Authenticate challenges) a string[];
+ * names in lower case. Built in one pass over the raw headers (node's `headers` and `headersDistinct`
+ * each build an object of their own on first use: a no-op sync reads ~1000 answers), with no
+ * prototype, so no header name (`__proto__`, `constructor`) means anything but itself.
+ */
 function distinctHeaders(res: http.IncomingMessage): http.IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, values] of Object.entries(res.headersDistinct)) {
-    if (values === undefined) continue;
-    headers[name] = values.length === 1 ? (values[0] as string) : values;
+  const headers = Object.create(null) as Record<string, string | string[]>;
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (typeof seen === 'string') headers[name] = [seen, value];
+    else seen.push(value);
   }
   return headers as http.IncomingHttpHeaders;
 }
@@ -255,9 +266,14 @@ function distinctHeaders(res: http.IncomingMessage): http.IncomingHttpHeaders {
  * (or a Content-Length above it) the socket is given up instead. Resolves once the socket is back
  * in the pool (or closed), so the next request finds it there; never fails.
  */
-async function dump(req: http.ClientRequest, res: http.IncomingMessage, limit: number): Promise<void> {
+async function dump(
+  req: http.ClientRequest,
+  res: http.IncomingMessage,
+  headers: http.IncomingHttpHeaders,
+  limit: number,
+): Promise<void> {
   res.on('error', () => {});
-  if (Number(res.headers['content-length']) > limit) {
+  if (Number(headers['content-length']) > limit) {
     res.destroy();
   } else if (!res.readableEnded && !res.destroyed) {
     await new Promise<void>((resolve) => {

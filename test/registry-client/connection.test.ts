@@ -76,6 +76,28 @@ describe('direct connections (node:http)', () => {
     assert.equal(res.headers['docker-content-digest'], 'sha256:00');
   });
 
+  test('header names are lower-cased and mean only themselves: __proto__ and constructor are plain headers', async () => {
+    const s = await serve((_req, res) => {
+      res.writeHead(200, [
+        'Docker-Content-Digest',
+        'sha256:01',
+        '__proto__',
+        'a',
+        '__proto__',
+        'b',
+        'Constructor',
+        'c',
+      ]);
+      res.end();
+    });
+    const res = await connection().send('HEAD', new URL('/v2/x/manifests/t', s.url), {}, undefined, undefined);
+    await res.body.dump();
+    assert.equal(Object.getPrototypeOf(res.headers), null);
+    assert.equal(res.headers['docker-content-digest'], 'sha256:01');
+    assert.deepEqual(Object.getOwnPropertyDescriptor(res.headers, '__proto__')?.value, ['a', 'b']);
+    assert.equal(res.headers.constructor, 'c');
+  });
+
   test('bodies read to the end or dumped keep the connection; a dumped body past the limit gives it up', async () => {
     const big = Buffer.alloc(1024 * 1024, 1);
     const s = await serve((req, res) => {
