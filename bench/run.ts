@@ -34,7 +34,7 @@ interface Options {
   tools: ToolName[];
   out?: string;
   keep: boolean;
-  /** MiB per layer of the main image (8 layers); default 32 (4 with --quick). */
+  /** MiB per layer of the main image (8 layers); default 16, the size of issue 14's goals (4 with --quick). */
   layerMiB?: number;
 }
 
