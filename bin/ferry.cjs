@@ -15,6 +15,8 @@
 //     loading then takes ~3 times as long), for good: unsetting it does not bring the hash back.
 //     So the flag is set only after the built-ins such a command needs are loaded, and only in a
 //     run that found a valid cache: the run that writes the cache keeps the default flags.
+// It also gives commands that move blobs (copy, sync) a young-generation collector, for memory
+// rather than time: see below.
 'use strict';
 const { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
