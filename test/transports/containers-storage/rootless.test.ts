@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -27,12 +28,27 @@ function has(program: string): boolean {
 const missing = ['useradd', 'userdel', 'runuser', 'unshare', 'newuidmap', 'newgidmap', 'podman', 'skopeo'].filter(
   (p) => !has(p),
 );
+
+/**
+ * The first directory above bin/ferry that other users cannot search, if any: the test user must
+ * run this checkout's bin/ferry (a checkout in root's home, mode 0700, is out of its reach).
+ */
+function unreachableDirectory(file: string): string | undefined {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+const closedDirectory = unreachableDirectory(ferryBin);
+
 const skip =
   process.getuid?.() !== 0
     ? 'needs root (to create a test user with subordinate IDs)'
     : missing.length > 0
       ? `needs ${missing.join(', ')}`
-      : false;
+      : closedDirectory !== undefined
+        ? `needs a checkout other users can reach (${closedDirectory} is not searchable by them)`
+        : false;
 
 interface LayerJSON {
   id: string;
