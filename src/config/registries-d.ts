@@ -15,7 +15,7 @@ import { dockerReferenceNamespaces } from '../reference/namespaces.js';
 import { quoteInput } from '../util/quote.js';
 import { type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
 import { readConfigFile } from './read-limited.js';
-import { parseYamlSubset, type YamlMap, type YamlValue } from './yaml-subset.js';
+import { parseYamlSubset, type YamlMap, type YamlValue, yamlBoolean } from './yaml-subset.js';
 
 /** One configuration section (`default-docker`, or the value of a scope under `docker`). */
 export interface LookasideSection {
@@ -73,8 +73,6 @@ const STRING_KEYS: Record<string, 'lookaside' | 'lookasideStaging' | 'sigstore' 
   sigstore: 'sigstore',
   'sigstore-staging': 'sigstoreStaging',
 };
-const TRUE = new Set(['true', 'True', 'TRUE', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
-const FALSE = new Set(['false', 'False', 'FALSE', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
 
 function section(file: string, where: string, v: YamlValue): LookasideSection | undefined {
   if (v.kind === 'null') return undefined;
@@ -91,10 +89,10 @@ function section(file: string, where: string, v: YamlValue): LookasideSection | 
       out[field] = value.text;
     } else if (key === 'use-sigstore-attachments') {
       if (value.kind === 'null') continue;
-      const text = value.kind === 'scalar' && !value.quoted ? value.text : undefined;
-      if (text !== undefined && TRUE.has(text)) out.useSigstoreAttachments = true;
-      else if (text !== undefined && FALSE.has(text)) out.useSigstoreAttachments = false;
-      else throw invalid(file, `line ${value.line}: ${where}.${key} must be true or false`, { line: value.line });
+      const flag = yamlBoolean(value);
+      if (flag === undefined)
+        throw invalid(file, `line ${value.line}: ${where}.${key} must be true or false`, { line: value.line });
+      out.useSigstoreAttachments = flag;
     }
   }
   return out;

@@ -11,12 +11,11 @@
  * (an empty graphroot/runroot there keeps the rootless default). `STORAGE_DRIVER` and `STORAGE_OPTS`
  * override the driver and add options; `$VAR` in the paths expands (`$UID` is the user id).
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { closeSync, openSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import type * as SmolToml from 'smol-toml';
 import { FerryError } from '../errors.js';
-import { configHome, type Env, effectiveUserID, homeDir, isMissingFile } from './paths.js';
+import { configHome, type Env, effectiveUserID, homeDir } from './paths.js';
+import { isTable, loadToml, readTomlConfigFileSync } from './toml-file.js';
 
 export interface StorageConf {
   /** Graph driver name; '' when nothing names one (containers/storage then picks). */
@@ -37,42 +36,17 @@ export interface LoadStorageConfOptions {
   root?: string;
 }
 
-const MAX_FILE_SIZE = 1024 * 1024;
 const ROOT_GRAPH_ROOT = '/var/lib/containers/storage';
 const ROOT_RUN_ROOT = '/run/containers/storage';
 /** Drivers containers/storage 1.43 keeps from the system file for a rootless user (isRootlessDriver). */
 const ROOTLESS_DRIVERS = new Set(['overlay', 'overlay2', 'vfs', 'btrfs']);
 
-let toml: typeof SmolToml | undefined;
-function loadToml(): typeof SmolToml {
-  toml ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml;
-  return toml;
-}
-
 function invalid(path: string, what: string): FerryError {
   return new FerryError('INVALID_CONFIG', `storage.conf ${path}: ${what}`, { details: { path } });
 }
 
-function isTable(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
-}
-
 function readConf(path: string, required: boolean): string | undefined {
-  // Synchronous: the store's policy scope (a reference's policyConfigurationIdentity) needs it too.
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw invalid(path, 'is not a regular file');
-    if (st.size > MAX_FILE_SIZE) throw invalid(path, `is larger than ${MAX_FILE_SIZE} bytes`);
-    return readFileSync(fd, 'utf8');
-  } catch (e) {
-    if (e instanceof FerryError) throw e;
-    if (isMissingFile(e) && !required) return undefined;
-    throw invalid(path, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return readTomlConfigFileSync(path, required, (what) => invalid(path, what));
 }
 
 /** What one storage.conf sets in its `[storage]` table. */

@@ -2,6 +2,7 @@
  * What the TOML configuration files (containers.conf(5), storage.conf(5), registries.conf(5))
  * share: the TOML parser, loaded only when one is parsed, and a size-capped read of one file.
  */
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as SmolToml from 'smol-toml';
@@ -46,5 +47,30 @@ export async function readTomlConfigFile(
     if (e instanceof FerryError) throw e;
     if (isMissingFile(e) && !required) return undefined;
     throw invalid(`cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/**
+ * readTomlConfigFile, synchronous: storage.conf is needed where no await is possible (a
+ * containers-storage reference's policy scope).
+ */
+export function readTomlConfigFileSync(
+  path: string,
+  required: boolean,
+  invalid: (what: string) => FerryError,
+): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw invalid('is not a regular file');
+    if (st.size > MAX_FILE_SIZE) throw invalid(`is larger than ${MAX_FILE_SIZE} bytes`);
+    return readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof FerryError) throw e;
+    if (isMissingFile(e) && !required) return undefined;
+    throw invalid(`cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -300,3 +300,17 @@ export function parseYamlSubset(text: string, file: string, options: YamlSubsetO
   if (extra !== undefined) throw invalid(file, extra.number, 'unexpected text after the document');
   return map;
 }
+
+const YAML_TRUE = new Set(['true', 'True', 'TRUE', 'yes', 'Yes', 'YES', 'on', 'On', 'ON']);
+const YAML_FALSE = new Set(['false', 'False', 'FALSE', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
+
+/**
+ * A boolean as yaml.v3 decodes one into a Go bool (the YAML 1.2 core forms plus the 1.1 yes/no/on/off
+ * it still takes); undefined for anything else, a quoted string included.
+ */
+export function yamlBoolean(v: YamlValue): boolean | undefined {
+  if (v.kind !== 'scalar' || v.quoted) return undefined;
+  if (YAML_TRUE.has(v.text)) return true;
+  if (YAML_FALSE.has(v.text)) return false;
+  return undefined;
+}

@@ -17,7 +17,7 @@ import {
   isForeignLayerMediaType,
   type ListManifest,
   layerCompressionOfMediaType,
-  manifestDigest,
+  manifestMatchesDigest,
   type parseManifest,
 } from '../manifest/index.js';
 import type { RawManifest } from '../transports/types.js';
@@ -121,7 +121,7 @@ async function sameDigest(at: Digest, digest: Digest, load: () => Promise<RawMan
 
 function manifestDigestEquals(bytes: Buffer, digest: Digest): boolean {
   try {
-    return manifestDigest(bytes, digestAlgorithm(digest)) === digest;
+    return manifestMatchesDigest(bytes, digest);
   } catch {
     return false;
   }

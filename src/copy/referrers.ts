@@ -17,7 +17,7 @@ import { type Digest, digestAlgorithm, digestHex, parseDigest } from '../digest/
 import { FerryError } from '../errors.js';
 import { field, isJSONObject } from '../manifest/json.js';
 import { parseJSONObject } from '../manifest/json.js';
-import { manifestDigest, parseManifest } from '../manifest/index.js';
+import { manifestDigest, manifestMatchesDigest, parseManifest } from '../manifest/index.js';
 import type { BlobInfo } from '../manifest/blob-info.js';
 import type { RawManifest } from '../transports/types.js';
 import { quoteInput } from '../util/quote.js';
@@ -177,7 +177,7 @@ async function copyManifestAsIs(
   digest: Digest,
   depth: number,
 ): Promise<Digest[]> {
-  if (manifestDigest(raw.bytes, digestAlgorithm(digest)) !== digest) {
+  if (!manifestMatchesDigest(raw.bytes, digest)) {
     throw new FerryError('DIGEST_MISMATCH', `attached manifest ${digest}: its bytes have another digest`, {
       details: { expected: digest },
     });

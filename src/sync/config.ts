@@ -9,7 +9,7 @@
  */
 import { FerryError } from '../errors.js';
 import { readConfigFile } from '../config/read-limited.js';
-import { parseYamlSubset, type YamlMap, type YamlValue } from '../config/yaml-subset.js';
+import { parseYamlSubset, type YamlMap, type YamlValue, yamlBoolean } from '../config/yaml-subset.js';
 
 export interface SyncRegistryConfig {
   /** The registry name as written (`docker.io`, `127.0.0.1:5000`). */
@@ -50,11 +50,9 @@ function scalar(file: string, where: string, v: YamlValue): string {
 
 /** yaml.v3's booleans (YAML 1.2 core schema, plus the 1.1 forms yaml.v3 still decodes into a bool). */
 function boolean(file: string, where: string, v: YamlValue): boolean {
-  if (v.kind === 'scalar' && !v.quoted) {
-    if (/^(true|True|TRUE|yes|Yes|YES|on|On|ON)$/.test(v.text)) return true;
-    if (/^(false|False|FALSE|no|No|NO|off|Off|OFF)$/.test(v.text)) return false;
-  }
-  throw invalid(file, v.line, `${where} must be true or false`);
+  const flag = yamlBoolean(v);
+  if (flag === undefined) throw invalid(file, v.line, `${where} must be true or false`);
+  return flag;
 }
 
 function stringMap(file: string, where: string, v: YamlValue): Map<string, string> {

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type Digest, digestOf } from '../../digest/digest.js';
+import { type Digest, digestAlgorithm, digestOf } from '../../digest/digest.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
 import { MAX_CONFIG_SIZE, readAllLimited } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
@@ -183,7 +183,7 @@ export class DockerDaemonDestination implements ImageDestination {
       // A tar header holds the member's size, and bytes sent cannot be taken back: a blob of unknown
       // size or digest, or one nobody has verified yet, goes through a checked temp copy first.
       this.#spoolDir ??= await makePrivateTempDir(this.#tmpDir, 'docker-daemon');
-      const stored = await spoolBlob(stream, this.#spoolDir, info, { signal: options.signal });
+      const stored = await spoolBlob(stream, this.#spoolDir, info, options);
       ({ digest, size } = stored);
       spooled = stored.path;
       stream = createReadStream(spooled);
@@ -213,7 +213,8 @@ export class DockerDaemonDestination implements ImageDestination {
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
     const bytes = await readAllLimited(stream, MAX_CONFIG_SIZE, `image config for ${this.reference.toString()}`);
-    const digest = digestOf(bytes);
+    // In the algorithm the config is named by (a sha512-named config is not a sha256 mismatch).
+    const digest = digestOf(bytes, info.digest === undefined ? 'sha256' : digestAlgorithm(info.digest));
     if (info.digest !== undefined && digest !== info.digest) {
       throw new FerryError('DIGEST_MISMATCH', `image config: expected ${info.digest}, got ${digest}`, {
         details: { expected: info.digest, actual: digest },
