@@ -5,7 +5,7 @@
  * Messages name the operation and the URL path only: never headers, never query strings
  * (a redirect's query may hold a signed storage credential).
  */
-import { FerryError, type FerryErrorCode } from '../errors.js';
+import { FerryError, type FerryErrorCode, isFerryError } from '../errors.js';
 
 export interface RegistryErrorEntry {
   code: string;
@@ -154,4 +154,12 @@ export function parseJSONObjectBody(body: Buffer, what: string): Record<string, 
     throw new FerryError('REGISTRY_ERROR', `${what}: the answer is not a JSON object`);
   }
   return parsed as Record<string, unknown>;
+}
+
+/** Whether a manifest fetch failed because there is no such manifest (containers/image isManifestUnknownError). */
+export function isManifestUnknown(e: unknown): boolean {
+  if (!isFerryError(e)) return false;
+  if (e.code === 'MANIFEST_UNKNOWN' || e.details.status === 404) return true;
+  // registry.redhat.io and Harbor answer "UNKNOWN" with a "not found" message.
+  return e.details.registryCode === 'UNKNOWN' && /not found/i.test(e.message);
 }

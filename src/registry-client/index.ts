@@ -16,7 +16,7 @@ export { type RegistryClientOptions, registryAPIHost } from './options.js';
 export type { UploadBlobOptions, UploadedBlob } from './uploads.js';
 export { type AuthOptions, CATALOG_SCOPE, type Credentials, repositoryScope } from './auth.js';
 export { type AuthChallenge, parseChallenges } from './challenge.js';
-export { parseRegistryErrors, printableText, type RegistryErrorEntry } from './errors.js';
+export { isManifestUnknown, parseRegistryErrors, printableText, type RegistryErrorEntry } from './errors.js';
 export { type ForeignURLOptions, openForeignURL } from './foreign-url.js';
 export type { RetryOptions } from './retry.js';
 export { forgetRegistryPings } from './ping.js';

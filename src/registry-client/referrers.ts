@@ -18,6 +18,7 @@ import { field, goMarshal, type JSONObject, parseJSONObject, sortedMap } from '.
 import { MAX_MANIFEST_SIZE } from '../manifest/limits.js';
 import { MediaType } from '../manifest/mediatypes.js';
 import { quoteInput } from '../util/quote.js';
+import { isManifestUnknown } from './errors.js';
 import { nextLink } from './link.js';
 import { getManifest, type PutCondition, putManifestDetailed } from './manifests.js';
 import { pull, repositoryPath } from './paths.js';
@@ -206,7 +207,7 @@ async function readTagIndex(
   try {
     fetched = await getManifest(t, repository, tag, signal);
   } catch (e) {
-    if (isFerryError(e) && (e.code === 'MANIFEST_UNKNOWN' || e.details.status === 404)) return undefined;
+    if (isManifestUnknown(e)) return undefined;
     throw e;
   }
   const where = `referrers tag index ${t.host}/${repository}:${tag}`;

@@ -17,7 +17,7 @@ import { goMarshal, isJSONObject, type JSONObject } from '../../manifest/json.js
 import { MAX_CONFIG_SIZE, readAllLimited } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import { OCIManifest } from '../../manifest/oci.js';
-import type { RegistryClient } from '../../registry-client/index.js';
+import { isManifestUnknown, type RegistryClient } from '../../registry-client/index.js';
 import { cosignSignatureTag, type SigstoreSignature, sigstoreBlob } from '../../signature/sigstore/format.js';
 import { MAX_SIGNATURE_SIZE } from './lookaside.js';
 
@@ -26,14 +26,6 @@ import { MAX_SIGNATURE_SIZE } from './lookaside.js';
  * costs a request; upstream has no count limit, only the 4 MiB manifest one).
  */
 export const MAX_SIGSTORE_ATTACHMENTS = 128;
-
-/** Whether a manifest fetch failed because there is no such manifest (upstream isManifestUnknownError). */
-function isManifestUnknown(e: unknown): boolean {
-  if (!isFerryError(e)) return false;
-  if (e.code === 'MANIFEST_UNKNOWN' || e.details.status === 404) return true;
-  // registry.redhat.io and Harbor answer "UNKNOWN" with a "not found" message.
-  return e.details.registryCode === 'UNKNOWN' && /not found/i.test(e.message);
-}
 
 /** The attachment manifest of `manifestDigest` in `repository`, or undefined when there is none. */
 async function attachmentManifest(

@@ -14,6 +14,7 @@ import { manifestDigest } from '../../manifest/digest.js';
 import type { DockerReference } from '../../reference/reference.js';
 import {
   type FetchedManifest,
+  isManifestUnknown,
   RegistryClient,
   type RegistryClientOptions,
   registryAPIHost,
@@ -262,8 +263,13 @@ export class DockerImageSource implements ImageSource {
   /** A manifest under `tag` in this repository (cosign attachments), or undefined when the tag does not exist. */
   async getTaggedManifest(tag: string, signal?: AbortSignal): Promise<(RawManifest & { digest: Digest }) | undefined> {
     throwIfAborted(signal);
-    if ((await this.#client.headManifest(this.#repository, tag, signal)) === undefined) return undefined;
-    const m = await this.#client.getManifest(this.#repository, tag, signal);
+    let m: FetchedManifest;
+    try {
+      m = await this.#client.getManifest(this.#repository, tag, signal);
+    } catch (e) {
+      if (isManifestUnknown(e)) return undefined;
+      throw e;
+    }
     return { bytes: m.bytes, mimeType: m.mimeType, digest: m.digest };
   }
 
