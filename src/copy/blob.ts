@@ -320,6 +320,19 @@ async function readBlobBytesOnce(ctx: BlobContext, info: BlobInfo, what: string)
   return readAllLimited(verifier, MAX_CONFIG_SIZE, `${what} ${info.digest}`);
 }
 
+/**
+ * Copies a blob byte for byte (no compression plan, no substitute): skipped when the destination
+ * already holds that very digest, else streamed and verified.
+ */
+export async function copyBlobAsIs(ctx: BlobContext, info: BlobInfo, isConfig: boolean): Promise<void> {
+  const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal, cache: ctx.cache });
+  if (reused !== undefined && reused.digest === info.digest) {
+    ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig, reason: 'already-exists' });
+    return;
+  }
+  await streamBlob(ctx, info, { isConfig, computeDiffID: false });
+}
+
 /** Stores bytes held in memory (a converted config, an extra blob), unless the destination has them already. */
 export async function putBytes(
   ctx: BlobContext,

@@ -21,7 +21,7 @@ import { manifestDigest, manifestMatchesDigest, parseManifest } from '../manifes
 import type { BlobInfo } from '../manifest/blob-info.js';
 import type { RawManifest } from '../transports/types.js';
 import { quoteInput } from '../util/quote.js';
-import { type BlobContext, streamBlob } from './blob.js';
+import { type BlobContext, copyBlobAsIs } from './blob.js';
 import { blobContext, type CopySession } from './session.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
@@ -201,14 +201,6 @@ async function copyManifestAsIs(
     ...(config === undefined ? [] : [{ info: config, isConfig: true }]),
     ...parsed.layerInfos().map((info) => ({ info, isConfig: false })),
   ];
-  for (const { info, isConfig } of blobs) {
-    const reused = await ctx.destination.tryReusingBlob(info, { isConfig, signal: ctx.signal, cache: ctx.cache });
-    if (reused !== undefined && reused.digest === info.digest) {
-      ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig, reason: 'already-exists' });
-      continue;
-    }
-    // No plan: the bytes are kept as they are.
-    await streamBlob(ctx, info, { isConfig, computeDiffID: false });
-  }
+  for (const { info, isConfig } of blobs) await copyBlobAsIs(ctx, info, isConfig);
   return [];
 }

@@ -20,7 +20,7 @@ import {
   parseManifest,
 } from '../manifest/index.js';
 import type { RawManifest } from '../transports/types.js';
-import { type BlobContext, putBytes, readBlobBytes, streamBlob } from './blob.js';
+import { type BlobContext, copyBlobAsIs, putBytes, readBlobBytes } from './blob.js';
 import { formatCompressionAlgorithms, isSchema1, manifestCandidates } from './format.js';
 import { copyLayers, type LayerCopyPlan, type LayerResult } from './layers.js';
 import { type CannotModify, manifestForCopy } from './layers-for-copy.js';
@@ -226,16 +226,7 @@ class ConfigCopier {
       return;
     }
     // The config is never substituted: the manifest names it by digest.
-    const reused = await this.ctx.destination.tryReusingBlob(info, {
-      isConfig: true,
-      signal: this.ctx.signal,
-      cache: this.ctx.cache,
-    });
-    if (reused !== undefined) {
-      this.ctx.progress.emit({ kind: 'blob-skipped', blob: info, isConfig: true, reason: 'already-exists' });
-      return;
-    }
-    await streamBlob(this.ctx, info, { isConfig: true, computeDiffID: false });
+    await copyBlobAsIs(this.ctx, info, true);
   }
 }
 
