@@ -1,6 +1,7 @@
 /** Where per-user configuration lives, resolved from an environment map (tests pass their own). */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { rootlessUserID } from '../util/rootless.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -26,9 +27,5 @@ export function isMissingFile(e: unknown): boolean {
  * names the real user (containers/storage rootless.GetRootlessUID).
  */
 export function effectiveUserID(env: Env = process.env): number | undefined {
-  if (env._CONTAINERS_USERNS_CONFIGURED !== undefined && env._CONTAINERS_ROOTLESS_UID !== undefined) {
-    const uid = Number(env._CONTAINERS_ROOTLESS_UID);
-    if (Number.isSafeInteger(uid) && uid >= 0) return uid;
-  }
-  return process.getuid?.();
+  return rootlessUserID(env) ?? process.getuid?.();
 }
