@@ -18,7 +18,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { type Digest, isDigest } from '../digest/digest.js';
 import { FerryError, isFerryError } from '../errors.js';
-import { DockerReference } from '../reference/reference.js';
+import { DockerReference, registryAPIHost } from '../reference/reference.js';
 import { type BoltDBEntry, type BoltDBInfo, walkBoltDB } from './boltdb.js';
 import type { ImportedCacheSource, KnownLocationRecord, SqliteBlobInfoCache } from './sqlite.js';
 import type { BlobInfoCacheWarning, CompressorName } from './types.js';
@@ -252,19 +252,12 @@ function decodeLocation(inner: readonly string[], location: string, value: Buffe
   if (transport !== 'docker') return 'ignored';
   const repository = dockerRepositoryIn(scope, location);
   if (repository === undefined) return 'malformed';
+  // containers/image scopes locations by the domain (`docker.io`); Ferry's docker transport by the
+  // host it talks to, which differs only for Docker Hub.
   return {
     kind: 'location',
-    location: { transport, scope: ferryDockerScope(scope), digest, location: repository, lastSeenUs },
+    location: { transport, scope: registryAPIHost(scope), digest, location: repository, lastSeenUs },
   };
-}
-
-/**
- * containers/image scopes registry locations by the reference's domain (`docker.io`); Ferry's
- * docker transport by the host it talks to, which differs only for Docker Hub (as
- * registry-client's registryAPIHost maps it; that floor is out of this one's reach).
- */
-function ferryDockerScope(domain: string): string {
-  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
 /**

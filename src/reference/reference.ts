@@ -10,6 +10,11 @@ import { escapeControl, quoteInput } from '../util/quote.js';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
+
+/** The API host of a registry domain (`docker.io` is served by `registry-1.docker.io`). */
+export function registryAPIHost(domain: string): string {
+  return domain === DEFAULT_DOMAIN ? 'registry-1.docker.io' : domain;
+}
 const OFFICIAL_REPO_PREFIX = 'library/';
 export const DEFAULT_TAG = 'latest';
 /** Maximum length of the full normalised name (domain included). */

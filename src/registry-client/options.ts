@@ -58,7 +58,5 @@ export function registryTimeouts(options: RegistryClientOptions): { headersTimeo
   };
 }
 
-/** The API host of a registry domain (`docker.io` is served by `registry-1.docker.io`). */
-export function registryAPIHost(domain: string): string {
-  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
-}
+// The API host of a registry domain: kept in reference/ (the blob-info cache's import needs it too).
+export { registryAPIHost } from '../reference/reference.js';
