@@ -117,11 +117,26 @@ if (!cacheValid) {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(tmp, data);
       renameSync(tmp, cacheFile);
-      // Caches of this install's earlier builds are dead weight.
+      // Caches of this install's earlier builds are dead weight, and so are those of installs long
+      // gone (a removed checkout, an old global install): a file not written for 30 days goes (one
+      // in use is only made again, at the cost of one slower start), and at most 256 stay.
+      const files = [];
       for (const name of readdirSync(cacheDir)) {
-        if (name.startsWith(`${install}-`) && !name.startsWith(`${install}-${build}-`) && name.endsWith('.bin')) {
+        if (!name.endsWith('.bin') && !name.endsWith('.tmp')) continue;
+        if (name.startsWith(`${install}-`) && !name.startsWith(`${install}-${build}-`)) {
           rmSync(join(cacheDir, name), { force: true });
+          continue;
         }
+        try {
+          files.push({ name, mtimeMs: statSync(join(cacheDir, name)).mtimeMs });
+        } catch {
+          // removed meanwhile by another ferry
+        }
+      }
+      files.sort((a, b) => b.mtimeMs - a.mtimeMs);
+      const expired = Date.now() - 30 * 24 * 3600 * 1000;
+      for (const [i, f] of files.entries()) {
+        if (i >= 256 || f.mtimeMs < expired) rmSync(join(cacheDir, f.name), { force: true });
       }
     } catch {
       // read-only home, full disk, a race with another ferry: the next run compiles again

@@ -1,7 +1,15 @@
 /**
  * Finding a registry's base URL by pinging `/v2/`: https, and plain http only when TLS verification
- * is off (asked at the same time, used only when https fails). A 401 answer's challenges are the
- * registry's own, adopted by the auth layer.
+ * is off (used only when https fails). A 401 answer's challenges are the registry's own, adopted by
+ * the auth layer.
+ *
+ * Without verification and with an explicit port, both schemes reach the same port, and a port that
+ * answers a plain-http `/v2/` as a registry does (200 or 401) cannot also be speaking TLS: plain http
+ * is asked first, and https only when that answer is anything else (a TLS server answers plain http
+ * with 400), or after HTTPS_HEAD_START_MS. A local insecure registry is then found without loading
+ * TLS at all. This gives an attacker nothing: with verification off, whoever can answer on the port
+ * can already make the https attempt fail. Without a port, https (443) and http (80) are two servers:
+ * both are asked at once, https preferred.
  */
 import { abortError, FerryError } from '../errors.js';
 import { type AuthChallenge, parseChallenges } from './challenge.js';
@@ -24,12 +32,14 @@ export interface PingAnswer {
   challenges: AuthChallenge[];
 }
 
+/** How long a plain-http ping of an explicit port may run before https is asked too. */
+export const HTTPS_HEAD_START_MS = 50;
+
+type PingOutcome = { scheme: string; res: RegistryResponse } | { scheme: string; error: unknown };
+
 /** `https://HOST` or `http://HOST`, whichever answers `/v2/` with 200 or 401. */
 export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<PingAnswer> {
-  const schemes = ctx.tlsVerify ? ['https'] : ['https', 'http'];
-  // Without verification, plain http is asked at the same time as https: its answer is used only
-  // when https fails, but a failed TLS attempt no longer delays it.
-  const attempts = schemes.map((scheme) =>
+  const ask = (scheme: string): Promise<PingOutcome> =>
     sendRetryingUnlessDown(
       ctx.policy,
       () => ctx.send('GET', new URL(`${scheme}://${ctx.host}/v2/`), {}, undefined, signal),
@@ -37,8 +47,23 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
     ).then(
       (res) => ({ scheme, res }),
       (error: unknown) => ({ scheme, error }),
-    ),
-  );
+    );
+  let attempts: Promise<PingOutcome>[];
+  if (ctx.tlsVerify) attempts = [ask('https')];
+  else if (!hasExplicitPort(ctx.host)) attempts = [ask('https'), ask('http')];
+  else {
+    const plain = ask('http');
+    let startHttps = (): void => {};
+    const headStart = new Promise<undefined>((resolve) => {
+      startHttps = () => resolve(undefined);
+    });
+    const timer = setTimeout(startHttps, HTTPS_HEAD_START_MS);
+    const first = await Promise.race([plain, headStart]);
+    clearTimeout(timer);
+    if (signal?.aborted) throw abortError(signal);
+    if (first !== undefined && 'res' in first && isRegistryAnswer(first.res.status)) return answer(ctx, first);
+    attempts = [ask('https'), plain];
+  }
   const discardFrom = (index: number): void => {
     for (const later of attempts.slice(index))
       void later.then((a) => ('res' in a ? a.res.body.dump().catch(() => {}) : undefined));
@@ -57,13 +82,8 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
       continue;
     }
     discardFrom(index + 1);
-    const { scheme, res } = outcome;
-    if (res.status === 200 || res.status === 401) {
-      await res.body.dump();
-      const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
-      return { base: new URL(`${scheme}://${ctx.host}`), challenges };
-    }
-    throw await ctx.failure(res, `pinging container registry ${ctx.host}`);
+    if (isRegistryAnswer(outcome.res.status)) return answer(ctx, outcome);
+    throw await ctx.failure(outcome.res, `pinging container registry ${ctx.host}`);
   }
   const hint = ctx.tlsVerify ? ' (plain http is only tried with tlsVerify: false)' : '';
   throw new FerryError(
@@ -74,6 +94,23 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
       details: { host: ctx.host },
     },
   );
+}
+
+/** What a registry answers `/v2/` with: 200, or 401 and how to authenticate. */
+function isRegistryAnswer(status: number): boolean {
+  return status === 200 || status === 401;
+}
+
+async function answer(ctx: PingContext, outcome: { scheme: string; res: RegistryResponse }): Promise<PingAnswer> {
+  const { scheme, res } = outcome;
+  await res.body.dump();
+  const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];
+  return { base: new URL(`${scheme}://${ctx.host}`), challenges };
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT`: then https and http reach the same port. */
+function hasExplicitPort(host: string): boolean {
+  return /^(?:\[[^\]]*\]|[^:[\]]+):\d+$/.test(host);
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { makeImage } from '../helpers/make-image.js';
@@ -170,6 +170,8 @@ describe('ferry CLI frame', () => {
         assert.equal(r.code, 0, r.stderr);
         assert.ok(builtins.includes('http'), 'the copy did not even load node:http');
         assert.ok(!builtins.includes('http2'), 'http2 loaded');
+        // The registry answered plain http on its port, so there was no TLS to try (ping.ts).
+        assert.ok(!builtins.includes('tls'), 'node:tls loaded for a plain-http registry');
       });
     } finally {
       await reg.stop();
@@ -203,6 +205,50 @@ describe('ferry CLI frame', () => {
         'not a code cache',
         'the rejected cache was not replaced',
       );
+    });
+  });
+
+  test("writing a code cache removes other installs' caches unused for 30 days, and keeps at most 256", async () => {
+    await withTempDir(async (dir) => {
+      const codeDir = join(dir, 'ferry', 'code');
+      await mkdir(codeDir, { recursive: true });
+      const old = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+      const stale = join(codeDir, 'deadbeef-00000000-copy-oci.bin');
+      const leftover = join(codeDir, 'deadbeef-00000000-copy-oci.bin.123.tmp');
+      const recent = join(codeDir, 'cafebabe-11111111-inspect-docker.bin');
+      for (const f of [stale, leftover, recent]) await writeFile(f, 'cache');
+      await utimes(stale, old, old);
+      await utimes(leftover, old, old);
+      const r = await runFerry(['manifest-digest', fixturePath('manifest', 'v2s2.manifest.json')], {
+        env: { ...process.env, XDG_CACHE_HOME: dir },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const left = readdirSync(codeDir).sort();
+      assert.ok(!left.includes('deadbeef-00000000-copy-oci.bin'), left.join(', '));
+      assert.ok(!left.includes('deadbeef-00000000-copy-oci.bin.123.tmp'), left.join(', '));
+      assert.ok(left.includes('cafebabe-11111111-inspect-docker.bin'), left.join(', '));
+      assert.equal(left.filter((f) => f.endsWith('-manifest-digest.bin')).length, 1, left.join(', '));
+
+      // Past 256 files, the oldest go.
+      for (let i = 0; i < 300; i++) {
+        const f = join(codeDir, `${i.toString(16).padStart(8, '0')}-22222222-other.bin`);
+        await writeFile(f, 'cache');
+        const when = new Date(Date.now() - (300 - i) * 60_000);
+        await utimes(f, when, when);
+      }
+      await rm(join(codeDir, left.find((f) => f.endsWith('-manifest-digest.bin'))!));
+      const again = await runFerry(['manifest-digest', fixturePath('manifest', 'v2s2.manifest.json')], {
+        env: { ...process.env, XDG_CACHE_HOME: dir },
+      });
+      assert.equal(again.code, 0, again.stderr);
+      const kept = readdirSync(codeDir);
+      assert.equal(kept.length, 256);
+      assert.ok(
+        kept.some((f) => f.endsWith('-manifest-digest.bin')),
+        'the cache just written was removed',
+      );
+      assert.ok(!kept.includes('00000000-22222222-other.bin'), 'the oldest stayed');
+      assert.ok(kept.includes(`${(299).toString(16).padStart(8, '0')}-22222222-other.bin`), 'the newest went');
     });
   });
 
