@@ -19,11 +19,15 @@ const CONNECT_AND_IDLE_MS = 10_000;
 const DUMP_LIMIT = 128 * 1024;
 
 /** node:http and node:https, loaded when the first request is sent: commands without one skip them. */
+let httpModule: typeof http | undefined;
+let httpsModule: typeof https | undefined;
 function nodeHTTP(): typeof http {
-  return createRequire(import.meta.url)('node:http') as typeof http;
+  httpModule ??= createRequire(import.meta.url)('node:http') as typeof http;
+  return httpModule;
 }
 function nodeHTTPS(): typeof https {
-  return createRequire(import.meta.url)('node:https') as typeof https;
+  httpsModule ??= createRequire(import.meta.url)('node:https') as typeof https;
+  return httpsModule;
 }
 
 export class DirectPool {
