@@ -188,6 +188,11 @@ export interface ImageTransport {
   readonly name: string;
   /** Parses the text after `name:` (for docker, after `docker:`, so it starts with `//`). */
   parseReference(within: string): ImageReference;
+  /**
+   * Its sources list OCI 1.1 referrers (`ImageSource.listReferrers`). Stated here so that listing
+   * refuses another transport before opening a source (for some, exporting a whole image).
+   */
+  readonly listsReferrers?: boolean;
 }
 
 /**
@@ -260,7 +265,7 @@ export interface ImageSource {
   readonly blobsCrossNetwork?: boolean;
   /**
    * OCI 1.1 referrers of a manifest in this source (the manifests whose `subject` is `digest`).
-   * Absent: the transport cannot list referrers (only a registry can today).
+   * Present exactly when the transport says `listsReferrers` (docker://, oci:).
    */
   listReferrers?(digest: Digest, options?: { artifactType?: string; signal?: AbortSignal }): Promise<ReferrersListing>;
   /** A manifest stored under a tag next to the image (cosign's `sha256-<hex>.sig`), or undefined when there is none. */

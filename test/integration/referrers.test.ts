@@ -222,9 +222,13 @@ describe('referrers on a registry without the referrers API (Distribution 2.8, t
       parsed.manifests.map((d) => d.digest),
       [sig],
     );
+    // Refused by the transport's capability, before the (absent) directory is opened.
     const bad = await runFerry(['referrers', `dir:${work}/nowhere`]);
     assert.notEqual(bad.code, 0);
-    assert.match(bad.stderr, /neither a docker:\/\/ nor an oci: image/);
+    assert.equal(
+      bad.stderr,
+      `ferry: cannot list the referrers of "dir:${work}/nowhere": the dir transport holds no referrers (only docker and oci images do)\n`,
+    );
   });
 
   it('ferry copy --with-referrers carries referrers (recursively) and the cosign .sig tag, digests unchanged', async () => {

@@ -11,25 +11,26 @@
  * The store is the one the reference resolves to (storage.conf fills in what the brackets leave
  * out; the run root and options are not part of a scope). Upstream expands a short ID prefix at
  * parse time against the store: so does this, reading images.json (an ID prefix that matches no
- * single image is scoped as the name it also is, or as written).
+ * single image is scoped as the name it also is, or as written). The reference works its scopes out
+ * once, on first use, and keeps them, as upstream's keeps what it resolved at parse time.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorageLocation } from './location.js';
-import { resolveStoreSpec } from './store-spec.js';
+import { type ResolvedStoreSpec, resolveStoreSpec } from './store-spec.js';
 
 const MAX_IMAGES_JSON = 64 * 1024 * 1024;
 
-function storeScope(ref: StorageLocation): { withDriver: string; driverless: string } {
-  const { driver, graphRoot } = resolveStoreSpec(ref.store);
-  return { withDriver: `[${driver}@${graphRoot}]`, driverless: `[${graphRoot}]` };
+/** A reference's policy.json identity and namespaces, worked out together (one reading of the store). */
+export interface StoragePolicyScopes {
+  identity: string;
+  namespaces: readonly string[];
 }
 
 /** The full ID of the one image whose ID starts with `prefix`, else undefined (unreadable store included). */
-function expandIDPrefix(ref: StorageLocation, prefix: string): string | undefined {
+function expandIDPrefix(store: ResolvedStoreSpec, prefix: string): string | undefined {
   try {
-    const { driver, graphRoot } = resolveStoreSpec(ref.store);
-    const path = join(graphRoot, `${driver}-images`, 'images.json');
+    const path = join(store.graphRoot, `${store.driver}-images`, 'images.json');
     const text = readFileSync(path, 'utf8');
     if (text.length > MAX_IMAGES_JSON) return undefined;
     const images = JSON.parse(text) as unknown;
@@ -44,30 +45,31 @@ function expandIDPrefix(ref: StorageLocation, prefix: string): string | undefine
 }
 
 /** The name and ID the reference stands for after upstream's parse-time ID prefix expansion. */
-function effective(ref: StorageLocation): { named: StorageLocation['named']; id: string | undefined } {
+function effective(
+  ref: StorageLocation,
+  store: ResolvedStoreSpec,
+): { named: StorageLocation['named']; id: string | undefined } {
   if (ref.maybeIdPrefix !== undefined) {
-    const id = expandIDPrefix(ref, ref.maybeIdPrefix);
+    const id = expandIDPrefix(store, ref.maybeIdPrefix);
     if (id !== undefined) return { named: undefined, id };
   }
-  if (ref.id !== undefined && ref.idIsPrefix) return { named: ref.named, id: expandIDPrefix(ref, ref.id) ?? ref.id };
+  if (ref.id !== undefined && ref.idIsPrefix) return { named: ref.named, id: expandIDPrefix(store, ref.id) ?? ref.id };
   return { named: ref.named, id: ref.id };
 }
 
-export function storagePolicyIdentity(ref: StorageLocation): string {
-  const { named, id } = effective(ref);
-  return `${storeScope(ref).withDriver}${named?.toString() ?? ''}${id === undefined ? '' : `@${id}`}`;
-}
-
-export function storagePolicyNamespaces(ref: StorageLocation): string[] {
-  const { withDriver, driverless } = storeScope(ref);
-  const { named, id } = effective(ref);
-  const out: string[] = [];
+/** `[DRIVER@GRAPHROOT]NAME:TAG[@ID]` and the namespaces above it, from one resolution of the store. */
+export function storagePolicyScopes(ref: StorageLocation): StoragePolicyScopes {
+  const store = resolveStoreSpec(ref.store);
+  const withDriver = `[${store.driver}@${store.graphRoot}]`;
+  const { named, id } = effective(ref, store);
+  const namespaces: string[] = [];
   if (named !== undefined) {
-    if (id !== undefined) out.push(`${withDriver}${named.toString()}`);
-    if (named.tag !== undefined && named.digest !== undefined) out.push(`${withDriver}${named.name}:${named.tag}`);
+    if (id !== undefined) namespaces.push(`${withDriver}${named.toString()}`);
+    if (named.tag !== undefined && named.digest !== undefined)
+      namespaces.push(`${withDriver}${named.name}:${named.tag}`);
     const components = named.name.split('/');
-    for (let n = components.length; n > 0; n--) out.push(`${withDriver}${components.slice(0, n).join('/')}`);
+    for (let n = components.length; n > 0; n--) namespaces.push(`${withDriver}${components.slice(0, n).join('/')}`);
   }
-  out.push(withDriver, driverless);
-  return out;
+  namespaces.push(withDriver, `[${store.graphRoot}]`);
+  return { identity: `${withDriver}${named?.toString() ?? ''}${id === undefined ? '' : `@${id}`}`, namespaces };
 }

@@ -15,7 +15,7 @@ import { quoteInput } from '../../util/quote.js';
 import { BaseImageReference } from '../reference-base.js';
 import type { CallOptions, ImageDestination, ImageSource, ImageTransport } from '../types.js';
 import type { StorageLocation, StoreSpec } from './location.js';
-import { storagePolicyIdentity, storagePolicyNamespaces } from './policy-scope.js';
+import { type StoragePolicyScopes, storagePolicyScopes } from './policy-scope.js';
 
 export const CONTAINERS_STORAGE_TRANSPORT_NAME = 'containers-storage';
 
@@ -71,6 +71,8 @@ function storeSpecString(s: StoreSpec): string {
 
 export class StorageReference extends BaseImageReference<CallOptions> implements StorageLocation {
   readonly transport: ImageTransport = containersStorageTransport;
+  /** Worked out on first use (storage.conf, the graph root, images.json for an ID prefix), then kept. */
+  #policyScopes: StoragePolicyScopes | undefined;
 
   constructor(
     readonly store: StoreSpec,
@@ -93,12 +95,17 @@ export class StorageReference extends BaseImageReference<CallOptions> implements
 
   /** `[DRIVER@GRAPHROOT]NAME:TAG[@ID]` or `[DRIVER@GRAPHROOT]@ID` (policy-scope.ts, as containers/image). */
   override policyConfigurationIdentity(): string {
-    return storagePolicyIdentity(this);
+    return this.#scopes().identity;
   }
 
   /** The name without the ID, the repository and its parents, the store, the graph root (policy-scope.ts). */
   override policyConfigurationNamespaces(): string[] {
-    return storagePolicyNamespaces(this);
+    return [...this.#scopes().namespaces];
+  }
+
+  #scopes(): StoragePolicyScopes {
+    this.#policyScopes ??= storagePolicyScopes(this);
+    return this.#policyScopes;
   }
 
   async newImageSource(options: CallOptions = {}): Promise<ImageSource> {

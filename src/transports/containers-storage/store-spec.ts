@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadStorageConfSync } from '../../config/storage-conf.js';
+import { loadStorageConfSync, type StorageConf } from '../../config/storage-conf.js';
 import { isNotFound } from '../shared/files.js';
 import type { StoreSpec } from './location.js';
 
@@ -17,12 +17,38 @@ export interface ResolvedStoreSpec {
   runRoot: string;
 }
 
+/** A resolved store with its driver options: the reference's, else storage.conf's. */
+export interface ResolvedStore extends ResolvedStoreSpec {
+  options: readonly string[];
+}
+
+/** The store's driver and roots (a policy scope's part): storage.conf is read only when the spec leaves one out. */
 export function resolveStoreSpec(spec: StoreSpec): ResolvedStoreSpec {
+  return resolveWith(spec, storageConfOnce());
+}
+
+/** resolveStoreSpec and the driver options, from one reading of storage.conf at most. */
+export function resolveStore(spec: StoreSpec): ResolvedStore {
+  const conf = storageConfOnce();
+  // The reference's options replace the store's (containers/image storage_transport); else storage.conf's.
+  return { ...resolveWith(spec, conf), options: spec.options ?? conf().driverOptions };
+}
+
+/** storage.conf, read on the first call and kept for the next. */
+function storageConfOnce(): () => StorageConf {
+  let conf: StorageConf | undefined;
+  return () => {
+    conf ??= loadStorageConfSync();
+    return conf;
+  };
+}
+
+function resolveWith(spec: StoreSpec, storageConf: () => StorageConf): ResolvedStoreSpec {
   let driver = spec.driver ?? '';
   let graphRoot = spec.graphRoot;
   let runRoot = spec.runRoot;
   if (driver === '' || graphRoot === undefined || runRoot === undefined) {
-    const conf = loadStorageConfSync();
+    const conf = storageConf();
     graphRoot ??= conf.graphRoot;
     runRoot ??= conf.runRoot;
     driver ||= conf.driver;

@@ -14,18 +14,15 @@
  * JSON files are written as containers/storage writes them: compact, temp file + rename, mode 0600.
  */
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Digest, digestHex } from '../../digest/digest.js';
 import { FerryError } from '../../errors.js';
-import { readAllLimited } from '../../manifest/limits.js';
-import { loadStorageConfSync } from '../../config/storage-conf.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { isNotFound } from '../shared/files.js';
+import { isNotFound, readFileLimited } from '../shared/files.js';
 import { acquireStoreLocks, type HeldLocks, type LockRequest } from './lock.js';
 import type { StoreSpec } from './location.js';
-import { resolveStoreSpec } from './store-spec.js';
+import { resolveStore } from './store-spec.js';
 
 /** Drivers Ferry writes and reads so far. */
 export const SUPPORTED_DRIVERS = ['vfs', 'overlay'] as const;
@@ -97,9 +94,7 @@ export class Store {
 
   /** Resolves the store of a reference: the brackets' parts, the rest from storage.conf. */
   static async resolve(spec: StoreSpec, what: string): Promise<Store> {
-    const { driver, graphRoot, runRoot } = resolveStoreSpec(spec);
-    // The reference's options replace the store's (containers/image storage_transport); else storage.conf's.
-    const options = spec.options ?? loadStorageConfSync().driverOptions;
+    const { driver, graphRoot, runRoot, options } = resolveStore(spec);
     if (!(SUPPORTED_DRIVERS as readonly string[]).includes(driver)) {
       throw new FerryError(
         'NOT_IMPLEMENTED',
@@ -262,38 +257,11 @@ async function readRecords<T extends { id: string }>(path: string): Promise<T[]>
 }
 
 /**
- * Reads a file of the store whole, undefined when absent. Opened with O_NOFOLLOW and checked on the
- * open handle: a symbolic link or anything but a regular file is INVALID_LAYOUT, more than `limit`
- * bytes TOO_LARGE (checked on the size first, and again while reading, as the file may grow).
+ * Reads a file of the store whole, undefined when absent: a symbolic link or anything but a regular
+ * file is INVALID_LAYOUT, more than `limit` bytes TOO_LARGE (shared/files.ts, regularFileOnly).
  */
-async function readStoreFile(path: string, limit: number, what: string): Promise<Buffer | undefined> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is a symbolic link, which is not followed`, {
-        cause: e,
-        details: { path },
-      });
-    }
-    throw e;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      throw new FerryError('INVALID_LAYOUT', `${what}: ${path} is not a regular file`, { details: { path } });
-    }
-    if (st.size > limit) {
-      throw new FerryError('TOO_LARGE', `${what}: ${path} is larger than the ${limit}-byte limit`, {
-        details: { path, limit, size: st.size },
-      });
-    }
-    return await readAllLimited(fh.createReadStream({ autoClose: false }), limit, `${what}: ${path}`);
-  } finally {
-    await fh.close();
-  }
+function readStoreFile(path: string, limit: number, what: string): Promise<Buffer | undefined> {
+  return readFileLimited(path, limit, `${what}: ${path}`, { regularFileOnly: true });
 }
 
 /**

@@ -1,17 +1,17 @@
 /**
  * Writing a docker archive (`docker save` format, loadable by `docker load`, podman and skopeo).
- * A tar needs each member's size before its data, so blobs are spooled to a private temp dir as they
- * arrive (through the shared blob store, hashed at most once), and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
+ * A tar needs each member's size before its data, so layers are spooled to a private temp dir as they
+ * arrive (through the shared blob store, hashed at most once), the config is kept in memory, and the archive is assembled at commit into a temp file beside PATH, then renamed over it.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../digest/digest.js';
 import { FerryError, throwIfAborted } from '../../errors.js';
-import { MAX_CONFIG_SIZE } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { checkArchiveTarget, writeTarFile } from '../tar/pack.js';
 import { spoolBlob } from '../shared/blob-store.js';
+import { readConfigBlob } from '../shared/config-blob.js';
 import {
   ArchiveContents,
   configFileName,
@@ -88,6 +88,7 @@ export class DockerArchiveDestination implements ImageDestination {
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
     this.#session.assertOpen();
+    if (options.isConfig) return this.#session.track(this.#putConfig(stream, info, options));
     // One pass at most: none when the caller verifies, else digest what arrives (after the copy engine decompressed a layer, that is its diffID).
     // Spool files only feed the archive, which is written (and synced) at commit.
     const { digest, size, path } = await this.#session.track(spoolBlob(stream, this.#spoolDir, info, options));
@@ -95,13 +96,19 @@ export class DockerArchiveDestination implements ImageDestination {
       this.#blobs.set(digest, { path, size });
       this.#contents.addBlob(digest, size);
     }
-    if (options.isConfig && this.#contents.config(digest) === undefined) {
-      if (size > MAX_CONFIG_SIZE) {
-        throw new FerryError('TOO_LARGE', `image config ${digest} is larger than the ${MAX_CONFIG_SIZE}-byte limit`);
-      }
-      this.#contents.addConfig(digest, await readFile((this.#blobs.get(digest) as SpooledBlob).path));
-    }
     return { digest, size };
+  }
+
+  /** The config stays in memory (the legacy entries are derived from it at putManifest); it is no spool file. */
+  async #putConfig(
+    stream: Readable,
+    info: { digest?: Digest; size: number },
+    options: PutBlobOptions,
+  ): Promise<BlobInfo> {
+    const { digest, bytes } = await readConfigBlob(stream, info, `image config for ${this.reference.toString()}`);
+    throwIfAborted(options.signal);
+    if (this.#contents.config(digest) === undefined) this.#contents.addConfig(digest, bytes);
+    return { digest, size: bytes.length };
   }
 
   async tryReusingBlob(info: BlobInfo, options: TryReusingBlobOptions): Promise<BlobInfo | undefined> {
@@ -131,8 +138,10 @@ export class DockerArchiveDestination implements ImageDestination {
         for (const d of image.layerDigests) {
           if (written.has(d)) continue;
           written.add(d);
-          const blob = this.#blobs.get(d) as SpooledBlob;
-          await tar.addFile(layerFileName(d), blob.path, blob.size, MEMBER_MODE);
+          const blob = this.#blobs.get(d);
+          // A layer whose digest is the config's came only as the config: it is held in memory.
+          if (blob === undefined) await tar.addBytes(layerFileName(d), this.#contents.config(d) as Buffer, MEMBER_MODE);
+          else await tar.addFile(layerFileName(d), blob.path, blob.size, MEMBER_MODE);
         }
         await tar.addBytes(
           configFileName(image.configDigest),

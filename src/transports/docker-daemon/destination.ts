@@ -11,14 +11,15 @@ import { createReadStream } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type Digest, digestAlgorithm, digestOf } from '../../digest/digest.js';
+import type { Digest } from '../../digest/digest.js';
 import { abortError, FerryError, isFerryError, throwIfAborted } from '../../errors.js';
-import { MAX_CONFIG_SIZE, readAllLimited } from '../../manifest/limits.js';
+import { readAllLimited } from '../../manifest/limits.js';
 import { MediaType } from '../../manifest/mediatypes.js';
 import type { DockerReference } from '../../reference/reference.js';
 import { quoteInput } from '../../util/quote.js';
 import { TarWriter } from '../tar/pack.js';
 import { spoolBlob } from '../shared/blob-store.js';
+import { readConfigBlob } from '../shared/config-blob.js';
 import {
   ArchiveContents,
   configFileName,
@@ -212,23 +213,7 @@ export class DockerDaemonDestination implements ImageDestination {
     info: { digest?: Digest; size: number },
     options: PutBlobOptions,
   ): Promise<BlobInfo> {
-    const bytes = await readAllLimited(stream, MAX_CONFIG_SIZE, `image config for ${this.reference.toString()}`);
-    // In the algorithm the config is named by (a sha512-named config is not a sha256 mismatch).
-    const digest = digestOf(bytes, info.digest === undefined ? 'sha256' : digestAlgorithm(info.digest));
-    if (info.digest !== undefined && digest !== info.digest) {
-      throw new FerryError('DIGEST_MISMATCH', `image config: expected ${info.digest}, got ${digest}`, {
-        details: { expected: info.digest, actual: digest },
-      });
-    }
-    if (info.size >= 0 && bytes.length !== info.size) {
-      throw new FerryError(
-        'SIZE_MISMATCH',
-        `image config ${digest}: expected ${info.size} bytes, got ${bytes.length}`,
-        {
-          details: { expected: info.size, actual: bytes.length },
-        },
-      );
-    }
+    const { digest, bytes } = await readConfigBlob(stream, info, `image config for ${this.reference.toString()}`);
     throwIfAborted(options.signal);
     if (this.#contents.sizeOf(digest) === undefined) {
       await this.#member(() => this.#tar.addBytes(configFileName(digest), bytes, MEMBER_MODE));

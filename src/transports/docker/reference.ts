@@ -121,4 +121,5 @@ export function parseDockerImageReference(within: string): DockerImageReference 
 export const dockerTransport: ImageTransport = {
   name: DOCKER_TRANSPORT_NAME,
   parseReference: parseDockerImageReference,
+  listsReferrers: true,
 };

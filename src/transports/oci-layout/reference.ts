@@ -121,4 +121,5 @@ export function parseOciReference(within: string): OciReference {
 export const ociTransport: ImageTransport = {
   name: 'oci',
   parseReference: parseOciReference,
+  listsReferrers: true,
 };

@@ -1,6 +1,6 @@
 /** Small filesystem helpers shared by the on-disk transports (oci, dir, and the archives built on them). */
-import type { ReadStream } from 'node:fs';
-import { lstat, mkdir, open, rmdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, rmdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { FerryError } from '../../errors.js';
 import { readAllLimited } from '../../manifest/limits.js';
@@ -46,23 +46,53 @@ export async function fileSize(path: string): Promise<number | undefined> {
   }
 }
 
+export interface ReadFileLimitedOptions {
+  /**
+   * Refuse, as INVALID_LAYOUT, a symbolic link (opened with O_NOFOLLOW: never followed) and anything
+   * but a regular file (checked on the open handle; O_NONBLOCK, so a FIFO does not block the open),
+   * and, as TOO_LARGE, a file whose size already passes `limit` before reading it: for a store that
+   * other programs write (containers-storage). Default: the path is opened as given.
+   */
+  regularFileOnly?: boolean;
+}
+
 /**
- * Reads a small file (manifest, index.json, signature) whole, failing with TOO_LARGE past `limit`.
- * Returns undefined when the file does not exist.
+ * Reads a small file (manifest, index.json, signature) whole, failing with TOO_LARGE as soon as it
+ * reads past `limit`. Returns undefined when the file does not exist.
  */
-export async function readFileLimited(path: string, limit: number, what: string): Promise<Buffer | undefined> {
-  let stream: ReadStream;
+export async function readFileLimited(
+  path: string,
+  limit: number,
+  what: string,
+  options: ReadFileLimitedOptions = {},
+): Promise<Buffer | undefined> {
+  const strict = options.regularFileOnly === true;
+  let fh: FileHandle;
   try {
-    const fh = await open(path, 'r');
-    stream = fh.createReadStream();
+    fh = await open(path, strict ? constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : 'r');
   } catch (e) {
     if (isNotFound(e)) return undefined;
+    if (strict && (e as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new FerryError('INVALID_LAYOUT', `${what} is a symbolic link, which is not followed`, {
+        cause: e,
+        details: { path },
+      });
+    }
     throw e;
   }
   try {
-    return await readAllLimited(stream, limit, what);
+    if (strict) {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new FerryError('INVALID_LAYOUT', `${what} is not a regular file`, { details: { path } });
+      if (st.size > limit) {
+        throw new FerryError('TOO_LARGE', `${what} is larger than the ${limit}-byte limit`, {
+          details: { path, limit, size: st.size },
+        });
+      }
+    }
+    return await readAllLimited(fh.createReadStream({ autoClose: false }), limit, what);
   } finally {
-    stream.destroy();
+    await fh.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -186,6 +186,48 @@ describe('docker-archive destination', () => {
     await writeFile(path, 'old contents');
     await write(`${path}:img:t`);
     assert.match(await member(path, 'manifest.json'), /img:t/);
+  });
+
+  test('keeps the config in memory, checked and capped: only layers are spooled', async () => {
+    const tmpDir = join(dir, 'spool-parent');
+    await mkdir(tmpDir);
+    const spooled = async (): Promise<string[]> => {
+      const [spool] = await readdir(tmpDir);
+      return readdir(join(tmpDir, spool ?? assert.fail('no spool dir')));
+    };
+    const path = join(dir, 'config-in-memory.tar');
+    const dest = await parseDockerArchiveReference(`${path}:img:t`).newImageDestination({ tmpDir });
+    try {
+      const config = { digest: instance.config.digest as Digest, size: instance.config.size };
+      await assert.rejects(dest.putBlob(Readable.from([Buffer.alloc(config.size)]), config, { isConfig: true }), (e) =>
+        isFerryError(e, 'DIGEST_MISMATCH'),
+      );
+      await assert.rejects(dest.putBlob(Readable.from([Buffer.from('{}')]), config, { isConfig: true }), (e) =>
+        isFerryError(e, 'SIZE_MISMATCH'),
+      );
+      await assert.rejects(
+        dest.putBlob(Readable.from([Buffer.alloc(4 * 1024 * 1024 + 1)]), { size: -1 }, { isConfig: true }),
+        (e) => isFerryError(e, 'TOO_LARGE') && e.message.includes(path),
+      );
+      const stored = await dest.putBlob(Readable.from([instance.config.bytes]), config, { isConfig: true });
+      assert.deepEqual(stored, config);
+      assert.deepEqual(await spooled(), []);
+      assert.deepEqual(await dest.tryReusingBlob({ ...config }, { isConfig: true }), config);
+    } finally {
+      await dest.close();
+    }
+    // The layers (spooled) and the config (from memory) make the archive as before.
+    const whole = join(dir, 'config-in-memory-whole.tar');
+    const again = await parseDockerArchiveReference(`${whole}:img:t`).newImageDestination({ tmpDir });
+    try {
+      await writeImage(again, layout, instance);
+      assert.equal((await spooled()).length, instance.layers.length);
+    } finally {
+      await again.close();
+    }
+    const index = await TarIndex.build(whole);
+    const member = index.resolveFile(`${instance.config.digest.slice(7)}.json`) ?? assert.fail('no config member');
+    assert.deepEqual(await index.read(member, 1 << 20), instance.config.bytes);
   });
 
   test('refuses a manifest that is not Docker schema 2', async () => {
