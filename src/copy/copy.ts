@@ -18,6 +18,7 @@ import { blobContext, type CopySession } from './session.js';
 import { checkSigningDestination, prepareSigning } from './sign.js';
 import { enforceCopyPolicy } from './policy.js';
 import { copySingleImage, parseSourceManifest } from './single.js';
+import { readOnce } from './source-reads.js';
 import type { CopyOptions, CopyResult } from './types.js';
 
 export async function copyImage(
@@ -43,7 +44,8 @@ export async function copyImage(
   try {
     const signing = await prepareSigning(options.signing, dest);
     // The source first: its policy is decided before the destination is opened (nothing written on a refusal).
-    source = await src.newImageSource({ ...options.sourceOptions, signal });
+    // Read through one memo: the policy, the no-op check and the copy read each manifest and its signatures once.
+    source = readOnce(await src.newImageSource({ ...options.sourceOptions, signal }));
     const topLevel = await source.getManifest(undefined, signal);
     await enforceCopyPolicy(src, source, topLevel, options, signal);
     destination = await dest.newImageDestination({ ...options.destinationOptions, signal });

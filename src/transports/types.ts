@@ -396,7 +396,8 @@ export interface ImageDestination {
    * Optional, for destinations that can answer cheaply: the digest of the manifest the destination
    * names now (its tag or digest; an instance of a list by `instanceDigest`), undefined when there
    * is none or the answer is unsure. A registry answers with one HEAD. The copy engine uses it to
-   * end a copy that would write nothing (copy/noop.ts).
+   * end a copy that would write nothing (copy/noop.ts); a registry's putManifest reuses an answer
+   * that names other bytes (the tag is written without asking again).
    */
   existingManifestDigest?(instanceDigest?: Digest, signal?: AbortSignal): Promise<Digest | undefined>;
   putSignatures(signatures: Buffer[], instanceDigest?: Digest, signal?: AbortSignal): Promise<void>;

@@ -46,6 +46,8 @@ export class DockerImageDestination implements ImageDestination {
   readonly #signatures: SignatureStorage;
   /** The digest of the top-level manifest put, which its signatures are stored by. */
   #manifestDigest: Digest | undefined;
+  /** existingManifestDigest's answers not yet used by a putManifest, by tag or digest (see putManifest). */
+  readonly #answered = new Map<string, Promise<Digest | undefined>>();
   #closed = false;
 
   private constructor(
@@ -178,8 +180,31 @@ export class DockerImageDestination implements ImageDestination {
     }
     if (instanceDigest === undefined) this.#manifestDigest = manifestDigest(bytes);
     const ref = instanceDigest ?? manifestRef(this.reference.ref);
-    if (await this.#hasManifest(ref, bytes, signal)) return;
+    if (!(await this.#namesOther(ref, bytes)) && (await this.#hasManifest(ref, bytes, signal))) return;
     await this.#client.putManifest(this.#repository, ref, bytes, mimeType, signal);
+  }
+
+  /**
+   * Whether an earlier existingManifestDigest (the no-op check of this copy) found `ref` naming
+   * something other than `bytes`, or nothing: the PUT is then due without asking again. Used once.
+   * Only a skipped PUT needs a fresh answer (the tag may have changed while the copy ran); a stale
+   * "other" answer can only cost a PUT of bytes the tag came to name meanwhile, which is harmless.
+   */
+  async #namesOther(ref: string, bytes: Buffer): Promise<boolean> {
+    const answer = this.#answered.get(ref);
+    if (answer === undefined) return false;
+    this.#answered.delete(ref);
+    let digest: Digest | undefined;
+    try {
+      digest = await answer;
+    } catch {
+      return false; // Not answered (aborted): asked again.
+    }
+    try {
+      return digest === undefined || digest !== manifestDigest(bytes, digestAlgorithm(digest));
+    } catch {
+      return true; // A digest these bytes cannot be compared with names something else, as #hasManifest decides.
+    }
   }
 
   /**
@@ -215,9 +240,16 @@ export class DockerImageDestination implements ImageDestination {
    * sent with the full Accept list (Distribution answers a HEAD without the OCI types with 404 for an
    * OCI manifest, and rewrites a schema2 one to schema1). Undefined when absent or on any error.
    */
-  async existingManifestDigest(instanceDigest?: Digest, signal?: AbortSignal): Promise<Digest | undefined> {
+  existingManifestDigest(instanceDigest?: Digest, signal?: AbortSignal): Promise<Digest | undefined> {
+    const ref = instanceDigest ?? manifestRef(this.reference.ref);
+    const answer = this.#headDigest(ref, signal);
+    // Kept for putManifest, which then need not ask again (#namesOther).
+    this.#answered.set(ref, answer);
+    return answer;
+  }
+
+  async #headDigest(ref: string, signal?: AbortSignal): Promise<Digest | undefined> {
     try {
-      const ref = instanceDigest ?? manifestRef(this.reference.ref);
       return (await this.#client.headManifest(this.#repository, ref, signal))?.digest;
     } catch (e) {
       if (signal?.aborted) throw e;
