@@ -2,7 +2,8 @@
  * `ferry sync` against real Distribution registries and the real skopeo: a YAML file (tag list, tag
  * regex, semver range) gives the destination tags and digests skopeo sync gives with the same file; a
  * no-op sync of a 500-tag repository sends one HEAD per tag and side (counted by a proxy in front of
- * each registry) and nothing else but pings and the tag list; docker→dir and dir→docker; --dry-run
+ * each registry) and nothing else but pings and the tag list, and prints its per-image lines in plan
+ * order (that of the JSON summary) while the images run in parallel; docker→dir and dir→docker; --dry-run
  * writes nothing; --keep-going goes past a failure and exits non-zero; shards' union is the whole.
  */
 import assert from 'node:assert/strict';
@@ -58,6 +59,29 @@ async function tagDigests(reg: { host: string }, repo: string): Promise<Record<s
   const out: Record<string, string> = {};
   for (const tag of tags.sort()) out[tag] = (await c.headManifest(repo, tag))?.digest ?? 'missing';
   return out;
+}
+
+interface Summary {
+  copied: number;
+  skipped: number;
+  bytes: number;
+  images: { source: string; status: string }[];
+}
+
+/**
+ * The per-image lines (`Copied SOURCE …`, `Skipped SOURCE: …`) name the images in plan order, the
+ * order of the JSON summary, however the parallel images finished.
+ */
+function assertLinesInPlanOrder(output: string, verb: string, summary: Summary): void {
+  const named = output
+    .split('\n')
+    .filter((l) => l.startsWith(`${verb} `))
+    .map((l) => l.split(' ')[1]?.replace(/:$/, ''));
+  assert.equal(named.length, summary.images.length, output);
+  assert.deepEqual(
+    named,
+    summary.images.map((i) => i.source),
+  );
 }
 
 const MANY = Array.from({ length: 500 }, (_, i) => `t${String(i).padStart(3, '0')}`);
@@ -203,7 +227,7 @@ describe('ferry sync', () => {
     }
   });
 
-  it('a no-op sync of a 500-tag repository sends one HEAD per tag and side, and nothing else but pings and the tag list', async () => {
+  it('a no-op sync of a 500-tag repository sends one HEAD per tag and side, and nothing else but pings and the tag list; lines come in plan order', async () => {
     const dest = `${ours.host}/noop`;
     const first = ok(
       await runFerry(
@@ -224,7 +248,9 @@ describe('ferry sync', () => {
       ),
       'first sync',
     );
-    assert.equal((JSON.parse(first.stdout) as { copied: number }).copied, 500);
+    const copied = JSON.parse(first.stdout) as Summary;
+    assert.equal(copied.copied, 500);
+    assertLinesInPlanOrder(first.stderr, 'Copied', copied);
     let proxies: FaultProxy[] = [];
     try {
       proxies = [await startFaultProxy(src), await startFaultProxy(ours)];
@@ -249,8 +275,9 @@ describe('ferry sync', () => {
         ),
         'no-op sync',
       );
-      const summary = JSON.parse(again.stdout) as { copied: number; skipped: number; bytes: number };
+      const summary = JSON.parse(again.stdout) as Summary;
       assert.deepEqual([summary.copied, summary.skipped, summary.bytes], [0, 500, 0]);
+      assertLinesInPlanOrder(again.stderr, 'Skipped', summary);
       const nonZero = (p: FaultProxy) => Object.fromEntries(Object.entries(p.requests).filter(([, n]) => n > 0));
       const s = nonZero(ps);
       const d = nonZero(pd);
