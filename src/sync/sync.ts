@@ -1,7 +1,7 @@
 /**
  * `sync` (skopeo sync, cmd/skopeo/sync.go, read for behaviour): copies every planned image with
- * copyImage, several at once (bounded per registry), and reports each: copied, skipped or failed, and
- * the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
+ * copyImage, several at once (bounded per registry), and reports each in plan order: copied, skipped or
+ * failed, and the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
  * HEAD of the source tag and one of the destination tag; equal digests → skipped, no manifest or blob
  * read. Such a skip is taken only where the trust policy accepts the source without looking at it
  * (`insecureAcceptAnything` for its scope, or no policy): any other requirement is decided by the copy,
@@ -33,7 +33,7 @@ export interface SyncOptions extends SyncPlanOptions {
   keepGoing?: boolean;
   /** Images copied at once per registry (default 4); the HEAD comparisons run four times as many. */
   parallelPerRegistry?: number;
-  /** Told each image's result as it is decided. */
+  /** Told each image's result in plan order: as soon as it and every image planned before it are decided. */
   onImage?: (result: SyncImageResult) => void;
 }
 
