@@ -1,7 +1,7 @@
 /**
  * `sync` (skopeo sync, cmd/skopeo/sync.go, read for behaviour): copies every planned image with
- * copyImage, several at once (bounded per registry), and reports each: copied, skipped or failed, and
- * the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
+ * copyImage, several at once (bounded per registry), and reports each in plan order: copied, skipped or
+ * failed, and the blob bytes moved. Before copying a registry→registry image it asks the cheapest question: one
  * HEAD of the source tag and one of the destination tag; equal digests → skipped, no manifest or blob
  * read. Such a skip is taken only where the trust policy accepts the source without looking at it
  * (`insecureAcceptAnything` for its scope, or no policy): any other requirement is decided by the copy,
@@ -20,6 +20,7 @@ import { parseManifest } from '../manifest/index.js';
 import type { FetchedManifest, ManifestHead, RegistryClient } from '../registry-client/index.js';
 import { loadPolicy, type Policy, policyRequirementsForReference } from '../signature/policy/index.js';
 import { openDockerRepositoryClient } from '../transports/docker/index.js';
+import type { DockerReference } from '../reference/reference.js';
 import type { ImageOptions, ImageReference } from '../transports/types.js';
 import { planSync, type SyncPlanEntry, type SyncPlanOptions } from './plan.js';
 
@@ -32,7 +33,7 @@ export interface SyncOptions extends SyncPlanOptions {
   keepGoing?: boolean;
   /** Images copied at once per registry (default 4); the HEAD comparisons run four times as many. */
   parallelPerRegistry?: number;
-  /** Told each image's result as it is decided. */
+  /** Told each image's result in plan order: as soon as it and every image planned before it are decided. */
   onImage?: (result: SyncImageResult) => void;
 }
 
@@ -64,45 +65,38 @@ export interface SyncResult {
   stopped: boolean;
 }
 
-/** One client per registry and side, shared by every HEAD of the sync (one ping each). */
+/** One client per registry, shared by every HEAD of one side of the sync (one ping each). */
 class HeadClients {
-  readonly #clients = new Map<string, Promise<{ client: RegistryClient; repository: string }>>();
-  readonly #opened: Promise<{ client: RegistryClient }>[] = [];
+  readonly #clients = new Map<string, Promise<{ client: RegistryClient }>>();
 
-  async #client(ref: ImageReference, options: ImageOptions, side: string): Promise<RegistryClient> {
-    const key = `${side} ${ref.dockerReference()?.domain}`;
-    let opened = this.#clients.get(key);
+  /** The client of `ref`'s registry, opened with the options of the first image that asks. */
+  async #client(ref: ImageReference, named: DockerReference, options: ImageOptions): Promise<RegistryClient> {
+    let opened = this.#clients.get(named.domain);
     if (opened === undefined) {
       opened = openDockerRepositoryClient(ref, options);
-      this.#clients.set(key, opened);
-      this.#opened.push(opened);
+      this.#clients.set(named.domain, opened);
     }
     return (await opened).client;
   }
 
   /** HEAD of the manifest `ref` names (its tag or digest); undefined when the registry has none. */
-  async head(
-    ref: ImageReference,
-    options: ImageOptions,
-    side: string,
-    signal?: AbortSignal,
-  ): Promise<ManifestHead | undefined> {
+  async head(ref: ImageReference, options: ImageOptions, signal?: AbortSignal): Promise<ManifestHead | undefined> {
     const named = ref.dockerReference();
     if (named === undefined) return undefined;
-    const client = await this.#client(ref, options, side);
+    const client = await this.#client(ref, named, options);
     return client.headManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
   }
 
   /** GET of the manifest `ref` names. */
-  async get(ref: ImageReference, options: ImageOptions, side: string, signal?: AbortSignal): Promise<FetchedManifest> {
+  async get(ref: ImageReference, options: ImageOptions, signal?: AbortSignal): Promise<FetchedManifest> {
     const named = ref.dockerReference();
     if (named === undefined) throw new FerryError('INVALID_ARGUMENT', `${ref.toString()} has no registry name`);
-    const client = await this.#client(ref, options, side);
+    const client = await this.#client(ref, named, options);
     return client.getManifest(named.path, named.digest ?? named.tag ?? 'latest', signal);
   }
 
   async close(): Promise<void> {
-    for (const p of this.#opened) {
+    for (const p of this.#clients.values()) {
       try {
         await (await p).client.close();
       } catch {
@@ -125,9 +119,9 @@ class RegistrySlots {
     this.#size = size;
   }
 
-  run<T>(entry: SyncPlanEntry, fn: () => Promise<T>): Promise<T> {
-    const [first, second] = [`src ${registryOf(entry.source)}`, `dest ${registryOf(entry.destination)}`].sort();
-    return this.#of(first as string).run(() => this.#of(second as string).run(fn));
+  run<T>(registries: RegistryPair, fn: () => Promise<T>): Promise<T> {
+    const second = this.#of(registries[1]);
+    return this.#of(registries[0]).run(() => second.run(fn));
   }
 
   #of(registry: string): Semaphore {
@@ -140,37 +134,66 @@ class RegistrySlots {
   }
 }
 
+/** An image's source and destination registries (`src …`, `dest …`), in the order their slots are taken. */
+type RegistryPair = readonly [string, string];
+
+function registryPair(entry: SyncPlanEntry): RegistryPair {
+  const source = `src ${registryOf(entry.source)}`;
+  const destination = `dest ${registryOf(entry.destination)}`;
+  return source < destination ? [source, destination] : [destination, source];
+}
+
 /** HEAD requests in flight per registry, for each image copy allowed at once: they are small and cheap. */
 const HEADS_PER_COPY = 4;
+
+/**
+ * Results as the caller sees them: in plan order, each told as soon as it and every image planned
+ * before it are decided (an image decided early waits for the earlier ones, never for the whole sync).
+ */
+class InPlanOrder {
+  /** Per plan entry: its result; null when the sync stopped before it began; undefined while under way. */
+  readonly #results: (SyncImageResult | null | undefined)[];
+  readonly #onImage: SyncOptions['onImage'];
+  #next = 0;
+
+  constructor(count: number, onImage: SyncOptions['onImage']) {
+    this.#results = new Array(count);
+    this.#onImage = onImage;
+  }
+
+  settle(index: number, result: SyncImageResult | undefined): void {
+    this.#results[index] = result ?? null;
+    for (let r = this.#results[this.#next]; r !== undefined; r = this.#results[this.#next]) {
+      this.#next++;
+      if (r !== null) this.#onImage?.(r);
+    }
+  }
+
+  /** Every result, in plan order, without the images never started. */
+  images(): SyncImageResult[] {
+    return this.#results.filter((r): r is SyncImageResult => r !== undefined && r !== null);
+  }
+}
 
 /** Plans and runs a sync; resolves with every image's result (a failure is a result, not a throw). */
 export async function syncImages(given: SyncOptions): Promise<SyncResult> {
   const options = await withLoadedPolicy(given);
   const plan = await planSync(options);
-  const results: (SyncImageResult | undefined)[] = new Array(plan.entries.length);
-  const parallel = options.parallelPerRegistry ?? 4;
-  const run: SyncRun = {
-    options,
-    clients: new HeadClients(),
-    heads: new RegistrySlots(parallel * HEADS_PER_COPY),
-    copies: new RegistrySlots(parallel),
-    stopped: false,
-  };
+  const results = new InPlanOrder(plan.entries.length, options.onImage);
+  const run = new SyncRun(options);
   try {
     await Promise.all(
       plan.entries.map(async (entry, i) => {
         const result = await syncOne(entry, run);
-        if (result === undefined) return;
-        results[i] = result;
-        options.onImage?.(result);
-        if (result.status === 'failed' && options.keepGoing !== true) run.stopped = true;
+        if (result?.status === 'failed') run.failed();
+        results.settle(i, result);
       }),
     );
   } finally {
-    await run.clients.close();
+    await run.close();
   }
   throwIfAborted(options.signal);
-  const images = results.filter((r): r is SyncImageResult => r !== undefined);
+  const images = results.images();
   const count = (s: SyncImageStatus): number => images.filter((r) => r.status === s).length;
   return {
     images,
@@ -184,60 +207,120 @@ export async function syncImages(given: SyncOptions): Promise<SyncResult> {
   };
 }
 
-interface SyncRun {
-  options: SyncOptions;
-  clients: HeadClients;
-  heads: RegistrySlots;
-  copies: RegistrySlots;
+/** What the images of one sync share: options, registry clients and slots, and whether it stopped. */
+class SyncRun {
+  readonly options: SyncOptions;
+  readonly sources: HeadClients;
+  readonly destinations: HeadClients;
+  readonly heads: RegistrySlots;
+  readonly copies: RegistrySlots;
+  /** Whether equal digests may stand for a copy, as far as the options tell (decided once). */
+  readonly mayCompare: boolean;
+  /** The trust policy, when it decides per source image (undefined: it accepts every source unseen). */
+  readonly #policy: Policy | undefined;
   /** A failure without keepGoing: images not yet started are left alone. */
-  stopped: boolean;
+  stopped = false;
+
+  constructor(options: SyncOptions) {
+    const parallel = options.parallelPerRegistry ?? 4;
+    this.options = options;
+    this.sources = new HeadClients();
+    this.destinations = new HeadClients();
+    this.heads = new RegistrySlots(parallel * HEADS_PER_COPY);
+    this.copies = new RegistrySlots(parallel);
+    const { copy } = options;
+    // Signing wants a new signature; with referrers an unchanged image may have new ones (the copy carries them).
+    this.mayCompare = copy?.signing === undefined && copy?.withReferrers !== true;
+    this.#policy = copy?.insecurePolicy === true ? undefined : (copy?.policy as Policy | undefined);
+  }
+
+  get halted(): boolean {
+    return this.stopped || this.options.signal?.aborted === true;
+  }
+
+  /** A failure stops the sync (without keepGoing) before its slot passes on, so the next image waiting sees the stop. */
+  failed(): void {
+    if (this.options.keepGoing !== true) this.stopped = true;
+  }
+
+  /** The trust policy accepts this source whatever it holds, so comparing digests may stand in for the copy. */
+  policyAcceptsUnseen(source: ImageReference): boolean {
+    const policy = this.#policy;
+    if (policy === undefined) return true;
+    // Without scopes for the source's transport every image has the default: no scope of its own to look up.
+    const requirements = policy.transports.has(source.transport.name)
+      ? policyRequirementsForReference(policy, source).requirements
+      : policy.default;
+    return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.sources.close(), this.destinations.close()]);
+  }
 }
 
 /** One image: compare (HEADs), then copy unless equal; undefined when the sync stopped before it began. */
 async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageResult | undefined> {
-  const { options } = run;
   const result: SyncImageResult = {
     source: entry.source.toString(),
     destination: entry.destination.toString(),
     status: 'failed',
     bytes: 0,
   };
-  const halted = (): boolean => run.stopped || options.signal?.aborted === true;
-  // A failure stops the sync before its slot passes on, so the next image waiting for it sees the stop.
-  const stopOnFailure = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      if (options.keepGoing !== true) run.stopped = true;
-      throw e;
-    }
-  };
+  const registries = registryPair(entry);
   try {
-    const equal = await run.heads.run(entry, () =>
-      stopOnFailure(async () => (halted() ? undefined : await sameDigest(entry, options, run.clients))),
-    );
-    if (halted()) return undefined;
-    if (equal !== undefined) return { ...result, status: 'skipped', digest: equal };
-    if (options.dryRun === true) return { ...result, status: 'would-copy' };
-    return await run.copies.run(entry, () =>
-      stopOnFailure(async () => {
-        if (halted()) return undefined;
-        if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
-        const copied = await copyImage(entry.source, entry.destination, {
-          ...options.copy,
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-          sourceOptions: entry.sourceOptions,
-          onProgress: (event) => {
-            if (event.kind === 'blob-done') result.bytes += event.written.size;
-            options.copy?.onProgress?.(event);
-          },
-        });
-        return { ...result, status: 'copied' as const, digest: copied.manifestDigest };
-      }),
-    );
+    const equal = await run.heads.run(registries, () => compare(entry, run));
+    if (run.halted) return undefined;
+    if (equal !== undefined) {
+      result.status = 'skipped';
+      result.digest = equal;
+      return result;
+    }
+    if (run.options.dryRun === true) {
+      result.status = 'would-copy';
+      return result;
+    }
+    return await run.copies.run(registries, () => copy(entry, run, result));
   } catch (e) {
-    if (options.signal?.aborted) throw e;
-    return { ...result, status: 'failed', error: e instanceof Error ? e.message : String(e) };
+    if (run.options.signal?.aborted) throw e;
+    result.status = 'failed';
+    result.error = e instanceof Error ? e.message : String(e);
+    return result;
+  }
+}
+
+/** The digest both ends share (see sameDigest), unless the sync halted; a failure stops the sync. */
+async function compare(entry: SyncPlanEntry, run: SyncRun): Promise<string | undefined> {
+  if (run.halted) return undefined;
+  try {
+    return await sameDigest(entry, run);
+  } catch (e) {
+    run.failed();
+    throw e;
+  }
+}
+
+/** Copies one image, counting its bytes in `result`, unless the sync halted; a failure stops the sync. */
+async function copy(entry: SyncPlanEntry, run: SyncRun, result: SyncImageResult): Promise<SyncImageResult | undefined> {
+  if (run.halted) return undefined;
+  const { options } = run;
+  try {
+    if (options.destinationKind === 'dir') await prepareDirDestination(entry.destination);
+    const copied = await copyImage(entry.source, entry.destination, {
+      ...options.copy,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      sourceOptions: entry.sourceOptions,
+      onProgress: (event) => {
+        if (event.kind === 'blob-done') result.bytes += event.written.size;
+        options.copy?.onProgress?.(event);
+      },
+    });
+    result.status = 'copied';
+    result.digest = copied.manifestDigest;
+    return result;
+  } catch (e) {
+    run.failed();
+    throw e;
   }
 }
 
@@ -252,32 +335,18 @@ async function withLoadedPolicy(options: SyncOptions): Promise<SyncOptions> {
   return { ...options, copy: { ...options.copy, policy: loaded } };
 }
 
-/** The trust policy accepts this source whatever it holds, so comparing digests may stand in for the copy. */
-function policyAcceptsUnseen(entry: SyncPlanEntry, options: SyncOptions): boolean {
-  const policy = options.copy?.policy;
-  if (policy === undefined || options.copy?.insecurePolicy === true) return true;
-  const { requirements } = policyRequirementsForReference(policy as Policy, entry.source);
-  return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
-}
-
 /**
  * The digest both ends hold for this image, when they are equal; undefined when it must be copied.
  * Registry to registry only; never when the copy would sign (a new signature is wanted) nor when the
  * policy must look at the image.
  */
-async function sameDigest(
-  entry: SyncPlanEntry,
-  options: SyncOptions,
-  clients: HeadClients,
-): Promise<string | undefined> {
+async function sameDigest(entry: SyncPlanEntry, run: SyncRun): Promise<string | undefined> {
   if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
-  if (options.copy?.signing !== undefined) return undefined;
-  // With referrers, an unchanged image may have new ones: the copy (a no-op for the image) carries them.
-  if (options.copy?.withReferrers === true) return undefined;
-  if (!policyAcceptsUnseen(entry, options)) return undefined;
+  if (!run.mayCompare || !run.policyAcceptsUnseen(entry.source)) return undefined;
+  const { options } = run;
   // Both questions go out together: a HEAD is mostly waiting, and nothing changed is the common case.
-  const askDestination = clients
-    .head(entry.destination, options.copy?.destinationOptions ?? {}, 'dest', options.signal)
+  const askDestination = run.destinations
+    .head(entry.destination, options.copy?.destinationOptions ?? {}, options.signal)
     .then(
       (head) => head?.digest,
       // The copy asks again and reports what is wrong with the destination.
@@ -288,7 +357,7 @@ async function sameDigest(
     source =
       entry.sourceDigest !== undefined
         ? { digest: entry.sourceDigest as Digest, size: -1 }
-        : await clients.head(entry.source, entry.sourceOptions, 'src', options.signal);
+        : await run.sources.head(entry.source, entry.sourceOptions, options.signal);
   } finally {
     await askDestination;
   }
@@ -300,7 +369,7 @@ async function sameDigest(
   // the (small) list tells which instance that is.
   const selection = options.copy?.imageListSelection ?? 'system';
   if (selection !== 'system' || source.mimeType === undefined || !isListMIMEType(source.mimeType)) return undefined;
-  const fetched = await clients.get(entry.source, entry.sourceOptions, 'src', options.signal);
+  const fetched = await run.sources.get(entry.source, entry.sourceOptions, options.signal);
   const list = parseManifest(fetched.bytes, fetched.mimeType);
   if (list.kind !== 'list') return undefined;
   return systemInstance(list, { sourceOptions: entry.sourceOptions }).digest === destination ? destination : undefined;

@@ -2,7 +2,9 @@
  * `ferry sync` against real Distribution registries and the real skopeo: a YAML file (tag list, tag
  * regex, semver range) gives the destination tags and digests skopeo sync gives with the same file; a
  * no-op sync of a 500-tag repository sends one HEAD per tag and side (counted by a proxy in front of
- * each registry) and nothing else but pings and the tag list; docker→dir and dir→docker; --dry-run
+ * each registry) and nothing else but pings and the tag list, and prints its per-image lines in plan
+ * order (that of the JSON summary) while the images run in parallel, each as soon as the images
+ * before it are decided (HEADs held by a fault proxy); docker→dir and dir→docker; --dry-run
  * writes nothing; --keep-going goes past a failure and exits non-zero; shards' union is the whole.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyImage, parseImageReference, RegistryClient } from '../../src/index.js';
+import { copyImage, parseImageReference, RegistryClient, syncImages } from '../../src/index.js';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.js';
 import { type MadeImage, makeImage } from '../helpers/make-image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -58,6 +60,29 @@ async function tagDigests(reg: { host: string }, repo: string): Promise<Record<s
   const out: Record<string, string> = {};
   for (const tag of tags.sort()) out[tag] = (await c.headManifest(repo, tag))?.digest ?? 'missing';
   return out;
+}
+
+interface Summary {
+  copied: number;
+  skipped: number;
+  bytes: number;
+  images: { source: string; status: string }[];
+}
+
+/**
+ * The per-image lines (`Copied SOURCE …`, `Skipped SOURCE: …`) name the images in plan order, the
+ * order of the JSON summary, however the parallel images finished.
+ */
+function assertLinesInPlanOrder(output: string, verb: string, summary: Summary): void {
+  const named = output
+    .split('\n')
+    .filter((l) => l.startsWith(`${verb} `))
+    .map((l) => l.split(' ')[1]?.replace(/:$/, ''));
+  assert.equal(named.length, summary.images.length, output);
+  assert.deepEqual(
+    named,
+    summary.images.map((i) => i.source),
+  );
 }
 
 const MANY = Array.from({ length: 500 }, (_, i) => `t${String(i).padStart(3, '0')}`);
@@ -203,7 +228,7 @@ describe('ferry sync', () => {
     }
   });
 
-  it('a no-op sync of a 500-tag repository sends one HEAD per tag and side, and nothing else but pings and the tag list', async () => {
+  it('a no-op sync of a 500-tag repository sends one HEAD per tag and side, and nothing else but pings and the tag list; lines come in plan order', async () => {
     const dest = `${ours.host}/noop`;
     const first = ok(
       await runFerry(
@@ -224,7 +249,9 @@ describe('ferry sync', () => {
       ),
       'first sync',
     );
-    assert.equal((JSON.parse(first.stdout) as { copied: number }).copied, 500);
+    const copied = JSON.parse(first.stdout) as Summary;
+    assert.equal(copied.copied, 500);
+    assertLinesInPlanOrder(first.stderr, 'Copied', copied);
     let proxies: FaultProxy[] = [];
     try {
       proxies = [await startFaultProxy(src), await startFaultProxy(ours)];
@@ -249,8 +276,9 @@ describe('ferry sync', () => {
         ),
         'no-op sync',
       );
-      const summary = JSON.parse(again.stdout) as { copied: number; skipped: number; bytes: number };
+      const summary = JSON.parse(again.stdout) as Summary;
       assert.deepEqual([summary.copied, summary.skipped, summary.bytes], [0, 500, 0]);
+      assertLinesInPlanOrder(again.stderr, 'Skipped', summary);
       const nonZero = (p: FaultProxy) => Object.fromEntries(Object.entries(p.requests).filter(([, n]) => n > 0));
       const s = nonZero(ps);
       const d = nonZero(pd);
@@ -270,6 +298,61 @@ describe('ferry sync', () => {
         ['manifest-head', 'ping'].filter((k) => k in d),
       );
       assert.ok((d['ping'] ?? 0) <= 1, JSON.stringify(d));
+    } finally {
+      for (const p of proxies) await p.stop();
+    }
+  });
+
+  it('an image decided early waits for the images planned before it, and no longer', async () => {
+    // Plan: alpha:a1 (its HEAD held 1 s), three beta tags (fast), gamma:1.0.0 (its HEAD held 4 s). The
+    // beta lines must come right after alpha's, long before gamma is decided.
+    let proxies: FaultProxy[] = [];
+    try {
+      const held = (what: RegExp, stallMs: number) =>
+        startFaultProxy(src, { stallMs, rules: [{ kind: 'stall', on: 'manifest-head', path: what }] });
+      proxies = [await held(/alpha\/manifests\/a1$/, 1000), await held(/gamma\/manifests\/1\.0\.0$/, 4000)];
+      const [first, last] = proxies as [FaultProxy, FaultProxy];
+      const yaml = join(work, 'order.yaml');
+      const registry = (host: string, repo: string, tags: string[]) => [
+        `${host}:`,
+        '  images:',
+        `    ${repo}:`,
+        ...tags.map((t) => `      - "${t}"`),
+        '  tls-verify: false',
+      ];
+      await writeFile(
+        yaml,
+        [
+          ...registry(first.host, 'lib/alpha', ['a1']),
+          ...registry(src.host, 'lib/beta', ['v1-x', 'v2-x', 'other']),
+          ...registry(last.host, 'lib/gamma', ['1.0.0']),
+          '',
+        ].join('\n'),
+      );
+      const told: { source: string; at: number }[] = [];
+      const result = await syncImages({
+        sourceKind: 'yaml',
+        source: yaml,
+        destinationKind: 'docker',
+        destination: `${ours.host}/order`,
+        dryRun: true,
+        copy: { insecurePolicy: true, destinationOptions: { tlsVerify: false } },
+        onImage: (r) => told.push({ source: r.source.replace(/^docker:\/\/[^/]+\/lib\//, ''), at: Date.now() }),
+      });
+      assert.equal(first.counts.stall, 1);
+      assert.equal(last.counts.stall, 1);
+      const order = ['alpha:a1', 'beta:v1-x', 'beta:v2-x', 'beta:other', 'gamma:1.0.0'];
+      assert.deepEqual(
+        told.map((t) => t.source),
+        order,
+      );
+      assert.deepEqual(
+        result.images.map((r) => r.status),
+        order.map(() => 'would-copy'),
+      );
+      const at = (i: number): number => told[i]?.at ?? Number.NaN;
+      assert.ok(at(3) - at(0) < 500, `the beta lines waited ${at(3) - at(0)} ms after alpha's`);
+      assert.ok(at(4) - at(3) > 1500, `gamma came ${at(4) - at(3)} ms after the beta lines`);
     } finally {
       for (const p of proxies) await p.stop();
     }
