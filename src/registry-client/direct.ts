@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream';
 import { abortError } from '../errors.js';
+import { watchAbort } from '../util/abort-watch.js';
 import type { ConnectionOptions, HTTPMethod, RawSend, RegistryResponse } from './raw-send.js';
 import { BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT, REQUEST_LENGTH_MISMATCH } from './network-error.js';
 import { tlsOptions } from './tls-options.js';
@@ -116,7 +117,7 @@ class Exchange {
   readonly #reject: (e: unknown) => void;
   #res: http.IncomingMessage | undefined;
   #settled = false;
-  readonly #onAbort = (): void => this.#fail(abortError(this.#signal));
+  readonly #unwatch: (() => void) | undefined;
 
   constructor(
     req: http.ClientRequest,
@@ -132,7 +133,7 @@ class Exchange {
     this.#signal = signal;
     this.#options = options;
     this.#reject = reject;
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#unwatch = signal === undefined ? undefined : watchAbort(signal, () => this.#fail(abortError(signal)));
     // Before the socket connects its idle timeout is the Agent's (connect); after, the headers' (0: none).
     req.setTimeout(options.headersTimeoutMs ?? 0);
     req.on('timeout', () => this.#timedOut());
@@ -234,7 +235,7 @@ class Exchange {
   }
 
   #done(): void {
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#unwatch?.();
   }
 }
 

@@ -227,6 +227,36 @@ describe('direct connections (node:http)', () => {
     await assert.rejects(reading, (e: unknown) => isFerryError(e, 'ABORTED'));
   });
 
+  test('thirty requests on one signal: one abort fails them all, and node warns of no listener leak', async () => {
+    const s = await serve((req, res) => {
+      if (req.url === '/silent') return;
+      res.end('ok');
+    });
+    const c = connection();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      // Answered requests stop watching the signal; pending ones all fail on its abort.
+      for (let i = 0; i < 30; i++) {
+        const res = await c.send('GET', new URL('/done', s.url), {}, undefined, shared.signal);
+        await res.body.dump();
+      }
+      const pending = Array.from({ length: 30 }, () =>
+        c.send('GET', new URL('/silent', s.url), {}, undefined, shared.signal),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      shared.abort();
+      const outcomes = await Promise.allSettled(pending);
+      assert.equal(outcomes.filter((o) => o.status === 'rejected' && isFerryError(o.reason, 'ABORTED')).length, 30);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('close() fails a body still being read', async () => {
     const s = await serve((_req, res) => {
       res.setHeader('content-length', '100');
