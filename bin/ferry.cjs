@@ -25,6 +25,10 @@ const { dirname, join } = require('node:path');
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+  // A reader already gone: status 141 and no stack trace, as src/cli/output.ts does for commands.
+  process.stdout.on('error', () => {
+    process.exitCode = 141;
+  });
   process.stdout.write(`ferry version ${version}\n`);
   return;
 }

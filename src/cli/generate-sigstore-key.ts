@@ -4,7 +4,7 @@
  * cosign's format, and PREFIX.pub), never over existing files.
  */
 import type { Command } from 'commander';
-import { writeStdout } from './util.js';
+import { writeStdout } from './output.js';
 
 interface GenerateSigstoreKeyFlags {
   outputPrefix: string;

@@ -8,7 +8,8 @@
 import type { Command } from 'commander';
 import type { InspectInfo } from '../index.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, writeStdout } from './util.js';
+import { printStderr, writeStdout } from './output.js';
+import { globalOptions, imageOptionsFromGlobals } from './util.js';
 
 interface InspectFlags {
   raw?: boolean;
@@ -158,7 +159,7 @@ export function registerInspect(program: Command): void {
               { cause: e },
             );
           }
-          process.stderr.write('ferry: warning: registry disallows tag list retrieval; skipping\n');
+          printStderr('ferry: warning: registry disallows tag list retrieval; skipping\n');
           repoTags = null;
         }
       }

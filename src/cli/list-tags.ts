@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { goIndentedJSON } from './inspect.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
+import { writeStdout } from './output.js';
+import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
 const SUPPORTED = ['docker', 'docker-archive'];
 

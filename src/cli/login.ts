@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { AuthOptions } from '../index.js';
 import { parseBool } from './registry-flags.js';
-import { writeStdout } from './util.js';
+import { printStderr, writeStdout } from './output.js';
 
 interface LoginFlags {
   username?: string;
@@ -81,7 +81,7 @@ async function prompt(what: 'username' | 'password', question: string, secret: b
   let muted = false;
   const output = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      if (!muted) process.stderr.write(chunk);
+      if (!muted) printStderr(chunk);
       done();
     },
   });
@@ -93,7 +93,7 @@ async function prompt(what: 'username' | 'password', question: string, secret: b
     });
   } finally {
     rl.close();
-    if (secret) process.stderr.write('\n');
+    if (secret) printStderr('\n');
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { credentialStore, credentialsKey } from './login.js';
 import { parseBool } from './registry-flags.js';
-import { writeStdout } from './util.js';
+import { writeStdout } from './output.js';
 
 export function registerLogout(program: Command): void {
   program

@@ -10,7 +10,8 @@
  *      `ferry --help` never load it. The CLI imports Ferry only through ../index.js (the public API).
  *   3. Read the global flags with `globalOptions(command)` / `imageOptionsFromGlobals()` from ./util.js.
  *   4. Throw a FerryError for any failure: main() prints `ferry: <message>` and exits 1
- *      (with --debug, the stack too). Write results with `writeStdout()`. Pass the ImageOptions of
+ *      (with --debug, the stack too). Write results with `writeStdout()` (./output.js: never
+ *      process.stdout/stderr directly, see there why). Pass the ImageOptions of
  *      imageOptionsFromGlobals() (or stopSignal()) to the library, so that Ctrl-C stops the work cleanly.
  *   5. Add `registerCopy` to commands() below (help lists commands in this order), and a test under
  *      test/cli/ or test/integration/.
@@ -20,8 +21,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type * as Ferry from '../index.js';
+import { outputSettled, printStderr, printStdout, whenOutputBreaks } from './output.js';
 import { runInUserNamespaceIfNeeded } from './userns.js';
-import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop, stdout } from './util.js';
+import { EXIT_FAILURE, EXIT_USAGE, errorMessage, requestStop } from './util.js';
 
 /**
  * The commands, in help order. Loaded (with commander) only when a command line is parsed:
@@ -112,7 +114,8 @@ export async function buildProgram(): Promise<Command> {
     // Settings below are inherited by every command created afterwards with .command().
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => stdout().write(text),
+      writeOut: printStdout,
+      writeErr: printStderr,
       outputError: (text, write) => write(text.replace(/^error: /, 'ferry: ')),
     });
   for (const register of registers) register(program);
@@ -142,11 +145,11 @@ function debugRequested(program: Command, argv: readonly string[]): boolean {
 
 /** Prints an error the way skopeo does (one line, no stack) and returns the exit code. */
 function report(e: unknown, debug: boolean): number {
-  process.stderr.write(`ferry: ${errorMessage(e)}\n`);
+  printStderr(`ferry: ${errorMessage(e)}\n`);
   if (debug) {
     let cause: unknown = e;
     for (let depth = 0; cause !== undefined && depth < 8; depth++) {
-      if (cause instanceof Error && cause.stack !== undefined) process.stderr.write(`${cause.stack}\n`);
+      if (cause instanceof Error && cause.stack !== undefined) printStderr(`${cause.stack}\n`);
       cause = cause instanceof Error ? cause.cause : undefined;
     }
   }
@@ -168,15 +171,19 @@ function takeDeferredExtraCACertificates(): void {
   library?.deferExtraCACertificates(path);
 }
 
-/** How a stop signal ends the process: 128 + the signal's number, and one line on stderr. */
+/**
+ * How a stop ends the process: 128 + the signal's number, and one line on stderr. SIGPIPE is a
+ * reader of stdout or stderr gone (output.ts): skopeo dies of that signal, printing nothing.
+ */
 const STOPS = {
   SIGINT: { name: 'SIGINT', code: 130, line: 'ferry: interrupted\n' },
   SIGTERM: { name: 'SIGTERM', code: 143, line: 'ferry: terminated\n' },
+  SIGPIPE: { name: 'SIGPIPE', code: 141, line: '' },
 } as const;
 type Stop = (typeof STOPS)[keyof typeof STOPS];
 
 function exitStopped(stop: Stop): never {
-  process.stderr.write(stop.line);
+  if (stop.line !== '') printStderr(stop.line);
   // Kept-alive connections and timers of the aborted work must not hold the process.
   process.exit(stop.code);
 }
@@ -187,18 +194,21 @@ const STOP_GRACE_MS = 10_000;
 function exitNow(stop: Stop): never {
   // The same module instance as the commands' (one bundle): it knows this process's temp files.
   library?.removeOwnTempsSync();
-  process.stderr.write(stop.line);
+  if (stop.line !== '') printStderr(stop.line);
   // A thread blocked in the OS (opening a FIFO no one writes) would hold process.exit() forever:
   // die of the signal itself, as without a handler (a shell sees 128 + its number all the same).
   process.removeAllListeners(stop.name);
+  // Node ignores SIGPIPE; a listener that comes and goes gives it back its default action.
+  if (stop.name === 'SIGPIPE') process.once('SIGPIPE', () => {}).removeAllListeners('SIGPIPE');
   process.kill(process.pid, stop.name);
   process.exit(stop.code);
 }
 
 /**
- * On SIGINT/SIGTERM the command's work is aborted through stopSignal(): transports remove their temp
- * files as their operations fail, then main() exits with the signal's code. A second signal, or work
- * still running after STOP_GRACE_MS, exits at once (removing this process's temp files first).
+ * On SIGINT/SIGTERM, or a reader of stdout/stderr gone (EPIPE, as SIGPIPE), the command's work is
+ * aborted through stopSignal(): transports remove their temp files as their operations fail, then
+ * main() exits with the signal's code. A second signal, or work still running after STOP_GRACE_MS,
+ * exits at once (removing this process's temp files first); a second EPIPE changes nothing.
  */
 function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
   let stop: Stop | undefined;
@@ -207,17 +217,22 @@ function catchStopSignals(): { stopped(): Stop | undefined; release(): void } {
     const first = STOPS[name];
     stop = first;
     setTimeout(() => exitNow(first), STOP_GRACE_MS).unref();
-    requestStop(new Error(`received ${name}`));
+    requestStop(new Error(name === 'SIGPIPE' ? 'output closed by its reader' : `received ${name}`));
   };
   const onInt = () => on('SIGINT');
   const onTerm = () => on('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  // output.ts calls this once; a stop under way already (Ctrl-C, then the reader left) goes on as it was.
+  whenOutputBreaks(() => {
+    if (stop === undefined) on('SIGPIPE');
+  });
   return {
     stopped: () => stop,
     release() {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      whenOutputBreaks(undefined);
     },
   };
 }
@@ -232,6 +247,8 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   try {
     return await run(argv, signals.stopped);
   } finally {
+    // A line printed last may find its reader gone only now.
+    await outputSettled();
     const stop = signals.stopped();
     if (stop !== undefined) exitStopped(stop);
     signals.release();

@@ -3,7 +3,7 @@
  * newline). A signed Docker schema1 manifest's digest is over its payload without the signatures.
  */
 import type { Command } from 'commander';
-import { writeStdout } from './util.js';
+import { writeStdout } from './output.js';
 
 export function registerManifestDigest(program: Command): void {
   program

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type * as Ferry from '../index.js';
+import { printStdout } from './output.js';
 
 type Lib = Pick<typeof Ferry, 'FerryError'>;
 
@@ -32,7 +33,7 @@ export async function promptPassphrase(lib: Lib, prompt: string, keyName: string
       `cannot prompt for a passphrase for key ${keyName}, standard input is not a TTY (give a passphrase file)`,
     );
   }
-  process.stdout.write(prompt);
+  printStdout(prompt);
   input.setRawMode(true);
   input.resume();
   try {
@@ -64,6 +65,6 @@ export async function promptPassphrase(lib: Lib, prompt: string, keyName: string
   } finally {
     input.setRawMode(false);
     input.pause();
-    process.stdout.write('\n');
+    printStdout('\n');
   }
 }

@@ -5,6 +5,7 @@
  * over `--policy`. With `--debug`, each decision is written to stderr.
  */
 import type { ImagePolicyVerification, Policy } from '../index.js';
+import { printStderr } from './output.js';
 import type { GlobalOptions } from './util.js';
 
 /** The policy to enforce, or undefined under `--insecure-policy`. */
@@ -24,7 +25,6 @@ export async function debugPolicyDecisions(
   if (!globals.debug) return undefined;
   const { describePolicyDecision } = await import('../index.js');
   return (v) => {
-    for (const d of v.decisions)
-      process.stderr.write(`ferry: debug: policy: ${v.reference}: ${describePolicyDecision(d)}\n`);
+    for (const d of v.decisions) printStderr(`ferry: debug: policy: ${v.reference}: ${describePolicyDecision(d)}\n`);
   };
 }

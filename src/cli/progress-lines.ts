@@ -5,9 +5,6 @@
 import type { ProgressEvent } from '../index.js';
 import { CopyTally, formatBytes, formatRate, shortDigest } from './progress-format.js';
 
-/** Where progress goes: stderr, keeping stdout for results. */
-export const PROGRESS_STREAM: ProgressStream = process.stderr;
-
 /** What the displays write to: stderr, or a fake in tests (a TTY one needs `isTTY` and `columns`). */
 export interface ProgressStream {
   write(text: string): unknown;

@@ -1,5 +1,5 @@
 /**
- * `ferry copy` progress, on stderr (PROGRESS_STREAM) so that stdout carries only results (digests,
+ * `ferry copy` progress, on stderr (output.ts's, guarded) so that stdout carries only results (digests,
  * JSON) for scripts; skopeo writes these lines to stdout.
  * - Off a terminal (CI, pipes): skopeo's lines ("Copying blob sha256:…", "Writing manifest to image
  *   destination", …), a line when each blob is done, and an aggregate line at most every 5 s while
@@ -8,9 +8,9 @@
  *   only then, keeping start-up lean).
  * Events carry digests and sizes only: nothing here can print a credential.
  */
+import { printStderr, stderr } from './output.js';
 import {
   type CopyProgress,
-  PROGRESS_STREAM,
   type ProgressPrinterOptions,
   type ProgressStream,
   progressPrinter,
@@ -19,14 +19,13 @@ import {
 export {
   AGGREGATE_INTERVAL_MS,
   type CopyProgress,
-  PROGRESS_STREAM,
   type ProgressPrinterOptions,
   type ProgressStream,
   progressPrinter,
 } from './progress-lines.js';
 
 export interface CopyProgressOptions extends Omit<ProgressPrinterOptions, 'blobLines'> {
-  /** Default PROGRESS_STREAM. */
+  /** Default stderr. */
   stream?: ProgressStream;
   /** Draw bars (default: whether the stream is a terminal). */
   tty?: boolean;
@@ -34,11 +33,12 @@ export interface CopyProgressOptions extends Omit<ProgressPrinterOptions, 'blobL
 
 /** Picks the display for `stream`: bars on a terminal, lines elsewhere. */
 export async function createCopyProgress(options: CopyProgressOptions = {}): Promise<CopyProgress> {
-  const stream = options.stream ?? PROGRESS_STREAM;
+  const stream = options.stream ?? stderr();
   if (options.tty ?? stream.isTTY === true) {
     const { TtyCopyProgress } = await import('./progress-tty.js');
     return new TtyCopyProgress(stream, options.now ?? Date.now, options.signing === true);
   }
-  const onProgress = progressPrinter((line) => stream.write(line), options);
+  const given = options.stream;
+  const onProgress = progressPrinter(given === undefined ? printStderr : (line) => given.write(line), options);
   return { onProgress, finish: () => {}, fail: () => {} };
 }

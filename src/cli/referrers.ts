@@ -12,7 +12,8 @@ import type { Command } from 'commander';
 import type { ReferrersListing } from '../index.js';
 import { goIndentedJSON } from './inspect.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, writeStdout } from './util.js';
+import { writeStdout } from './output.js';
+import { globalOptions, imageOptionsFromGlobals } from './util.js';
 
 const MAX_ANNOTATIONS_SHOWN = 60;
 

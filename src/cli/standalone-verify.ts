@@ -3,7 +3,7 @@
  * of a manifest file, as skopeo standalone-verify, and prints the fingerprint and digest it verified.
  */
 import type { Command } from 'commander';
-import { writeStdout } from './util.js';
+import { writeStdout } from './output.js';
 
 interface StandaloneVerifyFlags {
   publicKeyFile?: string;

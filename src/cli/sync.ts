@@ -17,7 +17,8 @@ import {
 } from './copy.js';
 import { commandPolicy, debugPolicyDecisions } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { collect, globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
+import { printStderr, printStdout, writeStdout } from './output.js';
+import { collect, globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
 interface SyncFlags extends SigningFlags {
   src?: string;
@@ -139,10 +140,12 @@ export function registerSync(program: Command): void {
     if (parallel !== undefined) options.parallelPerRegistry = parallel;
     const json = flags.summaryFormat === 'json';
     // With a JSON summary, stdout holds the summary only; the per-image lines go to stderr.
-    const lines = json ? process.stderr : process.stdout;
-    options.onImage = (r) => (r.status === 'failed' ? process.stderr : lines).write(`${imageLine(r)}\n`);
+    const printLine = json ? printStderr : printStdout;
+    options.onImage = (r) => (r.status === 'failed' ? printStderr : printLine)(`${imageLine(r)}\n`);
 
     const result = await syncImages(options);
+    // Stopped as the last images finished (a reader gone at the last line): no digest file, no summary.
+    signal.throwIfAborted();
     if (flags.digestfile !== undefined && flags.dryRun !== true) {
       const { writeFile } = await import('node:fs/promises');
       const text = result.images
@@ -153,7 +156,7 @@ export function registerSync(program: Command): void {
     }
     if (json) await writeStdout(`${JSON.stringify(summaryJSON(result, flags.dryRun === true), null, 2)}\n`);
     else if (flags.summaryFormat === 'text' || flags.dryRun === true)
-      lines.write(`${summaryLine(result, flags.dryRun === true)}\n`);
+      await writeStdout(`${summaryLine(result, flags.dryRun === true)}\n`);
     if (result.failed > 0) {
       const first = result.images.find((r) => r.status === 'failed');
       const why = result.stopped ? ` (stopped at the first failure; --keep-going goes on): ${first?.error}` : '';

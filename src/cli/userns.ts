@@ -11,6 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { constants, userInfo } from 'node:os';
 import { promisify } from 'node:util';
+import { printStderr } from './output.js';
 
 const run = promisify(execFile);
 
@@ -108,7 +109,7 @@ export async function runInUserNamespaceIfNeeded(argv: readonly string[]): Promi
     child.kill('SIGKILL');
     await exited.catch(() => undefined);
     const detail = (e as { stderr?: string }).stderr?.trim() || (e as Error).message;
-    process.stderr.write(`ferry: cannot enter a user namespace for containers-storage (${detail})\n`);
+    printStderr(`ferry: cannot enter a user namespace for containers-storage (${detail})\n`);
     return 1;
   }
   // The child does the work and the cleanup: a terminal's Ctrl-C reaches it directly (same process

@@ -67,31 +67,6 @@ export function imageOptionsFromGlobals(g: GlobalOptions): ImageOptions {
   return options;
 }
 
-let stdoutReady = false;
-
-/**
- * process.stdout, made on first use (creating it costs ~10 ms of start-up, and `copy -q` never
- * writes to it). `ferry ... | head`: a reader that goes away is not an error; exit quietly, as Go
- * tools do.
- */
-export function stdout(): NodeJS.WriteStream {
-  if (!stdoutReady) {
-    stdoutReady = true;
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(0);
-      throw e;
-    });
-  }
-  return process.stdout;
-}
-
-/** Writes to stdout and resolves once the data is handed to the OS (so exit codes never cut output). */
-export function writeStdout(text: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stdout().write(text, (e) => (e ? reject(e) : resolve()));
-  });
-}
-
 /** The message of any thrown value, for `ferry: <message>` lines. */
 export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;

@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import type { ImagePolicyVerification, ManifestPolicyDecision, SignatureDescription } from '../index.js';
 import { commandPolicy } from './policy.js';
 import { addRegistryFlags, addRetryFlags, registryOptions, retryOptions } from './registry-flags.js';
-import { globalOptions, imageOptionsFromGlobals, stopSignal, writeStdout } from './util.js';
+import { writeStdout } from './output.js';
+import { globalOptions, imageOptionsFromGlobals, stopSignal } from './util.js';
 
 interface VerifyFlags {
   format?: string;

@@ -6,109 +6,29 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { startFakeServer, type FakeServer } from '../registry-client/fake-server.js';
 import { blobPath, makeImage } from '../helpers/make-image.js';
 import { ferryBin } from '../helpers/paths.js';
+import { waitFor, walk } from '../helpers/poll.js';
 import { run, withTestPolicy } from '../helpers/run.js';
+import { type StallingRegistry, startStallingRegistry } from '../helpers/stalling-registry.js';
 import { withTempDir } from '../helpers/tmp.js';
 
-const MANIFEST_TYPE = 'application/vnd.docker.distribution.manifest.v2+json';
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** A layer of 4 MiB of random bytes, gzipped (incompressible: ~4 MiB on the wire). */
-const layer = gzipSync(randomBytes(4 * 1024 * 1024), { level: 1 });
-const layerDigest = sha256(layer);
-const config = Buffer.from(
-  JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: {},
-    rootfs: { type: 'layers', diff_ids: ['sha256:0000000000000000000000000000000000000000000000000000000000000000'] },
-  }),
-);
-const manifest = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MANIFEST_TYPE,
-    config: {
-      mediaType: 'application/vnd.docker.container.image.v1+json',
-      digest: sha256(config),
-      size: config.length,
-    },
-    layers: [
-      { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layerDigest, size: layer.length },
-    ],
-  }),
-);
-
-let registry: FakeServer;
-const stalled: ServerResponse[] = [];
+let registry: StallingRegistry;
 
 before(async () => {
-  registry = await startFakeServer((req, res) => {
-    const url = req.url ?? '';
-    if (url.startsWith('/v2/img/manifests/')) {
-      res.writeHead(200, {
-        'content-type': MANIFEST_TYPE,
-        'content-length': String(manifest.length),
-        'docker-content-digest': sha256(manifest),
-      });
-      res.end(req.method === 'HEAD' ? undefined : manifest);
-    } else if (url === `/v2/img/blobs/${sha256(config)}`) {
-      res.writeHead(200, { 'content-length': String(config.length) });
-      res.end(req.method === 'HEAD' ? undefined : config);
-    } else if (url === `/v2/img/blobs/${layerDigest}`) {
-      res.writeHead(200, { 'content-length': String(layer.length) });
-      if (req.method === 'HEAD') res.end();
-      else {
-        // Half the layer, then nothing: the copy waits until it is stopped.
-        res.write(layer.subarray(0, layer.length >> 1));
-        stalled.push(res);
-      }
-    } else {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end('{"errors":[{"code":"NOT_FOUND","message":"not found"}]}');
-    }
-  });
+  registry = await startStallingRegistry();
 });
 
 after(async () => {
-  for (const res of stalled) res.destroy();
   await registry.close();
 });
-
-/** Every path under `root` (files and directories), relative, sorted; [] when it does not exist. */
-async function walk(root: string, rel = ''): Promise<string[]> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await readdir(join(root, rel), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    const p = rel === '' ? e.name : `${rel}/${e.name}`;
-    out.push(p);
-    if (e.isDirectory()) out.push(...(await walk(root, p)));
-  }
-  return out.sort();
-}
-
-/** Polls (every 20 ms, at most 15 s) until `check` is true. */
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 750; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 interface Exit {
   code: number | null;
