@@ -72,7 +72,10 @@ export function registerSync(program: Command): void {
     .option('--shard <index/count>', 'sync only this share of the images (INDEX from 0), split by repository and tag')
     .option('--include-tag <regex>', 'only tags matching REGEX (repeatable; any one matches)', collect, [])
     .option('--exclude-tag <regex>', 'never tags matching REGEX (repeatable)', collect, [])
-    .option('--parallel-images <n>', 'images copied at once per registry (default 4)')
+    .option(
+      '--parallel-images <n>',
+      'images copied at once per registry, one at a time per destination repository (default 4)',
+    )
     .addOption(
       new Option('--summary-format <format>', 'print a summary at the end in FORMAT').choices(['text', 'json']),
     )

@@ -31,7 +31,7 @@ export interface SyncOptions extends SyncPlanOptions {
   dryRun?: boolean;
   /** Go on after a failed image (the result counts the failures); otherwise the first failure stops new images. */
   keepGoing?: boolean;
-  /** Images copied at once per registry (default 4); the HEAD comparisons run four times as many. */
+  /** Images copied at once per registry (default 4; one at a time per destination repository); the HEAD comparisons run four times as many. */
   parallelPerRegistry?: number;
   /** Told each image's result in plan order: as soon as it and every image planned before it are decided. */
   onImage?: (result: SyncImageResult) => void;
@@ -220,6 +220,7 @@ class SyncRun {
   readonly #policy: Policy | undefined;
   /** A failure without keepGoing: images not yet started are left alone. */
   stopped = false;
+  readonly #repositories = new Map<string, Semaphore>();
 
   constructor(options: SyncOptions) {
     const parallel = options.parallelPerRegistry ?? 4;
@@ -254,6 +255,26 @@ class SyncRun {
     return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
   }
 
+  /**
+   * Runs `fn` (a copy) when no other copy of this sync writes to the same destination repository.
+   * Tags of one repository share their blobs, and Distribution's filesystem storage rewrites a
+   * repository's blob and manifest links in place (truncate, then write): a copy committing a blob
+   * another copy has just linked, or putting the same manifest under another tag, can make a
+   * concurrent manifest PUT read an empty link and fail ("manifest blob unknown"). skopeo syncs one
+   * image at a time; Ferry keeps different repositories in parallel, and the comparisons too.
+   */
+  oneCopyPerRepository<T>(destination: ImageReference, fn: () => Promise<T>): Promise<T> {
+    const named = destination.dockerReference();
+    if (named === undefined) return fn();
+    const key = `${named.domain}/${named.path}`;
+    let lock = this.#repositories.get(key);
+    if (lock === undefined) {
+      lock = new Semaphore(1);
+      this.#repositories.set(key, lock);
+    }
+    return lock.run(fn);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.sources.close(), this.destinations.close()]);
   }
@@ -280,7 +301,10 @@ async function syncOne(entry: SyncPlanEntry, run: SyncRun): Promise<SyncImageRes
       result.status = 'would-copy';
       return result;
     }
-    return await run.copies.run(registries, () => copy(entry, run, result));
+    // The repository first, then the registries' slots: a copy waiting for its repository holds no slot.
+    return await run.oneCopyPerRepository(entry.destination, () =>
+      run.copies.run(registries, () => copy(entry, run, result)),
+    );
   } catch (e) {
     if (run.options.signal?.aborted) throw e;
     result.status = 'failed';

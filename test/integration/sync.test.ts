@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyImage, parseImageReference, RegistryClient, syncImages } from '../../src/index.js';
@@ -300,6 +300,45 @@ describe('ferry sync', () => {
       assert.ok((d['ping'] ?? 0) <= 1, JSON.stringify(d));
     } finally {
       for (const p of proxies) await p.stop();
+    }
+  });
+
+  it('copies to one destination repository go one at a time: each blob is uploaded once, not once per tag in flight', async () => {
+    // Tags of one repository share blobs; Distribution rewrites a repository's links in place, so
+    // parallel copies into one repository raced there ("manifest blob unknown" on a manifest PUT).
+    const logged = await startRegistry({ accessLog: true });
+    try {
+      const tags = Array.from({ length: 12 }, (_, i) => `s${i}`);
+      const layout = join(work, 'shared');
+      await makeImage(layout, { layers: 3, layerSize: 4000, seed: 11 });
+      await push(layout, 'shared/img', tags);
+      const r = ok(
+        await runFerry([
+          'sync',
+          '--src',
+          'docker',
+          '--dest',
+          'docker',
+          '--src-tls-verify=false',
+          '--dest-tls-verify=false',
+          '--summary-format',
+          'json',
+          `${src.host}/shared/img`,
+          `${logged.host}/mirror`,
+        ]),
+        'sync',
+      );
+      assert.equal((JSON.parse(r.stdout) as Summary).copied, 12);
+      await new Promise((done) => setTimeout(done, 200)); // the registry logs after answering
+      const log = await readFile(logged.logPath, 'utf8');
+      const uploads = [...log.matchAll(/"POST \/v2\/mirror\/img\/blobs\/uploads\/\S* HTTP/g)].length;
+      assert.equal(uploads, 4, 'three layers and a config, each uploaded once');
+      assert.deepEqual(
+        Object.values(await tagDigests(logged, 'mirror/img')),
+        Object.values(await tagDigests(src, 'shared/img')),
+      );
+    } finally {
+      await logged.stop();
     }
   });
 
