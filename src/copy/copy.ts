@@ -2,6 +2,10 @@
  * copyImage (containers/image copy.Image): copies an image, or a list of images, from any source
  * to any destination through the transport contract. Nothing is visible at the destination
  * unless the whole copy succeeds: any failure or abort closes it without commit.
+ *
+ * Copies into one repository of a Distribution registry are best not run at once when their images
+ * share blobs: its filesystem storage rewrites the repository's links in place, and a manifest PUT
+ * can then find a blob it needs missing for a moment. syncImages copies into one repository at a time.
  */
 import { setMaxListeners } from 'node:events';
 import { type BlobInfoCache, LazyBlobInfoCache, openBlobInfoCache } from '../blobinfocache/index.js';
