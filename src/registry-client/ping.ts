@@ -4,12 +4,13 @@
  * the auth layer.
  *
  * Without verification and with an explicit port, both schemes reach the same port, and a port that
- * answers a plain-http `/v2/` as a registry does (200 or 401) cannot also be speaking TLS: plain http
- * is asked first, and https only when that answer is anything else (a TLS server answers plain http
- * with 400), or after HTTPS_HEAD_START_MS. A local insecure registry is then found without loading
- * TLS at all. This gives an attacker nothing: with verification off, whoever can answer on the port
- * can already make the https attempt fail. Without a port, https (443) and http (80) are two servers:
- * both are asked at once, https preferred.
+ * answers a plain-http `/v2/` as an open registry does (200) is not speaking TLS: plain http is asked
+ * first, and https only when that answer is anything else (a TLS server answers plain http with 400),
+ * or after HTTPS_HEAD_START_MS. A local insecure registry is then found without loading TLS at all.
+ * A 401 (credentials would follow) still has https asked and preferred, as upstream does, in case
+ * the port serves both. This gives an attacker nothing: with verification off, whoever can answer on
+ * the port can already make the https attempt fail. Without a port, https (443) and http (80) are
+ * two servers: both are asked at once, https preferred.
  */
 import { abortError, FerryError } from '../errors.js';
 import { type AuthChallenge, parseChallenges } from './challenge.js';
@@ -61,7 +62,7 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
     const first = await Promise.race([plain, headStart]);
     clearTimeout(timer);
     if (signal?.aborted) throw abortError(signal);
-    if (first !== undefined && 'res' in first && isRegistryAnswer(first.res.status)) return answer(ctx, first);
+    if (first !== undefined && 'res' in first && first.res.status === 200) return answer(ctx, first);
     attempts = [ask('https'), plain];
   }
   const discardFrom = (index: number): void => {

@@ -45,14 +45,27 @@ describe('ping scheme', () => {
     );
   });
 
-  test("a 401 over plain http settles it too, with the registry's challenges", async () => {
-    const { ctx, sent } = context('[::1]:5000', false, (req) =>
+  test('a 401 over plain http (credentials would follow) still has https asked, and preferred when it answers', async () => {
+    const { ctx, sent } = context('[::1]:5000', false, () => ({
+      status: 401,
+      headers: { 'www-authenticate': 'Basic realm="r"' },
+    }));
+    const got = await pingBase(ctx);
+    assert.equal(got.base.href, 'https://[::1]:5000/');
+    assert.equal(got.challenges[0]?.scheme, 'basic');
+    assert.deepEqual(
+      sent.map((r) => r.url),
+      ['http://[::1]:5000/v2/', 'https://[::1]:5000/v2/'],
+    );
+  });
+
+  test('a 401 over plain http is used when https fails', async () => {
+    const { ctx } = context('127.0.0.1:5000', false, (req) =>
       req.url.startsWith('http:') ? { status: 401, headers: { 'www-authenticate': 'Basic realm="r"' } } : refused(),
     );
     const got = await pingBase(ctx);
-    assert.equal(got.base.href, 'http://[::1]:5000/');
+    assert.equal(got.base.href, 'http://127.0.0.1:5000/');
     assert.equal(got.challenges[0]?.scheme, 'basic');
-    assert.equal(sent.length, 1);
   });
 
   test('a TLS port (400 to plain http) is then asked over https, and https is used', async () => {
