@@ -5,11 +5,14 @@
  * Messages name the operation and the URL path only: never headers, never query strings
  * (a redirect's query may hold a signed storage credential).
  */
+import { isDigest } from '../digest/digest.js';
 import { FerryError, type FerryErrorCode, isFerryError } from '../errors.js';
 
 export interface RegistryErrorEntry {
   code: string;
   message: string;
+  /** The entry's `detail` when it is a digest (MANIFEST_BLOB_UNKNOWN names the blob so). */
+  digest?: string;
 }
 
 /** The registry's error entries, or [] when the body is not the Distribution error shape. */
@@ -26,11 +29,12 @@ export function parseRegistryErrors(body: Buffer): RegistryErrorEntry[] {
   const out: RegistryErrorEntry[] = [];
   for (const e of errors) {
     if (typeof e !== 'object' || e === null) continue;
-    const { code, message } = e as { code?: unknown; message?: unknown };
+    const { code, message, detail } = e as { code?: unknown; message?: unknown; detail?: unknown };
     if (typeof code !== 'string') continue;
     out.push({
       code: printableText(code, MAX_CODE_LENGTH),
       message: typeof message === 'string' ? printableText(message, MAX_MESSAGE_LENGTH) : '',
+      ...(typeof detail === 'string' && isDigest(detail) ? { digest: detail } : {}),
     });
     if (out.length >= MAX_ENTRIES) break;
   }
@@ -104,7 +108,8 @@ export function registryError(input: RegistryErrorInput): FerryError {
  */
 function entryText(e: RegistryErrorEntry): string {
   const words = e.code.toLowerCase().replaceAll('_', ' ');
-  return e.message === '' ? words : `${words}: ${e.message}`;
+  const text = e.message === '' ? words : `${words}: ${e.message}`;
+  return e.digest === undefined ? text : `${text} (${e.digest})`;
 }
 
 /**

@@ -13,6 +13,7 @@ import { checkRepository, manifestPath, pull, push } from './paths.js';
 import { contentLength, header } from './response.js';
 import { retryingWhen } from './retrying.js';
 import type { RegistryTransport } from './transport.js';
+import { sleep } from '../util/network.js';
 
 export interface FetchedManifest {
   /** The exact bytes the registry sent. */
@@ -173,28 +174,49 @@ export async function putManifestDetailed(
       details: { expected: ref, actual: manifestDigest(bytes) },
     });
   }
-  const res = await t.send({
-    method: 'PUT',
-    url: manifestPath(repository, ref),
-    scopes: [push(repository)],
-    headers: { 'content-type': mimeType, ...conditionHeaders(condition) },
-    body: bytes,
-    signal,
-  });
-  if (res.status !== 201 && res.status !== 200 && res.status !== 202) {
+  for (let tried = 1; ; tried++) {
+    const res = await t.send({
+      method: 'PUT',
+      url: manifestPath(repository, ref),
+      scopes: [push(repository)],
+      headers: { 'content-type': mimeType, ...conditionHeaders(condition) },
+      body: bytes,
+      signal,
+    });
+    if (res.status === 201 || res.status === 200 || res.status === 202) {
+      await res.body.dump();
+      const ociSubject = header(res, 'oci-subject');
+      return {
+        digest: isDigest(ref) ? ref : manifestDigest(bytes),
+        ...(ociSubject === undefined ? {} : { ociSubject }),
+      };
+    }
     const err = await t.failure(res, what, 'manifest');
+    if (tried < BLOB_UNKNOWN_TRIES && namesUnknownBlob(err)) {
+      await sleep(BLOB_UNKNOWN_DELAY_MS * 2 ** (tried - 1), signal);
+      continue;
+    }
     const code = err.details.registryCode;
     if (typeof code === 'string' && REJECTION_CODES.has(code)) {
       throw new FerryError('MANIFEST_REJECTED', err.message, { cause: err, details: { ...err.details, mimeType } });
     }
     throw err;
   }
-  await res.body.dump();
-  const ociSubject = header(res, 'oci-subject');
-  return {
-    digest: isDigest(ref) ? ref : manifestDigest(bytes),
-    ...(ociSubject === undefined ? {} : { ociSubject }),
-  };
+}
+
+/**
+ * A manifest PUT answered MANIFEST_BLOB_UNKNOWN is put again, up to this many tries in all (100,
+ * 200, 400 ms apart). The blobs were put or found just before, so the likely cause is another writer
+ * of the repository: Distribution's filesystem storage rewrites a repository's blob links in place
+ * (truncate, then write), and a manifest checked meanwhile names a blob it cannot read for a moment.
+ * A blob that is really missing fails the same way each time, 0.7 s later.
+ */
+const BLOB_UNKNOWN_TRIES = 4;
+const BLOB_UNKNOWN_DELAY_MS = 100;
+
+function namesUnknownBlob(err: FerryError): boolean {
+  const entries = err.details.registryErrors;
+  return Array.isArray(entries) && entries.some((e) => (e as { code?: unknown }).code === 'MANIFEST_BLOB_UNKNOWN');
 }
 
 /** Deletes a manifest; a tag is first resolved to the digest it names (registries delete by digest only). */

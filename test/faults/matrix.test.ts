@@ -68,6 +68,16 @@ const cases: Record<string, Case> = {
     rules: [{ kind: 'unavailable-retry-after', on: 'blob-head' }],
     expect: 'recover',
   },
+  'push recovers from a manifest PUT answered MANIFEST_BLOB_UNKNOWN twice (a blob link being rewritten)': {
+    direction: 'push',
+    rules: [{ kind: 'manifest-blob-unknown', on: 'manifest-put', times: 2 }],
+    expect: 'recover',
+  },
+  'push gives up cleanly when every manifest PUT answers MANIFEST_BLOB_UNKNOWN': {
+    direction: 'push',
+    rules: [{ kind: 'manifest-blob-unknown', on: 'manifest-put', times: 1000 }],
+    expect: 'give-up',
+  },
   'push after 500 on upload completion succeeds or fails cleanly': {
     direction: 'push',
     rules: [{ kind: 'upload-500', on: 'upload-put' }],

@@ -35,6 +35,11 @@ export type FaultKind =
   | 'unavailable-retry-after'
   /** The PUT that completes a blob upload answers 500 (not forwarded). */
   | 'upload-500'
+  /**
+   * A manifest PUT answers 400 MANIFEST_BLOB_UNKNOWN (not forwarded), as Distribution does for a
+   * moment when another writer rewrites the repository's link of a blob the manifest names.
+   */
+  | 'manifest-blob-unknown'
   /** The registry process is stopped and started again while this request is in flight. */
   | 'restart';
 
@@ -50,6 +55,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'unavailable',
   'unavailable-retry-after',
   'upload-500',
+  'manifest-blob-unknown',
   'restart',
 ];
 
@@ -121,6 +127,7 @@ export const FAULT_TARGETS: Record<FaultKind, readonly RequestClass[]> = {
   unavailable: EVERY_REQUEST,
   'unavailable-retry-after': WAITABLE_REQUESTS,
   'upload-500': ['upload-put'],
+  'manifest-blob-unknown': ['manifest-put'],
   restart: ['upload-patch', 'upload-put', 'manifest-put'],
 };
 
@@ -222,6 +229,12 @@ const STATUS_FAULTS = {
   unavailable: { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: false },
   'unavailable-retry-after': { status: 503, code: 'UNAVAILABLE', message: 'service unavailable', retryAfter: true },
   'upload-500': { status: 500, code: 'UNKNOWN', message: 'upload completion failed', retryAfter: false },
+  'manifest-blob-unknown': {
+    status: 400,
+    code: 'MANIFEST_BLOB_UNKNOWN',
+    message: 'blob unknown to registry',
+    retryAfter: false,
+  },
 } as const;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
@@ -370,7 +383,8 @@ export async function startFaultProxy(target: ProxyTarget, options: FaultProxyOp
       case 'too-many-requests-retry-after':
       case 'unavailable':
       case 'unavailable-retry-after':
-      case 'upload-500': {
+      case 'upload-500':
+      case 'manifest-blob-unknown': {
         record(fault.kind, req);
         const a = STATUS_FAULTS[fault.kind];
         const retry: Record<string, string> = a.retryAfter ? { 'retry-after': String(fault.retryAfterSeconds) } : {};

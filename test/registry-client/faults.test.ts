@@ -143,6 +143,51 @@ describe('retries', () => {
   });
 });
 
+describe('a manifest PUT answered MANIFEST_BLOB_UNKNOWN', () => {
+  const blobUnknown: FakeHandler = (_req, res) =>
+    json(res, 400, {
+      errors: [
+        { code: 'DIGEST_INVALID', message: 'provided digest did not match uploaded content' },
+        { code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry', detail: sha('c') },
+      ],
+    });
+  const puts = (s: FakeServer): number => s.requests.filter((r) => r.method === 'PUT').length;
+
+  test('is put again (a blob link being rewritten by another writer) and succeeds when the blob shows', async () => {
+    const s = await fake((req, res, seen) => {
+      if (seen.filter((r) => r.method === 'PUT').length <= 2) return blobUnknown(req, res, seen);
+      res.writeHead(201, { 'docker-content-digest': sha(MANIFEST) });
+      res.end();
+    });
+    const c = await clientFor(s);
+    assert.equal(await c.putManifest('x/y', 't', MANIFEST, MediaType.OCI_MANIFEST), sha(MANIFEST));
+    assert.equal(puts(s), 3);
+  });
+
+  test('fails after 4 tries when the blob stays unknown, naming it', async () => {
+    const s = await fake(blobUnknown);
+    const c = await clientFor(s);
+    const started = Date.now();
+    await assert.rejects(
+      c.putManifest('x/y', 't', MANIFEST, MediaType.OCI_MANIFEST),
+      (e: unknown) => isFerryError(e) && /blob unknown to registry/.test(e.message) && e.message.includes(sha('c')),
+    );
+    assert.equal(puts(s), 4);
+    assert.ok(Date.now() - started >= 600, `gave up after ${Date.now() - started} ms`);
+  });
+
+  test('any other 400 is not put again', async () => {
+    const s = await fake((_req, res) =>
+      json(res, 400, { errors: [{ code: 'MANIFEST_INVALID', message: 'manifest invalid' }] }),
+    );
+    const c = await clientFor(s);
+    await assert.rejects(c.putManifest('x/y', 't', MANIFEST, MediaType.OCI_MANIFEST), (e: unknown) =>
+      isFerryError(e, 'MANIFEST_REJECTED'),
+    );
+    assert.equal(puts(s), 1);
+  });
+});
+
 describe('aborting', () => {
   test('an abort during a retry delay ends the request with ABORTED at once', async () => {
     const s = await fake((_req, res) => json(res, 503, {}, { 'retry-after': '30' }));
