@@ -1,7 +1,7 @@
 /**
  * Finding a registry's base URL by pinging `/v2/`: https, and plain http only when TLS verification
- * is off (used only when https fails). A 401 answer's challenges are the registry's own, adopted by
- * the auth layer.
+ * is off (used when https fails, or, on an explicit port, when it answers as a registry first: below).
+ * A 401 answer's challenges are the registry's own, adopted by the auth layer.
  *
  * Without verification and with an explicit port, both schemes reach the same port, and a port that
  * answers a plain-http `/v2/` as a registry does (200 or 401) cannot also be speaking TLS: plain http
