@@ -1,5 +1,6 @@
 // Bundles the compiled CLI (dist/src/cli/main.js and everything it reaches, dependencies included)
-// into one CommonJS module (wrapped as the function node would wrap it), dist/cli/ferry.cjs, which bin/ferry runs.
+// into one CommonJS module (wrapped as the function node would wrap it), dist/cli/ferry.cjs, which bin/ferry runs;
+// undici and openpgp, which only some commands load, go beside it (dist/cli/undici.cjs, openpgp.cjs).
 //
 // Why: the CLI is start-up bound for short commands. Node's ESM loader resolves, reads and links
 // ~150 files one by one (about 0.15 s here); one script compiles in one go, and bin/ferry keeps

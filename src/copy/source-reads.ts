@@ -2,9 +2,10 @@
  * The source as one copy reads it: each manifest and each manifest's signatures are read once. The
  * policy check, the no-op check (noop.ts) and the copy itself all ask for the chosen manifest and its
  * signatures; for a registry a signature read is lookaside GETs plus the sigstore attachment lookup.
- * Per copy (a new copy reads afresh), whose callers all pass the copy's one signal. The callers still
- * check what they get against the digest they expect; a failed read is forgotten, so a later caller
- * asks again as it did without the memo.
+ * Per copy (a new copy reads afresh). A read runs under its first caller's signal: the copy's, or for
+ * a list's instances one that the copy's also aborts (list.ts). The callers still check what they get
+ * against the digest they expect; a failed read (an aborted one included) is forgotten, so a later
+ * caller asks again as it did without the memo.
  */
 import type { Digest } from '../digest/digest.js';
 import type { ImageSource, RawManifest } from '../transports/types.js';

@@ -1,7 +1,7 @@
 /**
  * Finding a registry's base URL by pinging `/v2/`: https, and plain http only when TLS verification
- * is off (used only when https fails). A 401 answer's challenges are the registry's own, adopted by
- * the auth layer.
+ * is off (used when https fails, or, on an explicit port, when it answers as a registry first: below).
+ * A 401 answer's challenges are the registry's own, adopted by the auth layer.
  *
  * Without verification and with an explicit port, both schemes reach the same port, and a port that
  * answers a plain-http `/v2/` as an open registry does (200) is not speaking TLS: plain http is asked
@@ -62,7 +62,7 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
     const first = await Promise.race([plain, headStart]);
     clearTimeout(timer);
     if (signal?.aborted) throw abortError(signal);
-    if (first !== undefined && 'res' in first && first.res.status === 200) return answer(ctx, first);
+    if (first !== undefined && 'res' in first && first.res.status === 200) return pingAnswer(ctx, first);
     attempts = [ask('https'), plain];
   }
   const discardFrom = (index: number): void => {
@@ -83,7 +83,7 @@ export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<
       continue;
     }
     discardFrom(index + 1);
-    if (isRegistryAnswer(outcome.res.status)) return answer(ctx, outcome);
+    if (isRegistryAnswer(outcome.res.status)) return pingAnswer(ctx, outcome);
     throw await ctx.failure(outcome.res, `pinging container registry ${ctx.host}`);
   }
   const hint = ctx.tlsVerify ? ' (plain http is only tried with tlsVerify: false)' : '';
@@ -102,7 +102,7 @@ function isRegistryAnswer(status: number): boolean {
   return status === 200 || status === 401;
 }
 
-async function answer(ctx: PingContext, outcome: { scheme: string; res: RegistryResponse }): Promise<PingAnswer> {
+async function pingAnswer(ctx: PingContext, outcome: { scheme: string; res: RegistryResponse }): Promise<PingAnswer> {
   const { scheme, res } = outcome;
   await res.body.dump();
   const challenges = res.status === 401 ? parseChallenges(res.headers['www-authenticate']) : [];

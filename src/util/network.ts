@@ -3,6 +3,7 @@
  * the copy engine's re-drives, so both agree on what a new try can cure.
  */
 import { abortError } from '../errors.js';
+import { watchAbort } from './abort-watch.js';
 
 /** The codes of the registry client's own timeouts (node:http has only an idle socket timeout). */
 export const CONNECT_TIMEOUT = 'FERRY_CONNECT_TIMEOUT';
@@ -42,18 +43,23 @@ export function isRetryableNetworkError(e: unknown): boolean {
   return false;
 }
 
-/** Sleeps, failing with ABORTED as soon as `signal` fires. */
+/**
+ * Sleeps, failing with ABORTED as soon as `signal` fires. Watched through watchAbort: the retries of
+ * many requests sharing a caller's signal (a sync's HEADs answered 429) wait on it together.
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
+    let unwatch: (() => void) | undefined;
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      unwatch?.();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) {
+      unwatch = watchAbort(signal, () => {
+        clearTimeout(timer);
+        reject(abortError(signal));
+      });
+    }
   });
 }

@@ -208,11 +208,11 @@ describe('a copy whose progress reader goes away', () => {
       await mkdir(tmp);
       const before = await walk(out);
       const index = await readFile(join(out, 'index.json'));
-      const started = Date.now();
       const { child, exit } = spawnFerry(
         ['copy', '--src-tls-verify=false', `docker://${stalling.host}/img:t`, `oci:${out}:new`],
         [],
-        { ...process.env, TMPDIR: tmp, FERRY_BLOB_CACHE: 'memory' },
+        // No body timeout within the test: a failure line cannot be what meets the closed pipe.
+        { ...process.env, TMPDIR: tmp, FERRY_BLOB_CACHE: 'memory', FERRY_REGISTRY_TIMEOUT_MS: '600000' },
       );
       let exited = false;
       void exit.then(() => {
@@ -223,11 +223,22 @@ describe('a copy whose progress reader goes away', () => {
         return stalling.held.length > 0 && (await walk(out)).length > before.length;
       });
       child.stderr?.destroy();
-      // The next progress line ("Progress: …", at most every 5 s while bytes move) meets the closed pipe.
-      await new Promise((r) => setTimeout(r, Math.max(0, 5200 - (Date.now() - started))));
-      const half = stalling.layer.length >> 1;
-      stalling.held.at(-1)?.write(stalling.layer.subarray(half, half + 65536));
-      const r = await exit;
+      // The next progress line ("Progress: …", at most every 5 s while bytes move, counted from
+      // ferry's own start) meets the closed pipe: bytes trickle in until ferry exits, ~12 s' worth,
+      // never the layer's last one, so the copy cannot end first.
+      const res = stalling.held.at(-1);
+      let sent = stalling.layer.length >> 1;
+      const trickle = setInterval(() => {
+        const upTo = Math.min(sent + 16384, stalling.layer.length - 1);
+        if (upTo > sent) res?.write(stalling.layer.subarray(sent, upTo));
+        sent = upTo;
+      }, 100);
+      let r: Exit;
+      try {
+        r = await exit;
+      } finally {
+        clearInterval(trickle);
+      }
       assertBrokenPipeExit(r, 'stdout');
       assert.deepEqual(await walk(out), before, 'no temp file, no blob of the new image left in the layout');
       assert.deepEqual(await readFile(join(out, 'index.json')), index, 'index.json unchanged: no "new" tag');

@@ -208,7 +208,7 @@ describe('ferry CLI frame', () => {
     });
   });
 
-  test("writing a code cache removes other installs' caches unused for 30 days, and keeps at most 256", async () => {
+  test("writing a code cache removes caches not written for 30 days (other installs', gone ones), and keeps at most 256", async () => {
     await withTempDir(async (dir) => {
       const codeDir = join(dir, 'ferry', 'code');
       await mkdir(codeDir, { recursive: true });
