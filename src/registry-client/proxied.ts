@@ -4,6 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { abortError } from '../errors.js';
+import { watchAbort } from '../util/abort-watch.js';
 import type { ConnectionOptions, RawSend, RegistryResponse } from './raw-send.js';
 import { checkProxyURL } from './proxy-url.js';
 import { tlsOptions } from './tls-options.js';
@@ -22,14 +24,27 @@ export class ProxiedPool {
   }
 
   readonly send: RawSend = async (method, url, headers, body, signal) => {
-    const res = await this.#agent.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method,
-      headers,
-      body: body ?? null,
-      ...(signal === undefined ? {} : { signal }),
-    });
+    if (signal?.aborted) throw abortError(signal);
+    // undici adds an 'abort' listener to the signal it is given: each request gets a signal of its
+    // own, fed by one watcher of the caller's (util/abort-watch.ts), until its answer is read.
+    const own = signal === undefined ? undefined : new AbortController();
+    const unwatch =
+      signal === undefined || own === undefined ? undefined : watchAbort(signal, () => own.abort(signal.reason));
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body: body ?? null,
+        ...(own === undefined ? {} : { signal: own.signal }),
+      });
+    } catch (e) {
+      unwatch?.();
+      throw e;
+    }
+    if (unwatch !== undefined) res.body.once('close', unwatch);
     const responseBody = res.body as RegistryResponse['body'];
     if (method === 'HEAD') {
       // A HEAD answer has no body, but undici's dump() goes by Content-Length (a blob's size) and

@@ -105,6 +105,31 @@ describe('proxies from the environment', () => {
     );
   });
 
+  test('thirty requests on one signal through the proxy: node warns of no listener leak, and an abort still stops one', async () => {
+    const proxy = await startConnectProxy();
+    const s = await fake((req, res, seen) => {
+      if (req.url?.endsWith('/silent')) return;
+      serveManifest(req, res, seen);
+    });
+    const c = await clientFor(s, { env: { HTTP_PROXY: proxy.url } });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      const got = await Promise.all(Array.from({ length: 30 }, () => c.getManifest('x/y', 'latest', shared.signal)));
+      assert.equal(got.length, 30);
+      const held = c.getManifest('x/y', 'silent', shared.signal);
+      await new Promise((r) => setTimeout(r, 100));
+      shared.abort();
+      await assert.rejects(held, (e: unknown) => isFerryError(e, 'ABORTED'));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('NO_PROXY naming the registry host bypasses the proxy', async () => {
     const proxy = await startConnectProxy();
     const s = await fake(serveManifest);
