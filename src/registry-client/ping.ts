@@ -40,13 +40,20 @@ type PingOutcome = { scheme: string; res: RegistryResponse } | { scheme: string;
 
 /** `https://HOST` or `http://HOST`, whichever answers `/v2/` with 200 or 401. */
 export async function pingBase(ctx: PingContext, signal?: AbortSignal): Promise<PingAnswer> {
+  // Once plain http has answered as a registry, a failed https try is not retried: the plain answer
+  // stands (upstream tries https once, then http).
+  const plainAnswered = new AbortController();
   const ask = (scheme: string): Promise<PingOutcome> =>
     sendRetryingUnlessDown(
       ctx.policy,
       () => ctx.send('GET', new URL(`${scheme}://${ctx.host}/v2/`), {}, undefined, signal),
       signal,
+      scheme === 'https' ? plainAnswered.signal : undefined,
     ).then(
-      (res) => ({ scheme, res }),
+      (res) => {
+        if (scheme === 'http' && isRegistryAnswer(res.status)) plainAnswered.abort();
+        return { scheme, res };
+      },
       (error: unknown) => ({ scheme, error }),
     );
   let attempts: Promise<PingOutcome>[];

@@ -61,12 +61,14 @@ export async function sendRetrying(
 /**
  * Retries retryable answers and connection resets of a body-less request (the ping); a refused
  * or timed-out connection is not retried here, so a registry that is down is reported at once.
- * Errors are thrown as they are (the caller words them).
+ * Errors are thrown as they are (the caller words them). Once `moot` aborts (another answer has
+ * made them pointless), a failed try is not retried: its error is thrown, at once if it was waiting.
  */
 export async function sendRetryingUnlessDown(
   policy: RetryPolicy,
   attempt: () => Promise<RegistryResponse>,
   signal?: AbortSignal,
+  moot?: AbortSignal,
 ): Promise<RegistryResponse> {
   for (let tried = 1; ; tried++) {
     let res: RegistryResponse;
@@ -74,7 +76,14 @@ export async function sendRetryingUnlessDown(
       res = await attempt();
     } catch (e) {
       if (signal?.aborted || tried >= policy.maxAttempts || !isRetryableNetworkError(e) || isDownOrSilent(e)) throw e;
-      await sleep(retryDelay(policy, tried), signal);
+      if (moot?.aborted) throw e;
+      const waitSignal = moot === undefined ? signal : signal === undefined ? moot : AbortSignal.any([signal, moot]);
+      try {
+        await sleep(retryDelay(policy, tried), waitSignal);
+      } catch (wait) {
+        if (moot?.aborted && signal?.aborted !== true) throw e;
+        throw wait;
+      }
       continue;
     }
     if (tried >= policy.maxAttempts || !isRetryableStatus(res.status)) return res;

@@ -100,6 +100,32 @@ describe('ping scheme', () => {
     assert.deepEqual(sent.map((r) => r.url).sort(), ['http://registry.test/v2/', 'https://registry.test/v2/']);
   });
 
+  test('https reset again and again is not retried once plain http has answered as a registry', async () => {
+    const reset = (): ScriptedAnswer => {
+      throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    };
+    const { ctx, sent } = context('registry.test', false, (req) =>
+      req.url.startsWith('https:') ? reset() : { status: 200 },
+    );
+    ctx.policy = retryPolicy({ maxAttempts: 5, initialDelayMs: 200 });
+    const started = Date.now();
+    const got = await pingBase(ctx);
+    assert.equal(got.base.href, 'http://registry.test/');
+    assert.equal(sent.filter((r) => r.url.startsWith('https:')).length, 1);
+    assert.ok(Date.now() - started < 150, `took ${Date.now() - started} ms`);
+  });
+
+  test('https reset with no plain-http answer is still retried by the policy', async () => {
+    const { ctx, sent } = context('registry.test', true, (req) => {
+      if (sent.length < 3) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+      return req.url.startsWith('https:') ? { status: 200 } : refused();
+    });
+    ctx.policy = retryPolicy({ maxAttempts: 5, initialDelayMs: 5 });
+    const got = await pingBase(ctx);
+    assert.equal(got.base.href, 'https://registry.test/');
+    assert.equal(sent.length, 3);
+  });
+
   test('with verification on, only https is asked, even on an explicit port', async () => {
     const { ctx, sent } = context('127.0.0.1:5000', true, (req) =>
       req.url.startsWith('https:') ? refused() : { status: 200 },
