@@ -5,7 +5,8 @@
  */
 import { lstat, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { abortError, FerryError, throwIfAborted } from '../errors.js';
+import { FerryError, throwIfAborted } from '../errors.js';
+import { sleep } from './network.js';
 import { processAlive, tempName } from './temp.js';
 
 const STALE_LOCK_MS = 60_000;
@@ -41,21 +42,6 @@ async function isStale(lock: string): Promise<boolean> {
   const pid = Number(text?.trim());
   // A lock still being written has no pid yet: give it time.
   return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Runs `fn` holding the lock of `target`; waits (bounded, abortable) while another writer holds it. */
