@@ -11,9 +11,9 @@ import { repositoryScope } from './auth.js';
 import { checkManifestDigests, manifestMIMEType } from './manifest-check.js';
 import { checkRepository, manifestPath, pull, push } from './paths.js';
 import { contentLength, header } from './response.js';
+import { retryPolicy } from './retry.js';
 import { retryingWhen } from './retrying.js';
 import type { RegistryTransport } from './transport.js';
-import { sleep } from '../util/network.js';
 
 export interface FetchedManifest {
   /** The exact bytes the registry sent. */
@@ -174,7 +174,7 @@ export async function putManifestDetailed(
       details: { expected: ref, actual: manifestDigest(bytes) },
     });
   }
-  for (let tried = 1; ; tried++) {
+  const put = async (): Promise<PutManifestResult> => {
     const res = await t.send({
       method: 'PUT',
       url: manifestPath(repository, ref),
@@ -183,39 +183,35 @@ export async function putManifestDetailed(
       body: bytes,
       signal,
     });
-    if (res.status === 201 || res.status === 200 || res.status === 202) {
-      await res.body.dump();
-      const ociSubject = header(res, 'oci-subject');
-      return {
-        digest: isDigest(ref) ? ref : manifestDigest(bytes),
-        ...(ociSubject === undefined ? {} : { ociSubject }),
-      };
-    }
-    const err = await t.failure(res, what, 'manifest');
-    if (tried < BLOB_UNKNOWN_TRIES && namesUnknownBlob(err)) {
-      await sleep(BLOB_UNKNOWN_DELAY_MS * 2 ** (tried - 1), signal);
-      continue;
-    }
-    const code = err.details.registryCode;
-    if (typeof code === 'string' && REJECTION_CODES.has(code)) {
-      throw new FerryError('MANIFEST_REJECTED', err.message, { cause: err, details: { ...err.details, mimeType } });
-    }
-    throw err;
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202) throw await t.failure(res, what, 'manifest');
+    await res.body.dump();
+    const ociSubject = header(res, 'oci-subject');
+    return {
+      digest: isDigest(ref) ? ref : manifestDigest(bytes),
+      ...(ociSubject === undefined ? {} : { ociSubject }),
+    };
+  };
+  try {
+    return await retryingWhen(BLOB_UNKNOWN_RETRY, namesUnknownBlob, put, signal);
+  } catch (e) {
+    const code = isFerryError(e) ? e.details.registryCode : undefined;
+    if (typeof code !== 'string' || !REJECTION_CODES.has(code)) throw e;
+    const err = e as FerryError;
+    throw new FerryError('MANIFEST_REJECTED', err.message, { cause: err, details: { ...err.details, mimeType } });
   }
 }
 
 /**
- * A manifest PUT answered MANIFEST_BLOB_UNKNOWN is put again, up to this many tries in all (100,
- * 200, 400 ms apart). The blobs were put or found just before, so the likely cause is another writer
- * of the repository: Distribution's filesystem storage rewrites a repository's blob links in place
+ * A manifest PUT answered MANIFEST_BLOB_UNKNOWN is put again, 4 tries in all (100, 200, 400 ms
+ * apart). The blobs were put or found just before, so the likely cause is another writer of the
+ * repository: Distribution's filesystem storage rewrites a repository's blob links in place
  * (truncate, then write), and a manifest checked meanwhile names a blob it cannot read for a moment.
  * A blob that is really missing fails the same way each time, 0.7 s later.
  */
-const BLOB_UNKNOWN_TRIES = 4;
-const BLOB_UNKNOWN_DELAY_MS = 100;
+const BLOB_UNKNOWN_RETRY = retryPolicy({ maxAttempts: 4, initialDelayMs: 100 });
 
-function namesUnknownBlob(err: FerryError): boolean {
-  const entries = err.details.registryErrors;
+function namesUnknownBlob(err: unknown): boolean {
+  const entries = isFerryError(err) ? err.details.registryErrors : undefined;
   return Array.isArray(entries) && entries.some((e) => (e as { code?: unknown }).code === 'MANIFEST_BLOB_UNKNOWN');
 }
 

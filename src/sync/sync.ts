@@ -230,8 +230,13 @@ class SyncRun {
     this.heads = new RegistrySlots(parallel * HEADS_PER_COPY);
     this.copies = new RegistrySlots(parallel);
     const { copy } = options;
-    // Signing wants a new signature; with referrers an unchanged image may have new ones (the copy carries them).
-    this.mayCompare = copy?.signing === undefined && copy?.withReferrers !== true;
+    // Registry to registry only (a YAML source names registries). Signing wants a new signature; with
+    // referrers an unchanged image may have new ones (the copy carries them).
+    this.mayCompare =
+      options.sourceKind !== 'dir' &&
+      options.destinationKind === 'docker' &&
+      copy?.signing === undefined &&
+      copy?.withReferrers !== true;
     this.#policy = copy?.insecurePolicy === true ? undefined : (copy?.policy as Policy | undefined);
   }
 
@@ -248,10 +253,7 @@ class SyncRun {
   policyAcceptsUnseen(source: ImageReference): boolean {
     const policy = this.#policy;
     if (policy === undefined) return true;
-    // Without scopes for the source's transport every image has the default: no scope of its own to look up.
-    const requirements = policy.transports.has(source.transport.name)
-      ? policyRequirementsForReference(policy, source).requirements
-      : policy.default;
+    const { requirements } = policyRequirementsForReference(policy, source);
     return requirements.length > 0 && requirements.every((r) => r.type === 'insecureAcceptAnything');
   }
 
@@ -365,7 +367,6 @@ async function withLoadedPolicy(options: SyncOptions): Promise<SyncOptions> {
  * policy must look at the image.
  */
 async function sameDigest(entry: SyncPlanEntry, run: SyncRun): Promise<string | undefined> {
-  if (entry.source.transport.name !== 'docker' || entry.destination.transport.name !== 'docker') return undefined;
   if (!run.mayCompare || !run.policyAcceptsUnseen(entry.source)) return undefined;
   const { options } = run;
   // Both questions go out together: a HEAD is mostly waiting, and nothing changed is the common case.

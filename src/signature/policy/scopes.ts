@@ -127,8 +127,13 @@ export interface PolicyScopedReference {
   policyConfigurationNamespaces(): readonly string[];
 }
 
-/** The requirements for the image `ref` names. */
+/**
+ * The requirements for the image `ref` names. Without scopes for its transport the default decides,
+ * and the reference's identity and namespaces (containers-storage reads its store for them) are not
+ * worked out.
+ */
 export function policyRequirementsForReference(policy: Policy, ref: PolicyScopedReference): PolicyRequirementsChoice {
+  if (!policy.transports.has(ref.transport.name)) return { requirements: policy.default, scope: 'default' };
   return policyRequirementsFor(
     policy,
     ref.transport.name,
